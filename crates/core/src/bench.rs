@@ -1,0 +1,422 @@
+//! Type erasure: [`Bench`] wraps a [`Task`] and its learners behind [`DynTask`], the form the registry holds.
+//!
+//! Everything generic over a task lives here once: test-set generation and loading, training-data drawing
+//! (with test instances excluded), evaluation of any solver on every cell in parallel, run records, and the
+//! self-check that every registered task must pass.
+use crate::axis::{AxisSpec, Cell, LEVELS};
+use crate::dataset::{self, Manifest};
+use crate::error::{Error, Result};
+use crate::profile::Profile;
+use crate::record::{CellResult, Provenance, RunRecord, Timing, RECORD_SCHEMA};
+use crate::rng::stream;
+use crate::solver::{Learner, SolverKind, TrainData};
+use crate::task::{Encoding, Task};
+use rayon::prelude::*;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// A solver as `driftbench list` shows it.
+#[derive(Debug, Clone)]
+pub struct SolverInfo {
+    /// Name used on the command line.
+    pub name: &'static str,
+    /// Family.
+    pub kind: SolverKind,
+    /// One line.
+    pub description: String,
+}
+
+/// Where test instances come from.
+#[derive(Debug, Clone)]
+pub enum TestSource {
+    /// The frozen files in a datasets folder; tasks missing from its manifest fall back to generation.
+    Canonical(PathBuf),
+    /// Freshly generated from [`crate::dataset::CANONICAL_SEED`], `n` per cell.
+    Generated {
+        /// Instances per cell.
+        n: usize,
+    },
+}
+
+/// Progress callback: (what is happening, fraction done of that phase).
+pub type Progress<'a> = &'a (dyn Fn(&str, f64) + Sync);
+
+/// A task with its learners, type-erased.
+pub trait DynTask: Send + Sync {
+    /// Versioned id.
+    fn id(&self) -> &'static str;
+    /// One sentence.
+    fn description(&self) -> &'static str;
+    /// Drift axes.
+    fn axes(&self) -> &'static [AxisSpec];
+    /// Name of the secondary metric.
+    fn metric_name(&self) -> &'static str;
+    /// Unit of solver work.
+    fn work_name(&self) -> &'static str;
+    /// The network encoding the task offers.
+    fn encoding(&self) -> Encoding;
+    /// Every solver that can run on this task, symbolic first.
+    fn solvers(&self) -> Vec<SolverInfo>;
+    /// `n` instances of `cell` drawn from `seed`, one JSON document each.
+    fn generate_lines(&self, cell: Cell, n: usize, seed: u64) -> Result<Vec<String>>;
+    /// Loads or generates the test sets once, ready for any number of runs.
+    fn prepare(&self, source: &TestSource, profile: &Profile) -> Result<Box<dyn Prepared + '_>>;
+    /// The registry-wide checks: seed determinism, validity of generated instances, JSON round trip, the
+    /// symbolic solver succeeding at level 0, every level differing from level 0 and from its neighbour, and the
+    /// network encoding decoding its own targets to a correct answer.
+    fn self_check(&self, seed: u64, n: usize) -> Result<(), String>;
+}
+
+/// Test sets loaded for one task; runs any (solver, seed).
+pub trait Prepared: Send + Sync {
+    /// Where the test sets came from (recorded in every record).
+    fn test_source(&self) -> &str;
+    /// Trains (if needed) and evaluates one solver with one seed.
+    fn run(&self, solver: &str, seed: u64, provenance: &Provenance, progress: Progress) -> Result<RunRecord>;
+    /// The instances used for training with `seed`, as JSON (to check that none is a test instance).
+    fn training_lines(&self, seed: u64) -> Result<Vec<String>>;
+    /// Every test instance, as JSON.
+    fn test_lines(&self) -> Vec<String>;
+}
+
+/// A task with its learners; implements [`DynTask`].
+pub struct Bench<T: Task> {
+    task: T,
+    learners: Vec<Box<dyn Learner<T>>>,
+}
+
+impl<T: Task> Bench<T> {
+    /// Wraps `task` with its learners (put the symbolic one first).
+    pub fn new(task: T, learners: Vec<Box<dyn Learner<T>>>) -> Self {
+        Bench { task, learners }
+    }
+
+    /// The wrapped task.
+    pub fn task(&self) -> &T {
+        &self.task
+    }
+
+    fn learner(&self, name: &str) -> Result<&dyn Learner<T>> {
+        self.learners.iter().find(|l| l.name() == name).map(|l| l.as_ref()).ok_or_else(|| Error::Training {
+            task: self.task.id().into(),
+            solver: name.into(),
+            reason: format!(
+                "no such solver (solvers: {})",
+                self.learners.iter().map(|l| l.name()).collect::<Vec<_>>().join(", ")
+            ),
+        })
+    }
+
+    fn generate(&self, cell: Cell, n: usize, seed: u64) -> Vec<T::Instance> {
+        let label = cell.label(self.task.axes());
+        let mut rng = stream(seed, self.task.id(), &format!("test/{label}"));
+        (0..n).map(|_| self.task.generate(cell, &mut rng)).collect()
+    }
+}
+
+fn to_json<S: serde::Serialize>(v: &S) -> String {
+    serde_json::to_string(v).expect("instances serialise to JSON")
+}
+
+impl<T: Task> DynTask for Bench<T> {
+    fn id(&self) -> &'static str {
+        self.task.id()
+    }
+    fn description(&self) -> &'static str {
+        self.task.description()
+    }
+    fn axes(&self) -> &'static [AxisSpec] {
+        self.task.axes()
+    }
+    fn metric_name(&self) -> &'static str {
+        self.task.metric_name()
+    }
+    fn work_name(&self) -> &'static str {
+        self.task.work_name()
+    }
+    fn encoding(&self) -> Encoding {
+        self.task.encoding()
+    }
+
+    fn solvers(&self) -> Vec<SolverInfo> {
+        self.learners
+            .iter()
+            .map(|l| SolverInfo { name: l.name(), kind: l.kind(), description: l.description() })
+            .collect()
+    }
+
+    fn generate_lines(&self, cell: Cell, n: usize, seed: u64) -> Result<Vec<String>> {
+        let insts = self.generate(cell, n, seed);
+        for inst in &insts {
+            self.task
+                .validate(inst)
+                .map_err(|reason| Error::InvalidInstance { task: self.task.id().into(), reason })?;
+        }
+        Ok(insts.iter().map(to_json).collect())
+    }
+
+    fn prepare(&self, source: &TestSource, profile: &Profile) -> Result<Box<dyn Prepared + '_>> {
+        let cells = Cell::grid(self.task.axes().len());
+        let manifest = match source {
+            TestSource::Canonical(dir) => Manifest::load(dir)?.map(|m| (dir.clone(), m)),
+            TestSource::Generated { .. } => None,
+        };
+        let has_task = manifest.as_ref().is_some_and(|(_, m)| m.task_sets(self.task.id()).next().is_some());
+        let mut tests = Vec::with_capacity(cells.len());
+        let source_name;
+        if let (true, Some((dir, m))) = (has_task, &manifest) {
+            let manifest_hash = dataset::hash_hex(serde_json::to_string(m).expect("manifest").as_bytes());
+            source_name = format!("canonical ({}, manifest {})", dir.display(), &manifest_hash[..16]);
+            for cell in &cells {
+                let label = cell.label(self.task.axes());
+                let entry = m.task_sets(self.task.id()).find(|e| e.cell == label).ok_or_else(|| Error::Invalid {
+                    path: dir.join(dataset::MANIFEST),
+                    reason: format!("no test set for {} cell {label}", self.task.id()),
+                })?;
+                let (path, lines) = dataset::read_set(dir, entry)?;
+                let mut insts = Vec::with_capacity(lines.len());
+                for (i, line) in lines.iter().enumerate() {
+                    let inst: T::Instance = serde_json::from_str(line)
+                        .map_err(|e| Error::Json { path: path.clone(), line: Some(i + 1), source: e })?;
+                    self.task.validate(&inst).map_err(|reason| Error::Invalid {
+                        path: path.clone(),
+                        reason: format!("line {}: {reason}", i + 1),
+                    })?;
+                    insts.push(inst);
+                }
+                tests.push((*cell, insts));
+            }
+        } else {
+            let n = match source {
+                TestSource::Generated { n } => *n,
+                TestSource::Canonical(_) => profile.test_per_cell,
+            };
+            source_name = format!("generated (seed {}, {n} per cell)", dataset::CANONICAL_SEED);
+            for cell in &cells {
+                tests.push((*cell, self.generate(*cell, n, dataset::CANONICAL_SEED)));
+            }
+        }
+        let test_hashes = tests.iter().flat_map(|(_, v)| v.iter().map(to_json)).collect::<HashSet<_>>();
+        Ok(Box::new(PreparedBench { bench: self, profile: profile.clone(), tests, test_hashes, source_name }))
+    }
+
+    fn self_check(&self, seed: u64, n: usize) -> Result<(), String> {
+        let t = &self.task;
+        let axes = t.axes();
+        let cells = Cell::grid(axes.len());
+        let draw = |cell: Cell| -> Vec<String> {
+            // The same stream for every cell: a generator that ignored its cell would give identical lists.
+            let mut rng = stream(seed, t.id(), "self-check");
+            (0..n).map(|_| to_json(&t.generate(cell, &mut rng))).collect()
+        };
+        for cell in &cells {
+            let label = cell.label(axes);
+            let a = draw(*cell);
+            if a != draw(*cell) {
+                return Err(format!("{label}: the same seed generated different instances"));
+            }
+            for (i, line) in a.iter().enumerate() {
+                let inst: T::Instance =
+                    serde_json::from_str(line).map_err(|e| format!("{label} #{i}: JSON round trip failed: {e}"))?;
+                if to_json(&inst) != *line {
+                    return Err(format!("{label} #{i}: JSON round trip changed the instance"));
+                }
+                t.validate(&inst).map_err(|e| format!("{label} #{i}: generated an invalid instance: {e}"))?;
+                if cell.level == 0 {
+                    let (answer, _) = t.solve_symbolic(&inst);
+                    if !t.score(&inst, &answer).success {
+                        return Err(format!("{label} #{i}: the symbolic solver failed in distribution"));
+                    }
+                }
+                if let (Encoding::SeqClass(shape), Some(ex)) = (t.encoding(), t.encode_seq(&inst)) {
+                    // One-hot scores at the lower end of each target range must decode to a correct answer.
+                    let mut scores = vec![0f32; ex.len() * shape.classes];
+                    for (p, (lo, _)) in ex.targets.iter().enumerate() {
+                        scores[p * shape.classes + *lo as usize] = 1.0;
+                    }
+                    let ok = t.decode_seq(&inst, &scores).is_some_and(|a| t.score(&inst, &a).success);
+                    if !ok {
+                        return Err(format!("{label} #{i}: decoding the encoded targets gave a wrong answer"));
+                    }
+                    if ex.features.len() != ex.len() * shape.features || ex.len() > shape.max_len {
+                        return Err(format!("{label} #{i}: encoding does not match its declared shape"));
+                    }
+                }
+            }
+        }
+        let in_dist = draw(Cell::IN_DIST);
+        for axis in 0..axes.len() {
+            let mut prev = in_dist.clone();
+            for level in 1..LEVELS {
+                let cur = draw(Cell { axis: Some(axis), level });
+                if cur == prev || cur == in_dist {
+                    return Err(format!("axis {}: level {level} draws the same instances as a lower level", axes[axis].name));
+                }
+                prev = cur;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct PreparedBench<'a, T: Task> {
+    bench: &'a Bench<T>,
+    profile: Profile,
+    tests: Vec<(Cell, Vec<T::Instance>)>,
+    test_hashes: HashSet<String>,
+    source_name: String,
+}
+
+impl<T: Task> PreparedBench<'_, T> {
+    /// Validation first, then training, each drawn from its own stream at level 0; neither holds a test
+    /// instance, and training holds no validation instance.
+    fn train_data(&self, seed: u64) -> TrainData<T> {
+        let t = &self.bench.task;
+        let mut excluded = self.test_hashes.clone();
+        let mut dropped = 0;
+        let mut draw = |purpose: &str, n: usize, excluded: &mut HashSet<String>, record: bool| {
+            let mut rng = stream(seed, t.id(), purpose);
+            let mut out = Vec::with_capacity(n);
+            // Bounded: a task whose level 0 is smaller than its test set would otherwise loop forever.
+            let mut attempts = 0usize;
+            while out.len() < n && attempts < n.saturating_mul(20).max(1000) {
+                attempts += 1;
+                let inst = t.generate(Cell::IN_DIST, &mut rng);
+                let key = to_json(&inst);
+                if excluded.contains(&key) {
+                    dropped += 1;
+                    continue;
+                }
+                if record {
+                    excluded.insert(key);
+                }
+                out.push(inst);
+            }
+            out
+        };
+        let val = draw("val", self.profile.val_examples, &mut excluded, true);
+        let train = draw("train", self.profile.train_examples, &mut excluded, false);
+        TrainData { train, val, dropped_overlaps: dropped }
+    }
+}
+
+impl<T: Task> Prepared for PreparedBench<'_, T> {
+    fn test_source(&self) -> &str {
+        &self.source_name
+    }
+
+    fn training_lines(&self, seed: u64) -> Result<Vec<String>> {
+        let d = self.train_data(seed);
+        Ok(d.train.iter().chain(d.val.iter()).map(to_json).collect())
+    }
+
+    fn test_lines(&self) -> Vec<String> {
+        self.tests.iter().flat_map(|(_, v)| v.iter().map(to_json)).collect()
+    }
+
+    fn run(&self, solver: &str, seed: u64, provenance: &Provenance, progress: Progress) -> Result<RunRecord> {
+        let t = &self.bench.task;
+        let learner = self.bench.learner(solver)?;
+        let started = Instant::now();
+        let data = self.train_data(seed);
+        let phase = format!("{} {solver} s{seed}", t.id());
+        let (trained, mut stats) =
+            learner.train(t, &data, &self.profile, seed, &|f| progress(&format!("{phase} train"), f))?;
+        stats.extra.insert("dropped_test_overlaps".into(), data.dropped_overlaps as f64);
+        let train_s = started.elapsed().as_secs_f64();
+
+        let eval_start = Instant::now();
+        let mut cells = Vec::with_capacity(self.tests.len());
+        let mut answered = 0u64;
+        for (i, (cell, insts)) in self.tests.iter().enumerate() {
+            progress(&format!("{phase} eval"), i as f64 / self.tests.len() as f64);
+            let attempts = trained.solve_batch(t, insts)?;
+            if attempts.len() != insts.len() {
+                return Err(Error::Solve {
+                    task: t.id().into(),
+                    solver: solver.into(),
+                    reason: format!("{} answers for {} instances", attempts.len(), insts.len()),
+                });
+            }
+            let outcomes: Vec<_> = insts
+                .par_iter()
+                .zip(attempts.par_iter())
+                .map(|(inst, a)| match &a.answer {
+                    Some(ans) => (t.score(inst, ans), false, a.info.work),
+                    None => (crate::task::Outcome { success: false, metric: t.no_answer_metric() }, true, a.info.work),
+                })
+                .collect();
+            let n = outcomes.len() as u64;
+            answered += n;
+            let metric_sum: f64 = outcomes.iter().map(|o| o.0.metric).sum();
+            let work_sum: f64 = outcomes.iter().map(|o| o.2 as f64).sum();
+            let level_description = match cell.axis {
+                None => t.axes().first().map(|a| a.levels[0]).unwrap_or("training distribution"),
+                Some(a) => t.axes()[a].levels[cell.level as usize],
+            };
+            cells.push(CellResult {
+                axis: cell.axis_name(t.axes()).into(),
+                level: cell.level,
+                level_description: level_description.into(),
+                n,
+                successes: outcomes.iter().filter(|o| o.0.success).count() as u64,
+                no_answer: outcomes.iter().filter(|o| o.1).count() as u64,
+                mean_metric: if n == 0 { 0.0 } else { metric_sum / n as f64 },
+                mean_work: if n == 0 { 0.0 } else { work_sum / n as f64 },
+            });
+        }
+        progress(&format!("{phase} eval"), 1.0);
+        let eval_s = eval_start.elapsed().as_secs_f64();
+        if let Some(bad) = cells.iter().find(|c| !c.mean_metric.is_finite()) {
+            return Err(Error::NonFinite { what: format!("{} {solver} metric at {}-L{}", t.id(), bad.axis, bad.level) });
+        }
+        Ok(RunRecord {
+            schema: RECORD_SCHEMA,
+            task: t.id().into(),
+            solver: solver.into(),
+            kind: learner.kind(),
+            seed,
+            profile: self.profile.clone(),
+            config: learner.config(t, &self.profile),
+            test_source: self.source_name.clone(),
+            metric_name: t.metric_name().into(),
+            work_name: t.work_name().into(),
+            training: stats,
+            cells,
+            timing: Timing {
+                train_s,
+                eval_s,
+                per_answer_us: if answered == 0 { 0.0 } else { eval_s * 1e6 / answered as f64 },
+            },
+            provenance: provenance.clone(),
+        })
+    }
+}
+
+/// Checks that `level` is a valid drift level and `axis` names one of the task's axes; returns the cell.
+pub fn parse_cell(task: &dyn DynTask, axis: Option<&str>, level: u32) -> Result<Cell> {
+    if level >= LEVELS as u32 {
+        return Err(Error::LevelOutOfRange { level, max: LEVELS - 1 });
+    }
+    if level == 0 {
+        return Ok(Cell::IN_DIST);
+    }
+    let axes = task.axes();
+    let name = axis.unwrap_or_default();
+    let idx = axes.iter().position(|a| a.name == name).ok_or_else(|| Error::UnknownAxis {
+        task: task.id().into(),
+        axis: name.into(),
+        known: axes.iter().map(|a| a.name).collect::<Vec<_>>().join(", "),
+    })?;
+    Ok(Cell { axis: Some(idx), level: level as u8 })
+}
+
+/// Checks that `path` exists and is a folder, with an error that names it.
+pub fn require_dir(path: &Path, what: &'static str) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Error::Invalid { path: path.into(), reason: format!("{what} is not a folder") }),
+        Err(e) => Err(Error::io(what, path, e)),
+    }
+}

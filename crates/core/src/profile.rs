@@ -1,0 +1,68 @@
+//! Run profiles: how much data, how many seeds and how much training a run gets.
+use serde::{Deserialize, Serialize};
+
+/// Budgets for one run of the suite. Recorded in every run record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// `quick`, `full` or `tiny`.
+    pub name: String,
+    /// Training instances per seed.
+    pub train_examples: usize,
+    /// Validation instances per seed (in-distribution, held out).
+    pub val_examples: usize,
+    /// Test instances per cell when no canonical dataset is used.
+    pub test_per_cell: usize,
+    /// Seeds run by default.
+    pub seeds: Vec<u64>,
+    /// Multiplier on each network family's optimisation steps (1.0 = the family's `quick` budget).
+    pub train_scale: f64,
+}
+
+impl Profile {
+    /// The default: the whole suite on a 2-core machine in minutes, with honest in-distribution accuracy.
+    pub fn quick() -> Self {
+        Profile {
+            name: "quick".into(),
+            train_examples: 20_000,
+            val_examples: 1_000,
+            test_per_cell: 1_000,
+            seeds: vec![1, 2, 3],
+            train_scale: 1.0,
+        }
+    }
+
+    /// The paper-grade run: more seeds, more data, longer training.
+    pub fn full() -> Self {
+        Profile {
+            name: "full".into(),
+            train_examples: 100_000,
+            val_examples: 5_000,
+            test_per_cell: 1_000,
+            seeds: (1..=10).collect(),
+            train_scale: 4.0,
+        }
+    }
+
+    /// Tiny budgets for tests: everything runs, nothing is trained well.
+    pub fn tiny() -> Self {
+        Profile {
+            name: "tiny".into(),
+            train_examples: 300,
+            val_examples: 50,
+            test_per_cell: 20,
+            seeds: vec![1],
+            train_scale: 0.01,
+        }
+    }
+
+    /// Looks a profile up by name.
+    pub fn by_name(name: &str) -> Option<Self> {
+        match name {
+            "quick" => Some(Self::quick()),
+            "full" => Some(Self::full()),
+            "tiny" => Some(Self::tiny()),
+            _ => None,
+        }
+    }
+}

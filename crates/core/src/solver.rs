@@ -1,0 +1,117 @@
+//! Solvers (anything that answers instances) and learners (anything that becomes a solver by training).
+use crate::error::Result;
+use crate::profile::Profile;
+use crate::record::TrainStats;
+use crate::task::Task;
+use serde::{Deserialize, Serialize};
+
+/// Work a solver reports for one answer, in the task's unit (comparisons, simulated trials, expanded nodes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct SolveInfo {
+    /// Units of work spent on this answer; 0 where the solver does not count.
+    pub work: u64,
+}
+
+/// One answer, or none (a network whose output cannot be decoded, a search that found nothing).
+#[derive(Debug, Clone)]
+pub struct Attempt<A> {
+    /// The answer, if the solver produced one.
+    pub answer: Option<A>,
+    /// Work spent.
+    pub info: SolveInfo,
+}
+
+/// Anything that answers instances of `T`: the hand-written solver, a trained network, a baseline.
+pub trait Solver<T: Task>: Send + Sync {
+    /// Answers a batch of instances, in order. Batching lets networks amortise per-call overhead.
+    fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> Result<Vec<Attempt<T::Answer>>>;
+}
+
+/// What family a solver belongs to; tables group and colour by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SolverKind {
+    /// Written by hand from knowledge of the task.
+    Symbolic,
+    /// A trained neural network.
+    Network,
+    /// A simple reference point such as nearest neighbour.
+    Baseline,
+}
+
+/// The data every learner of a task receives for one seed.
+#[derive(Debug, Clone)]
+pub struct TrainData<T: Task> {
+    /// Training instances (level 0, none of them in any canonical test set).
+    pub train: Vec<T::Instance>,
+    /// Held-out validation instances (level 0): the only data hyper-parameters may be chosen on.
+    pub val: Vec<T::Instance>,
+    /// How many drawn training instances were dropped because they appear in a test set.
+    pub dropped_overlaps: usize,
+}
+
+/// Something that becomes a [`Solver`] by learning from [`TrainData`] (or, for the symbolic solver, by not
+/// learning at all).
+pub trait Learner<T: Task>: Send + Sync {
+    /// Short name used on the command line and in records (`mlp`, `transformer`, `symbolic`).
+    fn name(&self) -> &'static str;
+    /// The family.
+    fn kind(&self) -> SolverKind;
+    /// One line for `driftbench list`.
+    fn description(&self) -> String;
+    /// The hyper-parameters for `profile`, as recorded in the run record.
+    fn config(&self, task: &T, profile: &Profile) -> serde_json::Value;
+    /// Trains (or just builds) the solver. Must be deterministic given `seed`.
+    fn train(
+        &self,
+        task: &T,
+        data: &TrainData<T>,
+        profile: &Profile,
+        seed: u64,
+        progress: &dyn Fn(f64),
+    ) -> Result<(Box<dyn Solver<T>>, TrainStats)>;
+}
+
+/// The hand-written solver as a learner that needs no data.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Symbolic;
+
+struct SymbolicSolver;
+
+impl<T: Task> Solver<T> for SymbolicSolver {
+    fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> Result<Vec<Attempt<T::Answer>>> {
+        use rayon::prelude::*;
+        Ok(instances
+            .par_iter()
+            .map(|inst| {
+                let (answer, info) = task.solve_symbolic(inst);
+                Attempt { answer: Some(answer), info }
+            })
+            .collect())
+    }
+}
+
+impl<T: Task> Learner<T> for Symbolic {
+    fn name(&self) -> &'static str {
+        "symbolic"
+    }
+    fn kind(&self) -> SolverKind {
+        SolverKind::Symbolic
+    }
+    fn description(&self) -> String {
+        "hand-written solver".to_string()
+    }
+    fn config(&self, _task: &T, _profile: &Profile) -> serde_json::Value {
+        serde_json::json!({})
+    }
+    fn train(
+        &self,
+        _task: &T,
+        _data: &TrainData<T>,
+        _profile: &Profile,
+        _seed: u64,
+        _progress: &dyn Fn(f64),
+    ) -> Result<(Box<dyn Solver<T>>, TrainStats)> {
+        Ok((Box::new(SymbolicSolver), TrainStats::default()))
+    }
+}

@@ -1,0 +1,124 @@
+//! The task abstraction: one impl supplies everything a benchmark needs to know about a task.
+use crate::axis::{AxisSpec, Cell};
+use crate::solver::SolveInfo;
+use rand_chacha::ChaCha8Rng;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// How an answer fared, judged by the task's own rules (never by comparison with another solver).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outcome {
+    /// Whether the answer counts as a success.
+    pub success: bool,
+    /// The task's secondary metric (named by [`Task::metric_name`]), e.g. per-position accuracy.
+    pub metric: f64,
+}
+
+/// The learning shapes that the nets crate has generic models for. A task that fits a shape gets networks
+/// without writing any network code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum Encoding {
+    /// The task offers no network encoding.
+    None,
+    /// Per-position classification over a variable-length sequence of feature vectors.
+    SeqClass(SeqClassShape),
+}
+
+/// Dimensions of a per-position classification problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SeqClassShape {
+    /// Features per position.
+    pub features: usize,
+    /// Number of classes per position.
+    pub classes: usize,
+    /// Longest sequence at any drift level (padded models are this wide).
+    pub max_len: usize,
+}
+
+/// One encoded training example for [`Encoding::SeqClass`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeqExample {
+    /// Row-major `len × features` input.
+    pub features: Vec<f32>,
+    /// For each position, the inclusive range of classes that count as correct (a range, because ties can make
+    /// several classes right, e.g. equal values in a sort).
+    pub targets: Vec<(u32, u32)>,
+}
+
+impl SeqExample {
+    /// Number of positions.
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Whether the sequence is empty.
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+}
+
+/// A benchmark task. Implement this once per task; [`crate::bench::Bench`] does the rest.
+pub trait Task: Send + Sync + 'static {
+    /// A problem instance; serialisable so that canonical test sets can be frozen as JSON Lines.
+    type Instance: Clone + Send + Sync + Serialize + DeserializeOwned + 'static;
+    /// A solver's answer.
+    type Answer: Clone + Send + Sync + Serialize + 'static;
+
+    /// Versioned id, e.g. `sorting-v1`. Bump the version when the task's meaning changes.
+    fn id(&self) -> &'static str;
+
+    /// One sentence on what the task asks.
+    fn description(&self) -> &'static str;
+
+    /// Drift axes, each with levels 0..=4 (level 0 is the same training distribution on every axis).
+    fn axes(&self) -> &'static [AxisSpec];
+
+    /// Draws one instance of `cell`. Must only return valid instances.
+    fn generate(&self, cell: Cell, rng: &mut ChaCha8Rng) -> Self::Instance;
+
+    /// Checks that an instance (generated or loaded from a dataset file) is well-formed and solvable.
+    fn validate(&self, instance: &Self::Instance) -> Result<(), String>;
+
+    /// Judges an answer by the task's own rules.
+    fn score(&self, instance: &Self::Instance, answer: &Self::Answer) -> Outcome;
+
+    /// Name of [`Outcome::metric`] in tables, e.g. `per-position accuracy`.
+    fn metric_name(&self) -> &'static str;
+
+    /// The metric recorded when a solver gives no answer (0 for an accuracy).
+    fn no_answer_metric(&self) -> f64 {
+        0.0
+    }
+
+    /// Whether a larger metric is better (accuracy) or worse (miss distance).
+    fn metric_higher_is_better(&self) -> bool {
+        true
+    }
+
+    /// The hand-written symbolic solver.
+    fn solve_symbolic(&self, instance: &Self::Instance) -> (Self::Answer, SolveInfo);
+
+    /// Unit of [`SolveInfo::work`] in tables, e.g. `comparisons` or `simulated trials`.
+    fn work_name(&self) -> &'static str {
+        "operations"
+    }
+
+    /// One line on how the symbolic solver works, for `driftbench list`.
+    fn symbolic_description(&self) -> &'static str;
+
+    /// The learning shape this task offers to networks.
+    fn encoding(&self) -> Encoding {
+        Encoding::None
+    }
+
+    /// Encodes an instance with its correct targets (used for training and validation data).
+    fn encode_seq(&self, _instance: &Self::Instance) -> Option<SeqExample> {
+        None
+    }
+
+    /// Turns a network's per-position class scores (`len × classes`, row-major, higher = more likely) into an
+    /// answer. The decoding must not call a solver: the network's output has to carry the answer itself.
+    fn decode_seq(&self, _instance: &Self::Instance, _scores: &[f32]) -> Option<Self::Answer> {
+        None
+    }
+}

@@ -1,0 +1,12 @@
+//! driftbench-tasks: the benchmark's tasks, one module each.
+//!
+//! A task module holds everything about its task in one `impl Task`: generator, drift axes, scorer,
+//! hand-written symbolic solver and network encoding. Nothing here knows about candle; the nets crate trains on
+//! the plain `Vec<f32>` encodings these modules produce.
+//!
+//! To add a task: write `src/<name>.rs` with a type implementing [`driftbench_core::Task`], export it here, and
+//! add one line to the registry in the `driftbench` crate (`src/lib.rs`). See `docs/adding-a-task.md`.
+
+pub mod sorting;
+
+pub use sorting::Sorting;

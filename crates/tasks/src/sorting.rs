@@ -1,0 +1,350 @@
+//! `sorting-v1`: sort a list of integers.
+//!
+//! Training lists have 2..=8 elements drawn uniformly from 0..=99 (so about a quarter hold a duplicate). The
+//! drift axes stretch the length up to 4× the longest training list, the magnitude and sign of the values, and
+//! the arrangement of the list. The symbolic solver is a bottom-up merge sort. Networks see one feature per
+//! element (its value / 100) and predict each element's rank; the answer is read off the rank scores without
+//! any call to a sort.
+//!
+//! ```
+//! use driftbench_core::{Task, Cell, rng};
+//! use driftbench_tasks::Sorting;
+//! let task = Sorting;
+//! let inst = task.generate(Cell::IN_DIST, &mut rng::stream(1, task.id(), "doc"));
+//! let (answer, _) = task.solve_symbolic(&inst);
+//! assert!(task.score(&inst, &answer).success);
+//! ```
+use driftbench_core::{AxisSpec, Cell, Encoding, Outcome, SeqClassShape, SeqExample, SolveInfo, Task};
+use rand::seq::IndexedRandom;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::ops::RangeInclusive;
+
+/// Longest list at any level; padded networks are this wide and rank classes run 0..MAX_LEN.
+pub const MAX_LEN: usize = 32;
+/// Largest magnitude a valid instance may hold.
+pub const MAX_ABS: i64 = 1_000_000_000;
+/// Scale of the network feature: training values 0..=99 map to [0, 0.99].
+const FEATURE_SCALE: f32 = 100.0;
+
+const TRAIN_LEN: RangeInclusive<usize> = 2..=8;
+const TRAIN_VALUES: RangeInclusive<i64> = 0..=99;
+
+/// A list to sort.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SortInstance {
+    /// The values, in input order.
+    pub values: Vec<i64>,
+}
+
+/// The sorting task.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sorting;
+
+static AXES: [AxisSpec; 3] = [
+    AxisSpec {
+        name: "length",
+        description: "list length, values as in training",
+        levels: [
+            "training: length 2-8, values 0-99",
+            "length 9-12",
+            "length 13-16",
+            "length 17-24",
+            "length 25-32 (4x the longest training list)",
+        ],
+    },
+    AxisSpec {
+        name: "values",
+        description: "magnitude and sign of the values, length as in training",
+        levels: [
+            "training: length 2-8, values 0-99",
+            "values 0-999",
+            "values -99-99 (negatives)",
+            "values -999-999",
+            "values -99999-99999",
+        ],
+    },
+    AxisSpec {
+        name: "arrangement",
+        description: "structure of the list (length 4-8, values 0-99), ordered by how unlikely it is in training",
+        levels: [
+            "training: length 2-8, values 0-99",
+            "nearly sorted: ascending with one adjacent swap",
+            "descending",
+            "many duplicates: at most 3 distinct values",
+            "crowded: all values within a window of 3 (c, c+1, c+2)",
+        ],
+    },
+];
+
+/// Bottom-up merge sort, counting comparisons. Stable.
+pub fn merge_sort(values: &[i64]) -> (Vec<i64>, u64) {
+    let n = values.len();
+    let mut src = values.to_vec();
+    let mut dst = vec![0; n];
+    let mut comparisons = 0u64;
+    let mut width = 1;
+    while width < n {
+        let mut start = 0;
+        while start < n {
+            let mid = (start + width).min(n);
+            let end = (start + 2 * width).min(n);
+            let (mut i, mut j, mut k) = (start, mid, start);
+            while i < mid && j < end {
+                comparisons += 1;
+                // `<=` keeps equal elements in input order (stability).
+                if src[i] <= src[j] {
+                    dst[k] = src[i];
+                    i += 1;
+                } else {
+                    dst[k] = src[j];
+                    j += 1;
+                }
+                k += 1;
+            }
+            dst[k..k + (mid - i)].copy_from_slice(&src[i..mid]);
+            k += mid - i;
+            dst[k..k + (end - j)].copy_from_slice(&src[j..end]);
+            start = end;
+        }
+        std::mem::swap(&mut src, &mut dst);
+        width *= 2;
+    }
+    (src, comparisons)
+}
+
+/// For each element, the inclusive range of ranks it may take in the sorted list (a range when it has equals).
+pub fn rank_ranges(values: &[i64]) -> Vec<(u32, u32)> {
+    values
+        .iter()
+        .map(|&v| {
+            let less = values.iter().filter(|&&w| w < v).count() as u32;
+            let equal = values.iter().filter(|&&w| w == v).count() as u32;
+            (less, less + equal - 1)
+        })
+        .collect()
+}
+
+fn uniform_list(rng: &mut ChaCha8Rng, len: RangeInclusive<usize>, values: RangeInclusive<i64>) -> Vec<i64> {
+    let n = rng.random_range(len);
+    (0..n).map(|_| rng.random_range(values.clone())).collect()
+}
+
+impl Task for Sorting {
+    type Instance = SortInstance;
+    type Answer = Vec<i64>;
+
+    fn id(&self) -> &'static str {
+        "sorting-v1"
+    }
+
+    fn description(&self) -> &'static str {
+        "sort a list of integers into non-decreasing order"
+    }
+
+    fn axes(&self) -> &'static [AxisSpec] {
+        &AXES
+    }
+
+    fn generate(&self, cell: Cell, rng: &mut ChaCha8Rng) -> SortInstance {
+        let values = match (cell.axis, cell.level) {
+            (None, _) | (_, 0) => uniform_list(rng, TRAIN_LEN, TRAIN_VALUES),
+            (Some(0), level) => {
+                let len = [9..=12, 13..=16, 17..=24, 25..=32][level as usize - 1].clone();
+                uniform_list(rng, len, TRAIN_VALUES)
+            }
+            (Some(1), level) => {
+                let range = [0..=999, -99..=99, -999..=999, -99_999..=99_999][level as usize - 1].clone();
+                uniform_list(rng, TRAIN_LEN, range)
+            }
+            (Some(_), level) => {
+                let n = rng.random_range(4..=8);
+                match level {
+                    1 | 2 => {
+                        let mut v: Vec<i64> = (0..n).map(|_| rng.random_range(TRAIN_VALUES)).collect();
+                        v.sort_unstable();
+                        if level == 1 {
+                            // Swap one adjacent pair of distinct values so the list is not already sorted.
+                            let candidates: Vec<usize> = (0..n - 1).filter(|&i| v[i] != v[i + 1]).collect();
+                            if let Some(&i) = candidates.choose(rng) {
+                                v.swap(i, i + 1);
+                            }
+                        } else {
+                            v.reverse();
+                        }
+                        v
+                    }
+                    3 => {
+                        let pool: Vec<i64> = (0..3).map(|_| rng.random_range(TRAIN_VALUES)).collect();
+                        (0..n).map(|_| *pool.choose(rng).expect("pool is not empty")).collect()
+                    }
+                    _ => {
+                        let c = rng.random_range(0..=97);
+                        (0..n).map(|_| c + rng.random_range(0..=2)).collect()
+                    }
+                }
+            }
+        };
+        SortInstance { values }
+    }
+
+    fn validate(&self, inst: &SortInstance) -> Result<(), String> {
+        let n = inst.values.len();
+        if n == 0 || n > MAX_LEN {
+            return Err(format!("list length {n} is outside 1..={MAX_LEN}"));
+        }
+        if let Some(v) = inst.values.iter().find(|v| v.abs() > MAX_ABS) {
+            return Err(format!("value {v} exceeds the magnitude limit {MAX_ABS}"));
+        }
+        Ok(())
+    }
+
+    fn score(&self, inst: &SortInstance, answer: &Vec<i64>) -> Outcome {
+        // The rule: the answer is in non-decreasing order and is a permutation of the input.
+        let mut expected = inst.values.clone();
+        expected.sort_unstable();
+        let n = expected.len();
+        let correct = (0..n).filter(|&i| answer.get(i) == Some(&expected[i])).count();
+        Outcome { success: *answer == expected, metric: correct as f64 / n.max(answer.len()) as f64 }
+    }
+
+    fn metric_name(&self) -> &'static str {
+        "per-position accuracy"
+    }
+
+    fn work_name(&self) -> &'static str {
+        "comparisons"
+    }
+
+    fn solve_symbolic(&self, inst: &SortInstance) -> (Vec<i64>, SolveInfo) {
+        let (sorted, comparisons) = merge_sort(&inst.values);
+        (sorted, SolveInfo { work: comparisons })
+    }
+
+    fn symbolic_description(&self) -> &'static str {
+        "bottom-up merge sort"
+    }
+
+    fn encoding(&self) -> Encoding {
+        Encoding::SeqClass(SeqClassShape { features: 1, classes: MAX_LEN, max_len: MAX_LEN })
+    }
+
+    fn encode_seq(&self, inst: &SortInstance) -> Option<SeqExample> {
+        Some(SeqExample {
+            features: inst.values.iter().map(|&v| v as f32 / FEATURE_SCALE).collect(),
+            targets: rank_ranges(&inst.values),
+        })
+    }
+
+    /// Output slot r holds the input element whose predicted score for rank r is highest (a pointer read-out,
+    /// column by column). Colliding or missing ranks show up as a wrong list, never as a silent repair.
+    fn decode_seq(&self, inst: &SortInstance, scores: &[f32]) -> Option<Vec<i64>> {
+        let n = inst.values.len();
+        if scores.len() != n * MAX_LEN {
+            return None;
+        }
+        let answer = (0..n)
+            .map(|r| {
+                let best = (0..n)
+                    .max_by(|&a, &b| scores[a * MAX_LEN + r].total_cmp(&scores[b * MAX_LEN + r]).then(b.cmp(&a)))
+                    .expect("list is not empty");
+                inst.values[best]
+            })
+            .collect();
+        Some(answer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn inst(values: &[i64]) -> SortInstance {
+        SortInstance { values: values.to_vec() }
+    }
+
+    proptest! {
+        #[test]
+        fn merge_sort_agrees_with_std(values in proptest::collection::vec(-1000i64..1000, 0..200)) {
+            let mut expected = values.clone();
+            expected.sort();
+            prop_assert_eq!(merge_sort(&values).0, expected);
+        }
+
+        #[test]
+        fn merge_sort_comparisons_stay_within_n_log_n(values in proptest::collection::vec(any::<i64>(), 1..300)) {
+            let n = values.len() as f64;
+            prop_assert!(merge_sort(&values).1 as f64 <= n * n.log2().ceil());
+        }
+    }
+
+    #[test]
+    fn scorer_accepts_the_sorted_list_and_rejects_wrong_answers() {
+        let t = Sorting;
+        let i = inst(&[3, 1, 2, 1]);
+        let table: &[(&[i64], bool, f64)] = &[
+            (&[1, 1, 2, 3], true, 1.0),
+            (&[1, 2, 3], false, 0.25),      // dropped a duplicate
+            (&[1, 1, 3, 2], false, 0.5),    // not in order
+            (&[1, 1, 2, 3, 3], false, 0.8), // extra element
+            (&[1, 1, 2, 4], false, 0.75),   // not a permutation
+            (&[3, 2, 1, 1], false, 0.0),    // descending
+            (&[], false, 0.0),
+        ];
+        for (answer, ok, metric) in table {
+            let o = t.score(&i, &answer.to_vec());
+            assert_eq!(o.success, *ok, "{answer:?}");
+            assert!((o.metric - metric).abs() < 1e-12, "{answer:?}: {}", o.metric);
+        }
+    }
+
+    #[test]
+    fn rank_ranges_cover_ties() {
+        assert_eq!(rank_ranges(&[5, 1, 5, 0]), vec![(2, 3), (1, 1), (2, 3), (0, 0)]);
+    }
+
+    #[test]
+    fn decoding_reads_ranks_column_by_column() {
+        let t = Sorting;
+        let i = inst(&[30, 10, 20]);
+        let mut scores = vec![0f32; 3 * MAX_LEN];
+        // element 0 -> rank 2, element 1 -> rank 0, element 2 -> rank 1
+        scores[2] = 1.0;
+        scores[MAX_LEN] = 1.0;
+        scores[2 * MAX_LEN + 1] = 1.0;
+        assert_eq!(t.decode_seq(&i, &scores), Some(vec![10, 20, 30]));
+        // Two elements claiming rank 0 and none rank 1: the answer is wrong, not repaired.
+        scores[2 * MAX_LEN + 1] = 0.0;
+        scores[2 * MAX_LEN] = 0.9;
+        let a = t.decode_seq(&i, &scores).unwrap();
+        assert!(!t.score(&i, &a).success);
+    }
+
+    #[test]
+    fn validation_rejects_bad_instances() {
+        let t = Sorting;
+        assert!(t.validate(&inst(&[])).is_err());
+        assert!(t.validate(&inst(&[1; MAX_LEN + 1])).is_err());
+        assert!(t.validate(&inst(&[MAX_ABS + 1])).is_err());
+        assert!(t.validate(&inst(&[-5, 7])).is_ok());
+    }
+
+    #[test]
+    fn levels_have_the_stated_shapes() {
+        let t = Sorting;
+        let mut rng = driftbench_core::rng::stream(7, "test", "levels");
+        for _ in 0..200 {
+            let l4 = t.generate(Cell { axis: Some(0), level: 4 }, &mut rng).values;
+            assert!((25..=32).contains(&l4.len()));
+            let v4 = t.generate(Cell { axis: Some(1), level: 4 }, &mut rng).values;
+            assert!(v4.iter().all(|v| v.abs() <= 99_999));
+            let desc = t.generate(Cell { axis: Some(2), level: 2 }, &mut rng).values;
+            assert!(desc.windows(2).all(|w| w[0] >= w[1]));
+            let crowd = t.generate(Cell { axis: Some(2), level: 4 }, &mut rng).values;
+            assert!(crowd.iter().max().unwrap() - crowd.iter().min().unwrap() <= 2);
+        }
+    }
+}
