@@ -116,7 +116,7 @@ pub trait Task: Send + Sync + 'static {
         None
     }
 
-    /// Turns a network's per-position class scores (`len × classes`, row-major, higher = more likely) into an
+    /// Turns a network's per-position class log-probabilities (`len × classes`, row-major, each row normalised) into an
     /// answer. The decoding must not call a solver: the network's output has to carry the answer itself.
     fn decode_seq(&self, _instance: &Self::Instance, _scores: &[f32]) -> Option<Self::Answer> {
         None

@@ -1,1 +1,32 @@
+//! driftbench-nets: the only crate that depends on candle.
+//!
+//! It knows learning *shapes*, never particular tasks: a task that offers [`driftbench_core::Encoding::SeqClass`]
+//! gets the padded MLP and the transformer encoder of [`seq`] without writing network code. Every family trains
+//! through the one loop in [`train`], initialises its weights from a seeded ChaCha stream (candle's CPU RNG cannot
+//! be seeded) and is evaluated as an ordinary [`driftbench_core::Solver`].
+//!
+//! Call [`configure_cpu_threads`] once at the start of a program, before any thread exists: candle otherwise
+//! re-reads `/proc/cpuinfo` on every matmul to find its thread count.
 
+pub mod error;
+pub mod layers;
+pub mod learner;
+pub mod seq;
+pub mod train;
+
+pub use error::{NetError, Result};
+pub use learner::{learners_for, SeqLearner};
+
+/// Pins candle's per-op thread count to one. driftbench parallelises across runs and evaluation cells with its
+/// own rayon pool, which beats splitting small matmuls; and with the variable set, candle no longer parses
+/// `/proc/cpuinfo` on every matmul (measured: a 64×8×64 matmul took 52 µs instead of 3-4 µs without it).
+///
+/// Call it before spawning threads: it sets process environment variables.
+pub fn configure_cpu_threads() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Sound only while the process is single-threaded, as documented above.
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    });
+}

@@ -1,1 +1,412 @@
+//! driftbench-report: run records in, Markdown and CSV out.
+//!
+//! The report is a pure function of the records it is given: the same records produce byte-identical files
+//! (records are sorted, floats printed with fixed precision, no clocks or paths read). It knows nothing of tasks
+//! or networks beyond what the records say.
+//!
+//! Two kinds of interval appear, and every table says which: the **Wilson 95% interval** of the success rate
+//! pooled over every seed's instances (instance-level uncertainty), and the **between-seed 95% t-interval** of
+//! the per-seed success rates (training-run uncertainty).
+use driftbench_core::record::{write_atomic, CellResult, RunRecord};
+use driftbench_core::solver::SolverKind;
+use driftbench_core::stats::{mean_ci, wilson};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
 
+/// Errors of the report crate.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// No records to report on.
+    #[error("no run records found in `{0}`: run `driftbench run` first")]
+    Empty(String),
+    /// Records of one (task, solver) disagree on their cells.
+    #[error("records of {task} / {solver} disagree on the evaluation cells (mixed versions or profiles?)")]
+    Inconsistent { task: String, solver: String },
+    /// Writing a file failed.
+    #[error(transparent)]
+    Core(#[from] driftbench_core::Error),
+}
+
+/// One output file: path relative to the output folder, and its contents.
+pub type File = (String, String);
+
+/// The records of one solver on one task, seeds sorted.
+struct SolverRuns<'a> {
+    name: &'a str,
+    kind: SolverKind,
+    runs: Vec<&'a RunRecord>,
+}
+
+impl SolverRuns<'_> {
+    /// Cell `i` pooled over seeds: (successes, n).
+    fn pooled(&self, i: usize) -> (u64, u64) {
+        self.runs.iter().fold((0, 0), |(s, n), r| {
+            (s + r.cells[i].successes, n + r.cells[i].n)
+        })
+    }
+    fn per_seed_rates(&self, i: usize) -> Vec<f64> {
+        self.runs.iter().map(|r| r.cells[i].rate()).collect()
+    }
+    fn mean_of(&self, f: impl Fn(&RunRecord) -> f64) -> f64 {
+        self.runs.iter().map(|r| f(r)).sum::<f64>() / self.runs.len().max(1) as f64
+    }
+    fn mean_metric(&self, i: usize) -> f64 {
+        let (sum, n) = self.runs.iter().fold((0.0, 0u64), |(s, n), r| {
+            (
+                s + r.cells[i].mean_metric * r.cells[i].n as f64,
+                n + r.cells[i].n,
+            )
+        });
+        if n == 0 {
+            0.0
+        } else {
+            sum / n as f64
+        }
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}", 100.0 * x)
+}
+
+fn rate_ci(successes: u64, n: u64) -> String {
+    let (lo, hi) = wilson(successes, n);
+    let p = if n == 0 {
+        0.0
+    } else {
+        successes as f64 / n as f64
+    };
+    format!("{} [{}, {}]", pct(p), pct(lo), pct(hi))
+}
+
+fn seed_ci(values: &[f64]) -> String {
+    match mean_ci(values) {
+        (m, Some(h)) => format!("{} ± {}", pct(m), pct(h)),
+        (m, None) => format!("{} (1 seed)", pct(m)),
+    }
+}
+
+fn opt_pct(x: Option<f64>) -> String {
+    x.map(pct).unwrap_or_else(|| "–".into())
+}
+
+fn count(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.2}M", x / 1e6)
+    } else if x >= 1e4 {
+        format!("{:.0}k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+fn group(records: &[RunRecord]) -> Result<BTreeMap<&str, Vec<SolverRuns<'_>>>, ReportError> {
+    let mut by_task: BTreeMap<&str, BTreeMap<(SolverKind, &str), Vec<&RunRecord>>> =
+        BTreeMap::new();
+    for r in records {
+        by_task
+            .entry(&r.task)
+            .or_default()
+            .entry((r.kind, &r.solver))
+            .or_default()
+            .push(r);
+    }
+    let mut out = BTreeMap::new();
+    for (task, solvers) in by_task {
+        let mut list = Vec::new();
+        for ((kind, name), mut runs) in solvers {
+            runs.sort_by_key(|r| (r.seed, r.profile.name.clone()));
+            let key = |c: &CellResult| (c.axis.clone(), c.level);
+            let first: Vec<_> = runs[0].cells.iter().map(key).collect();
+            if runs
+                .iter()
+                .any(|r| r.cells.iter().map(key).collect::<Vec<_>>() != first)
+            {
+                return Err(ReportError::Inconsistent {
+                    task: task.into(),
+                    solver: name.into(),
+                });
+            }
+            list.push(SolverRuns { name, kind, runs });
+        }
+        out.insert(task, list);
+    }
+    Ok(out)
+}
+
+fn kind_name(k: SolverKind) -> &'static str {
+    match k {
+        SolverKind::Symbolic => "symbolic",
+        SolverKind::Network => "network",
+        SolverKind::Baseline => "baseline",
+    }
+}
+
+/// Axes in first-seen order, with each level's (cell index, description).
+fn axes(cells: &[CellResult]) -> Vec<(&str, Vec<(usize, u8, &str)>)> {
+    let mut out: Vec<(&str, Vec<(usize, u8, &str)>)> = Vec::new();
+    for (i, c) in cells.iter().enumerate() {
+        if c.level == 0 {
+            continue;
+        }
+        match out.iter_mut().find(|(a, _)| *a == c.axis) {
+            Some((_, v)) => v.push((i, c.level, &c.level_description)),
+            None => out.push((&c.axis, vec![(i, c.level, &c.level_description)])),
+        }
+    }
+    out
+}
+
+/// Headline figures of one solver: level-0 rate, mean over OOD cells, worst OOD cell.
+fn headline(s: &SolverRuns) -> (f64, f64, String) {
+    let cells = &s.runs[0].cells;
+    let rate = |i: usize| {
+        let (k, n) = s.pooled(i);
+        if n == 0 {
+            0.0
+        } else {
+            k as f64 / n as f64
+        }
+    };
+    let l0 = cells
+        .iter()
+        .position(|c| c.level == 0)
+        .map(rate)
+        .unwrap_or(0.0);
+    let ood: Vec<(usize, f64)> = (0..cells.len())
+        .filter(|&i| cells[i].level > 0)
+        .map(|i| (i, rate(i)))
+        .collect();
+    let mean = ood.iter().map(|x| x.1).sum::<f64>() / ood.len().max(1) as f64;
+    let worst = ood
+        .iter()
+        .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+        .map(|&(i, r)| format!("{} ({}-L{})", pct(r), cells[i].axis, cells[i].level))
+        .unwrap_or_else(|| "–".into());
+    (l0, mean, worst)
+}
+
+fn task_page(task: &str, solvers: &[SolverRuns]) -> String {
+    let mut md = String::new();
+    let first = solvers[0].runs[0];
+    let cells = &first.cells;
+    let metric = &first.metric_name;
+    let _ = writeln!(md, "# {task}\n");
+    let _ = writeln!(
+        md,
+        "Generated by `driftbench report` from the run records; do not edit. Profile `{}`; test instances: {}.\n",
+        first.profile.name, first.test_source
+    );
+    let _ = writeln!(
+        md,
+        "**Success** is pooled over seeds with its Wilson 95% interval over instances, `rate [low, high]` in %. \
+         **Between seeds** is the mean of the per-seed rates ± the 95% t-interval half-width over seeds.\n"
+    );
+    let _ = writeln!(md, "## In distribution (level 0)\n");
+    let _ = writeln!(
+        md,
+        "| solver | kind | seeds | success % [95% Wilson] | between seeds % | {metric} % | validation {metric} % | validation exact % |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
+    let l0 = cells.iter().position(|c| c.level == 0).unwrap_or(0);
+    for s in solvers {
+        let (k, n) = s.pooled(l0);
+        let val_acc = s
+            .runs
+            .iter()
+            .filter_map(|r| r.training.val_accuracy)
+            .collect::<Vec<_>>();
+        let val_ex = s
+            .runs
+            .iter()
+            .filter_map(|r| r.training.val_exact)
+            .collect::<Vec<_>>();
+        let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            s.name,
+            kind_name(s.kind),
+            s.runs.len(),
+            rate_ci(k, n),
+            seed_ci(&s.per_seed_rates(l0)),
+            pct(s.mean_metric(l0)),
+            opt_pct(mean(&val_acc)),
+            opt_pct(mean(&val_ex)),
+        );
+    }
+    for (axis, levels) in axes(cells) {
+        let _ = writeln!(md, "\n## Drift axis `{axis}`\n");
+        let _ = writeln!(md, "| level | meaning |\n|---|---|");
+        let _ = writeln!(md, "| 0 | {} |", cells[l0].level_description);
+        for (_, level, desc) in &levels {
+            let _ = writeln!(md, "| {level} | {desc} |");
+        }
+        let header: Vec<String> = std::iter::once("L0 (train)".to_string())
+            .chain(levels.iter().map(|(_, l, _)| format!("L{l}")))
+            .collect();
+        let idx: Vec<usize> = std::iter::once(l0)
+            .chain(levels.iter().map(|x| x.0))
+            .collect();
+        let _ = writeln!(md, "\nSuccess % [95% Wilson, pooled over seeds]:\n");
+        let _ = writeln!(md, "| solver | {} |", header.join(" | "));
+        let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
+        for s in solvers {
+            let row: Vec<String> = idx
+                .iter()
+                .map(|&i| {
+                    let (k, n) = s.pooled(i);
+                    rate_ci(k, n)
+                })
+                .collect();
+            let _ = writeln!(md, "| {} | {} |", s.name, row.join(" | "));
+        }
+        let _ = writeln!(
+            md,
+            "\nBetween seeds, success % (mean ± 95% t half-width):\n"
+        );
+        let _ = writeln!(md, "| solver | {} |", header.join(" | "));
+        let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
+        for s in solvers {
+            let row: Vec<String> = idx.iter().map(|&i| seed_ci(&s.per_seed_rates(i))).collect();
+            let _ = writeln!(md, "| {} | {} |", s.name, row.join(" | "));
+        }
+        let _ = writeln!(md, "\nMean {metric} %:\n");
+        let _ = writeln!(md, "| solver | {} |", header.join(" | "));
+        let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
+        for s in solvers {
+            let row: Vec<String> = idx.iter().map(|&i| pct(s.mean_metric(i))).collect();
+            let _ = writeln!(md, "| {} | {} |", s.name, row.join(" | "));
+        }
+    }
+    let _ = writeln!(md, "\n## Cost\n");
+    let _ = writeln!(
+        md,
+        "| solver | training examples | examples seen | steps | epochs | train s (mean) | µs per answer | mean {} per answer (L0) | parameters |",
+        first.work_name
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
+    for s in solvers {
+        let params = s.runs[0].training.extra.get("parameters").copied();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {} |",
+            s.name,
+            count(s.mean_of(|r| r.training.examples as f64)),
+            count(s.mean_of(|r| r.training.examples_seen as f64)),
+            count(s.mean_of(|r| r.training.steps as f64)),
+            s.mean_of(|r| r.training.epochs),
+            s.mean_of(|r| r.timing.train_s),
+            s.mean_of(|r| r.timing.per_answer_us),
+            s.mean_of(|r| r.cells[l0].mean_work),
+            params.map(count).unwrap_or_else(|| "–".into()),
+        );
+    }
+    let _ = writeln!(md, "\nPer-run data: [`{task}.csv`]({task}.csv).");
+    md
+}
+
+fn task_csv(solvers: &[SolverRuns]) -> String {
+    let mut csv = String::from(
+        "task,solver,kind,seed,profile,axis,level,level_description,n,successes,no_answer,rate,wilson_low,wilson_high,mean_metric,mean_work\n",
+    );
+    for s in solvers {
+        for r in &s.runs {
+            for c in &r.cells {
+                let (lo, hi) = wilson(c.successes, c.n);
+                let _ = writeln!(
+                    csv,
+                    "{},{},{},{},{},{},{},\"{}\",{},{},{},{:.6},{:.6},{:.6},{:.6},{:.3}",
+                    r.task,
+                    r.solver,
+                    kind_name(r.kind),
+                    r.seed,
+                    r.profile.name,
+                    c.axis,
+                    c.level,
+                    c.level_description.replace('"', "\"\""),
+                    c.n,
+                    c.successes,
+                    c.no_answer,
+                    c.rate(),
+                    lo,
+                    hi,
+                    c.mean_metric,
+                    c.mean_work
+                );
+            }
+        }
+    }
+    csv
+}
+
+/// Renders every file of the report.
+pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
+    let grouped = group(records)?;
+    let mut files = Vec::new();
+    let mut summary = String::from("# driftbench summary\n\n");
+    summary.push_str(
+        "Generated by `driftbench report` from the run records; do not edit. Success rates are pooled over seeds \
+         (Wilson 95% interval over instances for level 0). *Mean OOD* averages every drift cell (levels 1-4 of \
+         every axis); *worst* is the lowest of them.\n\n",
+    );
+    summary.push_str(
+        "| task | solver | kind | seeds | level-0 success % [95% Wilson] | mean OOD success % | worst OOD cell % | training examples | µs per answer |\n",
+    );
+    summary.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    let mut summary_csv = String::from(
+        "task,solver,kind,seeds,level0_rate,level0_wilson_low,level0_wilson_high,mean_ood_rate,training_examples,us_per_answer\n",
+    );
+    for (task, solvers) in &grouped {
+        let l0 = solvers[0].runs[0]
+            .cells
+            .iter()
+            .position(|c| c.level == 0)
+            .unwrap_or(0);
+        for s in solvers {
+            let (l0_rate, mean, worst) = headline(s);
+            let (k, n) = s.pooled(l0);
+            let (lo, hi) = wilson(k, n);
+            let examples = s.mean_of(|r| r.training.examples as f64);
+            let us = s.mean_of(|r| r.timing.per_answer_us);
+            let _ = writeln!(
+                summary,
+                "| [{task}]({task}.md) | {} | {} | {} | {} | {} | {} | {} | {:.2} |",
+                s.name,
+                kind_name(s.kind),
+                s.runs.len(),
+                rate_ci(k, n),
+                pct(mean),
+                worst,
+                count(examples),
+                us
+            );
+            let _ = writeln!(
+                summary_csv,
+                "{task},{},{},{},{:.6},{:.6},{:.6},{:.6},{examples:.0},{us:.3}",
+                s.name,
+                kind_name(s.kind),
+                s.runs.len(),
+                l0_rate,
+                lo,
+                hi,
+                mean
+            );
+        }
+        files.push((format!("{task}.md"), task_page(task, solvers)));
+        files.push((format!("{task}.csv"), task_csv(solvers)));
+    }
+    files.push(("summary.md".into(), summary));
+    files.push(("summary.csv".into(), summary_csv));
+    Ok(files)
+}
+
+/// Renders the report and writes every file atomically into `out`.
+pub fn write(records: &[RunRecord], out: &Path) -> Result<Vec<File>, ReportError> {
+    let files = render(records)?;
+    for (name, text) in &files {
+        write_atomic(&out.join(name), text.as_bytes())?;
+    }
+    Ok(files)
+}

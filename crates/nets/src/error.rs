@@ -1,0 +1,21 @@
+//! Errors of the nets crate.
+
+/// Errors raised while building, training or running a network.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// A tensor operation failed.
+    #[error("tensor operation failed: {0}")]
+    Candle(#[from] candle_core::Error),
+    /// The task's encoding does not fit the model.
+    #[error("encoding mismatch: {0}")]
+    Encoding(String),
+    /// Training diverged (the loss became NaN or infinite).
+    #[error("training diverged at step {step}: loss {loss}")]
+    Diverged { step: u64, loss: f32 },
+    /// The training set is empty.
+    #[error("no training examples")]
+    NoData,
+}
+
+/// Result alias for the nets crate.
+pub type Result<T, E = NetError> = std::result::Result<T, E>;

@@ -1,0 +1,290 @@
+//! Network families as [`Learner`]s of any task whose encoding they fit, and trained networks as [`Solver`]s.
+use crate::error::NetError;
+use crate::seq::{
+    make_batch, predict, set_cross_entropy, AttentionKind, MlpConfig, SeqModel, TransformerConfig,
+};
+use crate::train::{fit, Objective, TrainConfig, ValScore};
+use driftbench_core::solver::Attempt;
+use driftbench_core::{
+    rng, Encoding, Learner, Profile, Result, SeqClassShape, SeqExample, SolveInfo, Solver,
+    SolverKind, Task, TrainData, TrainStats,
+};
+use serde::{Deserialize, Serialize};
+
+/// A sequence-model family and its hyper-parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SeqFamily {
+    /// [`crate::seq::PaddedMlp`].
+    Mlp(MlpConfig),
+    /// [`crate::seq::Transformer`].
+    Transformer(TransformerConfig),
+}
+
+/// Learner for [`Encoding::SeqClass`] tasks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeqLearner {
+    /// Name on the command line.
+    pub name: &'static str,
+    /// Model.
+    pub family: SeqFamily,
+    /// Optimisation.
+    pub train: TrainConfig,
+}
+
+impl SeqLearner {
+    /// The padded MLP with the hyper-parameters chosen on sorting's validation data.
+    pub fn mlp() -> Self {
+        SeqLearner {
+            name: "mlp",
+            family: SeqFamily::Mlp(MlpConfig {
+                hidden: vec![512, 512],
+            }),
+            train: TrainConfig {
+                steps: 4000,
+                batch: 128,
+                lr: 1e-3,
+                weight_decay: 0.01,
+                warmup: 0.05,
+                eval_every: 250,
+            },
+        }
+    }
+
+    /// The transformer with the hyper-parameters chosen on sorting's validation data.
+    pub fn transformer() -> Self {
+        SeqLearner {
+            name: "transformer",
+            family: SeqFamily::Transformer(TransformerConfig {
+                d_model: 64,
+                heads: 4,
+                layers: 2,
+                ffn: 128,
+                pair_hidden: 16,
+                attention: AttentionKind::Sigmoid,
+                layer_norm: false,
+            }),
+            train: TrainConfig {
+                steps: 3000,
+                batch: 64,
+                lr: 2e-3,
+                weight_decay: 0.01,
+                warmup: 0.05,
+                eval_every: 250,
+            },
+        }
+    }
+
+    /// Steps under `profile`.
+    pub fn steps(&self, profile: &Profile) -> u64 {
+        ((self.train.steps as f64 * profile.train_scale).round() as u64).max(1)
+    }
+
+    fn build(
+        &self,
+        shape: SeqClassShape,
+        rng: &mut rand_chacha::ChaCha8Rng,
+    ) -> crate::Result<Box<dyn SeqModel>> {
+        Ok(match &self.family {
+            SeqFamily::Mlp(c) => Box::new(c.init(shape, rng)?),
+            SeqFamily::Transformer(c) => Box::new(c.init(shape, rng)?),
+        })
+    }
+}
+
+/// The network learners that fit `encoding`.
+pub fn learners_for<T: Task>(encoding: Encoding) -> Vec<Box<dyn Learner<T>>> {
+    match encoding {
+        Encoding::SeqClass(_) => vec![
+            Box::new(SeqLearner::mlp()),
+            Box::new(SeqLearner::transformer()),
+        ],
+        Encoding::None => Vec::new(),
+    }
+}
+
+struct SeqObjective<'a, T: Task> {
+    task: &'a T,
+    model: &'a dyn SeqModel,
+    shape: SeqClassShape,
+    train: Vec<SeqExample>,
+    val: Vec<SeqExample>,
+    val_insts: &'a [T::Instance],
+}
+
+impl<T: Task> Objective for SeqObjective<'_, T> {
+    fn params(&self) -> &crate::layers::Params {
+        self.model.params()
+    }
+    fn n_train(&self) -> usize {
+        self.train.len()
+    }
+    fn loss(&self, idx: &[usize]) -> crate::Result<candle_core::Tensor> {
+        let exs: Vec<&SeqExample> = idx.iter().map(|&i| &self.train[i]).collect();
+        let longest = exs.iter().map(|e| e.len()).max().unwrap_or(0);
+        let b = make_batch(&exs, self.shape, self.model.pad_to(longest), true)?;
+        let logits = self.model.forward(&b.x, &b.mask)?;
+        set_cross_entropy(
+            &logits,
+            b.target_logmask.as_ref().expect("targets"),
+            &b.mask,
+        )
+    }
+    fn validate(&self) -> crate::Result<ValScore> {
+        let refs: Vec<&SeqExample> = self.val.iter().collect();
+        let scores = predict(self.model, self.shape, &refs)?;
+        let c = self.shape.classes;
+        let (mut correct, mut positions, mut exact, mut nll) = (0usize, 0usize, 0usize, 0f64);
+        for ((ex, s), inst) in self.val.iter().zip(&scores).zip(self.val_insts) {
+            for (p, &(lo, hi)) in ex.targets.iter().enumerate() {
+                let row = &s[p * c..(p + 1) * c];
+                let arg = (0..c)
+                    .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+                    .unwrap_or(0) as u32;
+                correct += usize::from(lo <= arg && arg <= hi);
+                let ok = (lo..=hi)
+                    .map(|k| (row[k as usize] as f64).exp())
+                    .sum::<f64>();
+                nll -= ok.max(1e-30).ln();
+                positions += 1;
+            }
+            if self
+                .task
+                .decode_seq(inst, s)
+                .is_some_and(|a| self.task.score(inst, &a).success)
+            {
+                exact += 1;
+            }
+        }
+        let p = positions.max(1) as f64;
+        Ok(ValScore {
+            loss: nll / p,
+            accuracy: correct as f64 / p,
+            exact: exact as f64 / self.val.len().max(1) as f64,
+        })
+    }
+}
+
+fn encode_all<T: Task>(task: &T, insts: &[T::Instance]) -> crate::Result<Vec<SeqExample>> {
+    insts
+        .iter()
+        .map(|i| {
+            task.encode_seq(i)
+                .ok_or_else(|| NetError::Encoding(format!("{} gave no encoding", task.id())))
+        })
+        .collect()
+}
+
+fn train_error<T: Task>(task: &T, name: &str, e: NetError) -> driftbench_core::Error {
+    driftbench_core::Error::Training {
+        task: task.id().into(),
+        solver: name.into(),
+        reason: e.to_string(),
+    }
+}
+
+impl<T: Task> Learner<T> for SeqLearner {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn kind(&self) -> SolverKind {
+        SolverKind::Network
+    }
+    fn description(&self) -> String {
+        match &self.family {
+            SeqFamily::Mlp(c) => {
+                format!("ReLU MLP over the padded sequence, hidden {:?}", c.hidden)
+            }
+            SeqFamily::Transformer(c) => format!(
+                "{}-layer encoder, d={}, {} heads, {:?} attention with value-difference bias",
+                c.layers, c.d_model, c.heads, c.attention
+            ),
+        }
+    }
+    fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).expect("config serialises");
+        v["train"]["steps"] = self.steps(profile).into();
+        v
+    }
+    fn train(
+        &self,
+        task: &T,
+        data: &TrainData<T>,
+        profile: &Profile,
+        seed: u64,
+        progress: &dyn Fn(f64),
+    ) -> Result<(Box<dyn Solver<T>>, TrainStats)> {
+        let shape = match task.encoding() {
+            Encoding::SeqClass(s) => s,
+            other => {
+                return Err(train_error(
+                    task,
+                    self.name,
+                    NetError::Encoding(format!("{other:?} is not SeqClass")),
+                ))
+            }
+        };
+        let run = || -> crate::Result<(Box<dyn SeqModel>, TrainStats)> {
+            let mut init_rng = rng::stream(seed, task.id(), &format!("init/{}", self.name));
+            let model = self.build(shape, &mut init_rng)?;
+            let obj = SeqObjective {
+                task,
+                model: model.as_ref(),
+                shape,
+                train: encode_all(task, &data.train)?,
+                val: encode_all(task, &data.val)?,
+                val_insts: &data.val,
+            };
+            let mut batch_rng = rng::stream(seed, task.id(), &format!("batches/{}", self.name));
+            let mut stats = fit(
+                &obj,
+                &self.train,
+                self.steps(profile),
+                &mut batch_rng,
+                progress,
+            )?;
+            stats
+                .extra
+                .insert("parameters".into(), model.params().count() as f64);
+            Ok((model, stats))
+        };
+        let (model, stats) = run().map_err(|e| train_error(task, self.name, e))?;
+        Ok((
+            Box::new(NetSolver {
+                model,
+                shape,
+                name: self.name,
+            }),
+            stats,
+        ))
+    }
+}
+
+/// A trained sequence model answering instances through the task's decoding.
+pub struct NetSolver {
+    model: Box<dyn SeqModel>,
+    shape: SeqClassShape,
+    name: &'static str,
+}
+
+impl<T: Task> Solver<T> for NetSolver {
+    fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> Result<Vec<Attempt<T::Answer>>> {
+        let exs = encode_all(task, instances).map_err(|e| train_error(task, self.name, e))?;
+        let refs: Vec<&SeqExample> = exs.iter().collect();
+        let scores = predict(self.model.as_ref(), self.shape, &refs).map_err(|e| {
+            driftbench_core::Error::Solve {
+                task: task.id().into(),
+                solver: self.name.into(),
+                reason: e.to_string(),
+            }
+        })?;
+        Ok(instances
+            .iter()
+            .zip(&scores)
+            .map(|(inst, s)| Attempt {
+                answer: task.decode_seq(inst, s),
+                info: SolveInfo::default(),
+            })
+            .collect())
+    }
+}

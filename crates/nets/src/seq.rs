@@ -1,0 +1,413 @@
+//! Per-position classification over a sequence ([`driftbench_core::Encoding::SeqClass`]): batching, the set
+//! cross-entropy loss, and two model families.
+//!
+//! * [`PaddedMlp`]: the whole sequence, padded to the encoding's `max_len` with a presence bit per slot,
+//!   through a ReLU MLP that outputs `max_len × classes` scores. Positions it never saw filled in training have
+//!   untrained weights: that is the point of measuring it.
+//! * [`Transformer`]: a permutation-equivariant encoder. Each layer's self-attention adds to the query-key
+//!   score a bias computed by a small MLP from the *difference of the two positions' input features* (a
+//!   relative bias over values rather than over positions), and can weigh keys with a sigmoid instead of a
+//!   softmax, so that a head can *count* keys (a softmax can only average them). Both choices were picked on
+//!   in-distribution validation data; `docs/networks.md` records what was tried.
+use crate::error::{NetError, Result};
+use crate::layers::{layer_norm, linear, LayerNorm, Linear, Params};
+use candle_core::{DType, Device, Module, Tensor, D};
+use driftbench_core::{SeqClassShape, SeqExample};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// A padded batch of sequences.
+pub struct SeqBatch {
+    /// `[B, L, F]` features, zero in padding.
+    pub x: Tensor,
+    /// `[B, L]` 1 for real positions, 0 for padding.
+    pub mask: Tensor,
+    /// `[B, L, C]` 0 where a class is correct, -1e4 elsewhere (only when targets were asked for).
+    pub target_logmask: Option<Tensor>,
+    /// Real length of each sequence.
+    pub lens: Vec<usize>,
+}
+
+/// Pads `examples` to length `pad_to` and stacks them.
+pub fn make_batch(
+    examples: &[&SeqExample],
+    shape: SeqClassShape,
+    pad_to: usize,
+    targets: bool,
+) -> Result<SeqBatch> {
+    let (b, f, c) = (examples.len(), shape.features, shape.classes);
+    let mut x = vec![0f32; b * pad_to * f];
+    let mut mask = vec![0f32; b * pad_to];
+    let mut tl = if targets {
+        vec![-1e4f32; b * pad_to * c]
+    } else {
+        Vec::new()
+    };
+    let mut lens = Vec::with_capacity(b);
+    for (i, ex) in examples.iter().enumerate() {
+        let n = ex.len();
+        if n > pad_to || ex.features.len() != n * f {
+            return Err(NetError::Encoding(format!(
+                "sequence of length {n} with {} features does not fit {pad_to} × {f}",
+                ex.features.len()
+            )));
+        }
+        x[i * pad_to * f..(i * pad_to + n) * f].copy_from_slice(&ex.features);
+        mask[i * pad_to..i * pad_to + n].fill(1.0);
+        if targets {
+            for (p, &(lo, hi)) in ex.targets.iter().enumerate() {
+                if hi as usize >= c || lo > hi {
+                    return Err(NetError::Encoding(format!(
+                        "target classes {lo}..={hi} outside 0..{c}"
+                    )));
+                }
+                tl[(i * pad_to + p) * c + lo as usize..=(i * pad_to + p) * c + hi as usize]
+                    .fill(0.0);
+            }
+        }
+        lens.push(n);
+    }
+    let dev = &Device::Cpu;
+    Ok(SeqBatch {
+        x: Tensor::from_vec(x, (b, pad_to, f), dev)?,
+        mask: Tensor::from_vec(mask, (b, pad_to), dev)?,
+        target_logmask: if targets {
+            Some(Tensor::from_vec(tl, (b, pad_to, c), dev)?)
+        } else {
+            None
+        },
+        lens,
+    })
+}
+
+/// Mean over real positions of −log P(class in the correct range): ordinary cross-entropy when the range is
+/// one class, and no penalty for how probability is split among equally correct classes (tied values).
+pub fn set_cross_entropy(
+    logits: &Tensor,
+    target_logmask: &Tensor,
+    mask: &Tensor,
+) -> Result<Tensor> {
+    let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
+    let x = (logp + target_logmask)?;
+    let m = x.max_keepdim(D::Minus1)?.detach();
+    let lse =
+        (x.broadcast_sub(&m)?.exp()?.sum_keepdim(D::Minus1)?.log()? + m)?.squeeze(D::Minus1)?;
+    let total = (lse * mask)?.sum_all()?;
+    Ok((total.neg()? / mask.sum_all()?.to_scalar::<f32>()?.max(1.0) as f64)?)
+}
+
+/// A sequence model: `[B, L, F]` features and `[B, L]` mask to `[B, L, C]` scores.
+pub trait SeqModel: Send + Sync {
+    /// Scores for every position.
+    fn forward(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor>;
+    /// Length a batch whose longest sequence is `longest` must be padded to.
+    fn pad_to(&self, longest: usize) -> usize;
+    /// Trainable parameters.
+    fn params(&self) -> &Params;
+}
+
+/// Hyper-parameters of [`PaddedMlp`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MlpConfig {
+    /// Widths of the hidden layers.
+    pub hidden: Vec<usize>,
+}
+
+/// ReLU MLP over the padded sequence.
+pub struct PaddedMlp {
+    layers: Vec<Linear>,
+    shape: SeqClassShape,
+    params: Params,
+}
+
+impl MlpConfig {
+    /// Builds the model for `shape` with weights from `rng`.
+    pub fn init(&self, shape: SeqClassShape, rng: &mut ChaCha8Rng) -> Result<PaddedMlp> {
+        let mut params = Params::default();
+        let mut dims = vec![shape.max_len * (shape.features + 1)];
+        dims.extend(&self.hidden);
+        dims.push(shape.max_len * shape.classes);
+        let layers = dims
+            .windows(2)
+            .map(|w| linear(w[0], w[1], &mut params, rng))
+            .collect::<Result<_>>()?;
+        Ok(PaddedMlp {
+            layers,
+            shape,
+            params,
+        })
+    }
+}
+
+impl SeqModel for PaddedMlp {
+    fn forward(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        let (b, l, _) = x.dims3()?;
+        let input = Tensor::cat(&[x, &mask.unsqueeze(D::Minus1)?], D::Minus1)?.reshape((b, ()))?;
+        let mut h = input;
+        for (i, layer) in self.layers.iter().enumerate() {
+            h = layer.forward(&h)?;
+            if i + 1 < self.layers.len() {
+                h = h.relu()?;
+            }
+        }
+        Ok(h.reshape((b, l, self.shape.classes))?)
+    }
+    fn pad_to(&self, _longest: usize) -> usize {
+        self.shape.max_len
+    }
+    fn params(&self) -> &Params {
+        &self.params
+    }
+}
+
+/// How attention weighs keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttentionKind {
+    /// Standard softmax over keys: weights sum to one, so a head averages.
+    Softmax,
+    /// Independent sigmoid per key: a head can count the keys that match.
+    Sigmoid,
+}
+
+/// Hyper-parameters of [`Transformer`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransformerConfig {
+    /// Width of the residual stream.
+    pub d_model: usize,
+    /// Attention heads per layer.
+    pub heads: usize,
+    /// Encoder layers.
+    pub layers: usize,
+    /// Hidden width of each feed-forward block.
+    pub ffn: usize,
+    /// Hidden width of the pairwise-bias MLP (0 disables the bias).
+    pub pair_hidden: usize,
+    /// Softmax or sigmoid attention.
+    pub attention: AttentionKind,
+    /// Pre-norm LayerNorm before attention and feed-forward blocks.
+    pub layer_norm: bool,
+}
+
+struct Block {
+    norm1: Option<LayerNorm>,
+    qkv: Linear,
+    out: Linear,
+    norm2: Option<LayerNorm>,
+    ff1: Linear,
+    ff2: Linear,
+}
+
+/// Encoder with value-difference attention bias; see the module docs.
+pub struct Transformer {
+    cfg: TransformerConfig,
+    embed: Linear,
+    pair: Option<(Linear, Linear)>,
+    blocks: Vec<Block>,
+    head: Linear,
+    params: Params,
+}
+
+impl TransformerConfig {
+    /// Builds the model for `shape` with weights from `rng`.
+    pub fn init(&self, shape: SeqClassShape, rng: &mut ChaCha8Rng) -> Result<Transformer> {
+        if self.d_model % self.heads != 0 {
+            return Err(NetError::Encoding(format!(
+                "d_model {} is not a multiple of heads {}",
+                self.d_model, self.heads
+            )));
+        }
+        let mut p = Params::default();
+        let d = self.d_model;
+        let embed = linear(shape.features, d, &mut p, rng)?;
+        let pair = if self.pair_hidden > 0 {
+            Some((
+                linear(shape.features, self.pair_hidden, &mut p, rng)?,
+                linear(self.pair_hidden, self.heads * self.layers, &mut p, rng)?,
+            ))
+        } else {
+            None
+        };
+        let mut blocks = Vec::with_capacity(self.layers);
+        for _ in 0..self.layers {
+            blocks.push(Block {
+                norm1: if self.layer_norm {
+                    Some(layer_norm(d, &mut p)?)
+                } else {
+                    None
+                },
+                qkv: linear(d, 3 * d, &mut p, rng)?,
+                out: linear(d, d, &mut p, rng)?,
+                norm2: if self.layer_norm {
+                    Some(layer_norm(d, &mut p)?)
+                } else {
+                    None
+                },
+                ff1: linear(d, self.ffn, &mut p, rng)?,
+                ff2: linear(self.ffn, d, &mut p, rng)?,
+            });
+        }
+        let head = linear(d, shape.classes, &mut p, rng)?;
+        Ok(Transformer {
+            cfg: self.clone(),
+            embed,
+            pair,
+            blocks,
+            head,
+            params: p,
+        })
+    }
+}
+
+impl SeqModel for Transformer {
+    fn forward(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        let (b, l, f) = x.dims3()?;
+        let (h_n, d) = (self.cfg.heads, self.cfg.d_model);
+        let dh = d / h_n;
+        let mut h = self.embed.forward(x)?;
+        // [B, H·layers, L, L] biases from the feature difference x_i − x_j.
+        let bias = match &self.pair {
+            Some((p1, p2)) => {
+                let diff = x
+                    .reshape((b, l, 1, f))?
+                    .broadcast_sub(&x.reshape((b, 1, l, f))?)?;
+                let pb = p2.forward(&p1.forward(&diff)?.relu()?)?;
+                Some(pb.permute((0, 3, 1, 2))?.contiguous()?)
+            }
+            None => None,
+        };
+        let key_mask = mask.reshape((b, 1, 1, l))?;
+        let scale = 1.0 / (dh as f64).sqrt();
+        for (li, blk) in self.blocks.iter().enumerate() {
+            let a = match &blk.norm1 {
+                Some(n) => n.forward(&h)?,
+                None => h.clone(),
+            };
+            let qkv = blk
+                .qkv
+                .forward(&a)?
+                .reshape((b, l, 3, h_n, dh))?
+                .permute((2, 0, 3, 1, 4))?;
+            let (q, k, v) = (
+                qkv.get(0)?.contiguous()?,
+                qkv.get(1)?.contiguous()?,
+                qkv.get(2)?.contiguous()?,
+            );
+            let mut scores = (q.matmul(&k.t()?)? * scale)?;
+            if let Some(bias) = &bias {
+                scores = (scores + bias.narrow(1, li * h_n, h_n)?)?;
+            }
+            let w = match self.cfg.attention {
+                AttentionKind::Sigmoid => {
+                    candle_nn::ops::sigmoid(&scores)?.broadcast_mul(&key_mask)?
+                }
+                AttentionKind::Softmax => {
+                    let neg = ((key_mask.ones_like()? - &key_mask)? * -1e4)?;
+                    candle_nn::ops::softmax(&scores.broadcast_add(&neg)?, D::Minus1)?
+                }
+            };
+            let o = w.matmul(&v)?.transpose(1, 2)?.reshape((b, l, d))?;
+            h = (h + blk.out.forward(&o)?)?;
+            let a = match &blk.norm2 {
+                Some(n) => n.forward(&h)?,
+                None => h.clone(),
+            };
+            h = (&h + blk.ff2.forward(&blk.ff1.forward(&a)?.relu()?)?)?;
+        }
+        Ok(self.head.forward(&h)?)
+    }
+    fn pad_to(&self, longest: usize) -> usize {
+        longest
+    }
+    fn params(&self) -> &Params {
+        &self.params
+    }
+}
+
+/// Runs `model` on examples in chunks and returns each example's `len × classes` log-probabilities
+/// (normalised per position, so that scores of different positions are comparable).
+pub fn predict(
+    model: &dyn SeqModel,
+    shape: SeqClassShape,
+    examples: &[&SeqExample],
+) -> Result<Vec<Vec<f32>>> {
+    let mut out = Vec::with_capacity(examples.len());
+    for chunk in examples.chunks(256) {
+        let longest = chunk.iter().map(|e| e.len()).max().unwrap_or(0);
+        let batch = make_batch(chunk, shape, model.pad_to(longest), false)?;
+        let scores =
+            candle_nn::ops::log_softmax(&model.forward(&batch.x, &batch.mask)?, D::Minus1)?
+                .to_dtype(DType::F32)?;
+        let all = scores.to_vec3::<f32>()?;
+        for (rows, &n) in all.into_iter().zip(&batch.lens) {
+            out.push(rows.into_iter().take(n).flatten().collect());
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::rand_core::SeedableRng;
+
+    const SHAPE: SeqClassShape = SeqClassShape {
+        features: 1,
+        classes: 4,
+        max_len: 4,
+    };
+
+    fn ex(v: &[f32], t: &[(u32, u32)]) -> SeqExample {
+        SeqExample {
+            features: v.to_vec(),
+            targets: t.to_vec(),
+        }
+    }
+
+    #[test]
+    fn set_loss_ignores_padding_and_accepts_any_tied_class() {
+        let a = ex(&[0.1, 0.2], &[(0, 1), (0, 1)]);
+        let b = make_batch(&[&a], SHAPE, 3, true).unwrap();
+        // Scores put all mass on class 1 for both real positions; padding scores are garbage.
+        let mut s = vec![-20f32; 12];
+        s[1] = 20.0;
+        s[5] = 20.0;
+        s[8] = 50.0;
+        let logits = Tensor::from_vec(s, (1, 3, 4), &Device::Cpu).unwrap();
+        let loss = set_cross_entropy(&logits, b.target_logmask.as_ref().unwrap(), &b.mask).unwrap();
+        assert!(loss.to_scalar::<f32>().unwrap() < 1e-6);
+        let wrong = Tensor::from_vec(vec![0f32; 12], (1, 3, 4), &Device::Cpu).unwrap();
+        let l2 = set_cross_entropy(&wrong, b.target_logmask.as_ref().unwrap(), &b.mask).unwrap();
+        assert!((l2.to_scalar::<f32>().unwrap() - 2f32.ln()).abs() < 1e-5);
+    }
+
+    #[test]
+    fn transformer_is_permutation_equivariant_and_ignores_padding() {
+        let cfg = TransformerConfig {
+            d_model: 8,
+            heads: 2,
+            layers: 2,
+            ffn: 16,
+            pair_hidden: 4,
+            attention: AttentionKind::Sigmoid,
+            layer_norm: true,
+        };
+        let m = cfg.init(SHAPE, &mut ChaCha8Rng::seed_from_u64(3)).unwrap();
+        let a = ex(&[0.3, 0.1, 0.2], &[]);
+        let b = ex(&[0.1, 0.2, 0.3], &[]);
+        let pa = predict(&m, SHAPE, &[&a]).unwrap().remove(0);
+        let pb = predict(&m, SHAPE, &[&b]).unwrap().remove(0);
+        // element 0.3 is position 0 in a and position 2 in b
+        for c in 0..4 {
+            assert!((pa[c] - pb[2 * 4 + c]).abs() < 1e-4);
+        }
+        // Padding a batch with a longer sequence must not change the shorter one's scores.
+        let long = ex(&[0.5, 0.6, 0.7, 0.8], &[]);
+        let padded = predict(&m, SHAPE, &[&a, &long]).unwrap().remove(0);
+        for (x, y) in pa.iter().zip(&padded) {
+            assert!((x - y).abs() < 1e-4);
+        }
+    }
+}

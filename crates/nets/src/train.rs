@@ -1,0 +1,170 @@
+//! The one training loop every network family uses: AdamW, mini-batches, linear warm-up then cosine decay,
+//! periodic validation on held-out in-distribution data, and the best validated parameters kept.
+use crate::error::{NetError, Result};
+use crate::layers::Params;
+use candle_core::Tensor;
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use driftbench_core::TrainStats;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Optimisation hyper-parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Optimiser steps at `train_scale` 1.
+    pub steps: u64,
+    /// Examples per step.
+    pub batch: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// AdamW decoupled weight decay.
+    pub weight_decay: f64,
+    /// Fraction of steps spent warming the learning rate up linearly.
+    pub warmup: f64,
+    /// Validate every this many steps (and at the end).
+    pub eval_every: u64,
+}
+
+impl TrainConfig {
+    /// Learning rate at `step` of `total`.
+    pub fn lr_at(&self, step: u64, total: u64) -> f64 {
+        let warm = ((total as f64) * self.warmup).max(1.0);
+        let s = step as f64;
+        if s < warm {
+            return self.lr * (s + 1.0) / warm;
+        }
+        let progress = (s - warm) / ((total as f64) - warm).max(1.0);
+        // Cosine to 5% of the peak.
+        self.lr * (0.05 + 0.95 * 0.5 * (1.0 + (std::f64::consts::PI * progress.min(1.0)).cos()))
+    }
+}
+
+/// Validation figures; higher `exact`, then higher `accuracy`, is better.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValScore {
+    /// Mean validation loss.
+    pub loss: f64,
+    /// Per-output accuracy.
+    pub accuracy: f64,
+    /// Fraction of validation instances solved exactly (by the task's own scorer).
+    pub exact: f64,
+}
+
+/// What a learning shape supplies to the training loop.
+pub trait Objective {
+    /// The model's parameters.
+    fn params(&self) -> &Params;
+    /// Number of training examples.
+    fn n_train(&self) -> usize;
+    /// Mean loss on the training examples at `idx`.
+    fn loss(&self, idx: &[usize]) -> Result<Tensor>;
+    /// Scores the current parameters on the validation data.
+    fn validate(&self) -> Result<ValScore>;
+}
+
+/// Trains `obj` for `steps` steps and leaves the best validated parameters in place.
+pub fn fit(
+    obj: &dyn Objective,
+    cfg: &TrainConfig,
+    steps: u64,
+    rng: &mut ChaCha8Rng,
+    progress: &dyn Fn(f64),
+) -> Result<TrainStats> {
+    let n = obj.n_train();
+    if n == 0 {
+        return Err(NetError::NoData);
+    }
+    let steps = steps.max(1);
+    let batch = cfg.batch.min(n).max(1);
+    let mut opt = AdamW::new(
+        obj.params().vars().to_vec(),
+        ParamsAdamW {
+            lr: cfg.lr,
+            weight_decay: cfg.weight_decay,
+            ..Default::default()
+        },
+    )?;
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(rng);
+    let mut cursor = 0;
+    let mut stats = TrainStats {
+        examples: n as u64,
+        ..Default::default()
+    };
+    let mut best: Option<(ValScore, u64, Vec<Tensor>)> = None;
+    let mut recent = Vec::new();
+    let tail = (steps / 10).max(1);
+    let mut window_loss = (0.0, 0u64);
+    for step in 0..steps {
+        if cursor + batch > n {
+            order.shuffle(rng);
+            cursor = 0;
+        }
+        let idx = &order[cursor..cursor + batch];
+        cursor += batch;
+        opt.set_learning_rate(cfg.lr_at(step, steps));
+        let loss = obj.loss(idx)?;
+        let value = loss.to_scalar::<f32>()?;
+        if !value.is_finite() {
+            return Err(NetError::Diverged { step, loss: value });
+        }
+        opt.backward_step(&loss)?;
+        window_loss.0 += value as f64;
+        window_loss.1 += 1;
+        if step >= steps - tail {
+            recent.push(value as f64);
+        }
+        let done = step + 1;
+        if done % cfg.eval_every.max(1) == 0 || done == steps {
+            let v = obj.validate()?;
+            stats.curve.push((
+                done,
+                window_loss.0 / window_loss.1.max(1) as f64,
+                v.accuracy,
+                v.exact,
+            ));
+            window_loss = (0.0, 0);
+            let better = best
+                .as_ref()
+                .is_none_or(|(b, _, _)| (v.exact, v.accuracy) > (b.exact, b.accuracy));
+            if better {
+                best = Some((v, done, obj.params().snapshot()?));
+            }
+            progress(done as f64 / steps as f64);
+        }
+    }
+    let (v, at, saved) = best.expect("validated at least once");
+    obj.params().restore(&saved)?;
+    stats.steps = steps;
+    stats.examples_seen = steps * batch as u64;
+    stats.epochs = stats.examples_seen as f64 / n as f64;
+    stats.final_train_loss = Some(recent.iter().sum::<f64>() / recent.len().max(1) as f64);
+    stats.val_loss = Some(v.loss);
+    stats.val_accuracy = Some(v.accuracy);
+    stats.val_exact = Some(v.exact);
+    stats.best_step = Some(at);
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_warms_up_then_decays() {
+        let c = TrainConfig {
+            steps: 100,
+            batch: 1,
+            lr: 1.0,
+            weight_decay: 0.0,
+            warmup: 0.1,
+            eval_every: 10,
+        };
+        assert!(c.lr_at(0, 100) < c.lr_at(5, 100));
+        assert!((c.lr_at(10, 100) - 1.0).abs() < 1e-9);
+        assert!(c.lr_at(50, 100) < 1.0 && c.lr_at(99, 100) < c.lr_at(50, 100));
+        assert!(c.lr_at(99, 100) >= 0.05);
+    }
+}
