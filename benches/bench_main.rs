@@ -1,2 +1,8 @@
+//! `cargo bench`: criterion benches of every task's generator, symbolic solver, network inference and training.
 use criterion::criterion_main;
-criterion_main!();
+
+mod sorting;
+
+criterion_main! {
+    sorting::benches,
+}

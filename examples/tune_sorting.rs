@@ -20,9 +20,7 @@ fn candidates() -> Vec<(String, SeqLearner)> {
     let base_m = SeqLearner::mlp();
     let t = |f: &dyn Fn(&mut TransformerConfig, &mut SeqLearner)| {
         let mut l = base_t.clone();
-        let SeqFamily::Transformer(mut c) = l.family.clone() else {
-            unreachable!()
-        };
+        let SeqFamily::Transformer(mut c) = l.family.clone() else { unreachable!() };
         f(&mut c, &mut l);
         l.family = SeqFamily::Transformer(c);
         l
@@ -35,33 +33,25 @@ fn candidates() -> Vec<(String, SeqLearner)> {
             c.pair_hidden = 0;
         }),
     ));
-    out.push((
-        "transformer softmax + pair bias".into(),
-        t(&|c, _| c.attention = AttentionKind::Softmax),
-    ));
-    out.push((
-        "transformer sigmoid, no pair bias".into(),
-        t(&|c, _| c.pair_hidden = 0),
-    ));
-    out.push((
-        "transformer + layer norm".into(),
-        t(&|c, _| c.layer_norm = true),
-    ));
+    out.push(("transformer softmax + pair bias".into(), t(&|c, _| c.attention = AttentionKind::Softmax)));
+    out.push(("transformer sigmoid, no pair bias".into(), t(&|c, _| c.pair_hidden = 0)));
+    out.push(("transformer + layer norm".into(), t(&|c, _| c.layer_norm = true)));
     out.push(("transformer lr 1e-3".into(), t(&|_, l| l.train.lr = 1e-3)));
     out.push(("mlp default".into(), base_m.clone()));
-    let mut m = base_m.clone();
-    m.family = SeqFamily::Mlp(MlpConfig {
-        hidden: vec![256, 256],
-    });
-    out.push(("mlp 256x256".into(), m));
-    let mut m = base_m.clone();
-    m.family = SeqFamily::Mlp(MlpConfig {
-        hidden: vec![512, 512, 512],
-    });
-    out.push(("mlp 512x3".into(), m));
-    let mut m = base_m.clone();
-    m.train.lr = 3e-4;
-    out.push(("mlp lr 3e-4".into(), m));
+    let mlp = |hidden: &[usize], pairwise: bool, input_scale: f64, lr: f64, steps: u64| {
+        let mut m = base_m.clone();
+        m.family = SeqFamily::Mlp(MlpConfig { hidden: hidden.to_vec(), pairwise, input_scale });
+        m.train.lr = lr;
+        m.train.steps = steps;
+        m
+    };
+    out.push(("mlp input x1".into(), mlp(&[256, 256], false, 1.0, 3e-3, 3000)));
+    out.push(("mlp input x10".into(), mlp(&[256, 256], false, 10.0, 3e-3, 3000)));
+    out.push(("mlp lr 1e-3".into(), mlp(&[256, 256], false, 100.0, 1e-3, 3000)));
+    out.push(("mlp pairwise".into(), mlp(&[256, 256], true, 100.0, 3e-3, 3000)));
+    out.push(("mlp 6000 steps".into(), mlp(&[256, 256], false, 100.0, 3e-3, 6000)));
+    out.push(("mlp 256x3".into(), mlp(&[256, 256, 256], false, 100.0, 3e-3, 3000)));
+    out.push(("mlp 512x512".into(), mlp(&[512, 512], false, 100.0, 3e-3, 3000)));
     out
 }
 
@@ -72,19 +62,14 @@ fn main() {
     let seed = 100;
     let draw = |purpose: &str, n: usize| {
         let mut r = rng::stream(seed, task.id(), purpose);
-        (0..n)
-            .map(|_| task.generate(Cell::IN_DIST, &mut r))
-            .collect::<Vec<_>>()
+        (0..n).map(|_| task.generate(Cell::IN_DIST, &mut r)).collect::<Vec<_>>()
     };
     let data = TrainData {
         train: draw("train", profile.train_examples),
         val: draw("val", profile.val_examples),
         dropped_overlaps: 0,
     };
-    let pick: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let pick: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     for (i, (name, learner)) in candidates().into_iter().enumerate() {
         if !pick.is_empty() && !pick.contains(&i) {
             continue;
@@ -97,7 +82,7 @@ fn main() {
                 s.val_exact.unwrap_or(0.0),
                 s.best_step,
                 t0.elapsed().as_secs_f64(),
-                s.curve.iter().map(|c| (c.0, (c.3 * 1000.0).round() / 1000.0)).collect::<Vec<_>>()
+                s.curve.iter().map(|c| (c.0, (c.1 * 1000.0).round() / 1000.0, (c.3 * 1000.0).round() / 1000.0)).collect::<Vec<_>>()
             ),
             Err(e) => println!("{i:2} {name:40} failed: {e}"),
         }

@@ -28,21 +28,14 @@ pub enum SuiteError {
     UnknownTask { name: String, known: String },
     /// A solver name that no selected task has.
     #[error("unknown solver `{name}` for {task} (solvers: {known})")]
-    UnknownSolver {
-        name: String,
-        task: String,
-        known: String,
-    },
+    UnknownSolver { name: String, task: String, known: String },
     /// An error from the core crate.
     #[error(transparent)]
     Core(#[from] driftbench_core::Error),
 }
 
 /// Finds tasks by id or by id without its version suffix (`sorting` for `sorting-v1`).
-pub fn select_tasks<'a>(
-    reg: &'a [Box<dyn DynTask>],
-    names: &[String],
-) -> Result<Vec<&'a dyn DynTask>, SuiteError> {
+pub fn select_tasks<'a>(reg: &'a [Box<dyn DynTask>], names: &[String]) -> Result<Vec<&'a dyn DynTask>, SuiteError> {
     if names.is_empty() {
         return Ok(reg.iter().map(|t| t.as_ref()).collect());
     }
@@ -50,12 +43,7 @@ pub fn select_tasks<'a>(
         .iter()
         .map(|name| {
             reg.iter()
-                .find(|t| {
-                    t.id() == name
-                        || t.id()
-                            .rsplit_once("-v")
-                            .is_some_and(|(base, _)| base == name)
-                })
+                .find(|t| t.id() == name || t.id().rsplit_once("-v").is_some_and(|(base, _)| base == name))
                 .map(|t| t.as_ref())
                 .ok_or_else(|| SuiteError::UnknownTask {
                     name: name.clone(),
@@ -107,11 +95,7 @@ pub fn run_suite(
     for task in tasks {
         let known: Vec<&str> = task.solvers().iter().map(|s| s.name).collect();
         for s in &plan.solvers {
-            if !known.contains(&s.as_str())
-                && tasks
-                    .iter()
-                    .all(|t| t.solvers().iter().all(|x| x.name != s))
-            {
+            if !known.contains(&s.as_str()) && tasks.iter().all(|t| t.solvers().iter().all(|x| x.name != s)) {
                 return Err(SuiteError::UnknownSolver {
                     name: s.clone(),
                     task: task.id().into(),
@@ -120,10 +104,8 @@ pub fn run_suite(
             }
         }
     }
-    let prepared: Vec<Box<dyn Prepared + '_>> = tasks
-        .iter()
-        .map(|t| t.prepare(&plan.source, &plan.profile))
-        .collect::<Result<_, _>>()?;
+    let prepared: Vec<Box<dyn Prepared + '_>> =
+        tasks.iter().map(|t| t.prepare(&plan.source, &plan.profile)).collect::<Result<_, _>>()?;
     // Jobs: networks first (they take longest), so the pool's tail is short.
     let mut jobs = Vec::new();
     for (ti, task) in tasks.iter().enumerate() {
@@ -138,41 +120,22 @@ pub fn run_suite(
         }
     }
     let (shard, shards) = plan.shard;
-    let mine: Vec<_> = jobs
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| i % shards == shard)
-        .map(|(_, j)| j)
-        .collect();
+    let mine: Vec<_> = jobs.into_iter().enumerate().filter(|(i, _)| i % shards == shard).map(|(_, j)| j).collect();
     mine.par_iter()
         .map(|&(ti, solver, seed)| {
             let task = tasks[ti];
-            let path = plan.out.join(driftbench_core::record::record_file_name(
-                task.id(),
-                solver,
-                seed,
-                &plan.profile.name,
-            ));
+            let path =
+                plan.out.join(driftbench_core::record::record_file_name(task.id(), solver, seed, &plan.profile.name));
             if plan.resume && path.exists() {
                 if let Ok(record) = RunRecord::read(&path) {
-                    if record.profile == plan.profile
-                        && record.test_source == prepared[ti].test_source()
-                    {
-                        return Ok(RunOutcome {
-                            record,
-                            path,
-                            resumed: true,
-                        });
+                    if record.profile == plan.profile && record.test_source == prepared[ti].test_source() {
+                        return Ok(RunOutcome { record, path, resumed: true });
                     }
                 }
             }
             let record = prepared[ti].run(solver, seed, provenance, progress)?;
             let path = record.write(&plan.out)?;
-            Ok(RunOutcome {
-                record,
-                path,
-                resumed: false,
-            })
+            Ok(RunOutcome { record, path, resumed: false })
         })
         .collect()
 }
@@ -188,8 +151,7 @@ pub fn provenance(threads: usize) -> Provenance {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     let git_commit = cmd("git", &["rev-parse", "HEAD"]).map(|c| {
-        let dirty = cmd("git", &["status", "--porcelain", "--untracked-files=no"])
-            .is_some_and(|s| !s.is_empty());
+        let dirty = cmd("git", &["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
         if dirty {
             format!("{c}-dirty")
         } else {
@@ -197,10 +159,7 @@ pub fn provenance(threads: usize) -> Provenance {
         }
     });
     let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {
-        s.lines()
-            .find(|l| l.starts_with("model name"))
-            .and_then(|l| l.split(':').nth(1))
-            .map(|s| s.trim().to_string())
+        s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string())
     });
     Provenance {
         version: env!("CARGO_PKG_VERSION").into(),
@@ -220,22 +179,13 @@ pub fn generate_datasets(
 ) -> Result<Vec<driftbench_core::dataset::SetEntry>, SuiteError> {
     use driftbench_core::dataset::{write_set, Manifest, CANONICAL_SEED, MANIFEST_SCHEMA};
     use driftbench_core::Cell;
-    let mut manifest = Manifest::load(dir)?.unwrap_or(Manifest {
-        schema: MANIFEST_SCHEMA,
-        sets: Vec::new(),
-    });
+    let mut manifest = Manifest::load(dir)?.unwrap_or(Manifest { schema: MANIFEST_SCHEMA, sets: Vec::new() });
     let mut all = Vec::new();
     for task in tasks {
         let mut entries = Vec::new();
         for cell in Cell::grid(task.axes().len()) {
             let lines = task.generate_lines(cell, n, CANONICAL_SEED)?;
-            entries.push(write_set(
-                dir,
-                task.id(),
-                &cell.label(task.axes()),
-                CANONICAL_SEED,
-                &lines,
-            )?);
+            entries.push(write_set(dir, task.id(), &cell.label(task.axes()), CANONICAL_SEED, &lines)?);
         }
         all.extend(entries.iter().cloned());
         manifest.replace_task(task.id(), entries);
@@ -246,11 +196,9 @@ pub fn generate_datasets(
 
 /// Checks every file in the manifest against its hash; returns the number of sets checked.
 pub fn verify_datasets(dir: &Path) -> Result<usize, SuiteError> {
-    let manifest = driftbench_core::dataset::Manifest::load(dir)?.ok_or_else(|| {
-        driftbench_core::Error::Invalid {
-            path: dir.join(driftbench_core::dataset::MANIFEST),
-            reason: "no manifest: run `driftbench datasets generate`".into(),
-        }
+    let manifest = driftbench_core::dataset::Manifest::load(dir)?.ok_or_else(|| driftbench_core::Error::Invalid {
+        path: dir.join(driftbench_core::dataset::MANIFEST),
+        reason: "no manifest: run `driftbench datasets generate`".into(),
     })?;
     for entry in &manifest.sets {
         driftbench_core::dataset::read_set(dir, entry)?;

@@ -1,9 +1,7 @@
 //! The `driftbench` command line: a thin layer over the library crates.
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use driftbench::{
-    generate_datasets, provenance, registry, run_suite, select_tasks, verify_datasets, RunPlan,
-};
+use driftbench::{generate_datasets, provenance, registry, run_suite, select_tasks, verify_datasets, RunPlan};
 use driftbench_core::bench::TestSource;
 use driftbench_core::Profile;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -52,6 +50,24 @@ enum Command {
     Datasets {
         #[command(subcommand)]
         action: DatasetAction,
+    },
+    /// Print generated instances of one drift cell as JSON Lines (to look at what a level means).
+    Sample {
+        /// Task id or name.
+        #[arg(long)]
+        task: String,
+        /// Drift axis (not needed for level 0).
+        #[arg(long)]
+        axis: Option<String>,
+        /// Drift level, 0-4.
+        #[arg(long, default_value_t = 0)]
+        level: u32,
+        /// How many.
+        #[arg(long, default_value_t = 5)]
+        n: usize,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Run the registry-wide checks on every task (determinism, validity, symbolic solver, levels).
     Check {
@@ -128,13 +144,8 @@ fn main() {
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize)> {
-    let (i, n) = s
-        .split_once('/')
-        .with_context(|| format!("shard `{s}` is not of the form I/N"))?;
-    let (i, n): (usize, usize) = (
-        i.trim().parse().context("shard index")?,
-        n.trim().parse().context("shard count")?,
-    );
+    let (i, n) = s.split_once('/').with_context(|| format!("shard `{s}` is not of the form I/N"))?;
+    let (i, n): (usize, usize) = (i.trim().parse().context("shard index")?, n.trim().parse().context("shard count")?);
     if n == 0 || i >= n {
         bail!("shard {i}/{n} is out of range: need 0 <= I < N");
     }
@@ -143,18 +154,11 @@ fn parse_shard(s: &str) -> Result<(usize, usize)> {
 
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
-    let threads = cli.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
+    let threads = cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     if threads == 0 {
         bail!("--threads must be at least 1");
     }
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build_global()
-        .context("starting the thread pool")?;
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().context("starting the thread pool")?;
     let reg = registry();
     match cli.command {
         Command::List => {
@@ -162,12 +166,7 @@ fn real_main() -> Result<()> {
                 println!("{}: {}", t.id(), t.description());
                 println!("  solvers:");
                 for s in t.solvers() {
-                    println!(
-                        "    {:<12} {:<9} {}",
-                        s.name,
-                        format!("{:?}", s.kind).to_lowercase(),
-                        s.description
-                    );
+                    println!("    {:<12} {:<9} {}", s.name, format!("{:?}", s.kind).to_lowercase(), s.description);
                 }
                 println!("  metric: success rate, and {}", t.metric_name());
                 println!("  drift axes (level 0 is the training distribution on every axis):");
@@ -184,19 +183,14 @@ fn real_main() -> Result<()> {
             let files = report(&input, &out)?;
             println!("wrote {} files to {}", files, out.display());
         }
-        Command::Datasets {
-            action: DatasetAction::Generate { dir, task, n },
-        } => {
+        Command::Datasets { action: DatasetAction::Generate { dir, task, n } } => {
             if n == 0 {
                 bail!("--n must be at least 1");
             }
             let tasks = select_tasks(&reg, &task)?;
             let entries = generate_datasets(&tasks, &dir, n)?;
-            let bytes: u64 = entries
-                .iter()
-                .filter_map(|e| std::fs::metadata(dir.join(&e.file)).ok())
-                .map(|m| m.len())
-                .sum();
+            let bytes: u64 =
+                entries.iter().filter_map(|e| std::fs::metadata(dir.join(&e.file)).ok()).map(|m| m.len()).sum();
             println!(
                 "wrote {} test sets ({:.2} MB) and {}",
                 entries.len(),
@@ -204,16 +198,20 @@ fn real_main() -> Result<()> {
                 dir.join("manifest.json").display()
             );
         }
-        Command::Datasets {
-            action: DatasetAction::Verify { dir },
-        } => {
+        Command::Datasets { action: DatasetAction::Verify { dir } } => {
             let n = verify_datasets(&dir)?;
             println!("{n} test sets match the manifest in {}", dir.display());
         }
+        Command::Sample { task, axis, level, n, seed } => {
+            let t = select_tasks(&reg, &[task])?[0];
+            let cell = driftbench_core::bench::parse_cell(t, axis.as_deref(), level)?;
+            for line in t.generate_lines(cell, n, seed)? {
+                println!("{line}");
+            }
+        }
         Command::Check { n } => {
             for t in &reg {
-                t.self_check(1, n)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", t.id()))?;
+                t.self_check(1, n).map_err(|e| anyhow::anyhow!("{}: {e}", t.id()))?;
                 println!("{}: ok", t.id());
             }
         }
@@ -230,28 +228,13 @@ fn report(input: &std::path::Path, out: &std::path::Path) -> Result<usize> {
     Ok(driftbench_report::write(&records, out)?.len())
 }
 
-fn run(
-    args: RunArgs,
-    threads: usize,
-    quiet: bool,
-    reg: &[Box<dyn driftbench_core::bench::DynTask>],
-) -> Result<()> {
-    let profile = Profile::by_name(&args.profile).with_context(|| {
-        format!(
-            "unknown profile `{}` (profiles: quick, full, tiny)",
-            args.profile
-        )
-    })?;
-    let seeds = if args.seeds.is_empty() {
-        profile.seeds.clone()
-    } else {
-        args.seeds.clone()
-    };
+fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_core::bench::DynTask>]) -> Result<()> {
+    let profile = Profile::by_name(&args.profile)
+        .with_context(|| format!("unknown profile `{}` (profiles: quick, full, tiny)", args.profile))?;
+    let seeds = if args.seeds.is_empty() { profile.seeds.clone() } else { args.seeds.clone() };
     let tasks = select_tasks(reg, &args.task)?;
     let source = if args.generated {
-        TestSource::Generated {
-            n: profile.test_per_cell,
-        }
+        TestSource::Generated { n: profile.test_per_cell }
     } else {
         TestSource::Canonical(args.datasets.clone())
     };
@@ -270,9 +253,7 @@ fn run(
         ProgressBar::new(1000)
     };
     bar.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {msg}")
-            .expect("template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {msg}").expect("template").progress_chars("=> "),
     );
     let last = Mutex::new(String::new());
     let progress = |what: &str, f: f64| {
@@ -299,10 +280,7 @@ fn run(
             r.timing.train_s,
             r.timing.eval_s,
             100.0 * r.cells[0].rate(),
-            r.training
-                .val_exact
-                .map(|v| format!("{:.1}", 100.0 * v))
-                .unwrap_or_else(|| "-".into()),
+            r.training.val_exact.map(|v| format!("{:.1}", 100.0 * v)).unwrap_or_else(|| "-".into()),
             if o.resumed { "  (resumed)" } else { "" }
         );
     }

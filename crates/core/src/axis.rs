@@ -27,19 +27,13 @@ pub struct Cell {
 
 impl Cell {
     /// The in-distribution cell.
-    pub const IN_DIST: Cell = Cell {
-        axis: None,
-        level: 0,
-    };
+    pub const IN_DIST: Cell = Cell { axis: None, level: 0 };
 
     /// All cells of a task with `n_axes` axes: level 0 first, then each axis's levels 1..=4.
     pub fn grid(n_axes: usize) -> Vec<Cell> {
         let mut cells = vec![Cell::IN_DIST];
         for axis in 0..n_axes {
-            cells.extend((1..LEVELS).map(|level| Cell {
-                axis: Some(axis),
-                level,
-            }));
+            cells.extend((1..LEVELS).map(|level| Cell { axis: Some(axis), level }));
         }
         cells
     }
@@ -68,12 +62,6 @@ mod tests {
         assert_eq!(g.len(), 13);
         assert_eq!(g[0], Cell::IN_DIST);
         assert_eq!(g.iter().filter(|c| c.level == 0).count(), 1);
-        assert_eq!(
-            g[12],
-            Cell {
-                axis: Some(2),
-                level: 4
-            }
-        );
+        assert_eq!(g[12], Cell { axis: Some(2), level: 4 });
     }
 }

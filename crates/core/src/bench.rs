@@ -73,13 +73,7 @@ pub trait Prepared: Send + Sync {
     /// Where the test sets came from (recorded in every record).
     fn test_source(&self) -> &str;
     /// Trains (if needed) and evaluates one solver with one seed.
-    fn run(
-        &self,
-        solver: &str,
-        seed: u64,
-        provenance: &Provenance,
-        progress: Progress,
-    ) -> Result<RunRecord>;
+    fn run(&self, solver: &str, seed: u64, provenance: &Provenance, progress: Progress) -> Result<RunRecord>;
     /// The instances used for training with `seed`, as JSON (to check that none is a test instance).
     fn training_lines(&self, seed: u64) -> Result<Vec<String>>;
     /// Every test instance, as JSON.
@@ -104,22 +98,14 @@ impl<T: Task> Bench<T> {
     }
 
     fn learner(&self, name: &str) -> Result<&dyn Learner<T>> {
-        self.learners
-            .iter()
-            .find(|l| l.name() == name)
-            .map(|l| l.as_ref())
-            .ok_or_else(|| Error::Training {
-                task: self.task.id().into(),
-                solver: name.into(),
-                reason: format!(
-                    "no such solver (solvers: {})",
-                    self.learners
-                        .iter()
-                        .map(|l| l.name())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            })
+        self.learners.iter().find(|l| l.name() == name).map(|l| l.as_ref()).ok_or_else(|| Error::Training {
+            task: self.task.id().into(),
+            solver: name.into(),
+            reason: format!(
+                "no such solver (solvers: {})",
+                self.learners.iter().map(|l| l.name()).collect::<Vec<_>>().join(", ")
+            ),
+        })
     }
 
     fn generate(&self, cell: Cell, n: usize, seed: u64) -> Vec<T::Instance> {
@@ -156,11 +142,7 @@ impl<T: Task> DynTask for Bench<T> {
     fn solvers(&self) -> Vec<SolverInfo> {
         self.learners
             .iter()
-            .map(|l| SolverInfo {
-                name: l.name(),
-                kind: l.kind(),
-                description: l.description(),
-            })
+            .map(|l| SolverInfo { name: l.name(), kind: l.kind(), description: l.description() })
             .collect()
     }
 
@@ -169,10 +151,7 @@ impl<T: Task> DynTask for Bench<T> {
         for inst in &insts {
             self.task
                 .validate(inst)
-                .map_err(|reason| Error::InvalidInstance {
-                    task: self.task.id().into(),
-                    reason,
-                })?;
+                .map_err(|reason| Error::InvalidInstance { task: self.task.id().into(), reason })?;
         }
         Ok(insts.iter().map(to_json).collect())
     }
@@ -183,37 +162,26 @@ impl<T: Task> DynTask for Bench<T> {
             TestSource::Canonical(dir) => Manifest::load(dir)?.map(|m| (dir.clone(), m)),
             TestSource::Generated { .. } => None,
         };
-        let has_task = manifest
-            .as_ref()
-            .is_some_and(|(_, m)| m.task_sets(self.task.id()).next().is_some());
+        let has_task = manifest.as_ref().is_some_and(|(_, m)| m.task_sets(self.task.id()).next().is_some());
         let mut tests = Vec::with_capacity(cells.len());
         let source_name;
         if let (true, Some((dir, m))) = (has_task, &manifest) {
-            let manifest_hash =
-                dataset::hash_hex(serde_json::to_string(m).expect("manifest").as_bytes());
-            source_name = format!(
-                "canonical ({}, manifest {})",
-                dir.display(),
-                &manifest_hash[..16]
-            );
+            let manifest_hash = dataset::hash_hex(serde_json::to_string(m).expect("manifest").as_bytes());
+            source_name = format!("canonical ({}, manifest {})", dir.display(), &manifest_hash[..16]);
             for cell in &cells {
                 let label = cell.label(self.task.axes());
-                let entry = m
-                    .task_sets(self.task.id())
-                    .find(|e| e.cell == label)
-                    .ok_or_else(|| Error::Invalid {
-                        path: dir.join(dataset::MANIFEST),
-                        reason: format!("no test set for {} cell {label}", self.task.id()),
-                    })?;
+                let entry = m.task_sets(self.task.id()).find(|e| e.cell == label).ok_or_else(|| Error::Invalid {
+                    path: dir.join(dataset::MANIFEST),
+                    reason: format!("no test set for {} cell {label}", self.task.id()),
+                })?;
                 let (path, lines) = dataset::read_set(dir, entry)?;
                 let mut insts = Vec::with_capacity(lines.len());
                 for (i, line) in lines.iter().enumerate() {
-                    let inst: T::Instance =
-                        serde_json::from_str(line).map_err(|e| Error::Json {
-                            path: path.clone(),
-                            line: Some(i + 1),
-                            source: e,
-                        })?;
+                    let inst: T::Instance = serde_json::from_str(line).map_err(|e| Error::Json {
+                        path: path.clone(),
+                        line: Some(i + 1),
+                        source: e,
+                    })?;
                     self.task.validate(&inst).map_err(|reason| Error::Invalid {
                         path: path.clone(),
                         reason: format!("line {}: {reason}", i + 1),
@@ -232,17 +200,8 @@ impl<T: Task> DynTask for Bench<T> {
                 tests.push((*cell, self.generate(*cell, n, dataset::CANONICAL_SEED)));
             }
         }
-        let test_hashes = tests
-            .iter()
-            .flat_map(|(_, v)| v.iter().map(to_json))
-            .collect::<HashSet<_>>();
-        Ok(Box::new(PreparedBench {
-            bench: self,
-            profile: profile.clone(),
-            tests,
-            test_hashes,
-            source_name,
-        }))
+        let test_hashes = tests.iter().flat_map(|(_, v)| v.iter().map(to_json)).collect::<HashSet<_>>();
+        Ok(Box::new(PreparedBench { bench: self, profile: profile.clone(), tests, test_hashes, source_name }))
     }
 
     fn self_check(&self, seed: u64, n: usize) -> Result<(), String> {
@@ -252,34 +211,25 @@ impl<T: Task> DynTask for Bench<T> {
         let draw = |cell: Cell| -> Vec<String> {
             // The same stream for every cell: a generator that ignored its cell would give identical lists.
             let mut rng = stream(seed, t.id(), "self-check");
-            (0..n)
-                .map(|_| to_json(&t.generate(cell, &mut rng)))
-                .collect()
+            (0..n).map(|_| to_json(&t.generate(cell, &mut rng))).collect()
         };
         for cell in &cells {
             let label = cell.label(axes);
             let a = draw(*cell);
             if a != draw(*cell) {
-                return Err(format!(
-                    "{label}: the same seed generated different instances"
-                ));
+                return Err(format!("{label}: the same seed generated different instances"));
             }
             for (i, line) in a.iter().enumerate() {
-                let inst: T::Instance = serde_json::from_str(line)
-                    .map_err(|e| format!("{label} #{i}: JSON round trip failed: {e}"))?;
+                let inst: T::Instance =
+                    serde_json::from_str(line).map_err(|e| format!("{label} #{i}: JSON round trip failed: {e}"))?;
                 if to_json(&inst) != *line {
-                    return Err(format!(
-                        "{label} #{i}: JSON round trip changed the instance"
-                    ));
+                    return Err(format!("{label} #{i}: JSON round trip changed the instance"));
                 }
-                t.validate(&inst)
-                    .map_err(|e| format!("{label} #{i}: generated an invalid instance: {e}"))?;
+                t.validate(&inst).map_err(|e| format!("{label} #{i}: generated an invalid instance: {e}"))?;
                 if cell.level == 0 {
                     let (answer, _) = t.solve_symbolic(&inst);
                     if !t.score(&inst, &answer).success {
-                        return Err(format!(
-                            "{label} #{i}: the symbolic solver failed in distribution"
-                        ));
+                        return Err(format!("{label} #{i}: the symbolic solver failed in distribution"));
                     }
                 }
                 if let (Encoding::SeqClass(shape), Some(ex)) = (t.encoding(), t.encode_seq(&inst)) {
@@ -287,21 +237,14 @@ impl<T: Task> DynTask for Bench<T> {
                     let mut scores = vec![-1e9f32; ex.len() * shape.classes];
                     for (p, &(lo, hi)) in ex.targets.iter().enumerate() {
                         let lp = -((hi - lo + 1) as f32).ln();
-                        scores[p * shape.classes + lo as usize..=p * shape.classes + hi as usize]
-                            .fill(lp);
+                        scores[p * shape.classes + lo as usize..=p * shape.classes + hi as usize].fill(lp);
                     }
-                    let ok = t
-                        .decode_seq(&inst, &scores)
-                        .is_some_and(|a| t.score(&inst, &a).success);
+                    let ok = t.decode_seq(&inst, &scores).is_some_and(|a| t.score(&inst, &a).success);
                     if !ok {
-                        return Err(format!(
-                            "{label} #{i}: decoding the encoded targets gave a wrong answer"
-                        ));
+                        return Err(format!("{label} #{i}: decoding the encoded targets gave a wrong answer"));
                     }
                     if ex.features.len() != ex.len() * shape.features || ex.len() > shape.max_len {
-                        return Err(format!(
-                            "{label} #{i}: encoding does not match its declared shape"
-                        ));
+                        return Err(format!("{label} #{i}: encoding does not match its declared shape"));
                     }
                 }
             }
@@ -310,10 +253,7 @@ impl<T: Task> DynTask for Bench<T> {
         for axis in 0..axes.len() {
             let mut prev = in_dist.clone();
             for level in 1..LEVELS {
-                let cur = draw(Cell {
-                    axis: Some(axis),
-                    level,
-                });
+                let cur = draw(Cell { axis: Some(axis), level });
                 if cur == prev || cur == in_dist {
                     return Err(format!(
                         "axis {}: level {level} draws the same instances as a lower level",
@@ -364,11 +304,7 @@ impl<T: Task> PreparedBench<'_, T> {
         };
         let val = draw("val", self.profile.val_examples, &mut excluded, true);
         let train = draw("train", self.profile.train_examples, &mut excluded, false);
-        TrainData {
-            train,
-            val,
-            dropped_overlaps: dropped,
-        }
+        TrainData { train, val, dropped_overlaps: dropped }
     }
 }
 
@@ -383,30 +319,18 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
     }
 
     fn test_lines(&self) -> Vec<String> {
-        self.tests
-            .iter()
-            .flat_map(|(_, v)| v.iter().map(to_json))
-            .collect()
+        self.tests.iter().flat_map(|(_, v)| v.iter().map(to_json)).collect()
     }
 
-    fn run(
-        &self,
-        solver: &str,
-        seed: u64,
-        provenance: &Provenance,
-        progress: Progress,
-    ) -> Result<RunRecord> {
+    fn run(&self, solver: &str, seed: u64, provenance: &Provenance, progress: Progress) -> Result<RunRecord> {
         let t = &self.bench.task;
         let learner = self.bench.learner(solver)?;
         let started = Instant::now();
         let data = self.train_data(seed);
         let phase = format!("{} {solver} s{seed}", t.id());
-        let (trained, mut stats) = learner.train(t, &data, &self.profile, seed, &|f| {
-            progress(&format!("{phase} train"), f)
-        })?;
-        stats
-            .extra
-            .insert("dropped_test_overlaps".into(), data.dropped_overlaps as f64);
+        let (trained, mut stats) =
+            learner.train(t, &data, &self.profile, seed, &|f| progress(&format!("{phase} train"), f))?;
+        stats.extra.insert("dropped_test_overlaps".into(), data.dropped_overlaps as f64);
         let train_s = started.elapsed().as_secs_f64();
 
         let eval_start = Instant::now();
@@ -427,14 +351,7 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
                 .zip(attempts.par_iter())
                 .map(|(inst, a)| match &a.answer {
                     Some(ans) => (t.score(inst, ans), false, a.info.work),
-                    None => (
-                        crate::task::Outcome {
-                            success: false,
-                            metric: t.no_answer_metric(),
-                        },
-                        true,
-                        a.info.work,
-                    ),
+                    None => (crate::task::Outcome { success: false, metric: t.no_answer_metric() }, true, a.info.work),
                 })
                 .collect();
             let n = outcomes.len() as u64;
@@ -442,11 +359,7 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
             let metric_sum: f64 = outcomes.iter().map(|o| o.0.metric).sum();
             let work_sum: f64 = outcomes.iter().map(|o| o.2 as f64).sum();
             let level_description = match cell.axis {
-                None => t
-                    .axes()
-                    .first()
-                    .map(|a| a.levels[0])
-                    .unwrap_or("training distribution"),
+                None => t.axes().first().map(|a| a.levels[0]).unwrap_or("training distribution"),
                 Some(a) => t.axes()[a].levels[cell.level as usize],
             };
             cells.push(CellResult {
@@ -483,11 +396,7 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
             timing: Timing {
                 train_s,
                 eval_s,
-                per_answer_us: if answered == 0 {
-                    0.0
-                } else {
-                    eval_s * 1e6 / answered as f64
-                },
+                per_answer_us: if answered == 0 { 0.0 } else { eval_s * 1e6 / answered as f64 },
             },
             provenance: provenance.clone(),
         })
@@ -497,38 +406,26 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
 /// Checks that `level` is a valid drift level and `axis` names one of the task's axes; returns the cell.
 pub fn parse_cell(task: &dyn DynTask, axis: Option<&str>, level: u32) -> Result<Cell> {
     if level >= LEVELS as u32 {
-        return Err(Error::LevelOutOfRange {
-            level,
-            max: LEVELS - 1,
-        });
+        return Err(Error::LevelOutOfRange { level, max: LEVELS - 1 });
     }
     if level == 0 {
         return Ok(Cell::IN_DIST);
     }
     let axes = task.axes();
     let name = axis.unwrap_or_default();
-    let idx = axes
-        .iter()
-        .position(|a| a.name == name)
-        .ok_or_else(|| Error::UnknownAxis {
-            task: task.id().into(),
-            axis: name.into(),
-            known: axes.iter().map(|a| a.name).collect::<Vec<_>>().join(", "),
-        })?;
-    Ok(Cell {
-        axis: Some(idx),
-        level: level as u8,
-    })
+    let idx = axes.iter().position(|a| a.name == name).ok_or_else(|| Error::UnknownAxis {
+        task: task.id().into(),
+        axis: name.into(),
+        known: axes.iter().map(|a| a.name).collect::<Vec<_>>().join(", "),
+    })?;
+    Ok(Cell { axis: Some(idx), level: level as u8 })
 }
 
 /// Checks that `path` exists and is a folder, with an error that names it.
 pub fn require_dir(path: &Path, what: &'static str) -> Result<()> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(Error::Invalid {
-            path: path.into(),
-            reason: format!("{what} is not a folder"),
-        }),
+        Ok(_) => Err(Error::Invalid { path: path.into(), reason: format!("{what} is not a folder") }),
         Err(e) => Err(Error::io(what, path, e)),
     }
 }

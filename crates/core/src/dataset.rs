@@ -51,11 +51,8 @@ impl Manifest {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io("reading dataset manifest", path, e)),
         };
-        let m: Manifest = serde_json::from_str(&text).map_err(|e| Error::Json {
-            path: path.clone(),
-            line: None,
-            source: e,
-        })?;
+        let m: Manifest =
+            serde_json::from_str(&text).map_err(|e| Error::Json { path: path.clone(), line: None, source: e })?;
         if m.schema != MANIFEST_SCHEMA {
             return Err(Error::Invalid {
                 path,
@@ -81,8 +78,7 @@ impl Manifest {
     pub fn replace_task(&mut self, task: &str, entries: Vec<SetEntry>) {
         self.sets.retain(|s| s.task != task);
         self.sets.extend(entries);
-        self.sets
-            .sort_by(|a, b| (&a.task, &a.file).cmp(&(&b.task, &b.file)));
+        self.sets.sort_by(|a, b| (&a.task, &a.file).cmp(&(&b.task, &b.file)));
     }
 }
 
@@ -92,13 +88,7 @@ pub fn hash_hex(bytes: &[u8]) -> String {
 }
 
 /// Writes one test set as JSON Lines and returns its manifest entry.
-pub fn write_set(
-    dir: &Path,
-    task: &str,
-    cell: &str,
-    seed: u64,
-    lines: &[String],
-) -> Result<SetEntry> {
+pub fn write_set(dir: &Path, task: &str, cell: &str, seed: u64, lines: &[String]) -> Result<SetEntry> {
     let file = format!("{task}/{cell}.jsonl");
     let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
     for l in lines {
@@ -106,14 +96,7 @@ pub fn write_set(
         bytes.push(b'\n');
     }
     write_atomic(&dir.join(&file), &bytes)?;
-    Ok(SetEntry {
-        task: task.into(),
-        cell: cell.into(),
-        file,
-        n: lines.len(),
-        seed,
-        blake3: hash_hex(&bytes),
-    })
+    Ok(SetEntry { task: task.into(), cell: cell.into(), file, n: lines.len(), seed, blake3: hash_hex(&bytes) })
 }
 
 /// Reads one test set, checking its hash and line count against the manifest. Returns its lines.
@@ -122,22 +105,13 @@ pub fn read_set(dir: &Path, entry: &SetEntry) -> Result<(PathBuf, Vec<String>)> 
     let bytes = std::fs::read(&path).map_err(|e| Error::io("reading dataset", &path, e))?;
     let found = hash_hex(&bytes);
     if found != entry.blake3 {
-        return Err(Error::HashMismatch {
-            path,
-            expected: entry.blake3.clone(),
-            found,
-        });
+        return Err(Error::HashMismatch { path, expected: entry.blake3.clone(), found });
     }
-    let text = String::from_utf8(bytes).map_err(|_| Error::Invalid {
-        path: path.clone(),
-        reason: "not UTF-8".into(),
-    })?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| Error::Invalid { path: path.clone(), reason: "not UTF-8".into() })?;
     let lines: Vec<String> = text.lines().map(str::to_owned).collect();
     if lines.len() != entry.n {
-        return Err(Error::Invalid {
-            path,
-            reason: format!("{} lines, manifest says {}", lines.len(), entry.n),
-        });
+        return Err(Error::Invalid { path, reason: format!("{} lines, manifest says {}", lines.len(), entry.n) });
     }
     Ok((path, lines))
 }
@@ -152,10 +126,7 @@ mod tests {
         let e = write_set(&dir, "t", "in-dist-L0", 1, &["[1,2]".into(), "[3]".into()]).unwrap();
         assert_eq!(read_set(&dir, &e).unwrap().1, vec!["[1,2]", "[3]"]);
         std::fs::write(dir.join(&e.file), "[1,2]\n[4]\n").unwrap();
-        assert!(matches!(
-            read_set(&dir, &e),
-            Err(Error::HashMismatch { .. })
-        ));
+        assert!(matches!(read_set(&dir, &e), Err(Error::HashMismatch { .. })));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

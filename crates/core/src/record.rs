@@ -152,20 +152,13 @@ impl RunRecord {
 
     /// Reads a record, with an error that names the file.
     pub fn read(path: &Path) -> Result<RunRecord> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| Error::io("reading record", path, e))?;
-        let rec: RunRecord = serde_json::from_str(&text).map_err(|e| Error::Json {
-            path: path.into(),
-            line: None,
-            source: e,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("reading record", path, e))?;
+        let rec: RunRecord =
+            serde_json::from_str(&text).map_err(|e| Error::Json { path: path.into(), line: None, source: e })?;
         if rec.schema != RECORD_SCHEMA {
             return Err(Error::Invalid {
                 path: path.into(),
-                reason: format!(
-                    "record schema {} (this driftbench reads schema {RECORD_SCHEMA})",
-                    rec.schema
-                ),
+                reason: format!("record schema {} (this driftbench reads schema {RECORD_SCHEMA})", rec.schema),
             });
         }
         Ok(rec)
@@ -174,10 +167,8 @@ impl RunRecord {
     /// Writes the record into `dir` atomically and returns its path.
     pub fn write(&self, dir: &Path) -> Result<PathBuf> {
         let path = dir.join(self.file_name());
-        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Invalid {
-            path: path.clone(),
-            reason: format!("record does not serialise: {e}"),
-        })?;
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::Invalid { path: path.clone(), reason: format!("record does not serialise: {e}") })?;
         write_atomic(&path, text.as_bytes())?;
         Ok(path)
     }
@@ -190,13 +181,10 @@ pub fn record_file_name(task: &str, solver: &str, seed: u64, profile: &str) -> S
 
 /// Reads every `*.json` record in `dir`, sorted by file name. An unreadable record is an error.
 pub fn read_dir(dir: &Path) -> Result<Vec<RunRecord>> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| Error::io("reading records folder", dir, e))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("reading records folder", dir, e))?;
     let mut paths = Vec::new();
     for entry in entries {
-        let p = entry
-            .map_err(|e| Error::io("reading records folder", dir, e))?
-            .path();
+        let p = entry.map_err(|e| Error::io("reading records folder", dir, e))?.path();
         if p.extension().is_some_and(|x| x == "json") {
             paths.push(p);
         }
@@ -209,15 +197,9 @@ pub fn read_dir(dir: &Path) -> Result<Vec<RunRecord>> {
 /// sees a half-written file, even if the process dies mid-write.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io("creating folder", dir, e))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;

@@ -85,10 +85,7 @@ impl<T: Task> Solver<T> for SymbolicSolver {
             .par_iter()
             .map(|inst| {
                 let (answer, info) = task.solve_symbolic(inst);
-                Attempt {
-                    answer: Some(answer),
-                    info,
-                }
+                Attempt { answer: Some(answer), info }
             })
             .collect())
     }

@@ -16,25 +16,16 @@ pub fn wilson(successes: u64, n: u64) -> (f64, f64) {
     let centre = (p + z2 / (2.0 * n_f)) / denom;
     let half = Z95 * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt() / denom;
     // At 0 or n successes the bound is exactly 0 or 1; the closed form only gets there up to rounding.
-    let lo = if successes == 0 {
-        0.0
-    } else {
-        (centre - half).max(0.0)
-    };
-    let hi = if successes == n {
-        1.0
-    } else {
-        (centre + half).min(1.0)
-    };
+    let lo = if successes == 0 { 0.0 } else { (centre - half).max(0.0) };
+    let hi = if successes == n { 1.0 } else { (centre + half).min(1.0) };
     (lo, hi)
 }
 
 /// Two-sided 97.5% Student-t quantile for `df` degrees of freedom (table up to 30, normal beyond).
 pub fn t975(df: usize) -> f64 {
     const T: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-        2.052, 2.048, 2.045, 2.042,
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
     ];
     match df {
         0 => f64::INFINITY,

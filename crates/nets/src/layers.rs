@@ -24,9 +24,7 @@ impl Params {
     /// A uniform(-bound, bound) variable drawn from `rng`.
     pub fn uniform(&mut self, shape: &[usize], bound: f64, rng: &mut ChaCha8Rng) -> Result<Tensor> {
         let n = shape.iter().product();
-        let data: Vec<f32> = (0..n)
-            .map(|_| rng.random_range(-bound..bound) as f32)
-            .collect();
+        let data: Vec<f32> = (0..n).map(|_| rng.random_range(-bound..bound) as f32).collect();
         self.push(Tensor::from_vec(data, shape, &Device::Cpu)?)
     }
 
@@ -44,11 +42,7 @@ impl Params {
 
     /// Copies of the current values (to keep the best parameters seen during training).
     pub fn snapshot(&self) -> Result<Vec<Tensor>> {
-        Ok(self
-            .vars
-            .iter()
-            .map(|v| v.as_tensor().copy())
-            .collect::<candle_core::Result<_>>()?)
+        Ok(self.vars.iter().map(|v| v.as_tensor().copy()).collect::<candle_core::Result<_>>()?)
     }
 
     /// Restores values saved by [`Params::snapshot`].
@@ -68,12 +62,7 @@ pub struct Linear {
 }
 
 /// Builds a [`Linear`] mapping `in_dim` to `out_dim` features.
-pub fn linear(
-    in_dim: usize,
-    out_dim: usize,
-    p: &mut Params,
-    rng: &mut ChaCha8Rng,
-) -> Result<Linear> {
+pub fn linear(in_dim: usize, out_dim: usize, p: &mut Params, rng: &mut ChaCha8Rng) -> Result<Linear> {
     let bound = 1.0 / (in_dim as f64).sqrt();
     // Stored transposed (in × out) so that the forward pass is one matmul without a transpose.
     let weight_t = p.uniform(&[in_dim, out_dim], bound, rng)?;
@@ -86,10 +75,7 @@ impl Module for Linear {
         let dims = xs.dims();
         let (lead, last) = dims.split_at(dims.len() - 1);
         let rows: usize = lead.iter().product();
-        let out = xs
-            .reshape((rows, last[0]))?
-            .matmul(&self.weight_t)?
-            .broadcast_add(&self.bias)?;
+        let out = xs.reshape((rows, last[0]))?.matmul(&self.weight_t)?.broadcast_add(&self.bias)?;
         let mut shape = lead.to_vec();
         shape.push(self.bias.dim(0)?);
         out.reshape(shape)
@@ -106,10 +92,7 @@ pub struct LayerNorm {
 
 /// Builds a [`LayerNorm`] over `dim` features (gain 1, shift 0).
 pub fn layer_norm(dim: usize, p: &mut Params) -> Result<LayerNorm> {
-    Ok(LayerNorm {
-        gain: p.constant(&[dim], 1.0)?,
-        shift: p.constant(&[dim], 0.0)?,
-    })
+    Ok(LayerNorm { gain: p.constant(&[dim], 1.0)?, shift: p.constant(&[dim], 0.0)? })
 }
 
 impl Module for LayerNorm {
@@ -117,10 +100,7 @@ impl Module for LayerNorm {
         let mean = xs.mean_keepdim(D::Minus1)?;
         let centred = xs.broadcast_sub(&mean)?;
         let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
-        centred
-            .broadcast_div(&(var + 1e-5)?.sqrt()?)?
-            .broadcast_mul(&self.gain)?
-            .broadcast_add(&self.shift)
+        centred.broadcast_div(&(var + 1e-5)?.sqrt()?)?.broadcast_mul(&self.gain)?.broadcast_add(&self.shift)
     }
 }
 
@@ -135,10 +115,7 @@ mod tests {
             let mut p = Params::default();
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let l = linear(3, 4, &mut p, &mut rng).unwrap();
-            l.forward(&Tensor::ones((2, 3), DType::F32, &Device::Cpu).unwrap())
-                .unwrap()
-                .to_vec2::<f32>()
-                .unwrap()
+            l.forward(&Tensor::ones((2, 3), DType::F32, &Device::Cpu).unwrap()).unwrap().to_vec2::<f32>().unwrap()
         };
         assert_eq!(build(1), build(1));
         assert_ne!(build(1), build(2));
@@ -153,8 +130,7 @@ mod tests {
         let v = y.to_vec2::<f32>().unwrap()[0].clone();
         let mean: f32 = v.iter().sum::<f32>() / 4.0;
         assert!(mean.abs() < 1e-5);
-        let loss =
-            (y.sqr().unwrap().sum_all().unwrap() + x.as_tensor().sum_all().unwrap()).unwrap();
+        let loss = (y.sqr().unwrap().sum_all().unwrap() + x.as_tensor().sum_all().unwrap()).unwrap();
         let g = loss.backward().unwrap();
         assert!(g.get(x.as_tensor()).is_some());
         assert!(g.get(p.vars()[0].as_tensor()).is_some());

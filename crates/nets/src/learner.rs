@@ -1,13 +1,11 @@
 //! Network families as [`Learner`]s of any task whose encoding they fit, and trained networks as [`Solver`]s.
 use crate::error::NetError;
-use crate::seq::{
-    make_batch, predict, set_cross_entropy, AttentionKind, MlpConfig, SeqModel, TransformerConfig,
-};
+use crate::seq::{make_batch, predict, set_cross_entropy, AttentionKind, MlpConfig, SeqModel, TransformerConfig};
 use crate::train::{fit, Objective, TrainConfig, ValScore};
 use driftbench_core::solver::Attempt;
 use driftbench_core::{
-    rng, Encoding, Learner, Profile, Result, SeqClassShape, SeqExample, SolveInfo, Solver,
-    SolverKind, Task, TrainData, TrainStats,
+    rng, Encoding, Learner, Profile, Result, SeqClassShape, SeqExample, SolveInfo, Solver, SolverKind, Task, TrainData,
+    TrainStats,
 };
 use serde::{Deserialize, Serialize};
 
@@ -37,17 +35,8 @@ impl SeqLearner {
     pub fn mlp() -> Self {
         SeqLearner {
             name: "mlp",
-            family: SeqFamily::Mlp(MlpConfig {
-                hidden: vec![512, 512],
-            }),
-            train: TrainConfig {
-                steps: 4000,
-                batch: 128,
-                lr: 1e-3,
-                weight_decay: 0.01,
-                warmup: 0.05,
-                eval_every: 250,
-            },
+            family: SeqFamily::Mlp(MlpConfig { hidden: vec![256, 256], pairwise: false, input_scale: 100.0 }),
+            train: TrainConfig { steps: 3000, batch: 128, lr: 3e-3, weight_decay: 0.01, warmup: 0.05, eval_every: 250 },
         }
     }
 
@@ -60,18 +49,11 @@ impl SeqLearner {
                 heads: 4,
                 layers: 2,
                 ffn: 128,
-                pair_hidden: 16,
+                pair_hidden: 0,
                 attention: AttentionKind::Sigmoid,
                 layer_norm: false,
             }),
-            train: TrainConfig {
-                steps: 3000,
-                batch: 64,
-                lr: 2e-3,
-                weight_decay: 0.01,
-                warmup: 0.05,
-                eval_every: 250,
-            },
+            train: TrainConfig { steps: 1500, batch: 64, lr: 2e-3, weight_decay: 0.01, warmup: 0.05, eval_every: 250 },
         }
     }
 
@@ -80,11 +62,7 @@ impl SeqLearner {
         ((self.train.steps as f64 * profile.train_scale).round() as u64).max(1)
     }
 
-    fn build(
-        &self,
-        shape: SeqClassShape,
-        rng: &mut rand_chacha::ChaCha8Rng,
-    ) -> crate::Result<Box<dyn SeqModel>> {
+    fn build(&self, shape: SeqClassShape, rng: &mut rand_chacha::ChaCha8Rng) -> crate::Result<Box<dyn SeqModel>> {
         Ok(match &self.family {
             SeqFamily::Mlp(c) => Box::new(c.init(shape, rng)?),
             SeqFamily::Transformer(c) => Box::new(c.init(shape, rng)?),
@@ -95,10 +73,7 @@ impl SeqLearner {
 /// The network learners that fit `encoding`.
 pub fn learners_for<T: Task>(encoding: Encoding) -> Vec<Box<dyn Learner<T>>> {
     match encoding {
-        Encoding::SeqClass(_) => vec![
-            Box::new(SeqLearner::mlp()),
-            Box::new(SeqLearner::transformer()),
-        ],
+        Encoding::SeqClass(_) => vec![Box::new(SeqLearner::mlp()), Box::new(SeqLearner::transformer())],
         Encoding::None => Vec::new(),
     }
 }
@@ -124,11 +99,7 @@ impl<T: Task> Objective for SeqObjective<'_, T> {
         let longest = exs.iter().map(|e| e.len()).max().unwrap_or(0);
         let b = make_batch(&exs, self.shape, self.model.pad_to(longest), true)?;
         let logits = self.model.forward(&b.x, &b.mask)?;
-        set_cross_entropy(
-            &logits,
-            b.target_logmask.as_ref().expect("targets"),
-            &b.mask,
-        )
+        set_cross_entropy(&logits, b.target_logmask.as_ref().expect("targets"), &b.mask)
     }
     fn validate(&self) -> crate::Result<ValScore> {
         let refs: Vec<&SeqExample> = self.val.iter().collect();
@@ -138,49 +109,30 @@ impl<T: Task> Objective for SeqObjective<'_, T> {
         for ((ex, s), inst) in self.val.iter().zip(&scores).zip(self.val_insts) {
             for (p, &(lo, hi)) in ex.targets.iter().enumerate() {
                 let row = &s[p * c..(p + 1) * c];
-                let arg = (0..c)
-                    .max_by(|&a, &b| row[a].total_cmp(&row[b]))
-                    .unwrap_or(0) as u32;
+                let arg = (0..c).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap_or(0) as u32;
                 correct += usize::from(lo <= arg && arg <= hi);
-                let ok = (lo..=hi)
-                    .map(|k| (row[k as usize] as f64).exp())
-                    .sum::<f64>();
+                let ok = (lo..=hi).map(|k| (row[k as usize] as f64).exp()).sum::<f64>();
                 nll -= ok.max(1e-30).ln();
                 positions += 1;
             }
-            if self
-                .task
-                .decode_seq(inst, s)
-                .is_some_and(|a| self.task.score(inst, &a).success)
-            {
+            if self.task.decode_seq(inst, s).is_some_and(|a| self.task.score(inst, &a).success) {
                 exact += 1;
             }
         }
         let p = positions.max(1) as f64;
-        Ok(ValScore {
-            loss: nll / p,
-            accuracy: correct as f64 / p,
-            exact: exact as f64 / self.val.len().max(1) as f64,
-        })
+        Ok(ValScore { loss: nll / p, accuracy: correct as f64 / p, exact: exact as f64 / self.val.len().max(1) as f64 })
     }
 }
 
 fn encode_all<T: Task>(task: &T, insts: &[T::Instance]) -> crate::Result<Vec<SeqExample>> {
     insts
         .iter()
-        .map(|i| {
-            task.encode_seq(i)
-                .ok_or_else(|| NetError::Encoding(format!("{} gave no encoding", task.id())))
-        })
+        .map(|i| task.encode_seq(i).ok_or_else(|| NetError::Encoding(format!("{} gave no encoding", task.id()))))
         .collect()
 }
 
 fn train_error<T: Task>(task: &T, name: &str, e: NetError) -> driftbench_core::Error {
-    driftbench_core::Error::Training {
-        task: task.id().into(),
-        solver: name.into(),
-        reason: e.to_string(),
-    }
+    driftbench_core::Error::Training { task: task.id().into(), solver: name.into(), reason: e.to_string() }
 }
 
 impl<T: Task> Learner<T> for SeqLearner {
@@ -217,11 +169,7 @@ impl<T: Task> Learner<T> for SeqLearner {
         let shape = match task.encoding() {
             Encoding::SeqClass(s) => s,
             other => {
-                return Err(train_error(
-                    task,
-                    self.name,
-                    NetError::Encoding(format!("{other:?} is not SeqClass")),
-                ))
+                return Err(train_error(task, self.name, NetError::Encoding(format!("{other:?} is not SeqClass"))))
             }
         };
         let run = || -> crate::Result<(Box<dyn SeqModel>, TrainStats)> {
@@ -236,27 +184,12 @@ impl<T: Task> Learner<T> for SeqLearner {
                 val_insts: &data.val,
             };
             let mut batch_rng = rng::stream(seed, task.id(), &format!("batches/{}", self.name));
-            let mut stats = fit(
-                &obj,
-                &self.train,
-                self.steps(profile),
-                &mut batch_rng,
-                progress,
-            )?;
-            stats
-                .extra
-                .insert("parameters".into(), model.params().count() as f64);
+            let mut stats = fit(&obj, &self.train, self.steps(profile), &mut batch_rng, progress)?;
+            stats.extra.insert("parameters".into(), model.params().count() as f64);
             Ok((model, stats))
         };
         let (model, stats) = run().map_err(|e| train_error(task, self.name, e))?;
-        Ok((
-            Box::new(NetSolver {
-                model,
-                shape,
-                name: self.name,
-            }),
-            stats,
-        ))
+        Ok((Box::new(NetSolver { model, shape, name: self.name }), stats))
     }
 }
 
@@ -271,20 +204,15 @@ impl<T: Task> Solver<T> for NetSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> Result<Vec<Attempt<T::Answer>>> {
         let exs = encode_all(task, instances).map_err(|e| train_error(task, self.name, e))?;
         let refs: Vec<&SeqExample> = exs.iter().collect();
-        let scores = predict(self.model.as_ref(), self.shape, &refs).map_err(|e| {
-            driftbench_core::Error::Solve {
-                task: task.id().into(),
-                solver: self.name.into(),
-                reason: e.to_string(),
-            }
+        let scores = predict(self.model.as_ref(), self.shape, &refs).map_err(|e| driftbench_core::Error::Solve {
+            task: task.id().into(),
+            solver: self.name.into(),
+            reason: e.to_string(),
         })?;
         Ok(instances
             .iter()
             .zip(&scores)
-            .map(|(inst, s)| Attempt {
-                answer: task.decode_seq(inst, s),
-                info: SolveInfo::default(),
-            })
+            .map(|(inst, s)| Attempt { answer: task.decode_seq(inst, s), info: SolveInfo::default() })
             .collect())
     }
 }

@@ -29,20 +29,11 @@ pub struct SeqBatch {
 }
 
 /// Pads `examples` to length `pad_to` and stacks them.
-pub fn make_batch(
-    examples: &[&SeqExample],
-    shape: SeqClassShape,
-    pad_to: usize,
-    targets: bool,
-) -> Result<SeqBatch> {
+pub fn make_batch(examples: &[&SeqExample], shape: SeqClassShape, pad_to: usize, targets: bool) -> Result<SeqBatch> {
     let (b, f, c) = (examples.len(), shape.features, shape.classes);
     let mut x = vec![0f32; b * pad_to * f];
     let mut mask = vec![0f32; b * pad_to];
-    let mut tl = if targets {
-        vec![-1e4f32; b * pad_to * c]
-    } else {
-        Vec::new()
-    };
+    let mut tl = if targets { vec![-1e4f32; b * pad_to * c] } else { Vec::new() };
     let mut lens = Vec::with_capacity(b);
     for (i, ex) in examples.iter().enumerate() {
         let n = ex.len();
@@ -57,12 +48,9 @@ pub fn make_batch(
         if targets {
             for (p, &(lo, hi)) in ex.targets.iter().enumerate() {
                 if hi as usize >= c || lo > hi {
-                    return Err(NetError::Encoding(format!(
-                        "target classes {lo}..={hi} outside 0..{c}"
-                    )));
+                    return Err(NetError::Encoding(format!("target classes {lo}..={hi} outside 0..{c}")));
                 }
-                tl[(i * pad_to + p) * c + lo as usize..=(i * pad_to + p) * c + hi as usize]
-                    .fill(0.0);
+                tl[(i * pad_to + p) * c + lo as usize..=(i * pad_to + p) * c + hi as usize].fill(0.0);
             }
         }
         lens.push(n);
@@ -71,27 +59,18 @@ pub fn make_batch(
     Ok(SeqBatch {
         x: Tensor::from_vec(x, (b, pad_to, f), dev)?,
         mask: Tensor::from_vec(mask, (b, pad_to), dev)?,
-        target_logmask: if targets {
-            Some(Tensor::from_vec(tl, (b, pad_to, c), dev)?)
-        } else {
-            None
-        },
+        target_logmask: if targets { Some(Tensor::from_vec(tl, (b, pad_to, c), dev)?) } else { None },
         lens,
     })
 }
 
 /// Mean over real positions of −log P(class in the correct range): ordinary cross-entropy when the range is
 /// one class, and no penalty for how probability is split among equally correct classes (tied values).
-pub fn set_cross_entropy(
-    logits: &Tensor,
-    target_logmask: &Tensor,
-    mask: &Tensor,
-) -> Result<Tensor> {
+pub fn set_cross_entropy(logits: &Tensor, target_logmask: &Tensor, mask: &Tensor) -> Result<Tensor> {
     let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
     let x = (logp + target_logmask)?;
     let m = x.max_keepdim(D::Minus1)?.detach();
-    let lse =
-        (x.broadcast_sub(&m)?.exp()?.sum_keepdim(D::Minus1)?.log()? + m)?.squeeze(D::Minus1)?;
+    let lse = (x.broadcast_sub(&m)?.exp()?.sum_keepdim(D::Minus1)?.log()? + m)?.squeeze(D::Minus1)?;
     let total = (lse * mask)?.sum_all()?;
     Ok((total.neg()? / mask.sum_all()?.to_scalar::<f32>()?.max(1.0) as f64)?)
 }
@@ -112,12 +91,19 @@ pub trait SeqModel: Send + Sync {
 pub struct MlpConfig {
     /// Widths of the hidden layers.
     pub hidden: Vec<usize>,
+    /// Also feed the differences of every pair of slots' features (zero where either slot is padding).
+    pub pairwise: bool,
+    /// Multiplier on the input features. A ReLU MLP resolves small input gaps only with large first-layer
+    /// weights, which Adam reaches slowly; scaling the input is the cheaper fix.
+    pub input_scale: f64,
 }
 
 /// ReLU MLP over the padded sequence.
 pub struct PaddedMlp {
     layers: Vec<Linear>,
     shape: SeqClassShape,
+    pairwise: bool,
+    input_scale: f64,
     params: Params,
 }
 
@@ -126,24 +112,27 @@ impl MlpConfig {
     pub fn init(&self, shape: SeqClassShape, rng: &mut ChaCha8Rng) -> Result<PaddedMlp> {
         let mut params = Params::default();
         let mut dims = vec![shape.max_len * (shape.features + 1)];
+        if self.pairwise {
+            dims[0] += shape.max_len * shape.max_len * shape.features;
+        }
         dims.extend(&self.hidden);
         dims.push(shape.max_len * shape.classes);
-        let layers = dims
-            .windows(2)
-            .map(|w| linear(w[0], w[1], &mut params, rng))
-            .collect::<Result<_>>()?;
-        Ok(PaddedMlp {
-            layers,
-            shape,
-            params,
-        })
+        let layers = dims.windows(2).map(|w| linear(w[0], w[1], &mut params, rng)).collect::<Result<_>>()?;
+        Ok(PaddedMlp { layers, shape, pairwise: self.pairwise, input_scale: self.input_scale, params })
     }
 }
 
 impl SeqModel for PaddedMlp {
     fn forward(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let (b, l, _) = x.dims3()?;
-        let input = Tensor::cat(&[x, &mask.unsqueeze(D::Minus1)?], D::Minus1)?.reshape((b, ()))?;
+        let x = &(x * self.input_scale)?;
+        let mut input = Tensor::cat(&[x, &mask.unsqueeze(D::Minus1)?], D::Minus1)?.reshape((b, ()))?;
+        if self.pairwise {
+            let f = self.shape.features;
+            let diff = x.reshape((b, l, 1, f))?.broadcast_sub(&x.reshape((b, 1, l, f))?)?;
+            let both = mask.reshape((b, l, 1, 1))?.broadcast_mul(&mask.reshape((b, 1, l, 1))?)?;
+            input = Tensor::cat(&[&input, &diff.broadcast_mul(&both)?.reshape((b, ()))?], 1)?;
+        }
         let mut h = input;
         for (i, layer) in self.layers.iter().enumerate() {
             h = layer.forward(&h)?;
@@ -233,31 +222,16 @@ impl TransformerConfig {
         let mut blocks = Vec::with_capacity(self.layers);
         for _ in 0..self.layers {
             blocks.push(Block {
-                norm1: if self.layer_norm {
-                    Some(layer_norm(d, &mut p)?)
-                } else {
-                    None
-                },
+                norm1: if self.layer_norm { Some(layer_norm(d, &mut p)?) } else { None },
                 qkv: linear(d, 3 * d, &mut p, rng)?,
                 out: linear(d, d, &mut p, rng)?,
-                norm2: if self.layer_norm {
-                    Some(layer_norm(d, &mut p)?)
-                } else {
-                    None
-                },
+                norm2: if self.layer_norm { Some(layer_norm(d, &mut p)?) } else { None },
                 ff1: linear(d, self.ffn, &mut p, rng)?,
                 ff2: linear(self.ffn, d, &mut p, rng)?,
             });
         }
         let head = linear(d, shape.classes, &mut p, rng)?;
-        Ok(Transformer {
-            cfg: self.clone(),
-            embed,
-            pair,
-            blocks,
-            head,
-            params: p,
-        })
+        Ok(Transformer { cfg: self.clone(), embed, pair, blocks, head, params: p })
     }
 }
 
@@ -270,9 +244,7 @@ impl SeqModel for Transformer {
         // [B, H·layers, L, L] biases from the feature difference x_i − x_j.
         let bias = match &self.pair {
             Some((p1, p2)) => {
-                let diff = x
-                    .reshape((b, l, 1, f))?
-                    .broadcast_sub(&x.reshape((b, 1, l, f))?)?;
+                let diff = x.reshape((b, l, 1, f))?.broadcast_sub(&x.reshape((b, 1, l, f))?)?;
                 let pb = p2.forward(&p1.forward(&diff)?.relu()?)?;
                 Some(pb.permute((0, 3, 1, 2))?.contiguous()?)
             }
@@ -285,24 +257,14 @@ impl SeqModel for Transformer {
                 Some(n) => n.forward(&h)?,
                 None => h.clone(),
             };
-            let qkv = blk
-                .qkv
-                .forward(&a)?
-                .reshape((b, l, 3, h_n, dh))?
-                .permute((2, 0, 3, 1, 4))?;
-            let (q, k, v) = (
-                qkv.get(0)?.contiguous()?,
-                qkv.get(1)?.contiguous()?,
-                qkv.get(2)?.contiguous()?,
-            );
+            let qkv = blk.qkv.forward(&a)?.reshape((b, l, 3, h_n, dh))?.permute((2, 0, 3, 1, 4))?;
+            let (q, k, v) = (qkv.get(0)?.contiguous()?, qkv.get(1)?.contiguous()?, qkv.get(2)?.contiguous()?);
             let mut scores = (q.matmul(&k.t()?)? * scale)?;
             if let Some(bias) = &bias {
                 scores = (scores + bias.narrow(1, li * h_n, h_n)?)?;
             }
             let w = match self.cfg.attention {
-                AttentionKind::Sigmoid => {
-                    candle_nn::ops::sigmoid(&scores)?.broadcast_mul(&key_mask)?
-                }
+                AttentionKind::Sigmoid => candle_nn::ops::sigmoid(&scores)?.broadcast_mul(&key_mask)?,
                 AttentionKind::Softmax => {
                     let neg = ((key_mask.ones_like()? - &key_mask)? * -1e4)?;
                     candle_nn::ops::softmax(&scores.broadcast_add(&neg)?, D::Minus1)?
@@ -328,18 +290,13 @@ impl SeqModel for Transformer {
 
 /// Runs `model` on examples in chunks and returns each example's `len × classes` log-probabilities
 /// (normalised per position, so that scores of different positions are comparable).
-pub fn predict(
-    model: &dyn SeqModel,
-    shape: SeqClassShape,
-    examples: &[&SeqExample],
-) -> Result<Vec<Vec<f32>>> {
+pub fn predict(model: &dyn SeqModel, shape: SeqClassShape, examples: &[&SeqExample]) -> Result<Vec<Vec<f32>>> {
     let mut out = Vec::with_capacity(examples.len());
     for chunk in examples.chunks(256) {
         let longest = chunk.iter().map(|e| e.len()).max().unwrap_or(0);
         let batch = make_batch(chunk, shape, model.pad_to(longest), false)?;
         let scores =
-            candle_nn::ops::log_softmax(&model.forward(&batch.x, &batch.mask)?, D::Minus1)?
-                .to_dtype(DType::F32)?;
+            candle_nn::ops::log_softmax(&model.forward(&batch.x, &batch.mask)?, D::Minus1)?.to_dtype(DType::F32)?;
         let all = scores.to_vec3::<f32>()?;
         for (rows, &n) in all.into_iter().zip(&batch.lens) {
             out.push(rows.into_iter().take(n).flatten().collect());
@@ -353,17 +310,10 @@ mod tests {
     use super::*;
     use rand_chacha::rand_core::SeedableRng;
 
-    const SHAPE: SeqClassShape = SeqClassShape {
-        features: 1,
-        classes: 4,
-        max_len: 4,
-    };
+    const SHAPE: SeqClassShape = SeqClassShape { features: 1, classes: 4, max_len: 4 };
 
     fn ex(v: &[f32], t: &[(u32, u32)]) -> SeqExample {
-        SeqExample {
-            features: v.to_vec(),
-            targets: t.to_vec(),
-        }
+        SeqExample { features: v.to_vec(), targets: t.to_vec() }
     }
 
     #[test]

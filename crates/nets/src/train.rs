@@ -80,19 +80,12 @@ pub fn fit(
     let batch = cfg.batch.min(n).max(1);
     let mut opt = AdamW::new(
         obj.params().vars().to_vec(),
-        ParamsAdamW {
-            lr: cfg.lr,
-            weight_decay: cfg.weight_decay,
-            ..Default::default()
-        },
+        ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() },
     )?;
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(rng);
     let mut cursor = 0;
-    let mut stats = TrainStats {
-        examples: n as u64,
-        ..Default::default()
-    };
+    let mut stats = TrainStats { examples: n as u64, ..Default::default() };
     let mut best: Option<(ValScore, u64, Vec<Tensor>)> = None;
     let mut recent = Vec::new();
     let tail = (steps / 10).max(1);
@@ -119,16 +112,9 @@ pub fn fit(
         let done = step + 1;
         if done % cfg.eval_every.max(1) == 0 || done == steps {
             let v = obj.validate()?;
-            stats.curve.push((
-                done,
-                window_loss.0 / window_loss.1.max(1) as f64,
-                v.accuracy,
-                v.exact,
-            ));
+            stats.curve.push((done, window_loss.0 / window_loss.1.max(1) as f64, v.accuracy, v.exact));
             window_loss = (0.0, 0);
-            let better = best
-                .as_ref()
-                .is_none_or(|(b, _, _)| (v.exact, v.accuracy) > (b.exact, b.accuracy));
+            let better = best.as_ref().is_none_or(|(b, _, _)| (v.exact, v.accuracy) > (b.exact, b.accuracy));
             if better {
                 best = Some((v, done, obj.params().snapshot()?));
             }
@@ -154,14 +140,7 @@ mod tests {
 
     #[test]
     fn schedule_warms_up_then_decays() {
-        let c = TrainConfig {
-            steps: 100,
-            batch: 1,
-            lr: 1.0,
-            weight_decay: 0.0,
-            warmup: 0.1,
-            eval_every: 10,
-        };
+        let c = TrainConfig { steps: 100, batch: 1, lr: 1.0, weight_decay: 0.0, warmup: 0.1, eval_every: 10 };
         assert!(c.lr_at(0, 100) < c.lr_at(5, 100));
         assert!((c.lr_at(10, 100) - 1.0).abs() < 1e-9);
         assert!(c.lr_at(50, 100) < 1.0 && c.lr_at(99, 100) < c.lr_at(50, 100));

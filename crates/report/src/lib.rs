@@ -41,9 +41,7 @@ struct SolverRuns<'a> {
 impl SolverRuns<'_> {
     /// Cell `i` pooled over seeds: (successes, n).
     fn pooled(&self, i: usize) -> (u64, u64) {
-        self.runs.iter().fold((0, 0), |(s, n), r| {
-            (s + r.cells[i].successes, n + r.cells[i].n)
-        })
+        self.runs.iter().fold((0, 0), |(s, n), r| (s + r.cells[i].successes, n + r.cells[i].n))
     }
     fn per_seed_rates(&self, i: usize) -> Vec<f64> {
         self.runs.iter().map(|r| r.cells[i].rate()).collect()
@@ -52,12 +50,10 @@ impl SolverRuns<'_> {
         self.runs.iter().map(|r| f(r)).sum::<f64>() / self.runs.len().max(1) as f64
     }
     fn mean_metric(&self, i: usize) -> f64 {
-        let (sum, n) = self.runs.iter().fold((0.0, 0u64), |(s, n), r| {
-            (
-                s + r.cells[i].mean_metric * r.cells[i].n as f64,
-                n + r.cells[i].n,
-            )
-        });
+        let (sum, n) = self
+            .runs
+            .iter()
+            .fold((0.0, 0u64), |(s, n), r| (s + r.cells[i].mean_metric * r.cells[i].n as f64, n + r.cells[i].n));
         if n == 0 {
             0.0
         } else {
@@ -72,11 +68,7 @@ fn pct(x: f64) -> String {
 
 fn rate_ci(successes: u64, n: u64) -> String {
     let (lo, hi) = wilson(successes, n);
-    let p = if n == 0 {
-        0.0
-    } else {
-        successes as f64 / n as f64
-    };
+    let p = if n == 0 { 0.0 } else { successes as f64 / n as f64 };
     format!("{} [{}, {}]", pct(p), pct(lo), pct(hi))
 }
 
@@ -102,15 +94,9 @@ fn count(x: f64) -> String {
 }
 
 fn group(records: &[RunRecord]) -> Result<BTreeMap<&str, Vec<SolverRuns<'_>>>, ReportError> {
-    let mut by_task: BTreeMap<&str, BTreeMap<(SolverKind, &str), Vec<&RunRecord>>> =
-        BTreeMap::new();
+    let mut by_task: BTreeMap<&str, BTreeMap<(SolverKind, &str), Vec<&RunRecord>>> = BTreeMap::new();
     for r in records {
-        by_task
-            .entry(&r.task)
-            .or_default()
-            .entry((r.kind, &r.solver))
-            .or_default()
-            .push(r);
+        by_task.entry(&r.task).or_default().entry((r.kind, &r.solver)).or_default().push(r);
     }
     let mut out = BTreeMap::new();
     for (task, solvers) in by_task {
@@ -119,14 +105,8 @@ fn group(records: &[RunRecord]) -> Result<BTreeMap<&str, Vec<SolverRuns<'_>>>, R
             runs.sort_by_key(|r| (r.seed, r.profile.name.clone()));
             let key = |c: &CellResult| (c.axis.clone(), c.level);
             let first: Vec<_> = runs[0].cells.iter().map(key).collect();
-            if runs
-                .iter()
-                .any(|r| r.cells.iter().map(key).collect::<Vec<_>>() != first)
-            {
-                return Err(ReportError::Inconsistent {
-                    task: task.into(),
-                    solver: name.into(),
-                });
+            if runs.iter().any(|r| r.cells.iter().map(key).collect::<Vec<_>>() != first) {
+                return Err(ReportError::Inconsistent { task: task.into(), solver: name.into() });
             }
             list.push(SolverRuns { name, kind, runs });
         }
@@ -169,15 +149,8 @@ fn headline(s: &SolverRuns) -> (f64, f64, String) {
             k as f64 / n as f64
         }
     };
-    let l0 = cells
-        .iter()
-        .position(|c| c.level == 0)
-        .map(rate)
-        .unwrap_or(0.0);
-    let ood: Vec<(usize, f64)> = (0..cells.len())
-        .filter(|&i| cells[i].level > 0)
-        .map(|i| (i, rate(i)))
-        .collect();
+    let l0 = cells.iter().position(|c| c.level == 0).map(rate).unwrap_or(0.0);
+    let ood: Vec<(usize, f64)> = (0..cells.len()).filter(|&i| cells[i].level > 0).map(|i| (i, rate(i))).collect();
     let mean = ood.iter().map(|x| x.1).sum::<f64>() / ood.len().max(1) as f64;
     let worst = ood
         .iter()
@@ -212,16 +185,8 @@ fn task_page(task: &str, solvers: &[SolverRuns]) -> String {
     let l0 = cells.iter().position(|c| c.level == 0).unwrap_or(0);
     for s in solvers {
         let (k, n) = s.pooled(l0);
-        let val_acc = s
-            .runs
-            .iter()
-            .filter_map(|r| r.training.val_accuracy)
-            .collect::<Vec<_>>();
-        let val_ex = s
-            .runs
-            .iter()
-            .filter_map(|r| r.training.val_exact)
-            .collect::<Vec<_>>();
+        let val_acc = s.runs.iter().filter_map(|r| r.training.val_accuracy).collect::<Vec<_>>();
+        let val_ex = s.runs.iter().filter_map(|r| r.training.val_exact).collect::<Vec<_>>();
         let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
         let _ = writeln!(
             md,
@@ -243,12 +208,9 @@ fn task_page(task: &str, solvers: &[SolverRuns]) -> String {
         for (_, level, desc) in &levels {
             let _ = writeln!(md, "| {level} | {desc} |");
         }
-        let header: Vec<String> = std::iter::once("L0 (train)".to_string())
-            .chain(levels.iter().map(|(_, l, _)| format!("L{l}")))
-            .collect();
-        let idx: Vec<usize> = std::iter::once(l0)
-            .chain(levels.iter().map(|x| x.0))
-            .collect();
+        let header: Vec<String> =
+            std::iter::once("L0 (train)".to_string()).chain(levels.iter().map(|(_, l, _)| format!("L{l}"))).collect();
+        let idx: Vec<usize> = std::iter::once(l0).chain(levels.iter().map(|x| x.0)).collect();
         let _ = writeln!(md, "\nSuccess % [95% Wilson, pooled over seeds]:\n");
         let _ = writeln!(md, "| solver | {} |", header.join(" | "));
         let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
@@ -262,10 +224,7 @@ fn task_page(task: &str, solvers: &[SolverRuns]) -> String {
                 .collect();
             let _ = writeln!(md, "| {} | {} |", s.name, row.join(" | "));
         }
-        let _ = writeln!(
-            md,
-            "\nBetween seeds, success % (mean ± 95% t half-width):\n"
-        );
+        let _ = writeln!(md, "\nBetween seeds, success % (mean ± 95% t half-width):\n");
         let _ = writeln!(md, "| solver | {} |", header.join(" | "));
         let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
         for s in solvers {
@@ -359,11 +318,7 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
         "task,solver,kind,seeds,level0_rate,level0_wilson_low,level0_wilson_high,mean_ood_rate,training_examples,us_per_answer\n",
     );
     for (task, solvers) in &grouped {
-        let l0 = solvers[0].runs[0]
-            .cells
-            .iter()
-            .position(|c| c.level == 0)
-            .unwrap_or(0);
+        let l0 = solvers[0].runs[0].cells.iter().position(|c| c.level == 0).unwrap_or(0);
         for s in solvers {
             let (l0_rate, mean, worst) = headline(s);
             let (k, n) = s.pooled(l0);

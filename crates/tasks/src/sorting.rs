@@ -14,9 +14,7 @@
 //! let (answer, _) = task.solve_symbolic(&inst);
 //! assert!(task.score(&inst, &answer).success);
 //! ```
-use driftbench_core::{
-    AxisSpec, Cell, Encoding, Outcome, SeqClassShape, SeqExample, SolveInfo, Task,
-};
+use driftbench_core::{AxisSpec, Cell, Encoding, Outcome, SeqClassShape, SeqExample, SolveInfo, Task};
 use rand::seq::IndexedRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -129,11 +127,7 @@ pub fn rank_ranges(values: &[i64]) -> Vec<(u32, u32)> {
         .collect()
 }
 
-fn uniform_list(
-    rng: &mut ChaCha8Rng,
-    len: RangeInclusive<usize>,
-    values: RangeInclusive<i64>,
-) -> Vec<i64> {
+fn uniform_list(rng: &mut ChaCha8Rng, len: RangeInclusive<usize>, values: RangeInclusive<i64>) -> Vec<i64> {
     let n = rng.random_range(len);
     (0..n).map(|_| rng.random_range(values.clone())).collect()
 }
@@ -162,21 +156,18 @@ impl Task for Sorting {
                 uniform_list(rng, len, TRAIN_VALUES)
             }
             (Some(1), level) => {
-                let range =
-                    [0..=999, -99..=99, -999..=999, -99_999..=99_999][level as usize - 1].clone();
+                let range = [0..=999, -99..=99, -999..=999, -99_999..=99_999][level as usize - 1].clone();
                 uniform_list(rng, TRAIN_LEN, range)
             }
             (Some(_), level) => {
                 let n = rng.random_range(4..=8);
                 match level {
                     1 | 2 => {
-                        let mut v: Vec<i64> =
-                            (0..n).map(|_| rng.random_range(TRAIN_VALUES)).collect();
+                        let mut v: Vec<i64> = (0..n).map(|_| rng.random_range(TRAIN_VALUES)).collect();
                         v.sort_unstable();
                         if level == 1 {
                             // Swap one adjacent pair of distinct values so the list is not already sorted.
-                            let candidates: Vec<usize> =
-                                (0..n - 1).filter(|&i| v[i] != v[i + 1]).collect();
+                            let candidates: Vec<usize> = (0..n - 1).filter(|&i| v[i] != v[i + 1]).collect();
                             if let Some(&i) = candidates.choose(rng) {
                                 v.swap(i, i + 1);
                             }
@@ -186,11 +177,8 @@ impl Task for Sorting {
                         v
                     }
                     3 => {
-                        let pool: Vec<i64> =
-                            (0..3).map(|_| rng.random_range(TRAIN_VALUES)).collect();
-                        (0..n)
-                            .map(|_| *pool.choose(rng).expect("pool is not empty"))
-                            .collect()
+                        let pool: Vec<i64> = (0..3).map(|_| rng.random_range(TRAIN_VALUES)).collect();
+                        (0..n).map(|_| *pool.choose(rng).expect("pool is not empty")).collect()
                     }
                     _ => {
                         let c = rng.random_range(0..=97);
@@ -218,13 +206,8 @@ impl Task for Sorting {
         let mut expected = inst.values.clone();
         expected.sort_unstable();
         let n = expected.len();
-        let correct = (0..n)
-            .filter(|&i| answer.get(i) == Some(&expected[i]))
-            .count();
-        Outcome {
-            success: *answer == expected,
-            metric: correct as f64 / n.max(answer.len()) as f64,
-        }
+        let correct = (0..n).filter(|&i| answer.get(i) == Some(&expected[i])).count();
+        Outcome { success: *answer == expected, metric: correct as f64 / n.max(answer.len()) as f64 }
     }
 
     fn metric_name(&self) -> &'static str {
@@ -245,20 +228,12 @@ impl Task for Sorting {
     }
 
     fn encoding(&self) -> Encoding {
-        Encoding::SeqClass(SeqClassShape {
-            features: 1,
-            classes: MAX_LEN,
-            max_len: MAX_LEN,
-        })
+        Encoding::SeqClass(SeqClassShape { features: 1, classes: MAX_LEN, max_len: MAX_LEN })
     }
 
     fn encode_seq(&self, inst: &SortInstance) -> Option<SeqExample> {
         Some(SeqExample {
-            features: inst
-                .values
-                .iter()
-                .map(|&v| v as f32 / FEATURE_SCALE)
-                .collect(),
+            features: inst.values.iter().map(|&v| v as f32 / FEATURE_SCALE).collect(),
             targets: rank_ranges(&inst.values),
         })
     }
@@ -273,11 +248,7 @@ impl Task for Sorting {
         let answer = (0..n)
             .map(|r| {
                 let best = (0..n)
-                    .max_by(|&a, &b| {
-                        scores[a * MAX_LEN + r]
-                            .total_cmp(&scores[b * MAX_LEN + r])
-                            .then(b.cmp(&a))
-                    })
+                    .max_by(|&a, &b| scores[a * MAX_LEN + r].total_cmp(&scores[b * MAX_LEN + r]).then(b.cmp(&a)))
                     .expect("list is not empty");
                 inst.values[best]
             })
@@ -292,9 +263,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn inst(values: &[i64]) -> SortInstance {
-        SortInstance {
-            values: values.to_vec(),
-        }
+        SortInstance { values: values.to_vec() }
     }
 
     proptest! {
@@ -328,20 +297,13 @@ mod tests {
         for (answer, ok, metric) in table {
             let o = t.score(&i, &answer.to_vec());
             assert_eq!(o.success, *ok, "{answer:?}");
-            assert!(
-                (o.metric - metric).abs() < 1e-12,
-                "{answer:?}: {}",
-                o.metric
-            );
+            assert!((o.metric - metric).abs() < 1e-12, "{answer:?}: {}", o.metric);
         }
     }
 
     #[test]
     fn rank_ranges_cover_ties() {
-        assert_eq!(
-            rank_ranges(&[5, 1, 5, 0]),
-            vec![(2, 3), (1, 1), (2, 3), (0, 0)]
-        );
+        assert_eq!(rank_ranges(&[5, 1, 5, 0]), vec![(2, 3), (1, 1), (2, 3), (0, 0)]);
     }
 
     #[test]
@@ -375,45 +337,13 @@ mod tests {
         let t = Sorting;
         let mut rng = driftbench_core::rng::stream(7, "test", "levels");
         for _ in 0..200 {
-            let l4 = t
-                .generate(
-                    Cell {
-                        axis: Some(0),
-                        level: 4,
-                    },
-                    &mut rng,
-                )
-                .values;
+            let l4 = t.generate(Cell { axis: Some(0), level: 4 }, &mut rng).values;
             assert!((25..=32).contains(&l4.len()));
-            let v4 = t
-                .generate(
-                    Cell {
-                        axis: Some(1),
-                        level: 4,
-                    },
-                    &mut rng,
-                )
-                .values;
+            let v4 = t.generate(Cell { axis: Some(1), level: 4 }, &mut rng).values;
             assert!(v4.iter().all(|v| v.abs() <= 99_999));
-            let desc = t
-                .generate(
-                    Cell {
-                        axis: Some(2),
-                        level: 2,
-                    },
-                    &mut rng,
-                )
-                .values;
+            let desc = t.generate(Cell { axis: Some(2), level: 2 }, &mut rng).values;
             assert!(desc.windows(2).all(|w| w[0] >= w[1]));
-            let crowd = t
-                .generate(
-                    Cell {
-                        axis: Some(2),
-                        level: 4,
-                    },
-                    &mut rng,
-                )
-                .values;
+            let crowd = t.generate(Cell { axis: Some(2), level: 4 }, &mut rng).values;
             assert!(crowd.iter().max().unwrap() - crowd.iter().min().unwrap() <= 2);
         }
     }

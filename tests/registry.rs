@@ -1,0 +1,49 @@
+//! Registry-wide checks: every registered task, present and future, must pass these without new tests.
+use driftbench::registry;
+
+#[test]
+fn every_task_passes_the_self_check() {
+    for task in registry() {
+        // Determinism, validity, JSON round trip, symbolic solver at level 0, levels differ, encoding decodes.
+        task.self_check(11, 150).unwrap_or_else(|e| panic!("{}: {e}", task.id()));
+    }
+}
+
+#[test]
+fn every_task_has_versioned_id_axes_and_a_symbolic_solver_first() {
+    let reg = registry();
+    let mut ids: Vec<_> = reg.iter().map(|t| t.id()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), reg.len(), "task ids must be unique");
+    for t in &reg {
+        assert!(t.id().rsplit_once("-v").is_some_and(|(_, v)| v.parse::<u32>().is_ok()), "{}: id needs -vN", t.id());
+        assert!(!t.axes().is_empty(), "{}: no drift axes", t.id());
+        assert_eq!(t.solvers()[0].name, "symbolic", "{}", t.id());
+        for a in t.axes() {
+            assert!(a.levels.iter().all(|l| !l.is_empty()), "{}: {} has an undescribed level", t.id(), a.name);
+        }
+    }
+}
+
+#[test]
+fn canonical_datasets_cover_every_task_and_verify() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets");
+    let n = driftbench::verify_datasets(&dir).expect("datasets/ matches its manifest");
+    let manifest = driftbench_core::dataset::Manifest::load(&dir).unwrap().unwrap();
+    for t in registry() {
+        let cells = driftbench_core::Cell::grid(t.axes().len()).len();
+        assert_eq!(
+            manifest.task_sets(t.id()).count(),
+            cells,
+            "{}: run `driftbench datasets generate --task {}`",
+            t.id(),
+            t.id()
+        );
+        // The committed files are exactly what the generator produces today.
+        for e in manifest.task_sets(t.id()) {
+            assert!(e.n >= 1000, "{} {}: fewer than 1000 test instances", t.id(), e.cell);
+        }
+    }
+    assert!(n > 0);
+}

@@ -1,0 +1,127 @@
+//! End-to-end runs with tiny budgets: determinism, no train/test overlap, records and report.
+use driftbench::{provenance, registry, run_suite, select_tasks, RunPlan};
+use driftbench_core::bench::TestSource;
+use driftbench_core::Profile;
+use std::collections::HashSet;
+use std::path::Path;
+
+fn datasets() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets")
+}
+
+fn plan(out: &Path, source: TestSource) -> RunPlan {
+    RunPlan {
+        solvers: vec![],
+        seeds: vec![5],
+        profile: Profile::tiny(),
+        source,
+        out: out.to_path_buf(),
+        resume: false,
+        shard: (0, 1),
+    }
+}
+
+#[test]
+fn same_seed_gives_identical_records_apart_from_timing() {
+    driftbench_nets::configure_cpu_threads();
+    let reg = registry();
+    let tasks = select_tasks(&reg, &[]).unwrap();
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let prov = provenance(1);
+    let ra = run_suite(&tasks, &plan(a.path(), TestSource::Generated { n: 20 }), &prov, &|_, _| {}).unwrap();
+    let rb = run_suite(&tasks, &plan(b.path(), TestSource::Generated { n: 20 }), &prov, &|_, _| {}).unwrap();
+    assert_eq!(ra.len(), rb.len());
+    assert!(ra.iter().any(|o| o.record.kind == driftbench_core::SolverKind::Network));
+    for (x, y) in ra.iter().zip(&rb) {
+        assert_eq!(x.record.without_timing(), y.record.without_timing(), "{} {}", x.record.task, x.record.solver);
+    }
+    // And a different seed changes network records.
+    let c = tempfile::tempdir().unwrap();
+    let mut p = plan(c.path(), TestSource::Generated { n: 20 });
+    p.seeds = vec![6];
+    let rc = run_suite(&tasks, &p, &prov, &|_, _| {}).unwrap();
+    let net = |v: &Vec<driftbench::RunOutcome>| {
+        v.iter().find(|o| o.record.solver == "transformer").map(|o| o.record.training.curve.clone()).unwrap()
+    };
+    assert_ne!(net(&ra), net(&rc));
+}
+
+#[test]
+fn no_test_instance_appears_in_training_or_validation_data() {
+    let reg = registry();
+    for task in &reg {
+        let prepared = task.prepare(&TestSource::Canonical(datasets()), &Profile::quick()).unwrap();
+        assert!(prepared.test_source().starts_with("canonical"), "{}", prepared.test_source());
+        let tests: HashSet<String> = prepared.test_lines().into_iter().collect();
+        for seed in [1, 2, 3] {
+            let train = prepared.training_lines(seed).unwrap();
+            assert!(train.len() >= Profile::quick().train_examples, "{}: training set was cut short", task.id());
+            let overlap = train.iter().filter(|l| tests.contains(*l)).count();
+            assert_eq!(overlap, 0, "{} seed {seed}: {overlap} training instances are test instances", task.id());
+        }
+    }
+}
+
+#[test]
+fn symbolic_solver_is_perfect_on_every_canonical_cell_and_records_round_trip() {
+    let reg = registry();
+    let tasks = select_tasks(&reg, &[]).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut p = plan(out.path(), TestSource::Canonical(datasets()));
+    p.solvers = vec!["symbolic".into()];
+    let runs = run_suite(&tasks, &p, &provenance(1), &|_, _| {}).unwrap();
+    for o in &runs {
+        for c in &o.record.cells {
+            assert_eq!(c.successes, c.n, "{} {}-L{}", o.record.task, c.axis, c.level);
+            assert!(c.n >= 1000);
+        }
+        let back = driftbench_core::RunRecord::read(&o.path).unwrap();
+        assert_eq!(back, o.record);
+    }
+}
+
+#[test]
+fn sharded_runs_produce_the_records_of_an_unsharded_run() {
+    let reg = registry();
+    let tasks = select_tasks(&reg, &["sorting".to_string()]).unwrap();
+    let prov = provenance(1);
+    let whole = tempfile::tempdir().unwrap();
+    let mut p = plan(whole.path(), TestSource::Generated { n: 10 });
+    p.seeds = vec![1, 2];
+    let all = run_suite(&tasks, &p, &prov, &|_, _| {}).unwrap();
+    let parts = tempfile::tempdir().unwrap();
+    let mut sharded = Vec::new();
+    for i in 0..3 {
+        let mut q = p.clone();
+        q.out = parts.path().to_path_buf();
+        q.shard = (i, 3);
+        sharded.extend(run_suite(&tasks, &q, &prov, &|_, _| {}).unwrap());
+    }
+    assert_eq!(all.len(), sharded.len());
+    for o in &all {
+        let twin = sharded.iter().find(|s| s.record.file_name() == o.record.file_name()).unwrap();
+        assert_eq!(twin.record.without_timing(), o.record.without_timing());
+    }
+}
+
+#[test]
+fn report_is_a_pure_function_of_the_records() {
+    let reg = registry();
+    let tasks = select_tasks(&reg, &[]).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut p = plan(out.path(), TestSource::Generated { n: 10 });
+    p.solvers = vec!["symbolic".into()];
+    p.seeds = vec![1, 2];
+    run_suite(&tasks, &p, &provenance(1), &|_, _| {}).unwrap();
+    let records = driftbench_core::record::read_dir(out.path()).unwrap();
+    let a = driftbench_report::render(&records).unwrap();
+    let mut reversed = records.clone();
+    reversed.reverse();
+    let b = driftbench_report::render(&reversed).unwrap();
+    assert_eq!(a, b);
+    let names: Vec<&str> = a.iter().map(|f| f.0.as_str()).collect();
+    assert!(names.contains(&"summary.md") && names.contains(&"sorting-v1.md") && names.contains(&"sorting-v1.csv"));
+    let page = &a.iter().find(|f| f.0 == "sorting-v1.md").unwrap().1;
+    assert!(page.contains("100.0 ["), "symbolic rows show 100% with an interval:\n{page}");
+}
