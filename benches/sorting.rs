@@ -1,6 +1,5 @@
 //! Sorting: generation, the symbolic solver, network inference per instance and one training step.
 use criterion::{criterion_group, BatchSize, BenchmarkId, Criterion, Throughput};
-use driftbench_core::solver::Solver;
 use driftbench_core::{rng, Cell, Learner, Profile, Task, TrainData};
 use driftbench_nets::SeqLearner;
 use driftbench_tasks::sorting::{SortInstance, Sorting};

@@ -58,7 +58,10 @@ fn candidates() -> Vec<(String, SeqLearner)> {
 fn main() {
     driftbench_nets::configure_cpu_threads();
     let task = Sorting;
-    let profile = Profile::quick();
+    let mut profile = Profile::quick();
+    if let Some(n) = std::env::var("TUNE_TRAIN_EXAMPLES").ok().and_then(|v| v.parse().ok()) {
+        profile.train_examples = n;
+    }
     let seed = 100;
     let draw = |purpose: &str, n: usize| {
         let mut r = rng::stream(seed, task.id(), purpose);
@@ -70,7 +73,14 @@ fn main() {
         dropped_overlaps: 0,
     };
     let pick: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    for (i, (name, learner)) in candidates().into_iter().enumerate() {
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
+    for (i, (name, mut learner)) in candidates().into_iter().enumerate() {
+        if let Some(lr) = env("TUNE_LR") {
+            learner.train.lr = lr;
+        }
+        if let Some(steps) = env("TUNE_STEPS") {
+            learner.train.steps = steps as u64;
+        }
         if !pick.is_empty() && !pick.contains(&i) {
             continue;
         }

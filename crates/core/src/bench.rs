@@ -250,14 +250,14 @@ impl<T: Task> DynTask for Bench<T> {
             }
         }
         let in_dist = draw(Cell::IN_DIST);
-        for axis in 0..axes.len() {
+        for (axis, spec) in axes.iter().enumerate() {
             let mut prev = in_dist.clone();
             for level in 1..LEVELS {
                 let cur = draw(Cell { axis: Some(axis), level });
                 if cur == prev || cur == in_dist {
                     return Err(format!(
                         "axis {}: level {level} draws the same instances as a lower level",
-                        axes[axis].name
+                        spec.name
                     ));
                 }
                 prev = cur;

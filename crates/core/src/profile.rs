@@ -24,7 +24,7 @@ impl Profile {
     pub fn quick() -> Self {
         Profile {
             name: "quick".into(),
-            train_examples: 20_000,
+            train_examples: 100_000,
             val_examples: 1_000,
             test_per_cell: 1_000,
             seeds: vec![1, 2, 3],
@@ -36,7 +36,7 @@ impl Profile {
     pub fn full() -> Self {
         Profile {
             name: "full".into(),
-            train_examples: 100_000,
+            train_examples: 400_000,
             val_examples: 5_000,
             test_per_cell: 1_000,
             seeds: (1..=10).collect(),

@@ -35,8 +35,8 @@ impl SeqLearner {
     pub fn mlp() -> Self {
         SeqLearner {
             name: "mlp",
-            family: SeqFamily::Mlp(MlpConfig { hidden: vec![256, 256], pairwise: false, input_scale: 100.0 }),
-            train: TrainConfig { steps: 3000, batch: 128, lr: 3e-3, weight_decay: 0.01, warmup: 0.05, eval_every: 250 },
+            family: SeqFamily::Mlp(MlpConfig { hidden: vec![256, 256, 256], pairwise: false, input_scale: 100.0 }),
+            train: TrainConfig { steps: 4000, batch: 128, lr: 3e-3, weight_decay: 0.01, warmup: 0.05, eval_every: 250 },
         }
     }
 

@@ -202,7 +202,7 @@ pub struct Transformer {
 impl TransformerConfig {
     /// Builds the model for `shape` with weights from `rng`.
     pub fn init(&self, shape: SeqClassShape, rng: &mut ChaCha8Rng) -> Result<Transformer> {
-        if self.d_model % self.heads != 0 {
+        if self.heads == 0 || !self.d_model.is_multiple_of(self.heads) {
             return Err(NetError::Encoding(format!(
                 "d_model {} is not a multiple of heads {}",
                 self.d_model, self.heads

@@ -110,7 +110,7 @@ pub fn fit(
             recent.push(value as f64);
         }
         let done = step + 1;
-        if done % cfg.eval_every.max(1) == 0 || done == steps {
+        if done.is_multiple_of(cfg.eval_every.max(1)) || done == steps {
             let v = obj.validate()?;
             stats.curve.push((done, window_loss.0 / window_loss.1.max(1) as f64, v.accuracy, v.exact));
             window_loss = (0.0, 0);

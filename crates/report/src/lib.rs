@@ -123,9 +123,12 @@ fn kind_name(k: SolverKind) -> &'static str {
     }
 }
 
-/// Axes in first-seen order, with each level's (cell index, description).
-fn axes(cells: &[CellResult]) -> Vec<(&str, Vec<(usize, u8, &str)>)> {
-    let mut out: Vec<(&str, Vec<(usize, u8, &str)>)> = Vec::new();
+/// A drift level of one axis: (cell index, level, description).
+type Level<'a> = (usize, u8, &'a str);
+
+/// Axes in first-seen order, with their levels.
+fn axes(cells: &[CellResult]) -> Vec<(&str, Vec<Level<'_>>)> {
+    let mut out: Vec<(&str, Vec<Level<'_>>)> = Vec::new();
     for (i, c) in cells.iter().enumerate() {
         if c.level == 0 {
             continue;
