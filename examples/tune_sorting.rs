@@ -78,6 +78,9 @@ fn main() {
         if let Some(lr) = env("TUNE_LR") {
             learner.train.lr = lr;
         }
+        if let Some(batch) = env("TUNE_BATCH") {
+            learner.train.batch = batch as usize;
+        }
         if let Some(steps) = env("TUNE_STEPS") {
             learner.train.steps = steps as u64;
         }
@@ -92,7 +95,10 @@ fn main() {
                 s.val_exact.unwrap_or(0.0),
                 s.best_step,
                 t0.elapsed().as_secs_f64(),
-                s.curve.iter().map(|c| (c.0, (c.1 * 1000.0).round() / 1000.0, (c.3 * 1000.0).round() / 1000.0)).collect::<Vec<_>>()
+                s.curve
+                    .iter()
+                    .map(|c| (c.0, (c.1 * 1000.0).round() / 1000.0, (c.3 * 1000.0).round() / 1000.0))
+                    .collect::<Vec<_>>()
             ),
             Err(e) => println!("{i:2} {name:40} failed: {e}"),
         }

@@ -122,6 +122,7 @@ pub fn run_suite(
     let (shard, shards) = plan.shard;
     let mine: Vec<_> = jobs.into_iter().enumerate().filter(|(i, _)| i % shards == shard).map(|(_, j)| j).collect();
     mine.par_iter()
+        .with_max_len(1)
         .map(|&(ti, solver, seed)| {
             let task = tasks[ti];
             let path =

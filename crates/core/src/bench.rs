@@ -255,10 +255,7 @@ impl<T: Task> DynTask for Bench<T> {
             for level in 1..LEVELS {
                 let cur = draw(Cell { axis: Some(axis), level });
                 if cur == prev || cur == in_dist {
-                    return Err(format!(
-                        "axis {}: level {level} draws the same instances as a lower level",
-                        spec.name
-                    ));
+                    return Err(format!("axis {}: level {level} draws the same instances as a lower level", spec.name));
                 }
                 prev = cur;
             }

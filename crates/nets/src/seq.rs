@@ -345,8 +345,9 @@ mod tests {
             layer_norm: true,
         };
         let m = cfg.init(SHAPE, &mut ChaCha8Rng::seed_from_u64(3)).unwrap();
-        let a = ex(&[0.3, 0.1, 0.2], &[]);
-        let b = ex(&[0.1, 0.2, 0.3], &[]);
+        let t = [(0, 0); 3];
+        let a = ex(&[0.3, 0.1, 0.2], &t);
+        let b = ex(&[0.1, 0.2, 0.3], &t);
         let pa = predict(&m, SHAPE, &[&a]).unwrap().remove(0);
         let pb = predict(&m, SHAPE, &[&b]).unwrap().remove(0);
         // element 0.3 is position 0 in a and position 2 in b
@@ -354,7 +355,7 @@ mod tests {
             assert!((pa[c] - pb[2 * 4 + c]).abs() < 1e-4);
         }
         // Padding a batch with a longer sequence must not change the shorter one's scores.
-        let long = ex(&[0.5, 0.6, 0.7, 0.8], &[]);
+        let long = ex(&[0.5, 0.6, 0.7, 0.8], &[(0, 0); 4]);
         let padded = predict(&m, SHAPE, &[&a, &long]).unwrap().remove(0);
         for (x, y) in pa.iter().zip(&padded) {
             assert!((x - y).abs() < 1e-4);

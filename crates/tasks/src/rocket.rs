@@ -1,0 +1,655 @@
+//! `rocket-v1`: choose the launch velocity that lands a projectile at a target distance after a target flight time.
+//!
+//! A planar point mass starts at altitude h0 with velocity (vx0, vy0) and flies under gravity g and quadratic
+//! drag: ẍ = −k|v|ẋ, ÿ = −g − k|v|ẏ, with k = ½·ρ·Cd·A/m ([`drag_k`]). The body is a solid iron cannonball: a
+//! sphere of radius 0.1 m (A = π·0.01 m²), Cd = 0.47, mass 33 kg, so k = 2.237e-4·ρ per metre (about 2.7e-4 /m
+//! in training air). [`simulate`] integrates with classical RK4 at a fixed step of 0.01 s. The landing is the
+//! first step that ends at or below the ground (y ≤ 0) while falling; the crossing is placed by linear
+//! interpolation of y over that step, and x and t are interpolated with the same fraction. Flights are cut off
+//! at 600 s of simulated time and then count as not landed.
+//!
+//! An instance states the target (ground distance D, flight time T) and the world (g, ρ, h0); the pair (D, T)
+//! pins a unique launch velocity, in vacuum (D/T, gT/2 − h0/T) ([`vacuum_launch`]). The scorer simulates the
+//! answer: success means it landed within 5% of D (the flight time is not judged). The metric is the relative
+//! miss |landing − D|/D, capped at 1, which is also the value of no answer, a non-finite answer or a launch that
+//! never lands.
+//!
+//! Training instances have D uniform in 100..=1000 m, T = u·√D with u uniform in 0.3..=0.7 s/√m (a vacuum launch
+//! angle of about 24°–67° at g = 9.8), g uniform in 9.7..=9.9 m/s², ρ uniform in 1.1..=1.3 kg/m³ and h0 = 0;
+//! every float is rounded to 3 decimals. The drift axes stretch the distance to 5× the training maximum (same T
+//! rule), move to other bodies' gravity, thin the air to vacuum or thicken it to 4× training air, and raise the
+//! launch site to 600 m. The symbolic solver uses the closed form in vacuum and otherwise Newton shooting on
+//! (vx0, vy0) from the vacuum launch, counting simulated trials.
+//!
+//! ```
+//! use driftbench_core::{Task, Cell, rng};
+//! use driftbench_tasks::rocket::{simulate, vacuum_launch, Env};
+//! use driftbench_tasks::Rocket;
+//! let task = Rocket;
+//! let inst = task.generate(Cell::IN_DIST, &mut rng::stream(1, task.id(), "doc"));
+//! let (answer, info) = task.solve_symbolic(&inst);
+//! assert!(task.score(&inst, &answer).success);
+//! assert!(info.work >= 1);
+//!
+//! // In vacuum the closed form lands on target.
+//! let env = Env { gravity: 9.8, air_density: 0.0, altitude: 0.0 };
+//! let (vx, vy) = vacuum_launch(&env, 500.0, 10.0);
+//! let landing = simulate(&env, vx, vy);
+//! assert!(landing.landed && (landing.distance - 500.0).abs() < 1e-3 && (landing.time - 10.0).abs() < 1e-5);
+//! ```
+use driftbench_core::{AxisSpec, Cell, Outcome, SolveInfo, Task};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Integration step of [`simulate`], in seconds.
+pub const DT: f64 = 0.01;
+/// Longest simulated flight, in seconds; a launch still airborne then has not landed.
+pub const FLIGHT_CAP: f64 = 600.0;
+/// Steps in [`FLIGHT_CAP`] (600 s / 0.01 s).
+const MAX_STEPS: u32 = 60_000;
+/// Drag coefficient of the body (a sphere).
+pub const DRAG_COEFFICIENT: f64 = 0.47;
+/// Radius of the body, in metres.
+pub const RADIUS: f64 = 0.1;
+/// Mass of the body, in kilograms: a solid iron sphere of radius 0.1 m (7.87 t/m³). A much lighter body would need
+/// launches of tens of km/s at the far distance and air-density levels, past the stability of RK4 at [`DT`].
+pub const MASS: f64 = 33.0;
+/// Largest miss, as a fraction of the target distance, that still counts as a success.
+pub const SUCCESS_TOLERANCE: f64 = 0.05;
+/// Largest target distance a valid instance may hold, in metres.
+pub const MAX_DISTANCE: f64 = 100_000.0;
+/// Largest gravity a valid instance may hold, in m/s² (above the Sun's surface gravity).
+pub const MAX_GRAVITY: f64 = 300.0;
+/// Largest air density a valid instance may hold, in kg/m³.
+pub const MAX_AIR_DENSITY: f64 = 50.0;
+/// Largest launch altitude a valid instance may hold, in metres.
+pub const MAX_ALTITUDE: f64 = 10_000.0;
+
+/// Relative tolerance on distance and flight time at which the shooting solver stops.
+const SOLVE_TOLERANCE: f64 = 1e-4;
+/// Newton iterations before the solver gives up and returns its best launch.
+const MAX_NEWTON_STEPS: usize = 40;
+/// Halvings of a Newton step before the solver gives up.
+const MAX_HALVINGS: usize = 20;
+/// Finite-difference step for the Jacobian, relative to |v| + 1 m/s.
+const FD_STEP: f64 = 1e-6;
+
+const TRAIN_DISTANCE: (f64, f64) = (100.0, 1000.0);
+/// T = u·√D with u in this range (s/√m).
+const TIME_FACTOR: (f64, f64) = (0.3, 0.7);
+const TRAIN_GRAVITY: (f64, f64) = (9.7, 9.9);
+const TRAIN_AIR_DENSITY: (f64, f64) = (1.1, 1.3);
+const DISTANCE_LEVELS: [(f64, f64); 4] = [(1000.0, 1500.0), (1500.0, 2500.0), (2500.0, 3500.0), (3500.0, 5000.0)];
+const GRAVITY_LEVELS: [f64; 4] = [3.71, 1.62, 24.79, 0.62];
+const AIR_DENSITY_LEVELS: [f64; 4] = [0.0, 0.5, 2.5, 5.0];
+const ALTITUDE_LEVELS: [f64; 4] = [50.0, 150.0, 300.0, 600.0];
+
+/// The world a launch flies in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Env {
+    /// Gravitational acceleration, m/s².
+    pub gravity: f64,
+    /// Air density, kg/m³ (0 for vacuum).
+    pub air_density: f64,
+    /// Height of the launch site above the ground, m (at least 0).
+    pub altitude: f64,
+}
+
+/// Where and when a simulated flight came down.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Landing {
+    /// Horizontal distance from the launch site at landing, m. For a flight that did not land: where it was
+    /// stopped (at the flight cap, or NaN once the state stopped being finite).
+    pub distance: f64,
+    /// Time of landing, s; for a flight that did not land, the time it was stopped.
+    pub time: f64,
+    /// Whether the flight crossed the ground going down within [`FLIGHT_CAP`] with a finite state.
+    pub landed: bool,
+}
+
+/// A target: land `distance` metres away after `flight_time` seconds, in the given world.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RocketInstance {
+    /// Target ground distance, m.
+    pub distance: f64,
+    /// Target flight time, s.
+    pub flight_time: f64,
+    /// Gravitational acceleration, m/s².
+    pub gravity: f64,
+    /// Air density, kg/m³.
+    pub air_density: f64,
+    /// Launch altitude, m.
+    pub altitude: f64,
+}
+
+impl RocketInstance {
+    /// The world of this instance.
+    pub fn env(&self) -> Env {
+        Env { gravity: self.gravity, air_density: self.air_density, altitude: self.altitude }
+    }
+}
+
+/// An answer: the initial velocity, m/s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Launch {
+    /// Horizontal component (towards the target).
+    pub vx: f64,
+    /// Vertical component (up is positive).
+    pub vy: f64,
+}
+
+/// The rocket task.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rocket;
+
+const TRAINING: &str = "training: D 100-1000 m, T = u*sqrt(D) with u 0.3-0.7, g 9.7-9.9, air 1.1-1.3 kg/m3, altitude 0";
+
+static AXES: [AxisSpec; 4] = [
+    AxisSpec {
+        name: "distance",
+        description: "target distance; flight time keeps the training rule T = u*sqrt(D), so launch angles stay as in \
+                      training",
+        levels: [
+            TRAINING,
+            "D 1000-1500 m",
+            "D 1500-2500 m",
+            "D 2500-3500 m",
+            "D 3500-5000 m (5x the training maximum), T up to 49.5 s",
+        ],
+    },
+    AxisSpec {
+        name: "gravity",
+        description: "surface gravity of another body, everything else as in training",
+        levels: [
+            TRAINING,
+            "Mars, g = 3.71 m/s2",
+            "Moon, g = 1.62 m/s2",
+            "Jupiter, g = 24.79 m/s2",
+            "Pluto, g = 0.62 m/s2 (16x below training)",
+        ],
+    },
+    AxisSpec {
+        name: "air_density",
+        description: "air density, from vacuum to several times training air, everything else as in training",
+        levels: [
+            TRAINING,
+            "vacuum, 0 kg/m3",
+            "thin air, 0.5 kg/m3",
+            "2.5 kg/m3 (2x training air)",
+            "5.0 kg/m3 (4x training air)",
+        ],
+    },
+    AxisSpec {
+        name: "altitude",
+        description: "height of the launch site above the landing ground, everything else as in training",
+        levels: [TRAINING, "launch from 50 m", "launch from 150 m", "launch from 300 m", "launch from 600 m"],
+    },
+];
+
+/// The drag constant k = ½·ρ·Cd·A/m of the body (per metre) in air of the given density.
+pub fn drag_k(air_density: f64) -> f64 {
+    0.5 * air_density * DRAG_COEFFICIENT * std::f64::consts::PI * RADIUS * RADIUS / MASS
+}
+
+/// The launch that lands at `distance` after `time` in vacuum: (D/T, g·T/2 − h0/T).
+pub fn vacuum_launch(env: &Env, distance: f64, time: f64) -> (f64, f64) {
+    (distance / time, env.gravity * time / 2.0 - env.altitude / time)
+}
+
+/// Derivative of the state (x, y, vx, vy).
+fn derivative(s: [f64; 4], g: f64, k: f64) -> [f64; 4] {
+    if k == 0.0 {
+        return [s[2], s[3], 0.0, -g];
+    }
+    let speed = (s[2] * s[2] + s[3] * s[3]).sqrt();
+    [s[2], s[3], -k * speed * s[2], -g - k * speed * s[3]]
+}
+
+/// One classical RK4 step of length [`DT`].
+fn rk4_step(s: [f64; 4], g: f64, k: f64) -> [f64; 4] {
+    let along = |d: [f64; 4], h: f64| -> [f64; 4] { std::array::from_fn(|i| s[i] + h * d[i]) };
+    let k1 = derivative(s, g, k);
+    let k2 = derivative(along(k1, DT / 2.0), g, k);
+    let k3 = derivative(along(k2, DT / 2.0), g, k);
+    let k4 = derivative(along(k3, DT), g, k);
+    std::array::from_fn(|i| s[i] + DT / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]))
+}
+
+/// [`simulate`], calling `visit(t, [x, y, vx, vy])` at the start and after every step before the landing step.
+fn fly(env: &Env, vx0: f64, vy0: f64, mut visit: impl FnMut(f64, [f64; 4])) -> Landing {
+    let (g, k) = (env.gravity, drag_k(env.air_density));
+    let mut s = [0.0, env.altitude, vx0, vy0];
+    visit(0.0, s);
+    for n in 0..MAX_STEPS {
+        let next = rk4_step(s, g, k);
+        if !next.iter().all(|v| v.is_finite()) {
+            return Landing { distance: f64::NAN, time: f64::from(n + 1) * DT, landed: false };
+        }
+        if s[1] >= 0.0 && next[1] <= 0.0 && next[1] < s[1] {
+            // Linear interpolation of y over the last step puts the crossing at fraction f of it.
+            let f = s[1] / (s[1] - next[1]);
+            return Landing { distance: s[0] + f * (next[0] - s[0]), time: (f64::from(n) + f) * DT, landed: true };
+        }
+        s = next;
+        visit(f64::from(n + 1) * DT, s);
+    }
+    Landing { distance: s[0], time: FLIGHT_CAP, landed: false }
+}
+
+/// Flies a launch of velocity (vx0, vy0) from the launch site of `env` with RK4 at step [`DT`] until it crosses the
+/// ground going down (landing placed by linear interpolation over the last step) or [`FLIGHT_CAP`] passes.
+/// Non-finite or overflowing launches come back as not landed.
+pub fn simulate(env: &Env, vx0: f64, vy0: f64) -> Landing {
+    fly(env, vx0, vy0, |_, _| {})
+}
+
+/// Newton shooting on (vx0, vy0): residual (landing distance − D, landing time − T), forward-difference Jacobian,
+/// steps halved until they reduce the scaled residual. Counts every simulated trial.
+struct Shooter {
+    env: Env,
+    distance: f64,
+    time: f64,
+    trials: u64,
+}
+
+impl Shooter {
+    /// The residual of launch `p`, or `None` if it does not land.
+    fn residual(&mut self, p: [f64; 2]) -> Option<[f64; 2]> {
+        self.trials += 1;
+        let l = simulate(&self.env, p[0], p[1]);
+        (l.landed && l.distance.is_finite()).then_some([l.distance - self.distance, l.time - self.time])
+    }
+
+    fn converged(&self, r: [f64; 2]) -> bool {
+        r[0].abs() <= SOLVE_TOLERANCE * self.distance && r[1].abs() <= SOLVE_TOLERANCE * self.time
+    }
+
+    fn size(&self, r: [f64; 2]) -> f64 {
+        (r[0] / self.distance).powi(2) + (r[1] / self.time).powi(2)
+    }
+
+    /// Refines `p` (whose residual is `r`) until it converges or stalls; returns the best launch found.
+    fn refine(&mut self, mut p: [f64; 2], mut r: [f64; 2]) -> [f64; 2] {
+        for _ in 0..MAX_NEWTON_STEPS {
+            if self.converged(r) {
+                break;
+            }
+            let h = [FD_STEP * (p[0].abs() + 1.0), FD_STEP * (p[1].abs() + 1.0)];
+            let (Some(rx), Some(ry)) = (self.residual([p[0] + h[0], p[1]]), self.residual([p[0], p[1] + h[1]])) else {
+                break;
+            };
+            let j = [[(rx[0] - r[0]) / h[0], (ry[0] - r[0]) / h[1]], [(rx[1] - r[1]) / h[0], (ry[1] - r[1]) / h[1]]];
+            let det = j[0][0] * j[1][1] - j[0][1] * j[1][0];
+            if det == 0.0 || !det.is_finite() {
+                break;
+            }
+            let step = [-(j[1][1] * r[0] - j[0][1] * r[1]) / det, -(j[0][0] * r[1] - j[1][0] * r[0]) / det];
+            let mut lambda = 1.0;
+            let mut accepted = false;
+            for _ in 0..MAX_HALVINGS {
+                let q = [p[0] + lambda * step[0], p[1] + lambda * step[1]];
+                if let Some(rq) = self.residual(q) {
+                    if self.size(rq) < self.size(r) {
+                        (p, r, accepted) = (q, rq, true);
+                        break;
+                    }
+                }
+                lambda *= 0.5;
+            }
+            if !accepted {
+                break;
+            }
+        }
+        p
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn uniform(rng: &mut ChaCha8Rng, (lo, hi): (f64, f64)) -> f64 {
+    round3(rng.random_range(lo..=hi))
+}
+
+fn check(name: &str, value: f64, ok: bool, limits: &str) -> Result<(), String> {
+    if value.is_finite() && ok {
+        Ok(())
+    } else {
+        Err(format!("{name} {value} is outside {limits}"))
+    }
+}
+
+impl Task for Rocket {
+    type Instance = RocketInstance;
+    type Answer = Launch;
+
+    fn id(&self) -> &'static str {
+        "rocket-v1"
+    }
+
+    fn description(&self) -> &'static str {
+        "choose the launch velocity that lands a projectile under gravity and quadratic drag at a target distance \
+         after a target flight time"
+    }
+
+    fn axes(&self) -> &'static [AxisSpec] {
+        &AXES
+    }
+
+    fn generate(&self, cell: Cell, rng: &mut ChaCha8Rng) -> RocketInstance {
+        // Every cell draws the same four numbers, then its axis overrides one parameter.
+        let level = match cell.axis {
+            None => 0,
+            Some(_) => cell.level as usize,
+        };
+        let distance_range = match cell.axis {
+            Some(0) if level > 0 => DISTANCE_LEVELS[level - 1],
+            _ => TRAIN_DISTANCE,
+        };
+        let distance = uniform(rng, distance_range);
+        let flight_time = round3(rng.random_range(TIME_FACTOR.0..=TIME_FACTOR.1) * distance.sqrt());
+        let mut inst = RocketInstance {
+            distance,
+            flight_time,
+            gravity: uniform(rng, TRAIN_GRAVITY),
+            air_density: uniform(rng, TRAIN_AIR_DENSITY),
+            altitude: 0.0,
+        };
+        match (cell.axis, level) {
+            (_, 0) | (None, _) | (Some(0), _) => {}
+            (Some(1), l) => inst.gravity = GRAVITY_LEVELS[l - 1],
+            (Some(2), l) => inst.air_density = AIR_DENSITY_LEVELS[l - 1],
+            (Some(_), l) => inst.altitude = ALTITUDE_LEVELS[l - 1],
+        }
+        inst
+    }
+
+    fn validate(&self, inst: &RocketInstance) -> Result<(), String> {
+        check("distance", inst.distance, inst.distance > 0.0 && inst.distance <= MAX_DISTANCE, "(0, 100000] m")?;
+        check("flight time", inst.flight_time, inst.flight_time > 0.0 && inst.flight_time < FLIGHT_CAP, "(0, 600) s")?;
+        check("gravity", inst.gravity, inst.gravity > 0.0 && inst.gravity <= MAX_GRAVITY, "(0, 300] m/s2")?;
+        check("air density", inst.air_density, (0.0..=MAX_AIR_DENSITY).contains(&inst.air_density), "[0, 50] kg/m3")?;
+        check("altitude", inst.altitude, (0.0..=MAX_ALTITUDE).contains(&inst.altitude), "[0, 10000] m")
+    }
+
+    fn score(&self, inst: &RocketInstance, answer: &Launch) -> Outcome {
+        // The rule: the simulated launch lands, within 5% of the target distance.
+        let missed = Outcome { success: false, metric: 1.0 };
+        if !answer.vx.is_finite() || !answer.vy.is_finite() {
+            return missed;
+        }
+        let landing = simulate(&inst.env(), answer.vx, answer.vy);
+        if !landing.landed || !landing.distance.is_finite() {
+            return missed;
+        }
+        let miss = ((landing.distance - inst.distance).abs() / inst.distance).min(1.0);
+        Outcome { success: miss <= SUCCESS_TOLERANCE, metric: miss }
+    }
+
+    fn metric_name(&self) -> &'static str {
+        "relative miss distance"
+    }
+
+    fn no_answer_metric(&self) -> f64 {
+        1.0
+    }
+
+    fn metric_higher_is_better(&self) -> bool {
+        false
+    }
+
+    fn work_name(&self) -> &'static str {
+        "simulated trials"
+    }
+
+    fn solve_symbolic(&self, inst: &RocketInstance) -> (Launch, SolveInfo) {
+        let env = inst.env();
+        let mut shooter = Shooter { env, distance: inst.distance, time: inst.flight_time, trials: 0 };
+        let (vx, vy) = vacuum_launch(&env, inst.distance, inst.flight_time);
+        let mut p = [vx, vy];
+        // In vacuum the closed form is exact and one trial confirms it; in air it is the starting guess.
+        if let Some(r) = shooter.residual(p) {
+            if !(inst.air_density == 0.0 && shooter.converged(r)) {
+                p = shooter.refine(p, r);
+            }
+        }
+        (Launch { vx: p[0], vy: p[1] }, SolveInfo { work: shooter.trials })
+    }
+
+    fn symbolic_description(&self) -> &'static str {
+        "closed form in vacuum (one confirming trial); in air, Newton shooting on (vx, vy) from the vacuum launch \
+         with a finite-difference Jacobian and step halving"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn inst(distance: f64, flight_time: f64, gravity: f64, air_density: f64, altitude: f64) -> RocketInstance {
+        RocketInstance { distance, flight_time, gravity, air_density, altitude }
+    }
+
+    fn env(gravity: f64, air_density: f64, altitude: f64) -> Env {
+        Env { gravity, air_density, altitude }
+    }
+
+    /// Specific mechanical energy ½|v|² + g·y.
+    fn energy(g: f64, s: [f64; 4]) -> f64 {
+        0.5 * (s[2] * s[2] + s[3] * s[3]) + g * s[1]
+    }
+
+    /// Most simulated trials the solver may spend on a generated instance. Over 200 seeded instances per cell
+    /// (1,000 at levels 0 and 4) the most seen was 13, at distance L4 (mean 10.0); level 0 took at most 7 (mean
+    /// 7.0), vacuum always 1.
+    const MAX_WORK: u64 = 20;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn solver_lands_every_generated_instance_within_a_tenth_of_a_percent(seed in any::<u64>()) {
+            let t = Rocket;
+            for cell in Cell::grid(AXES.len()) {
+                let i = t.generate(cell, &mut driftbench_core::rng::stream(seed, t.id(), "prop"));
+                prop_assert!(t.validate(&i).is_ok(), "{i:?}");
+                let (a, info) = t.solve_symbolic(&i);
+                let o = t.score(&i, &a);
+                prop_assert!(o.success && o.metric <= 1e-3, "{cell:?} {i:?}: {a:?} missed by {}", o.metric);
+                let l = simulate(&i.env(), a.vx, a.vy);
+                prop_assert!((l.time - i.flight_time).abs() <= 1e-3 * i.flight_time, "{i:?}: time {}", l.time);
+                prop_assert!(info.work <= MAX_WORK, "{cell:?} {i:?}: {} trials", info.work);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn drag_shortens_the_range_and_never_adds_energy(
+            vx in 1.0..500.0f64, vy in 1.0..300.0f64, h0 in 0.0..600.0f64, rho in 0.1..5.0f64,
+        ) {
+            let vacuum = simulate(&env(9.8, 0.0, h0), vx, vy);
+            let mut last = f64::INFINITY;
+            let mut gained = 0.0f64;
+            let air = fly(&env(9.8, rho, h0), vx, vy, |_, s| {
+                let e = energy(9.8, s);
+                gained = gained.max(e - last);
+                last = e;
+            });
+            prop_assert!(vacuum.landed && air.landed);
+            prop_assert!(air.distance < vacuum.distance, "{} >= {}", air.distance, vacuum.distance);
+            // Allow only rounding: a few ulps of the launch energy.
+            prop_assert!(gained <= 1e-12 * energy(9.8, [0.0, h0, vx, vy]), "energy rose by {gained}");
+        }
+    }
+
+    #[test]
+    fn rk4_follows_the_vacuum_parabola() {
+        let cases =
+            [(120.0, 45.0, 9.8, 0.0), (30.0, 80.0, 1.62, 0.0), (500.0, -20.0, 24.79, 600.0), (5.0, 3.0, 0.62, 150.0)];
+        for (vx0, vy0, g, h0) in cases {
+            let mut seen = 0;
+            fly(&env(g, 0.0, h0), vx0, vy0, |t, s| {
+                // Whole, half and quarter seconds.
+                if ((t * 4.0).round() - t * 4.0).abs() > 1e-9 {
+                    return;
+                }
+                seen += 1;
+                let exact = [vx0 * t, h0 + vy0 * t - g * t * t / 2.0, vx0, vy0 - g * t];
+                for (got, want) in s.iter().zip(exact) {
+                    assert!((got - want).abs() <= 1e-6 * want.abs().max(1.0), "t={t}: {s:?} vs {exact:?}");
+                }
+            });
+            assert!(seen >= 4, "{seen} checkpoints");
+        }
+    }
+
+    #[test]
+    fn vacuum_landing_matches_the_closed_form() {
+        let cases =
+            [(100.0, 20.0, 9.8, 0.0), (10.0, 70.0, 9.8, 0.0), (300.0, -50.0, 9.8, 600.0), (40.0, 3.0, 1.62, 50.0)];
+        for (vx0, vy0, g, h0) in cases {
+            let l = simulate(&env(g, 0.0, h0), vx0, vy0);
+            let v_land: f64 = (vy0 * vy0 + 2.0 * g * h0).sqrt();
+            let t: f64 = (vy0 + v_land) / g;
+            // Interpolating a parabola by its chord misplaces y by at most g·dt²/8.
+            let dt_bound = g * DT * DT / 8.0 / v_land + 1e-9;
+            assert!(l.landed, "{l:?}");
+            assert!((l.time - t).abs() <= dt_bound, "time {} vs {t}", l.time);
+            assert!((l.distance - vx0 * t).abs() <= vx0 * dt_bound + 1e-9, "distance {} vs {}", l.distance, vx0 * t);
+            // And the inverse: vacuum_launch of the closed-form target gives back the launch.
+            let (vx, vy) = vacuum_launch(&env(g, 0.0, h0), vx0 * t, t);
+            assert!((vx - vx0).abs() < 1e-9 && (vy - vy0).abs() < 1e-9, "({vx}, {vy})");
+        }
+    }
+
+    #[test]
+    fn flights_past_the_cap_or_non_finite_do_not_land() {
+        let vacuum = env(9.8, 0.0, 0.0);
+        let l = simulate(&vacuum, 10.0, 5000.0);
+        assert_eq!((l.landed, l.time), (false, FLIGHT_CAP));
+        assert_eq!(f64::from(MAX_STEPS) * DT, FLIGHT_CAP);
+        assert!(!simulate(&vacuum, f64::NAN, 10.0).landed);
+        assert!(!simulate(&env(9.8, 1.2, 0.0), 1e200, 1e200).landed);
+        // Straight down from the ground lands at once.
+        let l = simulate(&vacuum, 10.0, -1.0);
+        assert!(l.landed && l.distance == 0.0 && l.time == 0.0, "{l:?}");
+    }
+
+    #[test]
+    fn drag_constant_is_that_of_the_stated_sphere() {
+        assert_eq!(drag_k(0.0), 0.0);
+        assert!((drag_k(1.0) - 2.2372e-4).abs() < 1e-8, "{}", drag_k(1.0));
+        assert!((drag_k(2.4) - 2.0 * drag_k(1.2)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn scorer_accepts_the_solver_and_rejects_misses() {
+        let t = Rocket;
+        let air = inst(800.0, 12.0, 9.8, 1.2, 0.0);
+        let vacuum = inst(800.0, 12.0, 9.8, 0.0, 0.0);
+        let (a, _) = t.solve_symbolic(&air);
+        let (vx, vy) = (a.vx, a.vy);
+        // (label, instance, answer, success, metric range)
+        type Row<'a> = (&'a str, &'a RocketInstance, Launch, bool, (f64, f64));
+        let table: &[Row] = &[
+            ("solver", &air, Launch { vx, vy }, true, (0.0, 1e-3)),
+            ("2% faster horizontally", &air, Launch { vx: vx * 1.02, vy }, true, (0.01, 0.03)),
+            ("10% too fast", &air, Launch { vx: vx * 1.1, vy: vy * 1.1 }, false, (0.1, 0.3)),
+            ("half as fast", &air, Launch { vx: vx / 2.0, vy: vy / 2.0 }, false, (0.5, 0.9)),
+            ("far too fast", &air, Launch { vx: vx * 10.0, vy }, false, (1.0, 1.0)),
+            ("NaN", &air, Launch { vx: f64::NAN, vy }, false, (1.0, 1.0)),
+            ("NaN vy", &air, Launch { vx, vy: f64::NAN }, false, (1.0, 1.0)),
+            ("infinite", &air, Launch { vx: f64::INFINITY, vy: f64::NEG_INFINITY }, false, (1.0, 1.0)),
+            ("straight down", &air, Launch { vx: 0.0, vy: -10.0 }, false, (1.0, 1.0)),
+            ("never lands", &vacuum, Launch { vx: 10.0, vy: 5000.0 }, false, (1.0, 1.0)),
+            ("vacuum closed form", &vacuum, Launch { vx: 800.0 / 12.0, vy: 9.8 * 6.0 }, true, (0.0, 1e-6)),
+        ];
+        for (label, i, answer, ok, (lo, hi)) in table {
+            let o = t.score(i, answer);
+            assert_eq!(o.success, *ok, "{label}: {o:?}");
+            assert!((*lo..=*hi).contains(&o.metric), "{label}: metric {}", o.metric);
+        }
+    }
+
+    #[test]
+    fn vacuum_is_solved_by_the_closed_form_in_one_trial() {
+        let t = Rocket;
+        let i = inst(1234.5, 17.0, 3.71, 0.0, 300.0);
+        let (a, info) = t.solve_symbolic(&i);
+        assert_eq!(info.work, 1);
+        assert_eq!((a.vx, a.vy), vacuum_launch(&i.env(), 1234.5, 17.0));
+        assert!(t.score(&i, &a).success);
+    }
+
+    #[test]
+    fn validation_rejects_bad_instances() {
+        let t = Rocket;
+        let good = inst(500.0, 10.0, 9.8, 1.2, 0.0);
+        assert!(t.validate(&good).is_ok());
+        assert!(t.validate(&inst(500.0, 10.0, 9.8, 0.0, 0.0)).is_ok());
+        let bad = [
+            inst(0.0, 10.0, 9.8, 1.2, 0.0),
+            inst(-5.0, 10.0, 9.8, 1.2, 0.0),
+            inst(f64::NAN, 10.0, 9.8, 1.2, 0.0),
+            inst(f64::INFINITY, 10.0, 9.8, 1.2, 0.0),
+            inst(1e9, 10.0, 9.8, 1.2, 0.0),
+            inst(500.0, 0.0, 9.8, 1.2, 0.0),
+            inst(500.0, -1.0, 9.8, 1.2, 0.0),
+            inst(500.0, FLIGHT_CAP, 9.8, 1.2, 0.0),
+            inst(500.0, f64::NAN, 9.8, 1.2, 0.0),
+            inst(500.0, 10.0, 0.0, 1.2, 0.0),
+            inst(500.0, 10.0, -9.8, 1.2, 0.0),
+            inst(500.0, 10.0, 1e4, 1.2, 0.0),
+            inst(500.0, 10.0, f64::INFINITY, 1.2, 0.0),
+            inst(500.0, 10.0, 9.8, -0.1, 0.0),
+            inst(500.0, 10.0, 9.8, 1e3, 0.0),
+            inst(500.0, 10.0, 9.8, f64::NAN, 0.0),
+            inst(500.0, 10.0, 9.8, 1.2, -1.0),
+            inst(500.0, 10.0, 9.8, 1.2, 1e6),
+            inst(500.0, 10.0, 9.8, 1.2, f64::NAN),
+        ];
+        for i in bad {
+            assert!(t.validate(&i).is_err(), "{i:?}");
+        }
+    }
+
+    #[test]
+    fn levels_have_the_stated_values() {
+        let t = Rocket;
+        let mut rng = driftbench_core::rng::stream(7, "test", "levels");
+        let within = |x: f64, (lo, hi): (f64, f64)| (lo..=hi).contains(&x);
+        for cell in Cell::grid(AXES.len()) {
+            for _ in 0..200 {
+                let i = t.generate(cell, &mut rng);
+                let floats = [i.distance, i.flight_time, i.gravity, i.air_density, i.altitude];
+                assert!(floats.iter().all(|&x| round3(x) == x), "{i:?} has more than 3 decimals");
+                let level = cell.level as usize;
+                let (d, g, rho, h0) = match cell.axis {
+                    Some(0) => (DISTANCE_LEVELS[level - 1], None, None, 0.0),
+                    Some(1) => (TRAIN_DISTANCE, Some(GRAVITY_LEVELS[level - 1]), None, 0.0),
+                    Some(2) => (TRAIN_DISTANCE, None, Some(AIR_DENSITY_LEVELS[level - 1]), 0.0),
+                    Some(_) => (TRAIN_DISTANCE, None, None, ALTITUDE_LEVELS[level - 1]),
+                    None => (TRAIN_DISTANCE, None, None, 0.0),
+                };
+                assert!(within(i.distance, d), "{cell:?} {i:?}");
+                let u = i.flight_time / i.distance.sqrt();
+                let slack = 1e-3 / i.distance.sqrt();
+                assert!(within(u, (TIME_FACTOR.0 - slack, TIME_FACTOR.1 + slack)), "{cell:?} {i:?}");
+                assert!(g.map_or(within(i.gravity, TRAIN_GRAVITY), |g| i.gravity == g), "{cell:?} {i:?}");
+                assert!(rho.map_or(within(i.air_density, TRAIN_AIR_DENSITY), |r| i.air_density == r), "{cell:?} {i:?}");
+                assert_eq!(i.altitude, h0, "{cell:?}");
+            }
+        }
+        assert_eq!(GRAVITY_LEVELS, [3.71, 1.62, 24.79, 0.62]);
+        assert_eq!(AIR_DENSITY_LEVELS, [0.0, 0.5, 2.5, 5.0]);
+        assert_eq!(ALTITUDE_LEVELS, [50.0, 150.0, 300.0, 600.0]);
+        assert_eq!(DISTANCE_LEVELS[3], (3500.0, 5000.0));
+    }
+}
