@@ -1,8 +1,10 @@
 //! `cargo bench`: criterion benches of every task's generator, symbolic solver, network inference and training.
 use criterion::criterion_main;
 
+mod rocket;
 mod sorting;
 
 criterion_main! {
     sorting::benches,
+    rocket::benches,
 }

@@ -232,6 +232,12 @@ impl<T: Task> DynTask for Bench<T> {
                         return Err(format!("{label} #{i}: the symbolic solver failed in distribution"));
                     }
                 }
+                if let Encoding::VecRegression(shape) = t.encoding() {
+                    let x = t.encode_vec(&inst).ok_or_else(|| format!("{label} #{i}: no vector encoding"))?;
+                    if x.len() != shape.inputs || x.iter().any(|v| !v.is_finite()) {
+                        return Err(format!("{label} #{i}: vector encoding does not match its declared shape"));
+                    }
+                }
                 if let (Encoding::SeqClass(shape), Some(ex)) = (t.encoding(), t.encode_seq(&inst)) {
                     // Log-probabilities spread evenly over each target range must decode to a correct answer.
                     let mut scores = vec![-1e9f32; ex.len() * shape.classes];
@@ -354,6 +360,16 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
             let n = outcomes.len() as u64;
             answered += n;
             let metric_sum: f64 = outcomes.iter().map(|o| o.0.metric).sum();
+            let mut metrics: Vec<f64> = outcomes.iter().map(|o| o.0.metric).collect();
+            metrics.sort_by(f64::total_cmp);
+            let median_metric = match metrics.len() {
+                0 => 0.0,
+                m if m % 2 == 1 => metrics[m / 2],
+                m => 0.5 * (metrics[m / 2 - 1] + metrics[m / 2]),
+            };
+            let strict: Vec<Option<bool>> = outcomes.iter().map(|o| t.strict_success(&o.0)).collect();
+            let strict_successes =
+                strict.iter().all(Option::is_some).then(|| strict.iter().filter(|s| **s == Some(true)).count() as u64);
             let work_sum: f64 = outcomes.iter().map(|o| o.2 as f64).sum();
             let level_description = match cell.axis {
                 None => t.axes().first().map(|a| a.levels[0]).unwrap_or("training distribution"),
@@ -367,6 +383,8 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
                 successes: outcomes.iter().filter(|o| o.0.success).count() as u64,
                 no_answer: outcomes.iter().filter(|o| o.1).count() as u64,
                 mean_metric: if n == 0 { 0.0 } else { metric_sum / n as f64 },
+                median_metric,
+                strict_successes: if n == 0 { None } else { strict_successes },
                 mean_work: if n == 0 { 0.0 } else { work_sum / n as f64 },
             });
         }
@@ -388,6 +406,9 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
             test_source: self.source_name.clone(),
             metric_name: t.metric_name().into(),
             work_name: t.work_name().into(),
+            strict_name: t
+                .strict_success(&crate::task::Outcome { success: true, metric: 0.0 })
+                .map(|_| t.strict_name().into()),
             training: stats,
             cells,
             timing: Timing {

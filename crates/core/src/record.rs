@@ -31,6 +31,8 @@ pub struct RunRecord {
     pub metric_name: String,
     /// Name of the work unit in [`CellResult::mean_work`].
     pub work_name: String,
+    /// Name of the stricter success criterion, if the task has one.
+    pub strict_name: Option<String>,
     /// Training statistics.
     pub training: TrainStats,
     /// One entry per evaluation cell, level 0 first.
@@ -103,6 +105,10 @@ pub struct CellResult {
     pub no_answer: u64,
     /// Mean of the task's secondary metric.
     pub mean_metric: f64,
+    /// Median of the task's secondary metric.
+    pub median_metric: f64,
+    /// Answers meeting the task's stricter criterion, if it has one.
+    pub strict_successes: Option<u64>,
     /// Mean work per answer.
     pub mean_work: f64,
 }

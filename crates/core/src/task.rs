@@ -22,6 +22,26 @@ pub enum Encoding {
     None,
     /// Per-position classification over a variable-length sequence of feature vectors.
     SeqClass(SeqClassShape),
+    /// A fixed-length real vector in, a fixed-length real vector out.
+    VecRegression(VecShape),
+}
+
+/// Dimensions of a vector-regression problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct VecShape {
+    /// Input features.
+    pub inputs: usize,
+    /// Regression outputs.
+    pub outputs: usize,
+}
+
+/// One training example for [`Encoding::VecRegression`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct VecExample {
+    /// Input features.
+    pub input: Vec<f32>,
+    /// Target outputs.
+    pub target: Vec<f32>,
 }
 
 /// Dimensions of a per-position classification problem.
@@ -114,6 +134,34 @@ pub trait Task: Send + Sync + 'static {
     /// Encodes an instance with its correct targets (used for training and validation data).
     fn encode_seq(&self, _instance: &Self::Instance) -> Option<SeqExample> {
         None
+    }
+
+    /// Input features of an instance for [`Encoding::VecRegression`] (what a network sees when it answers).
+    fn encode_vec(&self, _instance: &Self::Instance) -> Option<Vec<f32>> {
+        None
+    }
+
+    /// Turns a regression network's output into an answer.
+    fn decode_vec(&self, _instance: &Self::Instance, _output: &[f32]) -> Option<Self::Answer> {
+        None
+    }
+
+    /// The examples a [`Encoding::VecRegression`] learner trains on, drawn from the training instances, and the
+    /// number of simulated trials they cost. Tasks whose data *are* trials (record an action, observe where it
+    /// led) override this; the count goes into the run record.
+    fn vec_training_set(&self, _train: &[Self::Instance], _rng: &mut ChaCha8Rng) -> (Vec<VecExample>, u64) {
+        (Vec::new(), 0)
+    }
+
+    /// A stricter success criterion reported beside the main one (e.g. a 1% instead of a 5% tolerance), and its
+    /// name; `None` when the task has none.
+    fn strict_success(&self, _outcome: &Outcome) -> Option<bool> {
+        None
+    }
+
+    /// Name of [`Task::strict_success`] in tables.
+    fn strict_name(&self) -> &'static str {
+        "strict success"
     }
 
     /// Turns a network's per-position class log-probabilities (`len × classes`, row-major, each row normalised) into an

@@ -74,6 +74,11 @@ impl SeqLearner {
 pub fn learners_for<T: Task>(encoding: Encoding) -> Vec<Box<dyn Learner<T>>> {
     match encoding {
         Encoding::SeqClass(_) => vec![Box::new(SeqLearner::mlp()), Box::new(SeqLearner::transformer())],
+        Encoding::VecRegression(_) => vec![
+            Box::new(crate::vec::VecLearner::relu()),
+            Box::new(crate::vec::VecLearner::tanh()),
+            Box::new(crate::vec::NearestNeighbour),
+        ],
         Encoding::None => Vec::new(),
     }
 }
@@ -98,8 +103,10 @@ impl<T: Task> Objective for SeqObjective<'_, T> {
         let exs: Vec<&SeqExample> = idx.iter().map(|&i| &self.train[i]).collect();
         let longest = exs.iter().map(|e| e.len()).max().unwrap_or(0);
         let b = make_batch(&exs, self.shape, self.model.pad_to(longest), true)?;
-        let logits = self.model.forward(&b.x, &b.mask)?;
-        set_cross_entropy(&logits, b.target_logmask.as_ref().expect("targets"), &b.mask)
+        // A padded model scores every slot; the loss only needs the slots some example fills.
+        let logits = self.model.forward(&b.x, &b.mask)?.narrow(1, 0, longest)?;
+        let targets = b.target_logmask.as_ref().expect("targets").narrow(1, 0, longest)?;
+        set_cross_entropy(&logits, &targets, &b.mask.narrow(1, 0, longest)?)
     }
     fn validate(&self) -> crate::Result<ValScore> {
         let refs: Vec<&SeqExample> = self.val.iter().collect();

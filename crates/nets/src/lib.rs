@@ -13,6 +13,7 @@ pub mod layers;
 pub mod learner;
 pub mod seq;
 pub mod train;
+pub mod vec;
 
 pub use error::{NetError, Result};
 pub use learner::{learners_for, SeqLearner};

@@ -43,6 +43,14 @@ impl SolverRuns<'_> {
     fn pooled(&self, i: usize) -> (u64, u64) {
         self.runs.iter().fold((0, 0), |(s, n), r| (s + r.cells[i].successes, n + r.cells[i].n))
     }
+    /// Cell `i` pooled over seeds under the strict criterion: (successes, n).
+    fn pooled_strict(&self, i: usize) -> (u64, u64) {
+        self.runs.iter().fold((0, 0), |(s, n), r| (s + r.cells[i].strict_successes.unwrap_or(0), n + r.cells[i].n))
+    }
+    /// Mean over seeds of the per-seed medians.
+    fn median_metric(&self, i: usize) -> f64 {
+        self.mean_of(|r| r.cells[i].median_metric)
+    }
     fn per_seed_rates(&self, i: usize) -> Vec<f64> {
         self.runs.iter().map(|r| r.cells[i].rate()).collect()
     }
@@ -60,6 +68,11 @@ impl SolverRuns<'_> {
             sum / n as f64
         }
     }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }
 
 fn pct(x: f64) -> String {
@@ -182,7 +195,8 @@ fn task_page(task: &str, solvers: &[SolverRuns]) -> String {
     let _ = writeln!(md, "## In distribution (level 0)\n");
     let _ = writeln!(
         md,
-        "| solver | kind | seeds | success % [95% Wilson] | between seeds % | {metric} % | validation {metric} % | validation exact % |"
+        "| solver | kind | seeds | success % [95% Wilson] | between seeds % | {metric} % | validation {} % | validation success % |",
+        first.strict_name.as_deref().unwrap_or(metric)
     );
     let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
     let l0 = cells.iter().position(|c| c.level == 0).unwrap_or(0);
@@ -234,28 +248,55 @@ fn task_page(task: &str, solvers: &[SolverRuns]) -> String {
             let row: Vec<String> = idx.iter().map(|&i| seed_ci(&s.per_seed_rates(i))).collect();
             let _ = writeln!(md, "| {} | {} |", s.name, row.join(" | "));
         }
-        let _ = writeln!(md, "\nMean {metric} %:\n");
+        if let Some(strict) = &first.strict_name {
+            let _ = writeln!(md, "\n{} % [95% Wilson, pooled over seeds]:\n", capitalise(strict));
+            let _ = writeln!(md, "| solver | {} |", header.join(" | "));
+            let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
+            for s in solvers {
+                let row: Vec<String> = idx
+                    .iter()
+                    .map(|&i| {
+                        let (k, n) = s.pooled_strict(i);
+                        rate_ci(k, n)
+                    })
+                    .collect();
+                let _ = writeln!(md, "| {} | {} |", s.name, row.join(" | "));
+            }
+        }
+        let _ = writeln!(md, "\nMean {metric} % (median in parentheses):\n");
         let _ = writeln!(md, "| solver | {} |", header.join(" | "));
         let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
         for s in solvers {
-            let row: Vec<String> = idx.iter().map(|&i| pct(s.mean_metric(i))).collect();
+            let row: Vec<String> =
+                idx.iter().map(|&i| format!("{} ({})", pct(s.mean_metric(i)), pct(s.median_metric(i)))).collect();
             let _ = writeln!(md, "| {} | {} |", s.name, row.join(" | "));
+        }
+        if solvers.iter().any(|s| idx.iter().any(|&i| s.runs[0].cells[i].mean_work > 0.0)) {
+            let _ = writeln!(md, "\nMean {} per answer:\n", first.work_name);
+            let _ = writeln!(md, "| solver | {} |", header.join(" | "));
+            let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
+            for s in solvers {
+                let row: Vec<String> =
+                    idx.iter().map(|&i| format!("{:.2}", s.mean_of(|r| r.cells[i].mean_work))).collect();
+                let _ = writeln!(md, "| {} | {} |", s.name, row.join(" | "));
+            }
         }
     }
     let _ = writeln!(md, "\n## Cost\n");
     let _ = writeln!(
         md,
-        "| solver | training examples | examples seen | steps | epochs | train s (mean) | µs per answer | mean {} per answer (L0) | parameters |",
+        "| solver | training examples | training trials | examples seen | steps | epochs | train s (mean) | µs per answer | mean {} per answer (L0) | parameters |",
         first.work_name
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|");
     for s in solvers {
         let params = s.runs[0].training.extra.get("parameters").copied();
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {} |",
+            "| {} | {} | {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {} |",
             s.name,
             count(s.mean_of(|r| r.training.examples as f64)),
+            count(s.mean_of(|r| r.training.trials as f64)),
             count(s.mean_of(|r| r.training.examples_seen as f64)),
             count(s.mean_of(|r| r.training.steps as f64)),
             s.mean_of(|r| r.training.epochs),

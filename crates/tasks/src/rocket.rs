@@ -37,7 +37,7 @@
 //! let landing = simulate(&env, vx, vy);
 //! assert!(landing.landed && (landing.distance - 500.0).abs() < 1e-3 && (landing.time - 10.0).abs() < 1e-5);
 //! ```
-use driftbench_core::{AxisSpec, Cell, Outcome, SolveInfo, Task};
+use driftbench_core::{AxisSpec, Cell, Encoding, Outcome, SolveInfo, Task, VecExample, VecShape};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -423,6 +423,62 @@ impl Task for Rocket {
         "closed form in vacuum (one confirming trial); in air, Newton shooting on (vx, vy) from the vacuum launch \
          with a finite-difference Jacobian and step halving"
     }
+
+    fn strict_success(&self, outcome: &Outcome) -> Option<bool> {
+        Some(outcome.metric <= 0.01)
+    }
+
+    fn strict_name(&self) -> &'static str {
+        "hits within 1%"
+    }
+
+    /// Networks see (target distance, flight time, gravity, air density, altitude) and output (vx, vy).
+    fn encoding(&self) -> Encoding {
+        Encoding::VecRegression(VecShape { inputs: 5, outputs: 2 })
+    }
+
+    fn encode_vec(&self, inst: &RocketInstance) -> Option<Vec<f32>> {
+        Some(features(inst.distance, inst.flight_time, &inst.env()))
+    }
+
+    fn decode_vec(&self, _inst: &RocketInstance, output: &[f32]) -> Option<Launch> {
+        match output {
+            [vx, vy] => Some(Launch { vx: *vx as f64, vy: *vy as f64 }),
+            _ => None,
+        }
+    }
+
+    /// Networks learn from recorded launch trials: in each training instance's environment, a launch velocity
+    /// drawn uniformly from [`TRIAL_VX`] × [`TRIAL_VY`] (a box covering every launch the training targets need,
+    /// 15-120 m/s on both components) is simulated, and the example maps where it landed (distance, flight time)
+    /// and the environment back to the launch. One simulation is one trial.
+    fn vec_training_set(&self, train: &[RocketInstance], rng: &mut ChaCha8Rng) -> (Vec<VecExample>, u64) {
+        let mut out = Vec::with_capacity(train.len());
+        let mut trials = 0;
+        for inst in train {
+            let env = inst.env();
+            let vx = rng.random_range(TRIAL_VX.0..=TRIAL_VX.1);
+            let vy = rng.random_range(TRIAL_VY.0..=TRIAL_VY.1);
+            trials += 1;
+            let landing = simulate(&env, vx, vy);
+            if landing.landed {
+                out.push(VecExample {
+                    input: features(landing.distance, landing.time, &env),
+                    target: vec![vx as f32, vy as f32],
+                });
+            }
+        }
+        (out, trials)
+    }
+}
+
+/// Range of the horizontal launch speed in training trials, m/s.
+pub const TRIAL_VX: (f64, f64) = (10.0, 130.0);
+/// Range of the vertical launch speed in training trials, m/s.
+pub const TRIAL_VY: (f64, f64) = (10.0, 130.0);
+
+fn features(distance: f64, time: f64, env: &Env) -> Vec<f32> {
+    [distance, time, env.gravity, env.air_density, env.altitude].iter().map(|&x| x as f32).collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,422 @@
+//! Vector regression ([`driftbench_core::Encoding::VecRegression`]): MLP families with input and output
+//! standardisation, and the nearest-neighbour memorisation baseline.
+use crate::error::{NetError, Result};
+use crate::layers::{linear, Linear, Params};
+use crate::train::{fit, Objective, TrainConfig, ValScore};
+use candle_core::{Device, Module, Tensor};
+use driftbench_core::solver::Attempt;
+use driftbench_core::{
+    rng, Encoding, Learner, Profile, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats, VecExample, VecShape,
+};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Hidden-layer non-linearity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Activation {
+    /// max(0, x): piecewise linear, extrapolates linearly.
+    Relu,
+    /// tanh: saturates outside the range it was trained on.
+    Tanh,
+}
+
+/// Hyper-parameters of a regression MLP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VecMlpConfig {
+    /// Hidden widths.
+    pub hidden: Vec<usize>,
+    /// Non-linearity.
+    pub activation: Activation,
+}
+
+/// Per-feature mean and standard deviation, measured on the training examples. A feature that is constant in
+/// training keeps scale 1 (centred only), so that drift along it is not amplified without bound.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standardiser {
+    mean: Vec<f32>,
+    std: Vec<f32>,
+}
+
+impl Standardiser {
+    fn fit(rows: &[&[f32]]) -> Self {
+        let d = rows.first().map_or(0, |r| r.len());
+        let n = rows.len().max(1) as f64;
+        let mut mean = vec![0f64; d];
+        for r in rows {
+            for (m, &x) in mean.iter_mut().zip(*r) {
+                *m += x as f64 / n;
+            }
+        }
+        let mut var = vec![0f64; d];
+        for r in rows {
+            for ((v, &x), m) in var.iter_mut().zip(*r).zip(&mean) {
+                *v += (x as f64 - m).powi(2) / n;
+            }
+        }
+        let std = var.iter().map(|v| if v.sqrt() < 1e-6 { 1.0 } else { v.sqrt() as f32 }).collect();
+        Standardiser { mean: mean.into_iter().map(|m| m as f32).collect(), std }
+    }
+
+    fn apply(&self, row: &[f32]) -> Vec<f32> {
+        row.iter().zip(&self.mean).zip(&self.std).map(|((x, m), s)| (x - m) / s).collect()
+    }
+
+    fn invert(&self, row: &[f32]) -> Vec<f32> {
+        row.iter().zip(&self.mean).zip(&self.std).map(|((x, m), s)| x * s + m).collect()
+    }
+}
+
+/// A regression MLP with its standardisers.
+pub struct VecMlp {
+    layers: Vec<Linear>,
+    activation: Activation,
+    params: Params,
+    x_std: Standardiser,
+    y_std: Standardiser,
+}
+
+impl VecMlp {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let mut h = x.clone();
+        for (i, layer) in self.layers.iter().enumerate() {
+            h = layer.forward(&h)?;
+            if i + 1 < self.layers.len() {
+                h = match self.activation {
+                    Activation::Relu => h.relu()?,
+                    Activation::Tanh => h.tanh()?,
+                };
+            }
+        }
+        Ok(h)
+    }
+
+    /// Predicts outputs (in task units) for raw input rows.
+    pub fn predict(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>> {
+        let mut out = Vec::with_capacity(inputs.len());
+        for chunk in inputs.chunks(1024) {
+            let rows: Vec<f32> = chunk.iter().flat_map(|r| self.x_std.apply(r)).collect();
+            let x = Tensor::from_vec(rows, (chunk.len(), self.x_std.mean.len()), &Device::Cpu)?;
+            for row in self.forward(&x)?.to_vec2::<f32>()? {
+                out.push(self.y_std.invert(&row));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Learner for [`Encoding::VecRegression`] tasks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VecLearner {
+    /// Name on the command line.
+    pub name: &'static str,
+    /// Model.
+    pub model: VecMlpConfig,
+    /// Optimisation.
+    pub train: TrainConfig,
+}
+
+impl VecLearner {
+    /// ReLU MLP, hyper-parameters chosen on in-distribution validation data.
+    pub fn relu() -> Self {
+        VecLearner {
+            name: "mlp",
+            model: VecMlpConfig { hidden: vec![128, 128], activation: Activation::Relu },
+            train: TrainConfig { steps: 3000, batch: 256, lr: 3e-3, weight_decay: 1e-4, warmup: 0.05, eval_every: 500 },
+        }
+    }
+
+    /// Deeper tanh MLP, hyper-parameters chosen on in-distribution validation data.
+    pub fn tanh() -> Self {
+        VecLearner {
+            name: "mlp-tanh",
+            model: VecMlpConfig { hidden: vec![128, 128, 128], activation: Activation::Tanh },
+            train: TrainConfig { steps: 3000, batch: 256, lr: 3e-3, weight_decay: 1e-4, warmup: 0.05, eval_every: 500 },
+        }
+    }
+
+    fn steps(&self, profile: &Profile) -> u64 {
+        ((self.train.steps as f64 * profile.train_scale).round() as u64).max(1)
+    }
+}
+
+fn shape_of<T: Task>(task: &T) -> Result<VecShape> {
+    match task.encoding() {
+        Encoding::VecRegression(s) => Ok(s),
+        other => Err(NetError::Encoding(format!("{other:?} is not VecRegression"))),
+    }
+}
+
+fn inputs_of<T: Task>(task: &T, insts: &[T::Instance]) -> Result<Vec<Vec<f32>>> {
+    insts
+        .iter()
+        .map(|i| task.encode_vec(i).ok_or_else(|| NetError::Encoding(format!("{} gave no vector encoding", task.id()))))
+        .collect()
+}
+
+fn check_examples(shape: VecShape, exs: &[VecExample]) -> Result<()> {
+    if exs.is_empty() {
+        return Err(NetError::NoData);
+    }
+    for e in exs {
+        if e.input.len() != shape.inputs || e.target.len() != shape.outputs {
+            return Err(NetError::Encoding("example does not match the declared vector shape".into()));
+        }
+        if e.input.iter().chain(&e.target).any(|x| !x.is_finite()) {
+            return Err(NetError::Encoding("non-finite value in a training example".into()));
+        }
+    }
+    Ok(())
+}
+
+/// Success rate (and strict-success rate, when the task has one) of `answers` on `insts`.
+fn success_rates<T: Task>(task: &T, insts: &[T::Instance], outputs: &[Vec<f32>]) -> (f64, f64) {
+    let outcomes: Vec<_> = insts
+        .par_iter()
+        .zip(outputs.par_iter())
+        .map(|(i, o)| task.decode_vec(i, o).map(|a| task.score(i, &a)))
+        .collect();
+    let n = insts.len().max(1) as f64;
+    let ok = outcomes.iter().filter(|o| o.is_some_and(|o| o.success)).count() as f64 / n;
+    let strict =
+        outcomes.iter().filter(|o| o.is_some_and(|o| task.strict_success(&o).unwrap_or(o.success))).count() as f64 / n;
+    (ok, strict)
+}
+
+struct VecObjective<'a, T: Task> {
+    task: &'a T,
+    model: &'a VecMlp,
+    x: Tensor,
+    y: Tensor,
+    val_x: Tensor,
+    val_y: Tensor,
+    val_inputs: Vec<Vec<f32>>,
+    val_insts: &'a [T::Instance],
+}
+
+impl<T: Task> Objective for VecObjective<'_, T> {
+    fn params(&self) -> &Params {
+        &self.model.params
+    }
+    fn n_train(&self) -> usize {
+        self.x.dim(0).unwrap_or(0)
+    }
+    fn loss(&self, idx: &[usize]) -> Result<Tensor> {
+        let ids = Tensor::from_vec(idx.iter().map(|&i| i as u32).collect::<Vec<_>>(), idx.len(), &Device::Cpu)?;
+        let pred = self.model.forward(&self.x.index_select(&ids, 0)?)?;
+        Ok((pred - self.y.index_select(&ids, 0)?)?.sqr()?.mean_all()?)
+    }
+    fn validate(&self) -> Result<ValScore> {
+        let loss = (self.model.forward(&self.val_x)? - &self.val_y)?.sqr()?.mean_all()?.to_scalar::<f32>()? as f64;
+        let outputs = self.model.predict(&self.val_inputs)?;
+        let (ok, strict) = success_rates(self.task, self.val_insts, &outputs);
+        Ok(ValScore { loss, accuracy: strict, exact: ok })
+    }
+}
+
+fn standardised_tensor(rows: &[&[f32]], s: &Standardiser) -> Result<Tensor> {
+    let d = s.mean.len();
+    let data: Vec<f32> = rows.iter().flat_map(|r| s.apply(r)).collect();
+    Ok(Tensor::from_vec(data, (rows.len(), d), &Device::Cpu)?)
+}
+
+/// Draws the training examples and a validation set of the same kind (trials from the validation instances).
+fn draw_sets<T: Task>(task: &T, data: &TrainData<T>, seed: u64) -> (Vec<VecExample>, u64, Vec<VecExample>) {
+    let (train, trials) = task.vec_training_set(&data.train, &mut rng::stream(seed, task.id(), "trials/train"));
+    let (val, _) = task.vec_training_set(&data.val, &mut rng::stream(seed, task.id(), "trials/val"));
+    (train, trials, val)
+}
+
+fn core_err<T: Task>(task: &T, name: &str, e: NetError) -> driftbench_core::Error {
+    driftbench_core::Error::Training { task: task.id().into(), solver: name.into(), reason: e.to_string() }
+}
+
+impl<T: Task> Learner<T> for VecLearner {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn kind(&self) -> SolverKind {
+        SolverKind::Network
+    }
+    fn description(&self) -> String {
+        format!("{:?} MLP, hidden {:?}, trained on recorded trials", self.model.activation, self.model.hidden)
+    }
+    fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).expect("config serialises");
+        v["train"]["steps"] = self.steps(profile).into();
+        v
+    }
+    fn train(
+        &self,
+        task: &T,
+        data: &TrainData<T>,
+        profile: &Profile,
+        seed: u64,
+        progress: &dyn Fn(f64),
+    ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
+        let run = || -> Result<(VecMlp, TrainStats)> {
+            let shape = shape_of(task)?;
+            let (train, trials, val) = draw_sets(task, data, seed);
+            check_examples(shape, &train)?;
+            check_examples(shape, &val)?;
+            let xs: Vec<&[f32]> = train.iter().map(|e| e.input.as_slice()).collect();
+            let ys: Vec<&[f32]> = train.iter().map(|e| e.target.as_slice()).collect();
+            let (x_std, y_std) = (Standardiser::fit(&xs), Standardiser::fit(&ys));
+            let mut init = rng::stream(seed, task.id(), &format!("init/{}", self.name));
+            let mut params = Params::default();
+            let mut dims = vec![shape.inputs];
+            dims.extend(&self.model.hidden);
+            dims.push(shape.outputs);
+            let layers =
+                dims.windows(2).map(|w| linear(w[0], w[1], &mut params, &mut init)).collect::<Result<Vec<_>>>()?;
+            let model = VecMlp { layers, activation: self.model.activation, params, x_std, y_std };
+            let vx: Vec<&[f32]> = val.iter().map(|e| e.input.as_slice()).collect();
+            let vy: Vec<&[f32]> = val.iter().map(|e| e.target.as_slice()).collect();
+            let obj = VecObjective {
+                task,
+                model: &model,
+                x: standardised_tensor(&xs, &model.x_std)?,
+                y: standardised_tensor(&ys, &model.y_std)?,
+                val_x: standardised_tensor(&vx, &model.x_std)?,
+                val_y: standardised_tensor(&vy, &model.y_std)?,
+                val_inputs: inputs_of(task, &data.val)?,
+                val_insts: &data.val,
+            };
+            let mut batch_rng: ChaCha8Rng = rng::stream(seed, task.id(), &format!("batches/{}", self.name));
+            let mut stats = fit(&obj, &self.train, self.steps(profile), &mut batch_rng, progress)?;
+            stats.trials = trials;
+            stats.extra.insert("parameters".into(), model.params.count() as f64);
+            Ok((model, stats))
+        };
+        let (model, stats) = run().map_err(|e| core_err(task, self.name, e))?;
+        Ok((Box::new(VecSolver { model, name: self.name }), stats))
+    }
+}
+
+struct VecSolver {
+    model: VecMlp,
+    name: &'static str,
+}
+
+impl<T: Task> Solver<T> for VecSolver {
+    fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
+        let outputs = inputs_of(task, instances).and_then(|inputs| self.model.predict(&inputs)).map_err(|e| {
+            driftbench_core::Error::Solve { task: task.id().into(), solver: self.name.into(), reason: e.to_string() }
+        })?;
+        Ok(instances
+            .iter()
+            .zip(&outputs)
+            .map(|(i, o)| Attempt { answer: task.decode_vec(i, o), info: SolveInfo::default() })
+            .collect())
+    }
+}
+
+/// Memorisation baseline: answers with the target of the nearest training example, in standardised input space.
+/// The purest local generaliser: it can only repeat what it has seen.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NearestNeighbour;
+
+struct NearestSolver {
+    x_std: Standardiser,
+    inputs: Vec<f32>,
+    targets: Vec<Vec<f32>>,
+    dim: usize,
+}
+
+impl NearestSolver {
+    fn nearest(&self, query: &[f32]) -> &[f32] {
+        let q = self.x_std.apply(query);
+        let mut best = (f32::INFINITY, 0);
+        for (i, row) in self.inputs.chunks_exact(self.dim).enumerate() {
+            let d: f32 = row.iter().zip(&q).map(|(a, b)| (a - b) * (a - b)).sum();
+            if d < best.0 {
+                best = (d, i);
+            }
+        }
+        &self.targets[best.1]
+    }
+}
+
+impl<T: Task> Solver<T> for NearestSolver {
+    fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
+        let inputs = inputs_of(task, instances).map_err(|e| driftbench_core::Error::Solve {
+            task: task.id().into(),
+            solver: "nearest-neighbour".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(instances
+            .par_iter()
+            .zip(inputs.par_iter())
+            .map(|(i, x)| Attempt { answer: task.decode_vec(i, self.nearest(x)), info: SolveInfo::default() })
+            .collect())
+    }
+}
+
+impl<T: Task> Learner<T> for NearestNeighbour {
+    fn name(&self) -> &'static str {
+        "nearest-neighbour"
+    }
+    fn kind(&self) -> SolverKind {
+        SolverKind::Baseline
+    }
+    fn description(&self) -> String {
+        "answer of the nearest recorded trial (standardised inputs): pure memorisation".into()
+    }
+    fn config(&self, _task: &T, _profile: &Profile) -> serde_json::Value {
+        serde_json::json!({ "metric": "euclidean on standardised inputs", "k": 1 })
+    }
+    fn train(
+        &self,
+        task: &T,
+        data: &TrainData<T>,
+        _profile: &Profile,
+        seed: u64,
+        progress: &dyn Fn(f64),
+    ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
+        let run = || -> Result<(NearestSolver, TrainStats)> {
+            let shape = shape_of(task)?;
+            let (train, trials, _) = draw_sets(task, data, seed);
+            check_examples(shape, &train)?;
+            let xs: Vec<&[f32]> = train.iter().map(|e| e.input.as_slice()).collect();
+            let x_std = Standardiser::fit(&xs);
+            let inputs: Vec<f32> = xs.iter().flat_map(|r| x_std.apply(r)).collect();
+            let solver = NearestSolver {
+                x_std,
+                inputs,
+                targets: train.iter().map(|e| e.target.clone()).collect(),
+                dim: shape.inputs,
+            };
+            let val_inputs = inputs_of(task, &data.val)?;
+            let outputs: Vec<Vec<f32>> = val_inputs.par_iter().map(|x| solver.nearest(x).to_vec()).collect();
+            let (ok, strict) = success_rates(task, &data.val, &outputs);
+            progress(1.0);
+            let stats = TrainStats {
+                examples: train.len() as u64,
+                trials,
+                val_accuracy: Some(strict),
+                val_exact: Some(ok),
+                ..Default::default()
+            };
+            Ok((solver, stats))
+        };
+        let (solver, stats) = run().map_err(|e| core_err(task, "nearest-neighbour", e))?;
+        Ok((Box::new(solver), stats))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standardiser_round_trips_and_keeps_constant_features_finite() {
+        let rows: Vec<Vec<f32>> = vec![vec![1.0, 5.0], vec![3.0, 5.0]];
+        let refs: Vec<&[f32]> = rows.iter().map(|r| r.as_slice()).collect();
+        let s = Standardiser::fit(&refs);
+        assert_eq!(s.apply(&[1.0, 5.0]), vec![-1.0, 0.0]);
+        assert_eq!(s.apply(&[2.0, 55.0]), vec![0.0, 50.0]);
+        assert_eq!(s.invert(&s.apply(&[7.0, 9.0])), vec![7.0, 9.0]);
+    }
+}
