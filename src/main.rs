@@ -180,7 +180,7 @@ fn real_main() -> Result<()> {
         }
         Command::Run(args) => run(args, threads, cli.quiet, &reg)?,
         Command::Report { input, out } => {
-            let files = report(&input, &out)?;
+            let files = report(&input, &out, default_readme(&out))?;
             println!("wrote {} files to {}", files, out.display());
         }
         Command::Datasets { action: DatasetAction::Generate { dir, task, n } } => {
@@ -219,13 +219,26 @@ fn real_main() -> Result<()> {
     Ok(())
 }
 
-fn report(input: &std::path::Path, out: &std::path::Path) -> Result<usize> {
+fn report(input: &std::path::Path, out: &std::path::Path, readme: Option<&std::path::Path>) -> Result<usize> {
     driftbench_core::bench::require_dir(input, "records folder")?;
     let records = driftbench_core::record::read_dir(input)?;
     if records.is_empty() {
         return Err(driftbench_report::ReportError::Empty(input.display().to_string()).into());
     }
-    Ok(driftbench_report::write(&records, out)?.len())
+    let files = driftbench_report::write(&records, out)?;
+    // The README's headline table is generated too, between its markers, so it never drifts from results/.
+    if let Some(path) = readme.filter(|p| p.exists()) {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        if let Some(new) = driftbench_report::splice_readme(&text, &files) {
+            driftbench_core::record::write_atomic(path, new.as_bytes())?;
+        }
+    }
+    Ok(files.len())
+}
+
+/// The README to refresh: only when the report goes to the default `results/` folder of this checkout.
+fn default_readme(out: &std::path::Path) -> Option<&'static std::path::Path> {
+    (out == std::path::Path::new("results")).then_some(std::path::Path::new("README.md"))
 }
 
 fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_core::bench::DynTask>]) -> Result<()> {
@@ -284,13 +297,21 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
             if o.resumed { "  (resumed)" } else { "" }
         );
     }
+    for t in &tasks {
+        let core_s: f64 = outcomes
+            .iter()
+            .filter(|o| o.record.task == t.id() && !o.resumed)
+            .map(|o| o.record.timing.train_s + o.record.timing.eval_s)
+            .sum();
+        println!("{}: {core_s:.1} core-seconds of training and evaluation", t.id());
+    }
     println!(
         "{} runs in {wall:.1} s wall time on {threads} threads; records in {}",
         outcomes.len(),
         args.out.display()
     );
     if !args.no_report {
-        let n = report(&args.out, &args.report)?;
+        let n = report(&args.out, &args.report, default_readme(&args.report))?;
         println!("report: {n} files in {}", args.report.display());
     }
     Ok(())

@@ -401,6 +401,21 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
     Ok(files)
 }
 
+/// Start and end markers of the generated block in a README.
+pub const README_MARKERS: (&str, &str) = ("<!-- results:begin -->", "<!-- results:end -->");
+
+/// Replaces the block between [`README_MARKERS`] in `readme` with the summary table from `files`. Returns
+/// `None` when the markers are missing.
+pub fn splice_readme(readme: &str, files: &[File]) -> Option<String> {
+    let (begin, end) = README_MARKERS;
+    let a = readme.find(begin)? + begin.len();
+    let b = a + readme[a..].find(end)?;
+    let summary = &files.iter().find(|f| f.0 == "summary.md")?.1;
+    let table: String = summary.lines().filter(|l| l.starts_with('|')).map(|l| format!("{l}\n")).collect();
+    let table = table.replace("](", "](results/");
+    Some(format!("{}\n{table}{}", &readme[..a], &readme[b..]))
+}
+
 /// Renders the report and writes every file atomically into `out`.
 pub fn write(records: &[RunRecord], out: &Path) -> Result<Vec<File>, ReportError> {
     let files = render(records)?;
