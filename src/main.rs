@@ -69,6 +69,36 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Train a solver (deterministically, as `run` does) and draw its answer on one test instance as SVG.
+    Show {
+        /// Task id or name.
+        #[arg(long)]
+        task: String,
+        /// Solver name.
+        #[arg(long)]
+        solver: String,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Drift axis (not needed for level 0).
+        #[arg(long)]
+        axis: Option<String>,
+        /// Drift level, 0-4.
+        #[arg(long, default_value_t = 0)]
+        level: u32,
+        /// Which instance of the cell's test set.
+        #[arg(long, default_value_t = 0)]
+        index: usize,
+        /// Budget profile.
+        #[arg(long, default_value = "quick")]
+        profile: String,
+        /// Canonical test sets folder.
+        #[arg(long, default_value = "datasets")]
+        datasets: PathBuf,
+        /// Output SVG file.
+        #[arg(long, default_value = "episode.svg")]
+        out: PathBuf,
+    },
     /// Run the registry-wide checks on every task (determinism, validity, symbolic solver, levels).
     Check {
         /// Instances per cell.
@@ -208,6 +238,21 @@ fn real_main() -> Result<()> {
             for line in t.generate_lines(cell, n, seed)? {
                 println!("{line}");
             }
+        }
+        Command::Show { task, solver, seed, axis, level, index, profile, datasets, out } => {
+            let t = select_tasks(&reg, &[task])?[0];
+            let cell = driftbench_core::bench::parse_cell(t, axis.as_deref(), level)?;
+            let profile = Profile::by_name(&profile)
+                .with_context(|| format!("unknown profile `{profile}` (profiles: quick, full, tiny)"))?;
+            if !t.solvers().iter().any(|s| s.name == solver) {
+                let known: Vec<&str> = t.solvers().iter().map(|s| s.name).collect();
+                bail!("unknown solver `{solver}` for {} (solvers: {})", t.id(), known.join(", "));
+            }
+            let prepared = t.prepare(&TestSource::Canonical(datasets), &profile)?;
+            let svg =
+                prepared.show(&solver, seed, cell, index)?.with_context(|| format!("{} draws no pictures", t.id()))?;
+            driftbench_core::record::write_atomic(&out, svg.as_bytes())?;
+            println!("wrote {}", out.display());
         }
         Command::Check { n } => {
             for t in &reg {

@@ -78,6 +78,9 @@ pub trait Prepared: Send + Sync {
     fn training_lines(&self, seed: u64) -> Result<Vec<String>>;
     /// Every test instance, as JSON.
     fn test_lines(&self) -> Vec<String>;
+    /// Trains `solver` with `seed` (deterministically, as `run` does) and draws its answer on test instance
+    /// `index` of `cell`; `None` when the task draws no pictures.
+    fn show(&self, solver: &str, seed: u64, cell: Cell, index: usize) -> Result<Option<String>>;
 }
 
 /// A task with its learners; implements [`DynTask`].
@@ -325,6 +328,22 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
         self.tests.iter().flat_map(|(_, v)| v.iter().map(to_json)).collect()
     }
 
+    fn show(&self, solver: &str, seed: u64, cell: Cell, index: usize) -> Result<Option<String>> {
+        let t = &self.bench.task;
+        let insts = &self.tests.iter().find(|(c, _)| *c == cell).expect("every cell is prepared").1;
+        let inst = insts.get(index).ok_or_else(|| Error::Invalid {
+            path: PathBuf::from(cell.label(t.axes())),
+            reason: format!("instance {index} requested, the test set has {}", insts.len()),
+        })?;
+        if t.render_svg(inst, None).is_none() {
+            return Ok(None);
+        }
+        let learner = self.bench.learner(solver)?;
+        let (trained, _) = learner.train(t, &self.train_data(seed), &self.profile, seed, &|_| {})?;
+        let attempt = trained.solve_batch(t, std::slice::from_ref(inst))?.pop();
+        Ok(t.render_svg(inst, attempt.as_ref().and_then(|a| a.answer.as_ref())))
+    }
+
     fn run(&self, solver: &str, seed: u64, provenance: &Provenance, progress: Progress) -> Result<RunRecord> {
         let t = &self.bench.task;
         let learner = self.bench.learner(solver)?;
@@ -339,9 +358,15 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
         let eval_start = Instant::now();
         let mut cells = Vec::with_capacity(self.tests.len());
         let mut answered = 0u64;
+        let mut picture = None;
         for (i, (cell, insts)) in self.tests.iter().enumerate() {
             progress(&format!("{phase} eval"), i as f64 / self.tests.len() as f64);
             let attempts = trained.solve_batch(t, insts)?;
+            if cell.level == 0 {
+                if let (Some(inst), Some(a)) = (insts.first(), attempts.first()) {
+                    picture = t.render_svg(inst, a.answer.as_ref());
+                }
+            }
             if attempts.len() != insts.len() {
                 return Err(Error::Solve {
                     task: t.id().into(),
@@ -411,6 +436,7 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
                 .map(|_| t.strict_name().into()),
             training: stats,
             cells,
+            picture,
             timing: Timing {
                 train_s,
                 eval_s,

@@ -25,4 +25,6 @@ pub use error::{Error, Result};
 pub use profile::Profile;
 pub use record::{CellResult, Provenance, RunRecord, TrainStats};
 pub use solver::{Learner, SolveInfo, Solver, SolverKind, TrainData};
-pub use task::{Encoding, Outcome, SeqClassShape, SeqExample, Task, VecExample, VecShape};
+pub use task::{
+    Encoding, Episode, EpisodeStep, Outcome, PolicyShape, SeqClassShape, SeqExample, Task, VecExample, VecShape,
+};

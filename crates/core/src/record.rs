@@ -37,6 +37,9 @@ pub struct RunRecord {
     pub training: TrainStats,
     /// One entry per evaluation cell, level 0 first.
     pub cells: Vec<CellResult>,
+    /// SVG of the solver's answer on the first level-0 test instance, for tasks that draw pictures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
     /// Wall-clock timings in seconds: the only fields allowed to differ between identical runs.
     pub timing: Timing,
     /// Where and with what the run was made.

@@ -24,6 +24,38 @@ pub enum Encoding {
     SeqClass(SeqClassShape),
     /// A fixed-length real vector in, a fixed-length real vector out.
     VecRegression(VecShape),
+    /// An agent acting in an episode: an observation vector in, one of a few discrete actions out.
+    Policy(PolicyShape),
+}
+
+/// Dimensions of a policy problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PolicyShape {
+    /// Observation features.
+    pub observation: usize,
+    /// Number of discrete actions.
+    pub actions: usize,
+}
+
+/// What one step of an [`Episode`] led to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpisodeStep {
+    /// Reward for the step (the task documents its reward).
+    pub reward: f32,
+    /// The episode is over (goal reached, death, or step limit).
+    pub done: bool,
+    /// The agent died on this step.
+    pub died: bool,
+    /// The agent reached its goal on this step.
+    pub reached: bool,
+}
+
+/// A running episode of a [`Encoding::Policy`] task (a Gymnasium-like environment, already reset).
+pub trait Episode: Send + Sync {
+    /// The current observation.
+    fn observe(&self) -> Vec<f32>;
+    /// Takes one action (an index below [`PolicyShape::actions`]).
+    fn step(&mut self, action: usize) -> EpisodeStep;
 }
 
 /// Dimensions of a vector-regression problem.
@@ -151,6 +183,26 @@ pub trait Task: Send + Sync + 'static {
     /// led) override this; the count goes into the run record.
     fn vec_training_set(&self, _train: &[Self::Instance], _rng: &mut ChaCha8Rng) -> (Vec<VecExample>, u64) {
         (Vec::new(), 0)
+    }
+
+    /// Starts an episode on an instance, for [`Encoding::Policy`] learners.
+    fn episode(&self, _instance: &Self::Instance) -> Option<Box<dyn Episode>> {
+        None
+    }
+
+    /// The expert's actions on an instance (for imitation), e.g. the symbolic planner's.
+    fn demonstration(&self, _instance: &Self::Instance) -> Option<Vec<usize>> {
+        None
+    }
+
+    /// The answer made of the actions an agent took.
+    fn answer_from_actions(&self, _instance: &Self::Instance, _actions: &[usize]) -> Option<Self::Answer> {
+        None
+    }
+
+    /// An SVG picture of one instance and, if given, a solver's answer on it (tasks with something to show).
+    fn render_svg(&self, _instance: &Self::Instance, _answer: Option<&Self::Answer>) -> Option<String> {
+        None
     }
 
     /// A stricter success criterion reported beside the main one (e.g. a 1% instead of a 5% tolerance), and its

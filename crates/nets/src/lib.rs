@@ -11,6 +11,7 @@
 pub mod error;
 pub mod layers;
 pub mod learner;
+pub mod policy;
 pub mod seq;
 pub mod train;
 pub mod vec;

@@ -393,7 +393,19 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
                 mean
             );
         }
-        files.push((format!("{task}.md"), task_page(task, solvers)));
+        let mut page = task_page(task, solvers);
+        // One picture per solver: its first seed's answer on the first level-0 test instance.
+        let pictures: Vec<(&str, &String)> =
+            solvers.iter().filter_map(|s| s.runs[0].picture.as_ref().map(|p| (s.name, p))).collect();
+        if !pictures.is_empty() {
+            page.push_str("\n## Pictures\n\nEach solver's answer on the first level-0 test instance (first seed):\n\n");
+            for (solver, svg) in pictures {
+                let name = format!("{task}-{solver}.svg");
+                let _ = writeln!(page, "- `{solver}`: [{name}]({name})\n\n  ![{solver}]({name})\n");
+                files.push((name, svg.clone()));
+            }
+        }
+        files.push((format!("{task}.md"), page));
         files.push((format!("{task}.csv"), task_csv(solvers)));
     }
     files.push(("summary.md".into(), summary));

@@ -1,0 +1,448 @@
+//! Policies ([`driftbench_core::Encoding::Policy`]): an MLP from observation to action scores, trained either by
+//! imitating the symbolic solver's demonstrations or by reinforcement learning (REINFORCE with a baseline) with
+//! every death during training counted.
+use crate::error::{NetError, Result};
+use crate::layers::{linear, Linear, Params};
+use crate::train::{fit, Objective, TrainConfig, ValScore};
+use candle_core::{DType, Device, Module, Tensor, D};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use driftbench_core::solver::Attempt;
+use driftbench_core::{
+    rng, Encoding, Learner, PolicyShape, Profile, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats,
+};
+use rand::seq::IndexedRandom;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Hard cap on episode length, in case a task's own step limit is missing.
+const MAX_EPISODE: usize = 10_000;
+
+/// A ReLU MLP from observation to action logits.
+pub struct PolicyNet {
+    layers: Vec<Linear>,
+    params: Params,
+}
+
+impl PolicyNet {
+    fn new(shape: PolicyShape, hidden: &[usize], rng: &mut ChaCha8Rng) -> Result<Self> {
+        let mut params = Params::default();
+        let mut dims = vec![shape.observation];
+        dims.extend(hidden);
+        dims.push(shape.actions);
+        let layers = dims.windows(2).map(|w| linear(w[0], w[1], &mut params, rng)).collect::<Result<_>>()?;
+        Ok(PolicyNet { layers, params })
+    }
+
+    fn logits(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let mut h = x.clone();
+        for (i, l) in self.layers.iter().enumerate() {
+            h = l.forward(&h)?;
+            if i + 1 < self.layers.len() {
+                h = h.relu()?;
+            }
+        }
+        Ok(h)
+    }
+
+    /// Action probabilities for a batch of observations.
+    fn probs(&self, obs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>> {
+        let d = obs[0].len();
+        let x = Tensor::from_vec(obs.concat(), (obs.len(), d), &Device::Cpu)?;
+        Ok(candle_nn::ops::softmax(&self.logits(&x)?, D::Minus1)?.to_vec2::<f32>()?)
+    }
+}
+
+/// How a rollout picks actions.
+enum Pick<'a> {
+    Greedy,
+    Sample(&'a mut ChaCha8Rng),
+}
+
+/// One finished episode.
+struct Rollout {
+    actions: Vec<usize>,
+    observations: Vec<Vec<f32>>,
+    rewards: Vec<f32>,
+    died: bool,
+    reached: bool,
+}
+
+/// Runs one episode per instance in lockstep, batching the policy's forward passes.
+fn rollouts<T: Task>(task: &T, net: &PolicyNet, insts: &[T::Instance], mut pick: Pick) -> Result<Vec<Rollout>> {
+    let mut eps = insts
+        .iter()
+        .map(|i| task.episode(i).ok_or_else(|| NetError::Encoding(format!("{} offers no episodes", task.id()))))
+        .collect::<Result<Vec<_>>>()?;
+    let mut out: Vec<Rollout> = (0..insts.len())
+        .map(|_| Rollout { actions: vec![], observations: vec![], rewards: vec![], died: false, reached: false })
+        .collect();
+    let mut active: Vec<usize> = (0..insts.len()).collect();
+    for _ in 0..MAX_EPISODE {
+        if active.is_empty() {
+            break;
+        }
+        let obs: Vec<Vec<f32>> = active.par_iter().map(|&i| eps[i].observe()).collect();
+        let probs = net.probs(&obs)?;
+        let actions: Vec<usize> = probs
+            .iter()
+            .map(|p| match &mut pick {
+                Pick::Greedy => (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b]).then(b.cmp(&a))).unwrap_or(0),
+                Pick::Sample(rng) => {
+                    let u: f32 = rng.random();
+                    let mut acc = 0.0;
+                    p.iter()
+                        .position(|&q| {
+                            acc += q;
+                            u < acc
+                        })
+                        .unwrap_or(p.len() - 1)
+                }
+            })
+            .collect();
+        let mut still = Vec::with_capacity(active.len());
+        for ((&i, o), &a) in active.iter().zip(obs).zip(&actions) {
+            let s = eps[i].step(a);
+            let r = &mut out[i];
+            r.observations.push(o);
+            r.actions.push(a);
+            r.rewards.push(s.reward);
+            r.died |= s.died;
+            r.reached |= s.reached;
+            if !s.done {
+                still.push(i);
+            }
+        }
+        active = still;
+    }
+    Ok(out)
+}
+
+fn shape_of<T: Task>(task: &T) -> Result<PolicyShape> {
+    match task.encoding() {
+        Encoding::Policy(s) => Ok(s),
+        other => Err(NetError::Encoding(format!("{other:?} is not Policy"))),
+    }
+}
+
+fn core_err<T: Task>(task: &T, name: &str, e: NetError) -> driftbench_core::Error {
+    driftbench_core::Error::Training { task: task.id().into(), solver: name.into(), reason: e.to_string() }
+}
+
+/// Greedy success rate and death count on `insts`.
+fn evaluate<T: Task>(task: &T, net: &PolicyNet, insts: &[T::Instance]) -> Result<(f64, u64)> {
+    let rs = rollouts(task, net, insts, Pick::Greedy)?;
+    let ok = rs
+        .iter()
+        .zip(insts)
+        .filter(|(r, i)| task.answer_from_actions(i, &r.actions).is_some_and(|a| task.score(i, &a).success))
+        .count();
+    Ok((ok as f64 / insts.len().max(1) as f64, rs.iter().filter(|r| r.died).count() as u64))
+}
+
+/// Hyper-parameters of the imitation learner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImitationConfig {
+    /// Hidden widths of the policy MLP.
+    pub hidden: Vec<usize>,
+    /// Optimisation.
+    pub train: TrainConfig,
+}
+
+/// Behaviour cloning of the symbolic solver's demonstrations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Imitation(pub ImitationConfig);
+
+impl Default for Imitation {
+    fn default() -> Self {
+        Imitation(ImitationConfig {
+            hidden: vec![256, 256],
+            train: TrainConfig { steps: 3000, batch: 256, lr: 1e-3, weight_decay: 1e-4, warmup: 0.05, eval_every: 500 },
+        })
+    }
+}
+
+struct ImitationObjective<'a, T: Task> {
+    task: &'a T,
+    net: &'a PolicyNet,
+    x: Tensor,
+    y: Tensor,
+    val_x: Tensor,
+    val_y: Tensor,
+    val_insts: &'a [T::Instance],
+}
+
+impl<T: Task> Objective for ImitationObjective<'_, T> {
+    fn params(&self) -> &Params {
+        &self.net.params
+    }
+    fn n_train(&self) -> usize {
+        self.x.dim(0).unwrap_or(0)
+    }
+    fn loss(&self, idx: &[usize]) -> Result<Tensor> {
+        let ids = Tensor::from_vec(idx.iter().map(|&i| i as u32).collect::<Vec<_>>(), idx.len(), &Device::Cpu)?;
+        let logits = self.net.logits(&self.x.index_select(&ids, 0)?)?;
+        Ok(candle_nn::loss::cross_entropy(&logits, &self.y.index_select(&ids, 0)?)?)
+    }
+    fn validate(&self) -> Result<ValScore> {
+        let logits = self.net.logits(&self.val_x)?;
+        let loss = candle_nn::loss::cross_entropy(&logits, &self.val_y)?.to_scalar::<f32>()? as f64;
+        let agree = logits.argmax(D::Minus1)?.eq(&self.val_y)?.to_dtype(DType::F32)?.mean_all()?.to_scalar::<f32>()?;
+        let (success, _) = evaluate(self.task, self.net, self.val_insts)?;
+        Ok(ValScore { loss, accuracy: agree as f64, exact: success })
+    }
+}
+
+/// The (observation, expert action) pairs of one demonstration.
+type Pairs = Vec<(Vec<f32>, u32)>;
+
+/// (observation, expert action) pairs from the demonstrations on `insts`.
+fn demonstrations<T: Task>(task: &T, insts: &[T::Instance]) -> Result<(Vec<f32>, Vec<u32>, usize)> {
+    let per: Vec<Result<Pairs>> = insts
+        .par_iter()
+        .map(|i| {
+            let actions = task.demonstration(i).ok_or_else(|| NetError::Encoding("no demonstration".into()))?;
+            let mut ep = task.episode(i).ok_or_else(|| NetError::Encoding("no episode".into()))?;
+            let mut pairs = Vec::with_capacity(actions.len());
+            for a in actions {
+                pairs.push((ep.observe(), a as u32));
+                if ep.step(a).done {
+                    break;
+                }
+            }
+            Ok(pairs)
+        })
+        .collect();
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for p in per {
+        for (o, a) in p? {
+            x.extend(o);
+            y.push(a);
+        }
+    }
+    let n = y.len();
+    Ok((x, y, n))
+}
+
+impl<T: Task> Learner<T> for Imitation {
+    fn name(&self) -> &'static str {
+        "imitation"
+    }
+    fn kind(&self) -> SolverKind {
+        SolverKind::Network
+    }
+    fn description(&self) -> String {
+        format!("policy MLP {:?} cloned from the planner's demonstrations", self.0.hidden)
+    }
+    fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
+        let mut v = serde_json::to_value(&self.0).expect("config serialises");
+        v["train"]["steps"] = scaled(self.0.train.steps, profile).into();
+        v
+    }
+    fn train(
+        &self,
+        task: &T,
+        data: &TrainData<T>,
+        profile: &Profile,
+        seed: u64,
+        progress: &dyn Fn(f64),
+    ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
+        let run = || -> Result<(PolicyNet, TrainStats)> {
+            let shape = shape_of(task)?;
+            let (x, y, n) = demonstrations(task, &data.train)?;
+            let (vx, vy, vn) = demonstrations(task, &data.val)?;
+            if n == 0 {
+                return Err(NetError::NoData);
+            }
+            let net = PolicyNet::new(shape, &self.0.hidden, &mut rng::stream(seed, task.id(), "init/imitation"))?;
+            let dev = &Device::Cpu;
+            let obj = ImitationObjective {
+                task,
+                net: &net,
+                x: Tensor::from_vec(x, (n, shape.observation), dev)?,
+                y: Tensor::from_vec(y, n, dev)?,
+                val_x: Tensor::from_vec(vx, (vn, shape.observation), dev)?,
+                val_y: Tensor::from_vec(vy, vn, dev)?,
+                val_insts: &data.val,
+            };
+            let mut batches = rng::stream(seed, task.id(), "batches/imitation");
+            let mut stats = fit(&obj, &self.0.train, scaled(self.0.train.steps, profile), &mut batches, progress)?;
+            stats.extra.insert("demonstrations".into(), data.train.len() as f64);
+            stats.extra.insert("parameters".into(), net.params.count() as f64);
+            Ok((net, stats))
+        };
+        let (net, stats) = run().map_err(|e| core_err(task, "imitation", e))?;
+        Ok((Box::new(PolicySolver { net, name: "imitation" }), stats))
+    }
+}
+
+fn scaled(steps: u64, profile: &Profile) -> u64 {
+    ((steps as f64 * profile.train_scale).round() as u64).max(1)
+}
+
+/// Hyper-parameters of the REINFORCE learner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReinforceConfig {
+    /// Hidden widths of the policy MLP.
+    pub hidden: Vec<usize>,
+    /// Policy-gradient updates at `train_scale` 1.
+    pub updates: u64,
+    /// Episodes per update.
+    pub episodes_per_update: usize,
+    /// Peak learning rate (warm-up and cosine decay as in the supervised loop).
+    pub lr: f64,
+    /// Discount factor.
+    pub gamma: f32,
+    /// Weight of the entropy bonus.
+    pub entropy: f64,
+    /// Validate (greedy, on held-out instances) every this many updates.
+    pub eval_every: u64,
+}
+
+/// REINFORCE with a mean-return baseline and an entropy bonus, counting every death during training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reinforce(pub ReinforceConfig);
+
+impl Default for Reinforce {
+    fn default() -> Self {
+        Reinforce(ReinforceConfig {
+            hidden: vec![256, 256],
+            updates: 600,
+            episodes_per_update: 64,
+            lr: 1e-3,
+            gamma: 0.98,
+            entropy: 0.01,
+            eval_every: 50,
+        })
+    }
+}
+
+impl<T: Task> Learner<T> for Reinforce {
+    fn name(&self) -> &'static str {
+        "reinforce"
+    }
+    fn kind(&self) -> SolverKind {
+        SolverKind::Network
+    }
+    fn description(&self) -> String {
+        format!("policy MLP {:?} trained by REINFORCE with a baseline; deaths counted", self.0.hidden)
+    }
+    fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
+        let mut v = serde_json::to_value(&self.0).expect("config serialises");
+        v["updates"] = scaled(self.0.updates, profile).into();
+        v
+    }
+    fn train(
+        &self,
+        task: &T,
+        data: &TrainData<T>,
+        profile: &Profile,
+        seed: u64,
+        progress: &dyn Fn(f64),
+    ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
+        let run = || -> Result<(PolicyNet, TrainStats)> {
+            let c = &self.0;
+            let shape = shape_of(task)?;
+            if data.train.is_empty() {
+                return Err(NetError::NoData);
+            }
+            let net = PolicyNet::new(shape, &c.hidden, &mut rng::stream(seed, task.id(), "init/reinforce"))?;
+            let mut opt = AdamW::new(
+                net.params.vars().to_vec(),
+                ParamsAdamW { lr: c.lr, weight_decay: 0.0, ..Default::default() },
+            )?;
+            let schedule =
+                TrainConfig { steps: 0, batch: 0, lr: c.lr, weight_decay: 0.0, warmup: 0.05, eval_every: c.eval_every };
+            let updates = scaled(c.updates, profile);
+            let mut r = rng::stream(seed, task.id(), "episodes/reinforce");
+            let mut stats = TrainStats::default();
+            let mut best: Option<(f64, u64, Vec<Tensor>)> = None;
+            let mut window = (0.0f64, 0usize, 0u64);
+            for u in 0..updates {
+                let batch: Vec<T::Instance> =
+                    (0..c.episodes_per_update).map(|_| data.train.choose(&mut r).expect("not empty").clone()).collect();
+                let rs = rollouts(task, &net, &batch, Pick::Sample(&mut r))?;
+                stats.trials += rs.len() as u64;
+                stats.deaths += rs.iter().filter(|x| x.died).count() as u64;
+                let (mut obs, mut acts, mut returns) = (Vec::new(), Vec::new(), Vec::new());
+                for ro in &rs {
+                    let mut g = 0.0f32;
+                    let mut rets = vec![0f32; ro.rewards.len()];
+                    for t in (0..ro.rewards.len()).rev() {
+                        g = ro.rewards[t] + c.gamma * g;
+                        rets[t] = g;
+                    }
+                    window.0 += ro.rewards.iter().sum::<f32>() as f64;
+                    window.1 += 1;
+                    window.2 += u64::from(ro.reached);
+                    returns.extend(rets);
+                    acts.extend(ro.actions.iter().map(|&a| a as u32));
+                    obs.extend(ro.observations.iter().flatten().copied());
+                }
+                let n = returns.len();
+                let mean = returns.iter().sum::<f32>() / n as f32;
+                let std = (returns.iter().map(|g| (g - mean).powi(2)).sum::<f32>() / n as f32).sqrt().max(1e-6);
+                let adv: Vec<f32> = returns.iter().map(|g| (g - mean) / std).collect();
+                let dev = &Device::Cpu;
+                let x = Tensor::from_vec(obs, (n, shape.observation), dev)?;
+                let a = Tensor::from_vec(acts, (n, 1), dev)?;
+                let adv = Tensor::from_vec(adv, n, dev)?;
+                let logp = candle_nn::ops::log_softmax(&net.logits(&x)?, D::Minus1)?;
+                let chosen = logp.gather(&a, 1)?.squeeze(1)?;
+                let pg = (chosen * adv)?.mean_all()?;
+                let entropy = (logp.exp()? * &logp)?.sum(D::Minus1)?.mean_all()?.neg()?;
+                let loss = (pg.neg()? - (entropy * c.entropy)?)?;
+                if !loss.to_scalar::<f32>()?.is_finite() {
+                    return Err(NetError::Diverged { step: u, loss: f32::NAN });
+                }
+                opt.set_learning_rate(schedule.lr_at(u, updates));
+                opt.backward_step(&loss)?;
+                let done = u + 1;
+                if done.is_multiple_of(c.eval_every.max(1)) || done == updates {
+                    let (val, _) = evaluate(task, &net, &data.val)?;
+                    let train_success = window.2 as f64 / window.1.max(1) as f64;
+                    stats.curve.push((done, window.0 / window.1.max(1) as f64, train_success, val));
+                    window = (0.0, 0, 0);
+                    if best.as_ref().is_none_or(|b| val > b.0) {
+                        best = Some((val, done, net.params.snapshot()?));
+                    }
+                    progress(done as f64 / updates as f64);
+                }
+            }
+            let (val, at, saved) = best.expect("validated at least once");
+            net.params.restore(&saved)?;
+            stats.steps = updates;
+            stats.examples = data.train.len() as u64;
+            stats.val_exact = Some(val);
+            stats.best_step = Some(at);
+            stats.extra.insert("parameters".into(), net.params.count() as f64);
+            Ok((net, stats))
+        };
+        let (net, stats) = run().map_err(|e| core_err(task, "reinforce", e))?;
+        Ok((Box::new(PolicySolver { net, name: "reinforce" }), stats))
+    }
+}
+
+/// A trained policy acting greedily.
+struct PolicySolver {
+    net: PolicyNet,
+    name: &'static str,
+}
+
+impl<T: Task> Solver<T> for PolicySolver {
+    fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
+        let rs = rollouts(task, &self.net, instances, Pick::Greedy).map_err(|e| driftbench_core::Error::Solve {
+            task: task.id().into(),
+            solver: self.name.into(),
+            reason: e.to_string(),
+        })?;
+        Ok(instances
+            .iter()
+            .zip(rs)
+            .map(|(i, r)| Attempt { answer: task.answer_from_actions(i, &r.actions), info: SolveInfo::default() })
+            .collect())
+    }
+}
