@@ -7,6 +7,8 @@
 //! Two kinds of interval appear, and every table says which: the **Wilson 95% interval** of the success rate
 //! pooled over every seed's instances (instance-level uncertainty), and the **between-seed 95% t-interval** of
 //! the per-seed success rates (training-run uncertainty).
+pub mod plots;
+
 use driftbench_core::record::{write_atomic, CellResult, RunRecord};
 use driftbench_core::solver::SolverKind;
 use driftbench_core::stats::{mean_ci, wilson};
@@ -23,6 +25,9 @@ pub enum ReportError {
     /// Records of one (task, solver) disagree on their cells.
     #[error("records of {task} / {solver} disagree on the evaluation cells (mixed versions or profiles?)")]
     Inconsistent { task: String, solver: String },
+    /// Drawing a plot failed.
+    #[error("plotting {task}: {reason}")]
+    Plot { task: String, reason: String },
     /// Writing a file failed.
     #[error(transparent)]
     Core(#[from] driftbench_core::Error),
@@ -176,6 +181,38 @@ fn headline(s: &SolverRuns) -> (f64, f64, String) {
     (l0, mean, worst)
 }
 
+/// One generalisation curve per drift axis: `plots/<task>-<axis>.svg`.
+fn task_plots(task: &str, solvers: &[SolverRuns]) -> Result<Vec<File>, ReportError> {
+    let cells = &solvers[0].runs[0].cells;
+    let l0 = cells.iter().position(|c| c.level == 0).unwrap_or(0);
+    let mut files = Vec::new();
+    for (axis, levels) in axes(cells) {
+        let idx: Vec<usize> = std::iter::once(l0).chain(levels.iter().map(|x| x.0)).collect();
+        let labels: Vec<String> =
+            std::iter::once("L0 train".to_string()).chain(levels.iter().map(|(_, l, _)| format!("L{l}"))).collect();
+        let lines: Vec<plots::Line> = solvers
+            .iter()
+            .map(|s| plots::Line { name: s.name, points: idx.iter().map(|&i| band(s, i)).collect() })
+            .collect();
+        let title = format!("{task}: {axis} (band: 95% CI over seeds)");
+        let svg =
+            plots::curve(&title, &labels, &lines).map_err(|reason| ReportError::Plot { task: task.into(), reason })?;
+        files.push((format!("plots/{task}-{axis}.svg"), svg));
+    }
+    Ok(files)
+}
+
+/// Success % at cell `i` with its band: the between-seed t-interval with two or more seeds, else Wilson.
+fn band(s: &SolverRuns, i: usize) -> (f64, f64, f64) {
+    let (k, n) = s.pooled(i);
+    let p = if n == 0 { 0.0 } else { k as f64 / n as f64 };
+    let (lo, hi) = match mean_ci(&s.per_seed_rates(i)) {
+        (m, Some(h)) => (m - h, m + h),
+        _ => wilson(k, n),
+    };
+    (100.0 * p, 100.0 * lo.max(0.0), 100.0 * hi.min(1.0))
+}
+
 fn task_page(task: &str, solvers: &[SolverRuns]) -> String {
     let mut md = String::new();
     let first = solvers[0].runs[0];
@@ -192,6 +229,10 @@ fn task_page(task: &str, solvers: &[SolverRuns]) -> String {
         "**Success** is pooled over seeds with its Wilson 95% interval over instances, `rate [low, high]` in %. \
          **Between seeds** is the mean of the per-seed rates ± the 95% t-interval half-width over seeds.\n"
     );
+    let _ = writeln!(md, "## Generalisation curves\n");
+    for (axis, _) in axes(cells) {
+        let _ = writeln!(md, "![{task} {axis}](plots/{task}-{axis}.svg)\n");
+    }
     let _ = writeln!(md, "## In distribution (level 0)\n");
     let _ = writeln!(
         md,
@@ -406,7 +447,15 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
             }
         }
         files.push((format!("{task}.md"), page));
+        files.extend(task_plots(task, solvers)?);
         files.push((format!("{task}.csv"), task_csv(solvers)));
+    }
+    summary.push_str("\n## Generalisation curves\n\n");
+    for (task, solvers) in &grouped {
+        for (axis, _) in axes(&solvers[0].runs[0].cells) {
+            let _ = writeln!(summary, "![{task} {axis}](plots/{task}-{axis}.svg)");
+        }
+        summary.push('\n');
     }
     files.push(("summary.md".into(), summary));
     files.push(("summary.csv".into(), summary_csv));
