@@ -17,7 +17,7 @@ pub fn bench<T: Task>(task: T) -> Box<dyn DynTask> {
 
 /// Every registered task. Adding a task means adding one line here.
 pub fn registry() -> Vec<Box<dyn DynTask>> {
-    vec![bench(driftbench_tasks::Sorting), bench(driftbench_tasks::Rocket)]
+    vec![bench(driftbench_tasks::Sorting), bench(driftbench_tasks::Rocket), bench(driftbench_tasks::Navigation)]
 }
 
 /// Errors of the suite runner.

@@ -123,3 +123,19 @@ fn a_tiny_run_writes_records_and_a_report() {
         .collect();
     assert!(leftovers.is_empty());
 }
+
+#[test]
+fn show_draws_an_episode_and_refuses_tasks_without_pictures() {
+    let d = tempfile::tempdir().unwrap();
+    let ds = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets");
+    let ds = ds.to_str().unwrap();
+    let args = ["show", "--task", "navigation", "--solver", "symbolic", "--profile", "tiny", "--datasets", ds];
+    let out = driftbench(&[&args[..], &["--out", "ep.svg"]].concat(), d.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let svg = std::fs::read_to_string(d.path().join("ep.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    let sorting = ["show", "--task", "sorting", "--solver", "symbolic", "--profile", "tiny", "--datasets", ds];
+    fails_with(&driftbench(&sorting, d.path()), "draws no pictures");
+    let bad = ["show", "--task", "navigation", "--solver", "symbolic", "--level", "9", "--datasets", ds];
+    fails_with(&driftbench(&bad, d.path()), "drift level 9 is out of range");
+}

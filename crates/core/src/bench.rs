@@ -309,7 +309,7 @@ impl<T: Task> PreparedBench<'_, T> {
             out
         };
         let val = draw("val", self.profile.val_examples, &mut excluded, true);
-        let train = draw("train", self.profile.train_examples, &mut excluded, false);
+        let train = draw("train", self.profile.train_examples_for(t.id()), &mut excluded, false);
         TrainData { train, val, dropped_overlaps: dropped }
     }
 }
@@ -379,7 +379,15 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
                 .zip(attempts.par_iter())
                 .map(|(inst, a)| match &a.answer {
                     Some(ans) => (t.score(inst, ans), false, a.info.work),
-                    None => (crate::task::Outcome { success: false, metric: t.no_answer_metric() }, true, a.info.work),
+                    None => (
+                        crate::task::Outcome {
+                            success: false,
+                            metric: t.no_answer_metric(),
+                            failure: Some("no answer"),
+                        },
+                        true,
+                        a.info.work,
+                    ),
                 })
                 .collect();
             let n = outcomes.len() as u64;
@@ -392,6 +400,13 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
                 m if m % 2 == 1 => metrics[m / 2],
                 m => 0.5 * (metrics[m / 2 - 1] + metrics[m / 2]),
             };
+            let mut failures = std::collections::BTreeMap::new();
+            for (o, no_answer, _) in &outcomes {
+                // "no answer" is counted in its own field.
+                if let (Some(kind), false) = (o.failure, *no_answer) {
+                    *failures.entry(kind.to_string()).or_insert(0u64) += 1;
+                }
+            }
             let strict: Vec<Option<bool>> = outcomes.iter().map(|o| t.strict_success(&o.0)).collect();
             let strict_successes =
                 strict.iter().all(Option::is_some).then(|| strict.iter().filter(|s| **s == Some(true)).count() as u64);
@@ -411,6 +426,7 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
                 median_metric,
                 strict_successes: if n == 0 { None } else { strict_successes },
                 mean_work: if n == 0 { 0.0 } else { work_sum / n as f64 },
+                failures,
             });
         }
         progress(&format!("{phase} eval"), 1.0);
@@ -431,9 +447,7 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
             test_source: self.source_name.clone(),
             metric_name: t.metric_name().into(),
             work_name: t.work_name().into(),
-            strict_name: t
-                .strict_success(&crate::task::Outcome { success: true, metric: 0.0 })
-                .map(|_| t.strict_name().into()),
+            strict_name: t.strict_success(&crate::task::Outcome::new(true, 0.0)).map(|_| t.strict_name().into()),
             training: stats,
             cells,
             picture,

@@ -9,6 +9,10 @@ pub struct Profile {
     pub name: String,
     /// Training instances per seed.
     pub train_examples: usize,
+    /// Per-task overrides of `train_examples` (task id -> count), for tasks whose instances are costly, such as
+    /// whole episodes.
+    #[serde(default)]
+    pub train_examples_by_task: std::collections::BTreeMap<String, usize>,
     /// Validation instances per seed (in-distribution, held out).
     pub val_examples: usize,
     /// Test instances per cell when no canonical dataset is used.
@@ -25,6 +29,7 @@ impl Profile {
         Profile {
             name: "quick".into(),
             train_examples: 100_000,
+            train_examples_by_task: [("navigation-v1".to_string(), 8_000)].into(),
             val_examples: 1_000,
             test_per_cell: 1_000,
             seeds: vec![1, 2, 3],
@@ -37,6 +42,7 @@ impl Profile {
         Profile {
             name: "full".into(),
             train_examples: 400_000,
+            train_examples_by_task: [("navigation-v1".to_string(), 20_000)].into(),
             val_examples: 5_000,
             test_per_cell: 1_000,
             seeds: (1..=10).collect(),
@@ -49,11 +55,17 @@ impl Profile {
         Profile {
             name: "tiny".into(),
             train_examples: 300,
+            train_examples_by_task: Default::default(),
             val_examples: 50,
             test_per_cell: 20,
             seeds: vec![1],
             train_scale: 0.01,
         }
+    }
+
+    /// Training instances per seed for `task`.
+    pub fn train_examples_for(&self, task: &str) -> usize {
+        self.train_examples_by_task.get(task).copied().unwrap_or(self.train_examples)
     }
 
     /// Looks a profile up by name.

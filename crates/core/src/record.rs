@@ -114,6 +114,9 @@ pub struct CellResult {
     pub strict_successes: Option<u64>,
     /// Mean work per answer.
     pub mean_work: f64,
+    /// Failures by the task's category (e.g. `death`, `timeout`), where the task reports one.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failures: BTreeMap<String, u64>,
 }
 
 impl CellResult {

@@ -12,6 +12,15 @@ pub struct Outcome {
     pub success: bool,
     /// The task's secondary metric (named by [`Task::metric_name`]), e.g. per-position accuracy.
     pub metric: f64,
+    /// How a failure happened, where the task distinguishes (e.g. `death`, `timeout`); counted per cell.
+    pub failure: Option<&'static str>,
+}
+
+impl Outcome {
+    /// An outcome with no failure category.
+    pub fn new(success: bool, metric: f64) -> Self {
+        Outcome { success, metric, failure: None }
+    }
 }
 
 /// The learning shapes that the nets crate has generic models for. A task that fits a shape gets networks
@@ -192,6 +201,13 @@ pub trait Task: Send + Sync + 'static {
 
     /// The expert's actions on an instance (for imitation), e.g. the symbolic planner's.
     fn demonstration(&self, _instance: &Self::Instance) -> Option<Vec<usize>> {
+        None
+    }
+
+    /// The expert's next action in the state reached by taking `taken` from the start (for imitation learners
+    /// that query the expert in the states their own policy visits, as DAgger does); `None` when the episode is
+    /// over or the expert has no answer.
+    fn expert_action(&self, _instance: &Self::Instance, _taken: &[usize]) -> Option<usize> {
         None
     }
 

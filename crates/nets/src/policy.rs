@@ -147,8 +147,13 @@ fn evaluate<T: Task>(task: &T, net: &PolicyNet, insts: &[T::Instance]) -> Result
 pub struct ImitationConfig {
     /// Hidden widths of the policy MLP.
     pub hidden: Vec<usize>,
-    /// Optimisation.
+    /// Optimisation (steps are split evenly over the rounds).
     pub train: TrainConfig,
+    /// DAgger rounds after plain behaviour cloning: roll the policy out on training instances, label every state
+    /// it visits with the expert's action, retrain on everything gathered so far. 0 = behaviour cloning only.
+    pub dagger_rounds: usize,
+    /// Training instances rolled out per DAgger round.
+    pub dagger_episodes: usize,
 }
 
 /// Behaviour cloning of the symbolic solver's demonstrations.
@@ -159,7 +164,9 @@ impl Default for Imitation {
     fn default() -> Self {
         Imitation(ImitationConfig {
             hidden: vec![256, 256],
-            train: TrainConfig { steps: 3000, batch: 256, lr: 1e-3, weight_decay: 1e-4, warmup: 0.05, eval_every: 500 },
+            train: TrainConfig { steps: 4000, batch: 256, lr: 1e-3, weight_decay: 1e-4, warmup: 0.05, eval_every: 250 },
+            dagger_rounds: 3,
+            dagger_episodes: 2000,
         })
     }
 }
@@ -234,7 +241,10 @@ impl<T: Task> Learner<T> for Imitation {
         SolverKind::Network
     }
     fn description(&self) -> String {
-        format!("policy MLP {:?} cloned from the planner's demonstrations", self.0.hidden)
+        format!(
+            "policy MLP {:?} cloned from the planner's demonstrations, {} DAgger rounds",
+            self.0.hidden, self.0.dagger_rounds
+        )
     }
     fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
         let mut v = serde_json::to_value(&self.0).expect("config serialises");
@@ -250,25 +260,69 @@ impl<T: Task> Learner<T> for Imitation {
         progress: &dyn Fn(f64),
     ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
         let run = || -> Result<(PolicyNet, TrainStats)> {
+            let c = &self.0;
             let shape = shape_of(task)?;
-            let (x, y, n) = demonstrations(task, &data.train)?;
+            let (mut x, mut y, mut n) = demonstrations(task, &data.train)?;
             let (vx, vy, vn) = demonstrations(task, &data.val)?;
             if n == 0 {
                 return Err(NetError::NoData);
             }
-            let net = PolicyNet::new(shape, &self.0.hidden, &mut rng::stream(seed, task.id(), "init/imitation"))?;
+            let net = PolicyNet::new(shape, &c.hidden, &mut rng::stream(seed, task.id(), "init/imitation"))?;
             let dev = &Device::Cpu;
-            let obj = ImitationObjective {
-                task,
-                net: &net,
-                x: Tensor::from_vec(x, (n, shape.observation), dev)?,
-                y: Tensor::from_vec(y, n, dev)?,
-                val_x: Tensor::from_vec(vx, (vn, shape.observation), dev)?,
-                val_y: Tensor::from_vec(vy, vn, dev)?,
-                val_insts: &data.val,
-            };
+            let (val_x, val_y) = (Tensor::from_vec(vx, (vn, shape.observation), dev)?, Tensor::from_vec(vy, vn, dev)?);
             let mut batches = rng::stream(seed, task.id(), "batches/imitation");
-            let mut stats = fit(&obj, &self.0.train, scaled(self.0.train.steps, profile), &mut batches, progress)?;
+            let mut picks = rng::stream(seed, task.id(), "dagger/imitation");
+            let rounds = c.dagger_rounds + 1;
+            let per_round = (scaled(c.train.steps, profile) / rounds as u64).max(1);
+            let mut stats = TrainStats::default();
+            let (mut deaths, mut queried) = (0u64, 0u64);
+            for round in 0..rounds {
+                if round > 0 {
+                    // DAgger: the states the policy itself reaches, labelled by the expert.
+                    let episodes = ((c.dagger_episodes as f64 * profile.train_scale.min(1.0)).round() as usize).max(1);
+                    let insts: Vec<T::Instance> =
+                        (0..episodes).map(|_| data.train.choose(&mut picks).expect("not empty").clone()).collect();
+                    let rs = rollouts(task, &net, &insts, Pick::Greedy)?;
+                    deaths += rs.iter().filter(|r| r.died).count() as u64;
+                    let labelled: Vec<Pairs> = rs
+                        .par_iter()
+                        .zip(&insts)
+                        .map(|(r, inst)| {
+                            (0..r.actions.len())
+                                .filter_map(|k| {
+                                    let a = task.expert_action(inst, &r.actions[..k])?;
+                                    Some((r.observations[k].clone(), a as u32))
+                                })
+                                .collect()
+                        })
+                        .collect();
+                    for (o, a) in labelled.into_iter().flatten() {
+                        x.extend(o);
+                        y.push(a);
+                        queried += 1;
+                    }
+                    n = y.len();
+                }
+                let obj = ImitationObjective {
+                    task,
+                    net: &net,
+                    x: Tensor::from_vec(x.clone(), (n, shape.observation), dev)?,
+                    y: Tensor::from_vec(y.clone(), n, dev)?,
+                    val_x: val_x.clone(),
+                    val_y: val_y.clone(),
+                    val_insts: &data.val,
+                };
+                let done = round as f64 / rounds as f64;
+                let part = fit(&obj, &c.train, per_round, &mut batches, &|f| progress(done + f / rounds as f64))?;
+                let offset = stats.steps;
+                stats.curve.extend(part.curve.iter().map(|p| (p.0 + offset, p.1, p.2, p.3)));
+                stats = TrainStats { curve: std::mem::take(&mut stats.curve), steps: offset + part.steps, ..part };
+            }
+            // `fit` keeps the best parameters of the last round only; that round trains on the most data.
+            stats.examples = n as u64;
+            stats.examples_seen = stats.steps * c.train.batch as u64;
+            stats.deaths = deaths;
+            stats.extra.insert("dagger_expert_queries".into(), queried as f64);
             stats.extra.insert("demonstrations".into(), data.train.len() as f64);
             stats.extra.insert("parameters".into(), net.params.count() as f64);
             Ok((net, stats))
@@ -310,9 +364,9 @@ impl Default for Reinforce {
     fn default() -> Self {
         Reinforce(ReinforceConfig {
             hidden: vec![256, 256],
-            updates: 600,
+            updates: 300,
             episodes_per_update: 64,
-            lr: 1e-3,
+            lr: 3e-3,
             gamma: 0.98,
             entropy: 0.01,
             eval_every: 50,

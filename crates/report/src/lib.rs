@@ -289,6 +289,27 @@ fn task_page(task: &str, solvers: &[SolverRuns]) -> String {
             let row: Vec<String> = idx.iter().map(|&i| seed_ci(&s.per_seed_rates(i))).collect();
             let _ = writeln!(md, "| {} | {} |", s.name, row.join(" | "));
         }
+        let kinds: std::collections::BTreeSet<&String> = solvers
+            .iter()
+            .flat_map(|s| s.runs.iter().flat_map(|r| r.cells.iter().flat_map(|c| c.failures.keys())))
+            .collect();
+        for kind in kinds {
+            let _ = writeln!(md, "\nFailures by {kind} % [95% Wilson, pooled over seeds]:\n");
+            let _ = writeln!(md, "| solver | {} |", header.join(" | "));
+            let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
+            for s in solvers {
+                let row: Vec<String> = idx
+                    .iter()
+                    .map(|&i| {
+                        let (k, n) = s.runs.iter().fold((0, 0), |(k, n), r| {
+                            (k + r.cells[i].failures.get(kind).copied().unwrap_or(0), n + r.cells[i].n)
+                        });
+                        rate_ci(k, n)
+                    })
+                    .collect();
+                let _ = writeln!(md, "| {} | {} |", s.name, row.join(" | "));
+            }
+        }
         if let Some(strict) = &first.strict_name {
             let _ = writeln!(md, "\n{} % [95% Wilson, pooled over seeds]:\n", capitalise(strict));
             let _ = writeln!(md, "| solver | {} |", header.join(" | "));

@@ -7,8 +7,10 @@
 //! To add a task: write `src/<name>.rs` with a type implementing [`driftbench_core::Task`], export it here, and
 //! add one line to the registry in the `driftbench` crate (`src/lib.rs`). See `docs/adding-a-task.md`.
 
+pub mod navigation;
 pub mod rocket;
 pub mod sorting;
 
+pub use navigation::Navigation;
 pub use rocket::Rocket;
 pub use sorting::Sorting;

@@ -377,7 +377,7 @@ impl Task for Rocket {
 
     fn score(&self, inst: &RocketInstance, answer: &Launch) -> Outcome {
         // The rule: the simulated launch lands, within 5% of the target distance.
-        let missed = Outcome { success: false, metric: 1.0 };
+        let missed = Outcome::new(false, 1.0);
         if !answer.vx.is_finite() || !answer.vy.is_finite() {
             return missed;
         }
@@ -386,7 +386,7 @@ impl Task for Rocket {
             return missed;
         }
         let miss = ((landing.distance - inst.distance).abs() / inst.distance).min(1.0);
-        Outcome { success: miss <= SUCCESS_TOLERANCE, metric: miss }
+        Outcome::new(miss <= SUCCESS_TOLERANCE, miss)
     }
 
     fn metric_name(&self) -> &'static str {

@@ -207,7 +207,7 @@ impl Task for Sorting {
         expected.sort_unstable();
         let n = expected.len();
         let correct = (0..n).filter(|&i| answer.get(i) == Some(&expected[i])).count();
-        Outcome { success: *answer == expected, metric: correct as f64 / n.max(answer.len()) as f64 }
+        Outcome::new(*answer == expected, correct as f64 / n.max(answer.len()) as f64)
     }
 
     fn metric_name(&self) -> &'static str {
