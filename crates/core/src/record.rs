@@ -78,8 +78,11 @@ pub struct TrainStats {
     pub final_train_loss: Option<f64>,
     /// Validation loss of the kept parameters.
     pub val_loss: Option<f64>,
-    /// Validation per-position (or per-output) accuracy of the kept parameters.
+    /// The learner's own validation accuracy of the kept parameters (named by `val_accuracy_name`).
     pub val_accuracy: Option<f64>,
+    /// What `val_accuracy` measures, e.g. `per-position rank accuracy`.
+    #[serde(default)]
+    pub val_accuracy_name: Option<String>,
     /// Validation exact-match rate of the kept parameters.
     pub val_exact: Option<f64>,
     /// Step whose parameters were kept (best validation exact match).

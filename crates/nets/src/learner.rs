@@ -196,6 +196,7 @@ impl<T: Task> Learner<T> for SeqLearner {
             let mut batch_rng = rng::stream(seed, task.id(), &format!("batches/{}", self.name));
             let mut stats = fit(&obj, &self.train, self.steps(profile), &mut batch_rng, progress)?;
             stats.extra.insert("parameters".into(), model.params().count() as f64);
+            stats.val_accuracy_name = Some("per-position rank accuracy".into());
             Ok((model, stats))
         };
         let (model, stats) = run().map_err(|e| train_error(task, self.name, e))?;

@@ -323,6 +323,7 @@ impl<T: Task> Learner<T> for Imitation {
             stats.examples_seen = stats.steps * c.train.batch as u64;
             stats.deaths = deaths;
             stats.extra.insert("dagger_expert_queries".into(), queried as f64);
+            stats.val_accuracy_name = Some("agreement with the expert's actions".into());
             stats.extra.insert("demonstrations".into(), data.train.len() as f64);
             stats.extra.insert("parameters".into(), net.params.count() as f64);
             Ok((net, stats))

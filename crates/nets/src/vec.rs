@@ -287,6 +287,7 @@ impl<T: Task> Learner<T> for VecLearner {
             let mut batch_rng: ChaCha8Rng = rng::stream(seed, task.id(), &format!("batches/{}", self.name));
             let mut stats = fit(&obj, &self.train, self.steps(profile), &mut batch_rng, progress)?;
             stats.trials = trials;
+            stats.val_accuracy_name = Some(task.strict_name().into());
             stats.extra.insert("parameters".into(), model.params.count() as f64);
             Ok((model, stats))
         };
@@ -396,6 +397,7 @@ impl<T: Task> Learner<T> for NearestNeighbour {
                 examples: train.len() as u64,
                 trials,
                 val_accuracy: Some(strict),
+                val_accuracy_name: Some(task.strict_name().into()),
                 val_exact: Some(ok),
                 ..Default::default()
             };

@@ -236,8 +236,7 @@ fn task_page(task: &str, solvers: &[SolverRuns]) -> String {
     let _ = writeln!(md, "## In distribution (level 0)\n");
     let _ = writeln!(
         md,
-        "| solver | kind | seeds | success % [95% Wilson] | between seeds % | {metric} % | validation {} % | validation success % |",
-        first.strict_name.as_deref().unwrap_or(metric)
+        "| solver | kind | seeds | success % [95% Wilson] | between seeds % | {metric} % | validation success % | validation accuracy % (what) |"
     );
     let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
     let l0 = cells.iter().position(|c| c.level == 0).unwrap_or(0);
@@ -255,8 +254,11 @@ fn task_page(task: &str, solvers: &[SolverRuns]) -> String {
             rate_ci(k, n),
             seed_ci(&s.per_seed_rates(l0)),
             pct(s.mean_metric(l0)),
-            opt_pct(mean(&val_acc)),
             opt_pct(mean(&val_ex)),
+            match (mean(&val_acc), &s.runs[0].training.val_accuracy_name) {
+                (Some(a), Some(what)) => format!("{} ({what})", pct(a)),
+                (a, _) => opt_pct(a),
+            },
         );
     }
     for (axis, levels) in axes(cells) {

@@ -1125,7 +1125,7 @@ pub fn replay(inst: &NavInstance, actions: &[Action]) -> Replay {
 /// # Panics
 /// As [`World::new`], on a malformed instance.
 pub fn render_svg(inst: &NavInstance, actions: &[Action]) -> String {
-    const CELL: i32 = 16;
+    const CELL: i32 = 24;
     const HEADER: i32 = 40;
     const MIN_WIDTH: i32 = 600;
     const LEGEND: [(&str, &str); 5] = [
