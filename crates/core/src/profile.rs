@@ -68,6 +68,11 @@ impl Profile {
         self.train_examples_by_task.get(task).copied().unwrap_or(self.train_examples)
     }
 
+    /// A learner's step budget under this profile: `steps` × `train_scale`, at least 1.
+    pub fn scale_steps(&self, steps: u64) -> u64 {
+        ((steps as f64 * self.train_scale).round() as u64).max(1)
+    }
+
     /// Looks a profile up by name.
     pub fn by_name(name: &str) -> Option<Self> {
         match name {

@@ -59,7 +59,7 @@ impl SeqLearner {
 
     /// Steps under `profile`.
     pub fn steps(&self, profile: &Profile) -> u64 {
-        ((self.train.steps as f64 * profile.train_scale).round() as u64).max(1)
+        profile.scale_steps(self.train.steps)
     }
 
     fn build(&self, shape: SeqClassShape, rng: &mut rand_chacha::ChaCha8Rng) -> crate::Result<Box<dyn SeqModel>> {
@@ -141,10 +141,6 @@ fn encode_all<T: Task>(task: &T, insts: &[T::Instance]) -> crate::Result<Vec<Seq
         .collect()
 }
 
-fn train_error<T: Task>(task: &T, name: &str, e: NetError) -> driftbench_core::Error {
-    driftbench_core::Error::Training { task: task.id().into(), solver: name.into(), reason: e.to_string() }
-}
-
 impl<T: Task> Learner<T> for SeqLearner {
     fn name(&self) -> &'static str {
         self.name
@@ -179,7 +175,11 @@ impl<T: Task> Learner<T> for SeqLearner {
         let shape = match task.encoding() {
             Encoding::SeqClass(s) => s,
             other => {
-                return Err(train_error(task, self.name, NetError::Encoding(format!("{other:?} is not SeqClass"))))
+                return Err(crate::error::training_error(
+                    task.id(),
+                    self.name,
+                    NetError::Encoding(format!("{other:?} is not SeqClass")),
+                ))
             }
         };
         let run = || -> crate::Result<(Box<dyn SeqModel>, TrainStats)> {
@@ -199,7 +199,7 @@ impl<T: Task> Learner<T> for SeqLearner {
             stats.val_accuracy_name = Some("per-position rank accuracy".into());
             Ok((model, stats))
         };
-        let (model, stats) = run().map_err(|e| train_error(task, self.name, e))?;
+        let (model, stats) = run().map_err(|e| crate::error::training_error(task.id(), self.name, e))?;
         Ok((Box::new(NetSolver { model, shape, name: self.name }), stats))
     }
 }
@@ -213,7 +213,7 @@ pub struct NetSolver {
 
 impl<T: Task> Solver<T> for NetSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> Result<Vec<Attempt<T::Answer>>> {
-        let exs = encode_all(task, instances).map_err(|e| train_error(task, self.name, e))?;
+        let exs = encode_all(task, instances).map_err(|e| crate::error::training_error(task.id(), self.name, e))?;
         let refs: Vec<&SeqExample> = exs.iter().collect();
         let scores = predict(self.model.as_ref(), self.shape, &refs).map_err(|e| driftbench_core::Error::Solve {
             task: task.id().into(),

@@ -126,10 +126,6 @@ fn shape_of<T: Task>(task: &T) -> Result<PolicyShape> {
     }
 }
 
-fn core_err<T: Task>(task: &T, name: &str, e: NetError) -> driftbench_core::Error {
-    driftbench_core::Error::Training { task: task.id().into(), solver: name.into(), reason: e.to_string() }
-}
-
 /// Greedy success rate and death count on `insts`.
 fn evaluate<T: Task>(task: &T, net: &PolicyNet, insts: &[T::Instance]) -> Result<(f64, u64)> {
     let rs = rollouts(task, net, insts, Pick::Greedy)?;
@@ -248,7 +244,7 @@ impl<T: Task> Learner<T> for Imitation {
     }
     fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
         let mut v = serde_json::to_value(&self.0).expect("config serialises");
-        v["train"]["steps"] = scaled(self.0.train.steps, profile).into();
+        v["train"]["steps"] = profile.scale_steps(self.0.train.steps).into();
         v
     }
     fn train(
@@ -273,7 +269,7 @@ impl<T: Task> Learner<T> for Imitation {
             let mut batches = rng::stream(seed, task.id(), "batches/imitation");
             let mut picks = rng::stream(seed, task.id(), "dagger/imitation");
             let rounds = c.dagger_rounds + 1;
-            let per_round = (scaled(c.train.steps, profile) / rounds as u64).max(1);
+            let per_round = (profile.scale_steps(c.train.steps) / rounds as u64).max(1);
             let mut stats = TrainStats::default();
             let (mut deaths, mut queried) = (0u64, 0u64);
             for round in 0..rounds {
@@ -328,13 +324,9 @@ impl<T: Task> Learner<T> for Imitation {
             stats.extra.insert("parameters".into(), net.params.count() as f64);
             Ok((net, stats))
         };
-        let (net, stats) = run().map_err(|e| core_err(task, "imitation", e))?;
+        let (net, stats) = run().map_err(|e| crate::error::training_error(task.id(), "imitation", e))?;
         Ok((Box::new(PolicySolver { net, name: "imitation" }), stats))
     }
-}
-
-fn scaled(steps: u64, profile: &Profile) -> u64 {
-    ((steps as f64 * profile.train_scale).round() as u64).max(1)
 }
 
 /// Hyper-parameters of the REINFORCE learner.
@@ -387,7 +379,7 @@ impl<T: Task> Learner<T> for Reinforce {
     }
     fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
         let mut v = serde_json::to_value(&self.0).expect("config serialises");
-        v["updates"] = scaled(self.0.updates, profile).into();
+        v["updates"] = profile.scale_steps(self.0.updates).into();
         v
     }
     fn train(
@@ -411,7 +403,7 @@ impl<T: Task> Learner<T> for Reinforce {
             )?;
             let schedule =
                 TrainConfig { steps: 0, batch: 0, lr: c.lr, weight_decay: 0.0, warmup: 0.05, eval_every: c.eval_every };
-            let updates = scaled(c.updates, profile);
+            let updates = profile.scale_steps(c.updates);
             let mut r = rng::stream(seed, task.id(), "episodes/reinforce");
             let mut stats = TrainStats::default();
             let mut best: Option<(f64, u64, Vec<Tensor>)> = None;
@@ -476,7 +468,7 @@ impl<T: Task> Learner<T> for Reinforce {
             stats.extra.insert("parameters".into(), net.params.count() as f64);
             Ok((net, stats))
         };
-        let (net, stats) = run().map_err(|e| core_err(task, "reinforce", e))?;
+        let (net, stats) = run().map_err(|e| crate::error::training_error(task.id(), "reinforce", e))?;
         Ok((Box::new(PolicySolver { net, name: "reinforce" }), stats))
     }
 }

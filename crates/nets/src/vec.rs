@@ -138,7 +138,7 @@ impl VecLearner {
     }
 
     fn steps(&self, profile: &Profile) -> u64 {
-        ((self.train.steps as f64 * profile.train_scale).round() as u64).max(1)
+        profile.scale_steps(self.train.steps)
     }
 }
 
@@ -229,10 +229,6 @@ fn draw_sets<T: Task>(task: &T, data: &TrainData<T>, seed: u64) -> (Vec<VecExamp
     (train, trials, val)
 }
 
-fn core_err<T: Task>(task: &T, name: &str, e: NetError) -> driftbench_core::Error {
-    driftbench_core::Error::Training { task: task.id().into(), solver: name.into(), reason: e.to_string() }
-}
-
 impl<T: Task> Learner<T> for VecLearner {
     fn name(&self) -> &'static str {
         self.name
@@ -291,7 +287,7 @@ impl<T: Task> Learner<T> for VecLearner {
             stats.extra.insert("parameters".into(), model.params.count() as f64);
             Ok((model, stats))
         };
-        let (model, stats) = run().map_err(|e| core_err(task, self.name, e))?;
+        let (model, stats) = run().map_err(|e| crate::error::training_error(task.id(), self.name, e))?;
         Ok((Box::new(VecSolver { model, name: self.name }), stats))
     }
 }
@@ -403,7 +399,7 @@ impl<T: Task> Learner<T> for NearestNeighbour {
             };
             Ok((solver, stats))
         };
-        let (solver, stats) = run().map_err(|e| core_err(task, "nearest-neighbour", e))?;
+        let (solver, stats) = run().map_err(|e| crate::error::training_error(task.id(), "nearest-neighbour", e))?;
         Ok((Box::new(solver), stats))
     }
 }

@@ -271,79 +271,45 @@ fn task_page(task: &str, solvers: &[SolverRuns]) -> String {
         let header: Vec<String> =
             std::iter::once("L0 (train)".to_string()).chain(levels.iter().map(|(_, l, _)| format!("L{l}"))).collect();
         let idx: Vec<usize> = std::iter::once(l0).chain(levels.iter().map(|x| x.0)).collect();
-        let _ = writeln!(md, "\nSuccess % [95% Wilson, pooled over seeds]:\n");
-        let _ = writeln!(md, "| solver | {} |", header.join(" | "));
-        let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
-        for s in solvers {
-            let row: Vec<String> = idx
-                .iter()
-                .map(|&i| {
-                    let (k, n) = s.pooled(i);
-                    rate_ci(k, n)
-                })
-                .collect();
-            let _ = writeln!(md, "| {} | {} |", s.name, row.join(" | "));
-        }
-        let _ = writeln!(md, "\nBetween seeds, success % (mean ± 95% t half-width):\n");
-        let _ = writeln!(md, "| solver | {} |", header.join(" | "));
-        let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
-        for s in solvers {
-            let row: Vec<String> = idx.iter().map(|&i| seed_ci(&s.per_seed_rates(i))).collect();
-            let _ = writeln!(md, "| {} | {} |", s.name, row.join(" | "));
-        }
+        let table = |md: &mut String, title: &str, cell: &dyn Fn(&SolverRuns, usize) -> String| {
+            let _ = writeln!(md, "\n{title}:\n");
+            let _ = writeln!(md, "| solver | {} |", header.join(" | "));
+            let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
+            for s in solvers {
+                let row: Vec<String> = idx.iter().map(|&i| cell(s, i)).collect();
+                let _ = writeln!(md, "| {} | {} |", s.name, row.join(" | "));
+            }
+        };
+        table(&mut md, "Success % [95% Wilson, pooled over seeds]", &|s, i| {
+            let (k, n) = s.pooled(i);
+            rate_ci(k, n)
+        });
+        table(&mut md, "Between seeds, success % (mean ± 95% t half-width)", &|s, i| seed_ci(&s.per_seed_rates(i)));
         let kinds: std::collections::BTreeSet<&String> = solvers
             .iter()
             .flat_map(|s| s.runs.iter().flat_map(|r| r.cells.iter().flat_map(|c| c.failures.keys())))
             .collect();
         for kind in kinds {
-            let _ = writeln!(md, "\nFailures by {kind} % [95% Wilson, pooled over seeds]:\n");
-            let _ = writeln!(md, "| solver | {} |", header.join(" | "));
-            let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
-            for s in solvers {
-                let row: Vec<String> = idx
-                    .iter()
-                    .map(|&i| {
-                        let (k, n) = s.runs.iter().fold((0, 0), |(k, n), r| {
-                            (k + r.cells[i].failures.get(kind).copied().unwrap_or(0), n + r.cells[i].n)
-                        });
-                        rate_ci(k, n)
-                    })
-                    .collect();
-                let _ = writeln!(md, "| {} | {} |", s.name, row.join(" | "));
-            }
+            table(&mut md, &format!("Failures by {kind} % [95% Wilson, pooled over seeds]"), &|s, i| {
+                let (k, n) = s.runs.iter().fold((0, 0), |(k, n), r| {
+                    (k + r.cells[i].failures.get(kind).copied().unwrap_or(0), n + r.cells[i].n)
+                });
+                rate_ci(k, n)
+            });
         }
         if let Some(strict) = &first.strict_name {
-            let _ = writeln!(md, "\n{} % [95% Wilson, pooled over seeds]:\n", capitalise(strict));
-            let _ = writeln!(md, "| solver | {} |", header.join(" | "));
-            let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
-            for s in solvers {
-                let row: Vec<String> = idx
-                    .iter()
-                    .map(|&i| {
-                        let (k, n) = s.pooled_strict(i);
-                        rate_ci(k, n)
-                    })
-                    .collect();
-                let _ = writeln!(md, "| {} | {} |", s.name, row.join(" | "));
-            }
+            table(&mut md, &format!("{} % [95% Wilson, pooled over seeds]", capitalise(strict)), &|s, i| {
+                let (k, n) = s.pooled_strict(i);
+                rate_ci(k, n)
+            });
         }
-        let _ = writeln!(md, "\nMean {metric} % (median in parentheses):\n");
-        let _ = writeln!(md, "| solver | {} |", header.join(" | "));
-        let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
-        for s in solvers {
-            let row: Vec<String> =
-                idx.iter().map(|&i| format!("{} ({})", pct(s.mean_metric(i)), pct(s.median_metric(i)))).collect();
-            let _ = writeln!(md, "| {} | {} |", s.name, row.join(" | "));
-        }
+        table(&mut md, &format!("Mean {metric} % (median in parentheses)"), &|s, i| {
+            format!("{} ({})", pct(s.mean_metric(i)), pct(s.median_metric(i)))
+        });
         if solvers.iter().any(|s| idx.iter().any(|&i| s.runs[0].cells[i].mean_work > 0.0)) {
-            let _ = writeln!(md, "\nMean {} per answer:\n", first.work_name);
-            let _ = writeln!(md, "| solver | {} |", header.join(" | "));
-            let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
-            for s in solvers {
-                let row: Vec<String> =
-                    idx.iter().map(|&i| format!("{:.2}", s.mean_of(|r| r.cells[i].mean_work))).collect();
-                let _ = writeln!(md, "| {} | {} |", s.name, row.join(" | "));
-            }
+            table(&mut md, &format!("Mean {} per answer", first.work_name), &|s, i| {
+                format!("{:.2}", s.mean_of(|r| r.cells[i].mean_work))
+            });
         }
     }
     let _ = writeln!(md, "\n## Cost\n");
