@@ -271,7 +271,7 @@ impl<T: Task> Learner<T> for Imitation {
             let rounds = c.dagger_rounds + 1;
             let per_round = (profile.scale_steps(c.train.steps) / rounds as u64).max(1);
             let mut stats = TrainStats::default();
-            let (mut deaths, mut queried) = (0u64, 0u64);
+            let (mut deaths, mut queried, mut rolled) = (0u64, 0u64, 0u64);
             for round in 0..rounds {
                 if round > 0 {
                     // DAgger: the states the policy itself reaches, labelled by the expert.
@@ -279,6 +279,7 @@ impl<T: Task> Learner<T> for Imitation {
                     let insts: Vec<T::Instance> =
                         (0..episodes).map(|_| data.train.choose(&mut picks).expect("not empty").clone()).collect();
                     let rs = rollouts(task, &net, &insts, Pick::Greedy)?;
+                    rolled += rs.len() as u64;
                     deaths += rs.iter().filter(|r| r.died).count() as u64;
                     let labelled: Vec<Pairs> = rs
                         .par_iter()
@@ -318,6 +319,7 @@ impl<T: Task> Learner<T> for Imitation {
             stats.examples = n as u64;
             stats.examples_seen = stats.steps * c.train.batch as u64;
             stats.deaths = deaths;
+            stats.trials = rolled;
             stats.extra.insert("dagger_expert_queries".into(), queried as f64);
             stats.val_accuracy_name = Some("agreement with the expert's actions".into());
             stats.extra.insert("demonstrations".into(), data.train.len() as f64);

@@ -315,18 +315,19 @@ fn task_page(task: &str, solvers: &[SolverRuns]) -> String {
     let _ = writeln!(md, "\n## Cost\n");
     let _ = writeln!(
         md,
-        "| solver | training examples | training trials | examples seen | steps | epochs | train s (mean) | µs per answer | mean {} per answer (L0) | parameters |",
+        "| solver | training examples | training trials (episodes) | deaths in training | examples seen | steps | epochs | train s (mean) | µs per answer | mean {} per answer (L0) | parameters |",
         first.work_name
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|");
     for s in solvers {
         let params = s.runs[0].training.extra.get("parameters").copied();
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {} |",
             s.name,
             count(s.mean_of(|r| r.training.examples as f64)),
             count(s.mean_of(|r| r.training.trials as f64)),
+            count(s.mean_of(|r| r.training.deaths as f64)),
             count(s.mean_of(|r| r.training.examples_seen as f64)),
             count(s.mean_of(|r| r.training.steps as f64)),
             s.mean_of(|r| r.training.epochs),
@@ -336,6 +337,11 @@ fn task_page(task: &str, solvers: &[SolverRuns]) -> String {
             params.map(count).unwrap_or_else(|| "–".into()),
         );
     }
+    let _ = writeln!(
+        md,
+        "\nCost columns are means over seeds. Deaths in training count every episode a learner's own policy died \
+         in while learning (REINFORCE's episodes, DAgger's rollouts); learning curves are in the run records."
+    );
     let _ = writeln!(md, "\nPer-run data: [`{task}.csv`]({task}.csv).");
     md
 }
@@ -385,9 +391,9 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
          every axis); *worst* is the lowest of them.\n\n",
     );
     summary.push_str(
-        "| task | solver | kind | seeds | level-0 success % [95% Wilson] | mean OOD success % | worst OOD cell % | training examples | µs per answer |\n",
+        "| task | solver | kind | seeds | level-0 success % [95% Wilson] | mean OOD success % | worst OOD cell % | training examples | deaths in training | µs per answer |\n",
     );
-    summary.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    summary.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
     let mut summary_csv = String::from(
         "task,solver,kind,seeds,level0_rate,level0_wilson_low,level0_wilson_high,mean_ood_rate,training_examples,us_per_answer\n",
     );
@@ -401,7 +407,7 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
             let us = s.mean_of(|r| r.timing.per_answer_us);
             let _ = writeln!(
                 summary,
-                "| [{task}]({task}.md) | {} | {} | {} | {} | {} | {} | {} | {:.2} |",
+                "| [{task}]({task}.md) | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} |",
                 s.name,
                 kind_name(s.kind),
                 s.runs.len(),
@@ -409,6 +415,7 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
                 pct(mean),
                 worst,
                 count(examples),
+                count(s.mean_of(|r| r.training.deaths as f64)),
                 us
             );
             let _ = writeln!(
