@@ -4,9 +4,10 @@
 //! reads the tasks from it.
 use driftbench_core::bench::{Bench, DynTask, Prepared, Progress, TestSource};
 use driftbench_core::solver::Symbolic;
-use driftbench_core::{Learner, Profile, Provenance, RunRecord, Task};
-use rayon::prelude::*;
+use driftbench_core::{Learner, Profile, Provenance, RunRecord, SolverKind, Task};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// Wraps a task with the symbolic solver and every network family that fits its encoding.
 pub fn bench<T: Task>(task: T) -> Box<dyn DynTask> {
@@ -109,36 +110,53 @@ pub fn run_suite(
     // Jobs: networks first (they take longest), so the pool's tail is short.
     let mut jobs = Vec::new();
     for (ti, task) in tasks.iter().enumerate() {
-        let mut solvers = task.solvers();
-        solvers.sort_by_key(|s| std::cmp::Reverse(s.kind));
-        for s in solvers {
+        for s in task.solvers() {
             if plan.solvers.is_empty() || plan.solvers.iter().any(|n| n == s.name) {
+                // Networks train longest, then baselines, then the symbolic solvers (a stable sort below).
+                let rank = match s.kind {
+                    SolverKind::Network => 0,
+                    SolverKind::Baseline => 1,
+                    SolverKind::Symbolic => 2,
+                };
                 for &seed in &plan.seeds {
-                    jobs.push((ti, s.name, seed));
+                    jobs.push((rank, (ti, s.name, seed)));
                 }
             }
         }
     }
+    jobs.sort_by_key(|j| j.0);
+    let jobs: Vec<_> = jobs.into_iter().map(|j| j.1).collect();
     let (shard, shards) = plan.shard;
     let mine: Vec<_> = jobs.into_iter().enumerate().filter(|(i, _)| i % shards == shard).map(|(_, j)| j).collect();
-    mine.par_iter()
-        .with_max_len(1)
-        .map(|&(ti, solver, seed)| {
-            let task = tasks[ti];
-            let path =
-                plan.out.join(driftbench_core::record::record_file_name(task.id(), solver, seed, &plan.profile.name));
-            if plan.resume && path.exists() {
-                if let Ok(record) = RunRecord::read(&path) {
-                    if record.profile == plan.profile && record.test_source == prepared[ti].test_source() {
-                        return Ok(RunOutcome { record, path, resumed: true });
-                    }
+    let run_job = |&(ti, solver, seed): &(usize, &str, u64)| -> Result<RunOutcome, SuiteError> {
+        let task = tasks[ti];
+        let path =
+            plan.out.join(driftbench_core::record::record_file_name(task.id(), solver, seed, &plan.profile.name));
+        if plan.resume && path.exists() {
+            if let Ok(record) = RunRecord::read(&path) {
+                if record.profile == plan.profile && record.test_source == prepared[ti].test_source() {
+                    return Ok(RunOutcome { record, path, resumed: true });
                 }
             }
-            let record = prepared[ti].run(solver, seed, provenance, progress)?;
-            let path = record.write(&plan.out)?;
-            Ok(RunOutcome { record, path, resumed: false })
-        })
-        .collect()
+        }
+        let record = prepared[ti].run(solver, seed, provenance, progress)?;
+        let path = record.write(&plan.out)?;
+        Ok(RunOutcome { record, path, resumed: false })
+    };
+    // Greedy list scheduling: each worker takes the next job in order as soon as it is free. With the long
+    // network jobs first this packs the runs far better than splitting the list in halves up front.
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Result<RunOutcome, SuiteError>>>> = mine.iter().map(|_| Mutex::new(None)).collect();
+    rayon::scope(|scope| {
+        for _ in 0..rayon::current_num_threads().min(mine.len()) {
+            scope.spawn(|_| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(job) = mine.get(i) else { break };
+                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(run_job(job));
+            });
+        }
+    });
+    slots.into_iter().map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()).expect("every job ran")).collect()
 }
 
 /// Provenance of this process: version, git commit (with `-dirty` for uncommitted changes), rustc, OS, CPU.

@@ -173,6 +173,16 @@ fn main() {
     }
 }
 
+/// Writes to standard output; a closed pipe (`driftbench list | head`) ends the output quietly.
+fn print_out(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other.context("writing to standard output")?),
+    }
+}
+
 fn parse_shard(s: &str) -> Result<(usize, usize)> {
     let (i, n) = s.split_once('/').with_context(|| format!("shard `{s}` is not of the form I/N"))?;
     let (i, n): (usize, usize) = (i.trim().parse().context("shard index")?, n.trim().parse().context("shard count")?);
@@ -192,21 +202,29 @@ fn real_main() -> Result<()> {
     let reg = registry();
     match cli.command {
         Command::List => {
+            use std::fmt::Write as _;
+            let mut out = String::new();
             for t in &reg {
-                println!("{}: {}", t.id(), t.description());
-                println!("  solvers:");
+                let _ = writeln!(out, "{}: {}", t.id(), t.description());
+                let _ = writeln!(out, "  solvers:");
                 for s in t.solvers() {
-                    println!("    {:<12} {:<9} {}", s.name, format!("{:?}", s.kind).to_lowercase(), s.description);
+                    let what = if s.kind == driftbench_core::SolverKind::Symbolic {
+                        t.symbolic_description().to_string()
+                    } else {
+                        s.description
+                    };
+                    let _ = writeln!(out, "    {:<18} {:<9} {what}", s.name, format!("{:?}", s.kind).to_lowercase());
                 }
-                println!("  metric: success rate, and {}", t.metric_name());
-                println!("  drift axes (level 0 is the training distribution on every axis):");
+                let _ = writeln!(out, "  metric: success rate, and {}", t.metric_name());
+                let _ = writeln!(out, "  drift axes (level 0 is the training distribution on every axis):");
                 for a in t.axes() {
-                    println!("    {}: {}", a.name, a.description);
+                    let _ = writeln!(out, "    {}: {}", a.name, a.description);
                     for (l, d) in a.levels.iter().enumerate() {
-                        println!("      L{l}: {d}");
+                        let _ = writeln!(out, "      L{l}: {d}");
                     }
                 }
             }
+            print_out(&out)?;
         }
         Command::Run(args) => run(args, threads, cli.quiet, &reg)?,
         Command::Report { input, out } => {
@@ -235,9 +253,9 @@ fn real_main() -> Result<()> {
         Command::Sample { task, axis, level, n, seed } => {
             let t = select_tasks(&reg, &[task])?[0];
             let cell = driftbench_core::bench::parse_cell(t, axis.as_deref(), level)?;
-            for line in t.generate_lines(cell, n, seed)? {
-                println!("{line}");
-            }
+            let mut out = t.generate_lines(cell, n, seed)?.join("\n");
+            out.push('\n');
+            print_out(&out)?;
         }
         Command::Show { task, solver, seed, axis, level, index, profile, datasets, out } => {
             let t = select_tasks(&reg, &[task])?[0];

@@ -54,6 +54,8 @@ pub trait DynTask: Send + Sync {
     fn metric_name(&self) -> &'static str;
     /// Unit of solver work.
     fn work_name(&self) -> &'static str;
+    /// How the hand-written solver works.
+    fn symbolic_description(&self) -> &'static str;
     /// The network encoding the task offers.
     fn encoding(&self) -> Encoding;
     /// Every solver that can run on this task, symbolic first.
@@ -137,6 +139,9 @@ impl<T: Task> DynTask for Bench<T> {
     }
     fn work_name(&self) -> &'static str {
         self.task.work_name()
+    }
+    fn symbolic_description(&self) -> &'static str {
+        self.task.symbolic_description()
     }
     fn encoding(&self) -> Encoding {
         self.task.encoding()

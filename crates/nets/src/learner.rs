@@ -154,8 +154,12 @@ impl<T: Task> Learner<T> for SeqLearner {
                 format!("ReLU MLP over the padded sequence, hidden {:?}", c.hidden)
             }
             SeqFamily::Transformer(c) => format!(
-                "{}-layer encoder, d={}, {} heads, {:?} attention with value-difference bias",
-                c.layers, c.d_model, c.heads, c.attention
+                "{}-layer encoder, d={}, {} heads, {:?} attention{}",
+                c.layers,
+                c.d_model,
+                c.heads,
+                c.attention,
+                if c.pair_hidden > 0 { " with value-difference bias" } else { "" }
             ),
         }
     }

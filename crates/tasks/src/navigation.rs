@@ -1348,12 +1348,16 @@ fn generate_counted(cell: Cell, rng: &mut ChaCha8Rng) -> (NavInstance, usize) {
     panic!("navigation: no solvable instance in {GENERATE_ATTEMPTS} draws for {cell:?}")
 }
 
-/// A [`World`] as the harness's [`Episode`].
-struct NavEpisode(World);
+/// A [`World`] as the harness's [`Episode`]. It keeps the observation each step returns, so that the policy's
+/// next `observe` does not build it a second time.
+struct NavEpisode {
+    world: World,
+    obs: Vec<f32>,
+}
 
 impl Episode for NavEpisode {
     fn observe(&self) -> Vec<f32> {
-        self.0.observe()
+        self.obs.clone()
     }
 
     fn step(&mut self, action: usize) -> EpisodeStep {
@@ -1361,7 +1365,8 @@ impl Episode for NavEpisode {
             // An index outside the action set wastes the tick, as a move into a wall does.
             return self.step(Action::Wait.index());
         };
-        let s = self.0.step(a);
+        let s = self.world.step(a);
+        self.obs = s.obs;
         EpisodeStep { reward: s.reward, done: s.terminated || s.truncated, died: s.died, reached: s.reached }
     }
 }
@@ -1470,7 +1475,8 @@ impl Task for Navigation {
 
     fn episode(&self, inst: &NavInstance) -> Option<Box<dyn Episode>> {
         inst.check_shape().ok()?;
-        Some(Box::new(NavEpisode(World::new(inst))))
+        let world = World::new(inst);
+        Some(Box::new(NavEpisode { obs: world.observe(), world }))
     }
 
     /// The planner's route, as action indices.
