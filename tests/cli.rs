@@ -139,3 +139,12 @@ fn show_draws_an_episode_and_refuses_tasks_without_pictures() {
     let bad = ["show", "--task", "navigation", "--solver", "symbolic", "--level", "9", "--datasets", ds];
     fails_with(&driftbench(&bad, d.path()), "drift level 9 is out of range");
 }
+
+#[test]
+fn report_refuses_to_pool_records_of_different_profiles() {
+    let d = tempfile::tempdir().unwrap();
+    let base = ["--quiet", "run", "--task", "sorting", "--solver", "symbolic", "--generated", "--no-report"];
+    assert!(driftbench(&[&base[..], &["--profile", "tiny"]].concat(), d.path()).status.success());
+    assert!(driftbench(&[&base[..], &["--profile", "quick", "--seeds", "1"]].concat(), d.path()).status.success());
+    fails_with(&driftbench(&["report", "--out", "rep"], d.path()), "several profiles (quick, tiny)");
+}

@@ -25,6 +25,11 @@ pub enum ReportError {
     /// Records of one (task, solver) disagree on their cells.
     #[error("records of {task} / {solver} disagree on the evaluation cells (mixed versions or profiles?)")]
     Inconsistent { task: String, solver: String },
+    /// Records of one task come from different profiles.
+    #[error(
+        "records of {task} come from several profiles ({profiles}): report each profile's records folder separately"
+    )]
+    MixedProfiles { task: String, profiles: String },
     /// Drawing a plot failed.
     #[error("plotting {task}: {reason}")]
     Plot { task: String, reason: String },
@@ -118,6 +123,15 @@ fn group(records: &[RunRecord]) -> Result<BTreeMap<&str, Vec<SolverRuns<'_>>>, R
     }
     let mut out = BTreeMap::new();
     for (task, solvers) in by_task {
+        // Pooling seeds across profiles would mix budgets in one figure: refuse rather than guess.
+        let profiles: std::collections::BTreeSet<&str> =
+            solvers.values().flatten().map(|r| r.profile.name.as_str()).collect();
+        if profiles.len() > 1 {
+            return Err(ReportError::MixedProfiles {
+                task: task.into(),
+                profiles: profiles.into_iter().collect::<Vec<_>>().join(", "),
+            });
+        }
         let mut list = Vec::new();
         for ((kind, name), mut runs) in solvers {
             runs.sort_by_key(|r| (r.seed, r.profile.name.clone()));
