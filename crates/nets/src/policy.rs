@@ -3,7 +3,7 @@
 //! every death during training counted.
 use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
-use crate::train::{fit, Objective, TrainConfig, ValScore};
+use crate::train::{fit, gather_rows, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use driftbench_core::solver::Attempt;
@@ -185,9 +185,8 @@ impl<T: Task> Objective for ImitationObjective<'_, T> {
         self.x.dim(0).unwrap_or(0)
     }
     fn loss(&self, idx: &[usize]) -> Result<Tensor> {
-        let ids = Tensor::from_vec(idx.iter().map(|&i| i as u32).collect::<Vec<_>>(), idx.len(), &Device::Cpu)?;
-        let logits = self.net.logits(&self.x.index_select(&ids, 0)?)?;
-        Ok(candle_nn::loss::cross_entropy(&logits, &self.y.index_select(&ids, 0)?)?)
+        let logits = self.net.logits(&gather_rows(&self.x, idx)?)?;
+        Ok(candle_nn::loss::cross_entropy(&logits, &gather_rows(&self.y, idx)?)?)
     }
     fn validate(&self) -> Result<ValScore> {
         let logits = self.net.logits(&self.val_x)?;
@@ -303,8 +302,8 @@ impl<T: Task> Learner<T> for Imitation {
                 let obj = ImitationObjective {
                     task,
                     net: &net,
-                    x: Tensor::from_vec(x.clone(), (n, shape.observation), dev)?,
-                    y: Tensor::from_vec(y.clone(), n, dev)?,
+                    x: Tensor::from_slice(&x, (n, shape.observation), dev)?,
+                    y: Tensor::from_slice(&y, n, dev)?,
                     val_x: val_x.clone(),
                     val_y: val_y.clone(),
                     val_insts: &data.val,

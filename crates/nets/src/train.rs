@@ -64,6 +64,12 @@ pub trait Objective {
     fn validate(&self) -> Result<ValScore>;
 }
 
+/// The rows `idx` of a `[N, ...]` tensor: how objectives that hold their data as one tensor draw a mini-batch.
+pub fn gather_rows(t: &Tensor, idx: &[usize]) -> Result<Tensor> {
+    let ids = Tensor::from_vec(idx.iter().map(|&i| i as u32).collect::<Vec<_>>(), idx.len(), t.device())?;
+    Ok(t.index_select(&ids, 0)?)
+}
+
 /// Trains `obj` for `steps` steps and leaves the best validated parameters in place.
 pub fn fit(
     obj: &dyn Objective,

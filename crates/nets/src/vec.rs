@@ -2,7 +2,7 @@
 //! standardisation, and the nearest-neighbour memorisation baseline.
 use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
-use crate::train::{fit, Objective, TrainConfig, ValScore};
+use crate::train::{fit, gather_rows, Objective, TrainConfig, ValScore};
 use candle_core::{Device, Module, Tensor};
 use driftbench_core::solver::Attempt;
 use driftbench_core::{
@@ -204,9 +204,8 @@ impl<T: Task> Objective for VecObjective<'_, T> {
         self.x.dim(0).unwrap_or(0)
     }
     fn loss(&self, idx: &[usize]) -> Result<Tensor> {
-        let ids = Tensor::from_vec(idx.iter().map(|&i| i as u32).collect::<Vec<_>>(), idx.len(), &Device::Cpu)?;
-        let pred = self.model.forward(&self.x.index_select(&ids, 0)?)?;
-        Ok((pred - self.y.index_select(&ids, 0)?)?.sqr()?.mean_all()?)
+        let pred = self.model.forward(&gather_rows(&self.x, idx)?)?;
+        Ok((pred - gather_rows(&self.y, idx)?)?.sqr()?.mean_all()?)
     }
     fn validate(&self) -> Result<ValScore> {
         let loss = (self.model.forward(&self.val_x)? - &self.val_y)?.sqr()?.mean_all()?.to_scalar::<f32>()? as f64;
