@@ -11,14 +11,24 @@ use std::sync::Mutex;
 
 /// Wraps a task with the symbolic solver and every network family that fits its encoding.
 pub fn bench<T: Task>(task: T) -> Box<dyn DynTask> {
+    bench_with(task, Vec::new())
+}
+
+/// Like [`bench`], plus task-specific learners (such as a program search over the task's own DSL).
+pub fn bench_with<T: Task>(task: T, extra: Vec<Box<dyn Learner<T>>>) -> Box<dyn DynTask> {
     let mut learners: Vec<Box<dyn Learner<T>>> = vec![Box::new(Symbolic)];
     learners.extend(driftbench_nets::learners_for::<T>(task.encoding()));
+    learners.extend(extra);
     Box::new(Bench::new(task, learners))
 }
 
 /// Every registered task. Adding a task means adding one line here.
 pub fn registry() -> Vec<Box<dyn DynTask>> {
-    vec![bench(driftbench_tasks::Sorting), bench(driftbench_tasks::Rocket), bench(driftbench_tasks::Navigation)]
+    vec![
+        bench_with(driftbench_tasks::Sorting, driftbench_search::sorting::learners()),
+        bench_with(driftbench_tasks::Rocket, driftbench_search::rocket::learners()),
+        bench_with(driftbench_tasks::Navigation, driftbench_search::navigation::learners()),
+    ]
 }
 
 /// Errors of the suite runner.
@@ -115,8 +125,9 @@ pub fn run_suite(
                 // Networks train longest, then baselines, then the symbolic solvers (a stable sort below).
                 let rank = match s.kind {
                     SolverKind::Network => 0,
-                    SolverKind::Baseline => 1,
-                    SolverKind::Symbolic => 2,
+                    SolverKind::ProgramSearch => 1,
+                    SolverKind::Baseline => 2,
+                    SolverKind::Symbolic => 3,
                 };
                 for &seed in &plan.seeds {
                     jobs.push((rank, (ti, s.name, seed)));

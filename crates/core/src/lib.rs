@@ -9,6 +9,7 @@
 //! (training data, validation data, each test cell, weight initialisation), so that adding a drift level or a
 //! solver never changes another's data. This crate has no dependency on candle: tasks and reports build fast.
 
+pub mod attack;
 pub mod axis;
 pub mod bench;
 pub mod dataset;

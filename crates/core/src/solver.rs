@@ -25,6 +25,11 @@ pub struct Attempt<A> {
 pub trait Solver<T: Task>: Send + Sync {
     /// Answers a batch of instances, in order. Batching lets networks amortise per-call overhead.
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> Result<Vec<Attempt<T::Answer>>>;
+
+    /// Gradient access for the adversarial experiment (networks); `None` for solvers without gradients.
+    fn attack_surface(&self) -> Option<&dyn crate::attack::AttackSurface<T>> {
+        None
+    }
 }
 
 /// What family a solver belongs to; tables group and colour by it.
@@ -37,6 +42,8 @@ pub enum SolverKind {
     Network,
     /// A simple reference point such as nearest neighbour.
     Baseline,
+    /// A program found by searching a published DSL with the same training data the networks get.
+    ProgramSearch,
 }
 
 /// The data every learner of a task receives for one seed.

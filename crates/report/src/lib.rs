@@ -152,6 +152,7 @@ fn kind_name(k: SolverKind) -> &'static str {
         SolverKind::Symbolic => "symbolic",
         SolverKind::Network => "network",
         SolverKind::Baseline => "baseline",
+        SolverKind::ProgramSearch => "program search",
     }
 }
 
