@@ -455,6 +455,7 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
             strict_name: t.strict_success(&crate::task::Outcome::new(true, 0.0)).map(|_| t.strict_name().into()),
             training: stats,
             cells,
+            adversarial: None,
             picture,
             timing: Timing {
                 train_s,

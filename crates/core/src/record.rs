@@ -37,6 +37,9 @@ pub struct RunRecord {
     pub training: TrainStats,
     /// One entry per evaluation cell, level 0 first.
     pub cells: Vec<CellResult>,
+    /// The adversarial experiment on level-0 inputs, for solvers and tasks that take part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adversarial: Option<crate::attack::AttackStats>,
     /// SVG of the solver's answer on the first level-0 test instance, for tasks that draw pictures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub picture: Option<String>,
@@ -91,6 +94,9 @@ pub struct TrainStats {
     pub curve: Vec<(u64, f64, f64, f64)>,
     /// Learner-specific figures.
     pub extra: BTreeMap<String, f64>,
+    /// The learned program in readable form (program-search learners), or why none was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
 }
 
 /// Results on one evaluation cell.
