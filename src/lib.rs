@@ -81,6 +81,22 @@ pub struct RunPlan {
     pub resume: bool,
     /// This shard `i` of `n` (0-based) of the job list.
     pub shard: (usize, usize),
+    /// Which experiments to run.
+    pub experiments: Experiments,
+}
+
+/// The experiments of a suite run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Experiments {
+    /// The drift evaluation on every cell (with the adversarial experiment on level-0 inputs).
+    pub drift: bool,
+    /// Retraining on smaller training sets (first seed only), judged at level 0 and the farthest levels.
+    pub sample_efficiency: bool,
+}
+
+impl Experiments {
+    /// Everything: the default suite.
+    pub const ALL: Experiments = Experiments { drift: true, sample_efficiency: true };
 }
 
 /// One finished run, for the CLI's timing table.
@@ -117,20 +133,32 @@ pub fn run_suite(
     }
     let prepared: Vec<Box<dyn Prepared + '_>> =
         tasks.iter().map(|t| t.prepare(&plan.source, &plan.profile)).collect::<Result<_, _>>()?;
-    // Jobs: networks first (they take longest), so the pool's tail is short.
+    // Jobs: (task, solver, seed, training-set size for the sample-efficiency experiment).
     let mut jobs = Vec::new();
     for (ti, task) in tasks.iter().enumerate() {
         for s in task.solvers() {
             if plan.solvers.is_empty() || plan.solvers.iter().any(|n| n == s.name) {
-                // Networks train longest, then baselines, then the symbolic solvers (a stable sort below).
+                // Networks train longest, then program searches, baselines, and the symbolic solvers (a stable
+                // sort below), so the pool's tail is short.
                 let rank = match s.kind {
                     SolverKind::Network => 0,
                     SolverKind::ProgramSearch => 1,
                     SolverKind::Baseline => 2,
                     SolverKind::Symbolic => 3,
                 };
-                for &seed in &plan.seeds {
-                    jobs.push((rank, (ti, s.name, seed)));
+                // A solver the seed does not change runs once; its seed-to-seed spread is zero by construction.
+                let seeds = if s.seed_dependent { &plan.seeds[..] } else { &plan.seeds[..plan.seeds.len().min(1)] };
+                if plan.experiments.drift {
+                    for &seed in seeds {
+                        jobs.push((rank, (ti, s.name, seed, None)));
+                    }
+                }
+                if let (true, true, Some(&seed)) =
+                    (plan.experiments.sample_efficiency, s.sample_efficiency, seeds.first())
+                {
+                    for n in prepared[ti].sample_sizes() {
+                        jobs.push((rank, (ti, s.name, seed, Some(n))));
+                    }
                 }
             }
         }
@@ -139,10 +167,13 @@ pub fn run_suite(
     let jobs: Vec<_> = jobs.into_iter().map(|j| j.1).collect();
     let (shard, shards) = plan.shard;
     let mine: Vec<_> = jobs.into_iter().enumerate().filter(|(i, _)| i % shards == shard).map(|(_, j)| j).collect();
-    let run_job = |&(ti, solver, seed): &(usize, &str, u64)| -> Result<RunOutcome, SuiteError> {
+    let run_job = |&(ti, solver, seed, size): &(usize, &str, u64, Option<usize>)| -> Result<RunOutcome, SuiteError> {
         let task = tasks[ti];
-        let path =
-            plan.out.join(driftbench_core::record::record_file_name(task.id(), solver, seed, &plan.profile.name));
+        let mut name = driftbench_core::record::record_file_name(task.id(), solver, seed, &plan.profile.name);
+        if let Some(n) = size {
+            name = format!("{}__n{n}.json", name.trim_end_matches(".json"));
+        }
+        let path = plan.out.join(name);
         if plan.resume && path.exists() {
             if let Ok(record) = RunRecord::read(&path) {
                 if record.profile == plan.profile && record.test_source == prepared[ti].test_source() {
@@ -150,7 +181,10 @@ pub fn run_suite(
                 }
             }
         }
-        let record = prepared[ti].run(solver, seed, provenance, progress)?;
+        let record = match size {
+            None => prepared[ti].run(solver, seed, provenance, progress)?,
+            Some(n) => prepared[ti].run_sample(solver, seed, n, provenance, progress)?,
+        };
         let path = record.write(&plan.out)?;
         Ok(RunOutcome { record, path, resumed: false })
     };

@@ -1,7 +1,9 @@
 //! The `driftbench` command line: a thin layer over the library crates.
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use driftbench::{generate_datasets, provenance, registry, run_suite, select_tasks, verify_datasets, RunPlan};
+use driftbench::{
+    generate_datasets, provenance, registry, run_suite, select_tasks, verify_datasets, Experiments, RunPlan,
+};
 use driftbench_core::bench::TestSource;
 use driftbench_core::Profile;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -142,6 +144,16 @@ struct RunArgs {
     /// Run only shard I of N of the job list, as `I/N` (0-based); merge by reporting over the records folder.
     #[arg(long, default_value = "0/1")]
     shard: String,
+    /// Experiment (repeatable; default: all): `drift` evaluates every drift cell and attacks level-0 inputs,
+    /// `sample-efficiency` retrains on 100, 1,000, ... training instances (first seed).
+    #[arg(long, value_enum)]
+    experiment: Vec<ExperimentArg>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ExperimentArg {
+    Drift,
+    SampleEfficiency,
 }
 
 #[derive(Subcommand)]
@@ -322,6 +334,14 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
         out: args.out.clone(),
         resume: args.resume,
         shard: parse_shard(&args.shard)?,
+        experiments: if args.experiment.is_empty() {
+            Experiments::ALL
+        } else {
+            Experiments {
+                drift: args.experiment.contains(&ExperimentArg::Drift),
+                sample_efficiency: args.experiment.contains(&ExperimentArg::SampleEfficiency),
+            }
+        },
     };
     let bar = if quiet || !std::io::stderr().is_terminal() {
         ProgressBar::with_draw_target(Some(1000), ProgressDrawTarget::hidden())
@@ -343,15 +363,22 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
     bar.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
     println!(
-        "{:<14} {:<12} {:>5} {:>9} {:>8} {:>10} {:>12}",
+        "{:<14} {:<26} {:>5} {:>9} {:>8} {:>10} {:>12}",
         "task", "solver", "seed", "train s", "eval s", "L0 succ %", "val exact %"
     );
+    let mut outcomes = outcomes;
+    outcomes.sort_by(|a, b| a.path.cmp(&b.path));
     for o in &outcomes {
         let r = &o.record;
         println!(
-            "{:<14} {:<12} {:>5} {:>9.1} {:>8.1} {:>10.1} {:>12}{}",
+            "{:<14} {:<26} {:>5} {:>9.1} {:>8.1} {:>10.1} {:>12}{}",
             r.task,
-            r.solver,
+            match &r.experiment {
+                Some(driftbench_core::record::Experiment::SampleEfficiency { train_examples, .. }) => {
+                    format!("{} n={train_examples}", r.solver)
+                }
+                None => r.solver.clone(),
+            },
             r.seed,
             r.timing.train_s,
             r.timing.eval_s,

@@ -1,5 +1,5 @@
 //! End-to-end runs with tiny budgets: determinism, no train/test overlap, records and report.
-use driftbench::{provenance, registry, run_suite, select_tasks, RunPlan};
+use driftbench::{provenance, registry, run_suite, select_tasks, Experiments, RunPlan};
 use driftbench_core::bench::TestSource;
 use driftbench_core::Profile;
 use std::collections::HashSet;
@@ -18,6 +18,7 @@ fn plan(out: &Path, source: TestSource) -> RunPlan {
         out: out.to_path_buf(),
         resume: false,
         shard: (0, 1),
+        experiments: Experiments { drift: true, sample_efficiency: false },
     }
 }
 
@@ -128,4 +129,39 @@ fn report_is_a_pure_function_of_the_records() {
     assert!(names.contains(&"summary.md") && names.contains(&"sorting-v1.md") && names.contains(&"sorting-v1.csv"));
     let page = &a.iter().find(|f| f.0 == "sorting-v1.md").unwrap().1;
     assert!(page.contains("100.0 ["), "symbolic rows show 100% with an interval:\n{page}");
+}
+
+#[test]
+fn sample_efficiency_runs_judge_level_0_and_the_farthest_levels_and_are_reported() {
+    driftbench_nets::configure_cpu_threads();
+    let reg = registry();
+    let tasks = select_tasks(&reg, &["sorting".to_string()]).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut p = plan(out.path(), TestSource::Generated { n: 10 });
+    p.experiments = Experiments::ALL;
+    p.solvers = vec!["symbolic".into(), "mlp".into(), "program-search".into()];
+    p.seeds = vec![1, 2];
+    let runs = run_suite(&tasks, &p, &provenance(1), &|_, _| {}).unwrap();
+    // The hand-written solver runs once (the seed does not change it); the learners once per seed, plus one
+    // sample-efficiency run each at n = 100 (the tiny profile's 300 training instances are the drift runs' point).
+    let names: Vec<String> = runs.iter().map(|o| o.record.file_name()).collect();
+    assert_eq!(runs.iter().filter(|o| o.record.solver == "symbolic").count(), 1, "{names:?}");
+    for solver in ["mlp", "program-search"] {
+        let sample: Vec<_> =
+            runs.iter().filter(|o| o.record.solver == solver && o.record.experiment.is_some()).collect();
+        assert_eq!(sample.len(), 1, "{solver}: {names:?}");
+        let r = &sample[0].record;
+        assert!(r.file_name().ends_with("__n100.json"), "{}", r.file_name());
+        let levels: Vec<u8> = r.cells.iter().map(|c| c.level).collect();
+        assert_eq!(levels, vec![0, 4, 4, 4], "level 0 and each axis's farthest level");
+        assert!(r.adversarial.is_none(), "sample-efficiency runs are not attacked");
+    }
+    let records = driftbench_core::record::read_dir(out.path()).unwrap();
+    let files = driftbench_report::render(&records).unwrap();
+    let page = &files.iter().find(|f| f.0 == "sorting-v1.md").unwrap().1;
+    assert!(page.contains("## Sample efficiency"), "{page}");
+    let svg = &files.iter().find(|f| f.0 == "plots/sorting-v1-sample-efficiency.svg").unwrap().1;
+    assert!(svg.contains("training instances") && svg.contains("mlp"), "the figure has its axis label and legend");
+    // The drift tables pool the drift runs only: two mlp seeds at level 0.
+    assert!(page.contains("| mlp | network | 2 |"), "{page}");
 }

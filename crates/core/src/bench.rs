@@ -7,7 +7,7 @@ use crate::axis::{AxisSpec, Cell, LEVELS};
 use crate::dataset::{self, Manifest};
 use crate::error::{Error, Result};
 use crate::profile::Profile;
-use crate::record::{CellResult, Provenance, RunRecord, Timing, RECORD_SCHEMA};
+use crate::record::{CellResult, Experiment, Provenance, RunRecord, Timing, RECORD_SCHEMA};
 use crate::rng::stream;
 use crate::solver::{Learner, SolverKind, TrainData};
 use crate::task::{Encoding, Task};
@@ -25,6 +25,10 @@ pub struct SolverInfo {
     pub kind: SolverKind,
     /// One line.
     pub description: String,
+    /// Whether runs with different seeds differ (a hand-written solver runs once).
+    pub seed_dependent: bool,
+    /// Whether the sample-efficiency experiment retrains it on smaller training sets.
+    pub sample_efficiency: bool,
 }
 
 /// Where test instances come from.
@@ -74,8 +78,22 @@ pub trait DynTask: Send + Sync {
 pub trait Prepared: Send + Sync {
     /// Where the test sets came from (recorded in every record).
     fn test_source(&self) -> &str;
-    /// Trains (if needed) and evaluates one solver with one seed.
+    /// Trains (if needed) and evaluates one solver with one seed on every cell, and runs the adversarial
+    /// experiment on level-0 instances where the task and solver take part.
     fn run(&self, solver: &str, seed: u64, provenance: &Provenance, progress: Progress) -> Result<RunRecord>;
+    /// The sample-efficiency experiment's run: trains on the first `train_examples` training instances (with an
+    /// epoch cap of [`SAMPLE_MAX_EPOCHS`]) and evaluates on level 0 and the farthest level of every axis.
+    fn run_sample(
+        &self,
+        solver: &str,
+        seed: u64,
+        train_examples: usize,
+        provenance: &Provenance,
+        progress: Progress,
+    ) -> Result<RunRecord>;
+    /// Training-set sizes of the sample-efficiency experiment: 100, 1,000, ... below the profile's own size
+    /// (whose point is the drift run itself).
+    fn sample_sizes(&self) -> Vec<usize>;
     /// The instances used for training with `seed`, as JSON (to check that none is a test instance).
     fn training_lines(&self, seed: u64) -> Result<Vec<String>>;
     /// Every test instance, as JSON.
@@ -84,6 +102,12 @@ pub trait Prepared: Send + Sync {
     /// `index` of `cell`; `None` when the task draws no pictures.
     fn show(&self, solver: &str, seed: u64, cell: Cell, index: usize) -> Result<Option<String>>;
 }
+
+/// Epoch cap of the sample-efficiency experiment's runs (see [`Profile::max_epochs`]).
+pub const SAMPLE_MAX_EPOCHS: f64 = 200.0;
+
+/// Level-0 test instances the adversarial experiment attacks per run.
+pub const ATTACKED_INSTANCES: usize = 200;
 
 /// A task with its learners; implements [`DynTask`].
 pub struct Bench<T: Task> {
@@ -150,7 +174,13 @@ impl<T: Task> DynTask for Bench<T> {
     fn solvers(&self) -> Vec<SolverInfo> {
         self.learners
             .iter()
-            .map(|l| SolverInfo { name: l.name(), kind: l.kind(), description: l.description() })
+            .map(|l| SolverInfo {
+                name: l.name(),
+                kind: l.kind(),
+                description: l.description(),
+                seed_dependent: l.seed_dependent(),
+                sample_efficiency: l.in_sample_efficiency(),
+            })
             .collect()
     }
 
@@ -290,6 +320,12 @@ impl<T: Task> PreparedBench<'_, T> {
     /// Validation first, then training, each drawn from its own stream at level 0; neither holds a test
     /// instance, and training holds no validation instance.
     fn train_data(&self, seed: u64) -> TrainData<T> {
+        self.train_data_sized(seed, self.profile.train_examples_for(self.bench.task.id()))
+    }
+
+    /// As [`Self::train_data`] with `n` training instances: the first `n` of the same stream, so smaller
+    /// training sets are subsets of larger ones, with the same validation set.
+    fn train_data_sized(&self, seed: u64, n: usize) -> TrainData<T> {
         let t = &self.bench.task;
         let mut excluded = self.test_hashes.clone();
         let mut dropped = 0;
@@ -314,7 +350,7 @@ impl<T: Task> PreparedBench<'_, T> {
             out
         };
         let val = draw("val", self.profile.val_examples, &mut excluded, true);
-        let train = draw("train", self.profile.train_examples_for(t.id()), &mut excluded, false);
+        let train = draw("train", n, &mut excluded, false);
         TrainData { train, val, dropped_overlaps: dropped }
     }
 }
@@ -350,13 +386,53 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
     }
 
     fn run(&self, solver: &str, seed: u64, provenance: &Provenance, progress: Progress) -> Result<RunRecord> {
+        let n = self.profile.train_examples_for(self.bench.task.id());
+        self.run_with(solver, seed, n, None, provenance, progress)
+    }
+
+    fn run_sample(
+        &self,
+        solver: &str,
+        seed: u64,
+        train_examples: usize,
+        provenance: &Provenance,
+        progress: Progress,
+    ) -> Result<RunRecord> {
+        let experiment =
+            Experiment::SampleEfficiency { train_examples: train_examples as u64, max_epochs: SAMPLE_MAX_EPOCHS };
+        self.run_with(solver, seed, train_examples, Some(experiment), provenance, progress)
+    }
+
+    fn sample_sizes(&self) -> Vec<usize> {
+        let full = self.profile.train_examples_for(self.bench.task.id());
+        std::iter::successors(Some(100usize), |n| n.checked_mul(10)).take_while(|&n| n < full).collect()
+    }
+}
+
+impl<T: Task> PreparedBench<'_, T> {
+    fn run_with(
+        &self,
+        solver: &str,
+        seed: u64,
+        train_examples: usize,
+        experiment: Option<Experiment>,
+        provenance: &Provenance,
+        progress: Progress,
+    ) -> Result<RunRecord> {
         let t = &self.bench.task;
         let learner = self.bench.learner(solver)?;
         let started = Instant::now();
-        let data = self.train_data(seed);
-        let phase = format!("{} {solver} s{seed}", t.id());
+        let data = self.train_data_sized(seed, train_examples);
+        let mut profile = self.profile.clone();
+        let phase = match &experiment {
+            None => format!("{} {solver} s{seed}", t.id()),
+            Some(_) => {
+                profile.max_epochs = Some(SAMPLE_MAX_EPOCHS);
+                format!("{} {solver} s{seed} n={train_examples}", t.id())
+            }
+        };
         let (trained, mut stats) =
-            learner.train(t, &data, &self.profile, seed, &|f| progress(&format!("{phase} train"), f))?;
+            learner.train(t, &data, &profile, seed, &|f| progress(&format!("{phase} train"), f))?;
         stats.extra.insert("dropped_test_overlaps".into(), data.dropped_overlaps as f64);
         let train_s = started.elapsed().as_secs_f64();
 
@@ -364,7 +440,12 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
         let mut cells = Vec::with_capacity(self.tests.len());
         let mut answered = 0u64;
         let mut picture = None;
+        // The sample-efficiency runs are judged at level 0 and at the farthest level of every axis.
+        let farthest = LEVELS - 1;
         for (i, (cell, insts)) in self.tests.iter().enumerate() {
+            if experiment.is_some() && cell.level != 0 && cell.level != farthest {
+                continue;
+            }
             progress(&format!("{phase} eval"), i as f64 / self.tests.len() as f64);
             let attempts = trained.solve_batch(t, insts)?;
             if cell.level == 0 {
@@ -441,6 +522,18 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
                 what: format!("{} {solver} metric at {}-L{}", t.id(), bad.axis, bad.level),
             });
         }
+        let adversarial = match experiment {
+            Some(_) => None,
+            None => {
+                progress(&format!("{phase} attack"), 0.0);
+                let l0 = &self.tests.iter().find(|(c, _)| c.level == 0).expect("level 0 is prepared").1;
+                let attacked = &l0[..l0.len().min(ATTACKED_INSTANCES)];
+                let attack_start = Instant::now();
+                let stats_of_attack = crate::attack::run_attack(t, trained.as_ref(), learner.kind(), attacked, seed)?;
+                stats.extra.insert("attack_s".into(), attack_start.elapsed().as_secs_f64());
+                stats_of_attack
+            }
+        };
         Ok(RunRecord {
             schema: RECORD_SCHEMA,
             task: t.id().into(),
@@ -448,14 +541,15 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
             kind: learner.kind(),
             seed,
             profile: self.profile.clone(),
-            config: learner.config(t, &self.profile),
+            config: learner.config(t, &profile),
             test_source: self.source_name.clone(),
             metric_name: t.metric_name().into(),
             work_name: t.work_name().into(),
             strict_name: t.strict_success(&crate::task::Outcome::new(true, 0.0)).map(|_| t.strict_name().into()),
             training: stats,
             cells,
-            adversarial: None,
+            experiment,
+            adversarial,
             picture,
             timing: Timing {
                 train_s,

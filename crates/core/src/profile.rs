@@ -21,7 +21,14 @@ pub struct Profile {
     pub seeds: Vec<u64>,
     /// Multiplier on each network family's optimisation steps (1.0 = the family's `quick` budget).
     pub train_scale: f64,
+    /// Cap on passes over the training set, set by the sample-efficiency experiment so that a small training set
+    /// is not optimised for the full budget of steps (never below [`MIN_CAPPED_STEPS`]); `None`: the full budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_epochs: Option<f64>,
 }
+
+/// The fewest optimisation steps an epoch cap ([`Profile::max_epochs`]) leaves a learner.
+pub const MIN_CAPPED_STEPS: u64 = 500;
 
 impl Profile {
     /// The default: the whole suite on a 2-core machine in minutes, with honest in-distribution accuracy.
@@ -34,6 +41,7 @@ impl Profile {
             test_per_cell: 1_000,
             seeds: vec![1, 2, 3],
             train_scale: 1.0,
+            max_epochs: None,
         }
     }
 
@@ -47,6 +55,7 @@ impl Profile {
             test_per_cell: 1_000,
             seeds: (1..=10).collect(),
             train_scale: 4.0,
+            max_epochs: None,
         }
     }
 
@@ -60,6 +69,7 @@ impl Profile {
             test_per_cell: 20,
             seeds: vec![1],
             train_scale: 0.01,
+            max_epochs: None,
         }
     }
 
@@ -71,6 +81,19 @@ impl Profile {
     /// A learner's step budget under this profile: `steps` × `train_scale`, at least 1.
     pub fn scale_steps(&self, steps: u64) -> u64 {
         ((steps as f64 * self.train_scale).round() as u64).max(1)
+    }
+
+    /// A learner's step budget for `examples` training examples in mini-batches of `batch`: [`Self::scale_steps`],
+    /// capped at [`Self::max_epochs`] passes over the data when the profile sets one.
+    pub fn steps_for(&self, steps: u64, examples: usize, batch: usize) -> u64 {
+        let full = self.scale_steps(steps);
+        match self.max_epochs {
+            Some(epochs) => {
+                let capped = (epochs * examples as f64 / batch.max(1) as f64).ceil() as u64;
+                full.min(capped.max(MIN_CAPPED_STEPS))
+            }
+            None => full,
+        }
     }
 
     /// Looks a profile up by name.

@@ -37,6 +37,9 @@ pub struct RunRecord {
     pub training: TrainStats,
     /// One entry per evaluation cell, level 0 first.
     pub cells: Vec<CellResult>,
+    /// The experiment this run belongs to beyond the drift evaluation, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<Experiment>,
     /// The adversarial experiment on level-0 inputs, for solvers and tasks that take part.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adversarial: Option<crate::attack::AttackStats>,
@@ -47,6 +50,21 @@ pub struct RunRecord {
     pub timing: Timing,
     /// Where and with what the run was made.
     pub provenance: Provenance,
+}
+
+/// A run made for an experiment other than the plain drift evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Experiment {
+    /// Trained on the first `train_examples` instances of the seed's training stream (the drift runs use the
+    /// profile's full count), at most `max_epochs` passes over them, and evaluated on level 0 and the farthest
+    /// level of every axis.
+    SampleEfficiency {
+        /// Training instances offered to the learner.
+        train_examples: u64,
+        /// The epoch cap applied to the learner's step budget.
+        max_epochs: f64,
+    },
 }
 
 /// Wall-clock timings of one run.
@@ -160,7 +178,13 @@ pub struct Provenance {
 impl RunRecord {
     /// File name of the record inside a records folder.
     pub fn file_name(&self) -> String {
-        record_file_name(&self.task, &self.solver, self.seed, &self.profile.name)
+        let base = record_file_name(&self.task, &self.solver, self.seed, &self.profile.name);
+        match &self.experiment {
+            None => base,
+            Some(Experiment::SampleEfficiency { train_examples, .. }) => {
+                format!("{}__n{train_examples}.json", base.trim_end_matches(".json"))
+            }
+        }
     }
 
     /// A copy with every timing field zeroed: two runs with the same config and seed compare equal this way.

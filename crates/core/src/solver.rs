@@ -68,6 +68,15 @@ pub trait Learner<T: Task>: Send + Sync {
     fn description(&self) -> String;
     /// The hyper-parameters for `profile`, as recorded in the run record.
     fn config(&self, task: &T, profile: &Profile) -> serde_json::Value;
+    /// Whether the seed changes what this learner produces (false for a hand-written solver, which then runs
+    /// once rather than once per seed).
+    fn seed_dependent(&self) -> bool {
+        true
+    }
+    /// Whether the sample-efficiency experiment retrains this learner on smaller training sets.
+    fn in_sample_efficiency(&self) -> bool {
+        self.kind() != SolverKind::Symbolic
+    }
     /// Trains (or just builds) the solver. Must be deterministic given `seed`.
     fn train(
         &self,
@@ -110,6 +119,9 @@ impl<T: Task> Learner<T> for Symbolic {
     }
     fn config(&self, _task: &T, _profile: &Profile) -> serde_json::Value {
         serde_json::json!({})
+    }
+    fn seed_dependent(&self) -> bool {
+        false
     }
     fn train(
         &self,

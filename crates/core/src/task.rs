@@ -237,4 +237,30 @@ pub trait Task: Send + Sync + 'static {
     fn decode_seq(&self, _instance: &Self::Instance, _scores: &[f32]) -> Option<Self::Answer> {
         None
     }
+
+    /// The adversarial experiment ([`crate::attack`]): for each encoded input feature (the row-major
+    /// [`Task::encode_seq`] features for [`Encoding::SeqClass`], [`Task::encode_vec`] for
+    /// [`Encoding::VecRegression`]), the largest move at budget 1 that leaves the question unchanged (0 for a
+    /// feature that must not move). `None`: the task, or this instance, takes no part.
+    fn attack_radius(&self, _instance: &Self::Instance) -> Option<Vec<f32>> {
+        None
+    }
+
+    /// What a budget of 1 means for this task, for tables.
+    fn attack_unit(&self) -> &'static str {
+        "the largest answer-preserving perturbation"
+    }
+
+    /// The instance that perturbed `features` describe, against which an answer given on them is judged (and
+    /// which the hand-written control solves); `None` when the features are not a perturbation the task allows
+    /// (wrong length, not finite, or beyond [`Task::attack_radius`]).
+    fn attacked_instance(&self, _instance: &Self::Instance, _features: &[f32]) -> Option<Self::Instance> {
+        None
+    }
+
+    /// The output vector of an [`Encoding::VecRegression`] network that decodes to `answer` (the inverse of
+    /// [`Task::decode_vec`]). The attack measures a network's output against the correct one through it.
+    fn encode_vec_answer(&self, _instance: &Self::Instance, _answer: &Self::Answer) -> Option<Vec<f32>> {
+        None
+    }
 }

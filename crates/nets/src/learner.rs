@@ -198,7 +198,8 @@ impl<T: Task> Learner<T> for SeqLearner {
                 val_insts: &data.val,
             };
             let mut batch_rng = rng::stream(seed, task.id(), &format!("batches/{}", self.name));
-            let mut stats = fit(&obj, &self.train, self.steps(profile), &mut batch_rng, progress)?;
+            let steps = profile.steps_for(self.train.steps, obj.train.len(), self.train.batch);
+            let mut stats = fit(&obj, &self.train, steps, &mut batch_rng, progress)?;
             stats.extra.insert("parameters".into(), model.params().count() as f64);
             stats.val_accuracy_name = Some("per-position rank accuracy".into());
             Ok((model, stats))
@@ -210,9 +211,9 @@ impl<T: Task> Learner<T> for SeqLearner {
 
 /// A trained sequence model answering instances through the task's decoding.
 pub struct NetSolver {
-    model: Box<dyn SeqModel>,
-    shape: SeqClassShape,
-    name: &'static str,
+    pub(crate) model: Box<dyn SeqModel>,
+    pub(crate) shape: SeqClassShape,
+    pub(crate) name: &'static str,
 }
 
 impl<T: Task> Solver<T> for NetSolver {
@@ -229,5 +230,9 @@ impl<T: Task> Solver<T> for NetSolver {
             .zip(&scores)
             .map(|(inst, s)| Attempt { answer: task.decode_seq(inst, s), info: SolveInfo::default() })
             .collect())
+    }
+
+    fn attack_surface(&self) -> Option<&dyn driftbench_core::attack::AttackSurface<T>> {
+        Some(self)
     }
 }

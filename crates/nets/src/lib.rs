@@ -8,6 +8,7 @@
 //! Call [`configure_cpu_threads`] once at the start of a program, before any thread exists: candle otherwise
 //! re-reads `/proc/cpuinfo` on every matmul to find its thread count.
 
+pub mod attack;
 pub mod error;
 pub mod layers;
 pub mod learner;

@@ -268,13 +268,18 @@ impl<T: Task> Learner<T> for Imitation {
             let mut batches = rng::stream(seed, task.id(), "batches/imitation");
             let mut picks = rng::stream(seed, task.id(), "dagger/imitation");
             let rounds = c.dagger_rounds + 1;
-            let per_round = (profile.scale_steps(c.train.steps) / rounds as u64).max(1);
+            // An epoch cap (sample-efficiency runs) counts the demonstrations' states.
+            let per_round = (profile.steps_for(c.train.steps, n, c.train.batch) / rounds as u64).max(1);
             let mut stats = TrainStats::default();
             let (mut deaths, mut queried, mut rolled) = (0u64, 0u64, 0u64);
             for round in 0..rounds {
                 if round > 0 {
                     // DAgger: the states the policy itself reaches, labelled by the expert.
-                    let episodes = ((c.dagger_episodes as f64 * profile.train_scale.min(1.0)).round() as usize).max(1);
+                    // At most a quarter of the training instances per round, so that a small training set is not
+                    // padded out with thousands of expert-labelled rollouts.
+                    let episodes = ((c.dagger_episodes as f64 * profile.train_scale.min(1.0)).round() as usize)
+                        .min(data.train.len() / 4)
+                        .max(1);
                     let insts: Vec<T::Instance> =
                         (0..episodes).map(|_| data.train.choose(&mut picks).expect("not empty").clone()).collect();
                     let rs = rollouts(task, &net, &insts, Pick::Greedy)?;
@@ -374,6 +379,11 @@ impl<T: Task> Learner<T> for Reinforce {
     }
     fn kind(&self) -> SolverKind {
         SolverKind::Network
+    }
+    /// Its sample efficiency is its learning curve (validation success against episodes, in every record);
+    /// retraining it on fewer start states would measure nothing new.
+    fn in_sample_efficiency(&self) -> bool {
+        false
     }
     fn description(&self) -> String {
         format!("policy MLP {:?} trained by REINFORCE with a baseline; deaths counted", self.0.hidden)

@@ -36,8 +36,8 @@ pub struct VecMlpConfig {
 /// training keeps scale 1 (centred only), so that drift along it is not amplified without bound.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Standardiser {
-    mean: Vec<f32>,
-    std: Vec<f32>,
+    pub(crate) mean: Vec<f32>,
+    pub(crate) std: Vec<f32>,
 }
 
 impl Standardiser {
@@ -74,12 +74,13 @@ pub struct VecMlp {
     layers: Vec<Linear>,
     activation: Activation,
     params: Params,
-    x_std: Standardiser,
-    y_std: Standardiser,
+    pub(crate) x_std: Standardiser,
+    pub(crate) y_std: Standardiser,
 }
 
 impl VecMlp {
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+    /// Standardised outputs for standardised inputs.
+    pub(crate) fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let mut h = x.clone();
         for (i, layer) in self.layers.iter().enumerate() {
             h = layer.forward(&h)?;
@@ -280,7 +281,8 @@ impl<T: Task> Learner<T> for VecLearner {
                 val_insts: &data.val,
             };
             let mut batch_rng: ChaCha8Rng = rng::stream(seed, task.id(), &format!("batches/{}", self.name));
-            let mut stats = fit(&obj, &self.train, self.steps(profile), &mut batch_rng, progress)?;
+            let steps = profile.steps_for(self.train.steps, xs.len(), self.train.batch);
+            let mut stats = fit(&obj, &self.train, steps, &mut batch_rng, progress)?;
             stats.trials = trials;
             stats.val_accuracy_name = Some(task.strict_name().into());
             stats.extra.insert("parameters".into(), model.params.count() as f64);
@@ -291,9 +293,9 @@ impl<T: Task> Learner<T> for VecLearner {
     }
 }
 
-struct VecSolver {
-    model: VecMlp,
-    name: &'static str,
+pub(crate) struct VecSolver {
+    pub(crate) model: VecMlp,
+    pub(crate) name: &'static str,
 }
 
 impl<T: Task> Solver<T> for VecSolver {
@@ -306,6 +308,10 @@ impl<T: Task> Solver<T> for VecSolver {
             .zip(&outputs)
             .map(|(i, o)| Attempt { answer: task.decode_vec(i, o), info: SolveInfo::default() })
             .collect())
+    }
+
+    fn attack_surface(&self) -> Option<&dyn driftbench_core::attack::AttackSurface<T>> {
+        Some(self)
     }
 }
 

@@ -9,7 +9,7 @@
 //! the per-seed success rates (training-run uncertainty).
 pub mod plots;
 
-use driftbench_core::record::{write_atomic, CellResult, RunRecord};
+use driftbench_core::record::{write_atomic, CellResult, Experiment, RunRecord};
 use driftbench_core::solver::SolverKind;
 use driftbench_core::stats::{mean_ci, wilson};
 use std::collections::BTreeMap;
@@ -116,9 +116,9 @@ fn count(x: f64) -> String {
     }
 }
 
-fn group(records: &[RunRecord]) -> Result<BTreeMap<&str, Vec<SolverRuns<'_>>>, ReportError> {
+fn group<'a>(records: &[&'a RunRecord]) -> Result<BTreeMap<&'a str, Vec<SolverRuns<'a>>>, ReportError> {
     let mut by_task: BTreeMap<&str, BTreeMap<(SolverKind, &str), Vec<&RunRecord>>> = BTreeMap::new();
-    for r in records {
+    for &r in records {
         by_task.entry(&r.task).or_default().entry((r.kind, &r.solver)).or_default().push(r);
     }
     let mut out = BTreeMap::new();
@@ -214,7 +214,218 @@ fn task_plots(task: &str, solvers: &[SolverRuns]) -> Result<Vec<File>, ReportErr
             plots::curve(&title, &labels, &lines).map_err(|reason| ReportError::Plot { task: task.into(), reason })?;
         files.push((format!("plots/{task}-{axis}.svg"), svg));
     }
+    let panels: Vec<plots::Panel> = axes(cells)
+        .into_iter()
+        .map(|(axis, levels)| {
+            let idx: Vec<usize> = std::iter::once(l0).chain(levels.iter().map(|x| x.0)).collect();
+            plots::Panel {
+                title: axis.to_string(),
+                x_labels: std::iter::once("L0 train".to_string())
+                    .chain(levels.iter().map(|(_, l, _)| format!("L{l}")))
+                    .collect(),
+                lines: solvers
+                    .iter()
+                    .map(|s| plots::Line { name: s.name, points: idx.iter().map(|&i| band(s, i)).collect() })
+                    .collect(),
+            }
+        })
+        .collect();
+    let title = format!("{task}: success against drift level on every axis (band: 95% CI over seeds)");
+    let svg = plots::overview(&title, &panels).map_err(|reason| ReportError::Plot { task: task.into(), reason })?;
+    files.push((format!("plots/{task}-overview.svg"), svg));
     Ok(files)
+}
+
+/// The cells the sample-efficiency experiment judges: level 0, then the farthest level of each axis, as
+/// (axis, level) keys in the drift records' order.
+fn judged_cells(cells: &[CellResult]) -> Vec<(String, u8)> {
+    let mut keys: Vec<(String, u8)> = Vec::new();
+    if let Some(c) = cells.iter().find(|c| c.level == 0) {
+        keys.push((c.axis.clone(), 0));
+    }
+    for (axis, levels) in axes(cells) {
+        if let Some(&(_, level, _)) = levels.iter().max_by_key(|x| x.1) {
+            keys.push((axis.to_string(), level));
+        }
+    }
+    keys
+}
+
+/// Success rate of `record` at cell (axis, level), if it has that cell.
+fn rate_at(record: &RunRecord, key: &(String, u8)) -> Option<f64> {
+    record.cells.iter().find(|c| c.axis == key.0 && c.level == key.1).map(CellResult::rate)
+}
+
+/// One solver's sample-efficiency points on one task: (training instances offered, record), smallest first,
+/// ending with the first seed's drift run (the profile's full training set). A hand-written solver gets its
+/// drift run at zero instances.
+fn sample_points<'a>(task: &str, s: &SolverRuns<'a>, samples: &[&'a RunRecord]) -> Vec<(u64, &'a RunRecord)> {
+    let first = s.runs[0];
+    if s.kind == SolverKind::Symbolic {
+        return vec![(0, first)];
+    }
+    let mut pts: Vec<(u64, &RunRecord)> = samples
+        .iter()
+        .filter(|r| r.task == task && r.solver == s.name && r.seed == first.seed)
+        .filter_map(|r| {
+            let Experiment::SampleEfficiency { train_examples, .. } = r.experiment.as_ref()?;
+            Some((*train_examples, *r))
+        })
+        .collect();
+    if pts.is_empty() {
+        return pts;
+    }
+    pts.sort_by_key(|p| p.0);
+    pts.push((first.profile.train_examples_for(task) as u64, first));
+    pts
+}
+
+/// The sample-efficiency figure of one task, if the experiment ran for it.
+fn sample_plot(task: &str, solvers: &[SolverRuns], samples: &[&RunRecord]) -> Result<Option<File>, ReportError> {
+    if !samples.iter().any(|r| r.task == task) {
+        return Ok(None);
+    }
+    let keys = judged_cells(&solvers[0].runs[0].cells);
+    let panels: Vec<(String, Vec<plots::SampleLine>)> = keys
+        .iter()
+        .map(|key| {
+            let title = if key.1 == 0 {
+                "level 0 (training distribution)".to_string()
+            } else {
+                format!("{}-L{}", key.0, key.1)
+            };
+            let lines = solvers
+                .iter()
+                .enumerate()
+                .filter_map(|(ci, s)| {
+                    let points: Vec<(f64, f64)> = sample_points(task, s, samples)
+                        .into_iter()
+                        .filter_map(|(n, r)| rate_at(r, key).map(|x| (n as f64, 100.0 * x)))
+                        .collect();
+                    (!points.is_empty()).then_some(plots::SampleLine { name: s.name, colour: ci, points })
+                })
+                .collect();
+            (title, lines)
+        })
+        .collect();
+    let seed = solvers[0].runs[0].seed;
+    let title = format!("{task}: success against training-set size (seed {seed})");
+    let svg =
+        plots::sample_efficiency(&title, &panels).map_err(|reason| ReportError::Plot { task: task.into(), reason })?;
+    Ok(Some((format!("plots/{task}-sample-efficiency.svg"), svg)))
+}
+
+/// The sample-efficiency table of one task (Markdown), if the experiment ran for it.
+fn sample_table(task: &str, solvers: &[SolverRuns], samples: &[&RunRecord]) -> Option<String> {
+    if !samples.iter().any(|r| r.task == task) {
+        return None;
+    }
+    let keys = judged_cells(&solvers[0].runs[0].cells);
+    let mut sizes: Vec<u64> =
+        solvers.iter().flat_map(|s| sample_points(task, s, samples).into_iter().map(|p| p.0)).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let mut md = String::new();
+    let seed = solvers[0].runs[0].seed;
+    let _ = writeln!(
+        md,
+        "## Sample efficiency
+"
+    );
+    let _ = writeln!(
+        md,
+        "![{task} sample efficiency](plots/{task}-sample-efficiency.svg)\n\nEach learner retrained on the \
+         first *n* instances of seed {seed}'s training stream (the largest *n* is the drift run itself; \
+         smaller runs cap training at {} passes over their data, at least {} steps), judged at level 0 and at \
+         the farthest level of every axis. Cells: level-0 success % / mean success % over the farthest \
+         levels. *Used* is what the learner actually consumed at the largest *n* (examples, trials or states, \
+         as its record counts them). The hand-written solver learns from nothing and is shown at n = 0.\n",
+        driftbench_core::bench::SAMPLE_MAX_EPOCHS,
+        driftbench_core::profile::MIN_CAPPED_STEPS
+    );
+    let head: Vec<String> = sizes.iter().map(|n| format!("n = {}", count(*n as f64))).collect();
+    let _ = writeln!(md, "| solver | used | {} |", head.join(" | "));
+    let _ = writeln!(md, "|---|---|{}", "---|".repeat(head.len()));
+    for s in solvers {
+        let pts = sample_points(task, s, samples);
+        if pts.is_empty() {
+            continue;
+        }
+        let row: Vec<String> = sizes
+            .iter()
+            .map(|n| match pts.iter().find(|p| p.0 == *n) {
+                Some((_, r)) => {
+                    let l0 = rate_at(r, &keys[0]).unwrap_or(0.0);
+                    let far: Vec<f64> = keys[1..].iter().filter_map(|k| rate_at(r, k)).collect();
+                    format!("{} / {}", pct(l0), pct(far.iter().sum::<f64>() / far.len().max(1) as f64))
+                }
+                None => "–".into(),
+            })
+            .collect();
+        let used = pts.last().map(|p| count(p.1.training.examples.max(p.1.training.trials) as f64)).unwrap_or_default();
+        let _ = writeln!(md, "| {} | {} | {} |", s.name, used, row.join(" | "));
+    }
+    Some(md)
+}
+
+/// The adversarial table of one task (Markdown), if any solver was attacked.
+fn adversarial_table(solvers: &[SolverRuns]) -> Option<String> {
+    let attacked: Vec<&SolverRuns> =
+        solvers.iter().filter(|s| s.runs.iter().any(|r| r.adversarial.is_some())).collect();
+    let first = attacked.first()?.runs.iter().find_map(|r| r.adversarial.as_ref())?;
+    let budgets: Vec<f64> = first.budgets.iter().map(|b| b.budget).collect();
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "## Adversarial brittleness
+"
+    );
+    let _ = writeln!(
+        md,
+        "Level-0 test instances perturbed without changing their correct answer. Method: {}. Budget unit: {}. \
+         Cells: success % under the one-step attack (FGSM) / under every attack tried, pooled over seeds. \
+         *Median breaking budget*: per seed, the median over attacked instances of the smallest budget that \
+         broke the answer (`> max` when fewer than half broke). Solvers without gradients (other than the \
+         hand-written control) are not attacked.\n",
+        first.method, first.budget_unit
+    );
+    let head: Vec<String> = budgets.iter().map(|b| format!("budget {b}")).collect();
+    let _ =
+        writeln!(md, "| solver | seeds | attacked | clean success % | {} | median breaking budget |", head.join(" | "));
+    let _ = writeln!(md, "|---|---|---|---|{}---|", "---|".repeat(head.len()));
+    for s in attacked {
+        let stats: Vec<&driftbench_core::attack::AttackStats> =
+            s.runs.iter().filter_map(|r| r.adversarial.as_ref()).collect();
+        let n: u64 = stats.iter().map(|a| a.instances).sum();
+        let clean: u64 = stats.iter().map(|a| a.clean_successes).sum();
+        let cols: Vec<String> = budgets
+            .iter()
+            .map(|b| {
+                let (mut f, mut k) = (0u64, 0u64);
+                for a in &stats {
+                    if let Some(r) = a.budgets.iter().find(|x| x.budget == *b) {
+                        f += r.fgsm_successes;
+                        k += r.successes;
+                    }
+                }
+                format!("{} / {}", pct(f as f64 / n.max(1) as f64), pct(k as f64 / n.max(1) as f64))
+            })
+            .collect();
+        let medians: Vec<String> = stats
+            .iter()
+            .map(|a| a.median_breaking_budget.map(|m| format!("{m:.3}")).unwrap_or_else(|| "> max".into()))
+            .collect();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {n} | {} | {} | {} |",
+            s.name,
+            stats.len(),
+            pct(clean as f64 / n.max(1) as f64),
+            cols.join(" | "),
+            medians.join(", ")
+        );
+    }
+    Some(md)
 }
 
 /// Success % at cell `i` with its band: the between-seed t-interval with two or more seeds, else Wilson.
@@ -228,7 +439,7 @@ fn band(s: &SolverRuns, i: usize) -> (f64, f64, f64) {
     (100.0 * p, 100.0 * lo.max(0.0), 100.0 * hi.min(1.0))
 }
 
-fn task_page(task: &str, solvers: &[SolverRuns]) -> String {
+fn task_page(task: &str, solvers: &[SolverRuns], samples: &[&RunRecord]) -> String {
     let mut md = String::new();
     let first = solvers[0].runs[0];
     let cells = &first.cells;
@@ -245,6 +456,7 @@ fn task_page(task: &str, solvers: &[SolverRuns]) -> String {
          **Between seeds** is the mean of the per-seed rates ± the 95% t-interval half-width over seeds.\n"
     );
     let _ = writeln!(md, "## Generalisation curves\n");
+    let _ = writeln!(md, "![{task} overview](plots/{task}-overview.svg)\n");
     for (axis, _) in axes(cells) {
         let _ = writeln!(md, "![{task} {axis}](plots/{task}-{axis}.svg)\n");
     }
@@ -357,6 +569,42 @@ fn task_page(task: &str, solvers: &[SolverRuns]) -> String {
         "\nCost columns are means over seeds. Deaths in training count every episode a learner's own policy died \
          in while learning (REINFORCE's episodes, DAgger's rollouts); learning curves are in the run records."
     );
+    let searched: Vec<&SolverRuns> = solvers.iter().filter(|s| s.kind == SolverKind::ProgramSearch).collect();
+    if !searched.is_empty() {
+        let _ = writeln!(md, "\n## Programs found\n");
+        let _ = writeln!(
+            md,
+            "What each program search returned per seed (the DSL is in every record's `config` and in \
+             `docs/program-search.md`). *Enumerated*: candidate programs built; *kept*: distinct behaviours after \
+             observational-equivalence pruning; *consistent*: distinct programs of the chosen size that fit the \
+             data.\n"
+        );
+        let _ = writeln!(md, "| solver | seed | program | examples used | enumerated | kept | consistent | search s |");
+        let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
+        for s in searched {
+            for r in &s.runs {
+                let x = |k: &str| r.training.extra.get(k).map(|v| count(*v)).unwrap_or_else(|| "–".into());
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | `{}` | {} | {} | {} | {} | {} |",
+                    s.name,
+                    r.seed,
+                    r.training.program.as_deref().unwrap_or("–").replace('|', "\\|"),
+                    count(r.training.examples as f64),
+                    x("programs_enumerated"),
+                    x("distinct_behaviours"),
+                    x("consistent_programs"),
+                    r.training.extra.get("search_s").map(|v| format!("{v:.2}")).unwrap_or_else(|| "–".into()),
+                );
+            }
+        }
+    }
+    if let Some(table) = adversarial_table(solvers) {
+        let _ = writeln!(md, "\n{table}");
+    }
+    if let Some(table) = sample_table(task, solvers, samples) {
+        let _ = writeln!(md, "\n{table}");
+    }
     let _ = writeln!(md, "\nPer-run data: [`{task}.csv`]({task}.csv).");
     md
 }
@@ -397,7 +645,8 @@ fn task_csv(solvers: &[SolverRuns]) -> String {
 
 /// Renders every file of the report.
 pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
-    let grouped = group(records)?;
+    let (drift, samples): (Vec<&RunRecord>, Vec<&RunRecord>) = records.iter().partition(|r| r.experiment.is_none());
+    let grouped = group(&drift)?;
     let mut files = Vec::new();
     let mut summary = String::from("# driftbench summary\n\n");
     summary.push_str(
@@ -406,11 +655,11 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
          every axis); *worst* is the lowest of them.\n\n",
     );
     summary.push_str(
-        "| task | solver | kind | seeds | level-0 success % [95% Wilson] | mean OOD success % | worst OOD cell % | training examples | deaths in training | µs per answer |\n",
+        "| task | solver | kind | seeds | level-0 success % [95% Wilson] | mean OOD success % | worst OOD cell % | cost to learn | cost per answer |\n",
     );
-    summary.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
+    summary.push_str("|---|---|---|---|---|---|---|---|---|\n");
     let mut summary_csv = String::from(
-        "task,solver,kind,seeds,level0_rate,level0_wilson_low,level0_wilson_high,mean_ood_rate,training_examples,us_per_answer\n",
+        "task,solver,kind,seeds,level0_rate,level0_wilson_low,level0_wilson_high,mean_ood_rate,training_examples,training_trials,training_deaths,us_per_answer,work_per_answer_level0\n",
     );
     for (task, solvers) in &grouped {
         let l0 = solvers[0].runs[0].cells.iter().position(|c| c.level == 0).unwrap_or(0);
@@ -419,23 +668,37 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
             let (k, n) = s.pooled(l0);
             let (lo, hi) = wilson(k, n);
             let examples = s.mean_of(|r| r.training.examples as f64);
+            let trials = s.mean_of(|r| r.training.trials as f64);
+            let deaths = s.mean_of(|r| r.training.deaths as f64);
             let us = s.mean_of(|r| r.timing.per_answer_us);
+            let work = s.mean_of(|r| r.cells[l0].mean_work);
+            let work_name = &s.runs[0].work_name;
+            let mut learn = Vec::new();
+            if examples > 0.0 {
+                learn.push(format!("{} examples", count(examples)));
+            }
+            if trials > 0.0 {
+                learn.push(format!("{} trials", count(trials)));
+            }
+            if deaths > 0.0 {
+                learn.push(format!("{} deaths", count(deaths)));
+            }
+            let learn = if learn.is_empty() { "none (hand-written)".to_string() } else { learn.join(", ") };
+            let per_answer =
+                if work > 0.0 { format!("{us:.1} µs, {work:.1} {work_name}") } else { format!("{us:.1} µs") };
             let _ = writeln!(
                 summary,
-                "| [{task}]({task}.md) | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} |",
+                "| [{task}]({task}.md) | {} | {} | {} | {} | {} | {} | {learn} | {per_answer} |",
                 s.name,
                 kind_name(s.kind),
                 s.runs.len(),
                 rate_ci(k, n),
                 pct(mean),
                 worst,
-                count(examples),
-                count(s.mean_of(|r| r.training.deaths as f64)),
-                us
             );
             let _ = writeln!(
                 summary_csv,
-                "{task},{},{},{},{:.6},{:.6},{:.6},{:.6},{examples:.0},{us:.3}",
+                "{task},{},{},{},{:.6},{:.6},{:.6},{:.6},{examples:.0},{trials:.0},{deaths:.0},{us:.3},{work:.3}",
                 s.name,
                 kind_name(s.kind),
                 s.runs.len(),
@@ -445,7 +708,7 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
                 mean
             );
         }
-        let mut page = task_page(task, solvers);
+        let mut page = task_page(task, solvers, &samples);
         // One picture per solver: its first seed's answer on the first level-0 test instance.
         let pictures: Vec<(&str, &String)> =
             solvers.iter().filter_map(|s| s.runs[0].picture.as_ref().map(|p| (s.name, p))).collect();
@@ -459,14 +722,34 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
         }
         files.push((format!("{task}.md"), page));
         files.extend(task_plots(task, solvers)?);
+        files.extend(sample_plot(task, solvers, &samples)?);
         files.push((format!("{task}.csv"), task_csv(solvers)));
     }
+    summary.push_str(
+        "\n*Cost to learn*: distinct training examples, simulated trials and deaths while learning (means over seeds). \
+         *Cost per answer*: wall time per answered instance and the task's own work unit at level 0.\n",
+    );
     summary.push_str("\n## Generalisation curves\n\n");
-    for (task, solvers) in &grouped {
-        for (axis, _) in axes(&solvers[0].runs[0].cells) {
-            let _ = writeln!(summary, "![{task} {axis}](plots/{task}-{axis}.svg)");
+    for task in grouped.keys() {
+        let _ = writeln!(summary, "![{task} overview](plots/{task}-overview.svg)\n");
+    }
+    let adversarial: Vec<String> = grouped.values().filter_map(|solvers| adversarial_table(solvers)).collect();
+    if !adversarial.is_empty() {
+        summary.push_str("## Adversarial brittleness\n\nPer task (details on each task's page):\n\n");
+        for (task, solvers) in &grouped {
+            if let Some(t) = adversarial_table(solvers) {
+                let body: String = t.lines().filter(|l| l.starts_with('|')).map(|l| format!("{l}\n")).collect();
+                let _ = writeln!(summary, "### {task}\n\n{body}");
+            }
         }
-        summary.push('\n');
+    }
+    if !samples.is_empty() {
+        summary.push_str("## Sample efficiency\n\n");
+        for task in grouped.keys() {
+            if samples.iter().any(|r| r.task == *task) {
+                let _ = writeln!(summary, "![{task} sample efficiency](plots/{task}-sample-efficiency.svg)\n");
+            }
+        }
     }
     files.push(("summary.md".into(), summary));
     files.push(("summary.csv".into(), summary_csv));
@@ -483,7 +766,13 @@ pub fn splice_readme(readme: &str, files: &[File]) -> Option<String> {
     let a = readme.find(begin)? + begin.len();
     let b = a + readme[a..].find(end)?;
     let summary = &files.iter().find(|f| f.0 == "summary.md")?.1;
-    let table: String = summary.lines().filter(|l| l.starts_with('|')).map(|l| format!("{l}\n")).collect();
+    // The headline table: the first run of table lines.
+    let table: String = summary
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| format!("{l}\n"))
+        .collect();
     let table = table.replace("](", "](results/");
     Some(format!("{}\n{table}{}", &readme[..a], &readme[b..]))
 }

@@ -1,4 +1,6 @@
-//! Generalisation curves as SVG: success against drift level, one line per solver, 95% bands.
+//! SVG figures: generalisation curves (success against drift level, one line per solver, 95% bands), the
+//! per-task overview (every axis in one figure) and the sample-efficiency curves.
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// One solver's line: success % per level (index = level) with its band.
@@ -9,8 +11,29 @@ pub struct Line<'a> {
     pub points: Vec<(f64, f64, f64)>,
 }
 
-/// Colours in solver order (symbolic first): colour-blind-safe Okabe-Ito palette.
-const PALETTE: [RGBColor; 7] = [
+/// One panel of a multi-panel figure: a title, the x labels and the lines.
+pub struct Panel<'a> {
+    /// Panel title.
+    pub title: String,
+    /// Label of each x position.
+    pub x_labels: Vec<String>,
+    /// The lines.
+    pub lines: Vec<Line<'a>>,
+}
+
+/// One solver's sample-efficiency line: (training instances, success %) points; a hand-written solver has one
+/// point at zero instances and is drawn as a dashed level across the panel.
+pub struct SampleLine<'a> {
+    /// Legend name.
+    pub name: &'a str,
+    /// Colour index (the solver's position in the task's solver list, so colours match the other figures).
+    pub colour: usize,
+    /// (training instances, success %) in increasing order of instances; 0 instances for a hand-written solver.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Colours in solver order (symbolic first): colour-blind-safe Okabe-Ito palette, then two extra greys.
+const PALETTE: [RGBColor; 9] = [
     RGBColor(0, 0, 0),
     RGBColor(0, 114, 178),
     RGBColor(213, 94, 0),
@@ -18,72 +41,180 @@ const PALETTE: [RGBColor; 7] = [
     RGBColor(204, 121, 167),
     RGBColor(230, 159, 0),
     RGBColor(86, 180, 233),
+    RGBColor(120, 120, 120),
+    RGBColor(180, 60, 60),
 ];
+
+/// Colour of solver `i`.
+pub fn colour(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+
+fn err<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+fn draw_curve(area: &Area, title: &str, x_labels: &[String], lines: &[Line], font: u32) -> Result<(), String> {
+    let n = x_labels.len().max(1) as f64;
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", font))
+        .margin(10)
+        .x_label_area_size(44)
+        .y_label_area_size(50)
+        .build_cartesian_2d(-0.2f64..(n - 0.8), 0f64..101f64)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_labels(x_labels.len())
+        .x_label_formatter(&|x| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 {
+                x_labels.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .x_desc("drift level (L0 = training distribution)")
+        .y_desc("success %")
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err)?;
+    // The training distribution, shaded.
+    chart
+        .draw_series(std::iter::once(Rectangle::new([(-0.2, 0.0), (0.2, 101.0)], RGBColor(230, 230, 230).filled())))
+        .map_err(err)?;
+    for (i, line) in lines.iter().enumerate() {
+        let c = colour(i);
+        let band: Vec<(f64, f64)> = line
+            .points
+            .iter()
+            .enumerate()
+            .map(|(x, p)| (x as f64, p.2))
+            .chain(line.points.iter().enumerate().rev().map(|(x, p)| (x as f64, p.1)))
+            .collect();
+        chart.draw_series(std::iter::once(Polygon::new(band, c.mix(0.15)))).map_err(err)?;
+        // Offset coincident lines slightly so that a perfect solver does not hide another.
+        let dx = (i as f64 - (lines.len() as f64 - 1.0) / 2.0) * 0.02;
+        let pts: Vec<(f64, f64)> = line.points.iter().enumerate().map(|(x, p)| (x as f64 + dx, p.0)).collect();
+        chart
+            .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
+            .map_err(err)?
+            .label(line.name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+        chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled()))).map_err(err)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}
 
 /// Draws one (task, axis) curve into an SVG string.
 pub fn curve(title: &str, x_labels: &[String], lines: &[Line]) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (640, 400)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let n = x_labels.len().max(1) as f64;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(48)
-            .y_label_area_size(52)
-            .build_cartesian_2d(-0.2f64..(n - 0.8), 0f64..101f64)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_labels(x_labels.len())
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 {
-                    x_labels.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
-            .x_desc("drift level (L0 = training distribution)")
-            .y_desc("success %")
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        // The training distribution, shaded.
-        chart
-            .draw_series(std::iter::once(Rectangle::new([(-0.2, 0.0), (0.2, 101.0)], RGBColor(230, 230, 230).filled())))
-            .map_err(|e| e.to_string())?;
-        for (i, line) in lines.iter().enumerate() {
-            let colour = PALETTE[i % PALETTE.len()];
-            let band: Vec<(f64, f64)> = line
-                .points
-                .iter()
-                .enumerate()
-                .map(|(x, p)| (x as f64, p.2))
-                .chain(line.points.iter().enumerate().rev().map(|(x, p)| (x as f64, p.1)))
-                .collect();
-            chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.15)))).map_err(|e| e.to_string())?;
-            // Offset coincident lines slightly so that a perfect solver does not hide another.
-            let dx = (i as f64 - (lines.len() as f64 - 1.0) / 2.0) * 0.02;
-            let pts: Vec<(f64, f64)> = line.points.iter().enumerate().map(|(x, p)| (x as f64 + dx, p.0)).collect();
-            chart
-                .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(line.name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
-            chart
-                .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, colour.filled())))
-                .map_err(|e| e.to_string())?;
+        root.fill(&WHITE).map_err(err)?;
+        draw_curve(&root, title, x_labels, lines, 18)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// Splits a figure into a grid of `n` panels, two per row, under a caption; returns the panels.
+fn grid<'a>(root: &Area<'a>, title: &str, n: usize) -> Result<Vec<Area<'a>>, String> {
+    root.fill(&WHITE).map_err(err)?;
+    let body = root.titled(title, ("sans-serif", 20)).map_err(err)?;
+    let rows = n.div_ceil(2).max(1);
+    Ok(body.split_evenly((rows, 2)).into_iter().take(n).collect())
+}
+
+/// Every axis of a task in one figure, two panels per row.
+pub fn overview(title: &str, panels: &[Panel]) -> Result<String, String> {
+    let mut svg = String::new();
+    {
+        let rows = panels.len().div_ceil(2).max(1) as u32;
+        let root = SVGBackend::with_string(&mut svg, (1100, 40 + 360 * rows)).into_drawing_area();
+        for (area, p) in grid(&root, title, panels.len())?.iter().zip(panels) {
+            draw_curve(area, &p.title, &p.x_labels, &p.lines, 15)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        root.present().map_err(|e| e.to_string())?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// Success against training-set size (log scale), one panel per judged cell (level 0, then the farthest level
+/// of each axis). A hand-written solver, trained on nothing, is drawn at the "0" tick and as a dashed level.
+pub fn sample_efficiency(title: &str, panels: &[(String, Vec<SampleLine>)]) -> Result<String, String> {
+    let max_n = panels.iter().flat_map(|p| p.1.iter().flat_map(|l| l.points.iter().map(|q| q.0))).fold(10.0, f64::max);
+    let x_max = max_n.log10().ceil() + 0.3;
+    // x = log10(instances); the "0 instances" point sits one decade left of the smallest size drawn.
+    let zero_x = 1.0;
+    let to_x = |n: f64| if n <= 0.0 { zero_x } else { n.log10() };
+    let mut svg = String::new();
+    {
+        let rows = panels.len().div_ceil(2).max(1) as u32;
+        let root = SVGBackend::with_string(&mut svg, (1100, 40 + 360 * rows)).into_drawing_area();
+        for (area, (panel_title, lines)) in grid(&root, title, panels.len())?.iter().zip(panels) {
+            let mut chart = ChartBuilder::on(area)
+                .caption(panel_title, ("sans-serif", 15))
+                .margin(10)
+                .x_label_area_size(44)
+                .y_label_area_size(50)
+                .build_cartesian_2d((zero_x - 0.3)..x_max, 0f64..101f64)
+                .map_err(err)?;
+            chart
+                .configure_mesh()
+                .x_labels(((x_max - zero_x).ceil() as usize) + 1)
+                .x_label_formatter(&|x| {
+                    let i = x.round();
+                    if (x - i).abs() > 1e-6 {
+                        String::new()
+                    } else if i == zero_x {
+                        "0".into()
+                    } else {
+                        format!("10^{i}")
+                    }
+                })
+                .x_desc("training instances (log scale; 0 = hand-written)")
+                .y_desc("success %")
+                .light_line_style(WHITE.mix(0.0))
+                .draw()
+                .map_err(err)?;
+            for line in lines {
+                let c = colour(line.colour);
+                let pts: Vec<(f64, f64)> = line.points.iter().map(|&(n, s)| (to_x(n), s)).collect();
+                if pts.len() == 1 && line.points[0].0 <= 0.0 {
+                    let y = pts[0].1;
+                    chart
+                        .draw_series(DashedLineSeries::new(vec![(zero_x, y), (x_max, y)], 6, 4, c.stroke_width(1)))
+                        .map_err(err)?
+                        .label(line.name)
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+                } else {
+                    chart
+                        .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
+                        .map_err(err)?
+                        .label(line.name)
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+                }
+                chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled()))).map_err(err)?;
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::LowerRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.3))
+                .draw()
+                .map_err(err)?;
+        }
+        root.present().map_err(err)?;
     }
     Ok(svg)
 }

@@ -306,6 +306,19 @@ impl Shooter {
     }
 }
 
+/// Newton shooting (the symbolic solver's, with its tolerances and limits) from the launch `start`: refines
+/// (vx0, vy0) until the landing is within 0.01% of (`distance`, `time`) or the iteration stalls, and returns the
+/// best launch found with the number of simulated trials spent (at least 1). A start that does not land comes
+/// back unchanged after that one trial. Program-search learners use it with a learned starting launch.
+pub fn shoot(env: &Env, distance: f64, time: f64, start: (f64, f64)) -> (Launch, u64) {
+    let mut shooter = Shooter { env: *env, distance, time, trials: 0 };
+    let mut p = [start.0, start.1];
+    if let Some(r) = shooter.residual(p) {
+        p = shooter.refine(p, r);
+    }
+    (Launch { vx: p[0], vy: p[1] }, shooter.trials)
+}
+
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
@@ -448,6 +461,45 @@ impl Task for Rocket {
         }
     }
 
+    fn encode_vec_answer(&self, _inst: &RocketInstance, answer: &Launch) -> Option<Vec<f32>> {
+        Some(vec![answer.vx as f32, answer.vy as f32])
+    }
+
+    /// The adversarial box moves the target: distance and flight time each by up to the success tolerance (5%,
+    /// less 0.1% for rounding) of their own value; the world (gravity, air, altitude) does not move. A target
+    /// moved that little is the same question up to the tolerance the scorer grants, and answers on it are judged
+    /// against the moved target.
+    fn attack_radius(&self, inst: &RocketInstance) -> Option<Vec<f32>> {
+        let share = SUCCESS_TOLERANCE * (1.0 - 1e-3);
+        Some(vec![(inst.distance * share) as f32, (inst.flight_time * share) as f32, 0.0, 0.0, 0.0])
+    }
+
+    fn attack_unit(&self) -> &'static str {
+        "target distance and flight time each moved by up to 5% of their value (the success tolerance); the world \
+         fixed; answers judged against the moved target"
+    }
+
+    /// The instance with the perturbed distance and flight time; `None` when the world features moved, either
+    /// target moved by more than 5%, the result is invalid, or the features do not re-encode to themselves.
+    fn attacked_instance(&self, inst: &RocketInstance, features: &[f32]) -> Option<RocketInstance> {
+        let own = self.encode_vec(inst)?;
+        if features.len() != own.len() || features.iter().any(|x| !x.is_finite()) || features[2..] != own[2..] {
+            return None;
+        }
+        let distance = inst.distance + f64::from(features[0] - own[0]);
+        let flight_time = inst.flight_time + f64::from(features[1] - own[1]);
+        let within = |moved: f64, at: f64| (moved - at).abs() <= SUCCESS_TOLERANCE * at;
+        if !within(distance, inst.distance) || !within(flight_time, inst.flight_time) {
+            return None;
+        }
+        let moved = RocketInstance { distance, flight_time, ..inst.clone() };
+        self.validate(&moved).ok()?;
+        // The decoding above assumes features linear in distance and time; check that they still are.
+        let again = self.encode_vec(&moved)?;
+        let same = again.iter().zip(features).all(|(a, f)| (a - f).abs() <= 1e-5 * f.abs().max(1.0));
+        same.then_some(moved)
+    }
+
     /// Networks learn from recorded launch trials: in each training instance's environment, a launch velocity
     /// drawn uniformly from [`TRIAL_VX`] × [`TRIAL_VY`] (a box covering every launch the training targets need,
     /// 15-120 m/s on both components) is simulated, and the example maps where it landed (distance, flight time)
@@ -543,6 +595,51 @@ mod tests {
             // Allow only rounding: a few ulps of the launch energy.
             prop_assert!(gained <= 1e-12 * energy(9.8, [0.0, h0, vx, vy]), "energy rose by {gained}");
         }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn attacked_instances_move_only_the_target_and_by_at_most_five_percent(
+            seed in any::<u64>(), u in proptest::collection::vec(-1.0f32..=1.0, 5),
+        ) {
+            let t = Rocket;
+            let i = t.generate(Cell::IN_DIST, &mut driftbench_core::rng::stream(seed, t.id(), "attack"));
+            let x = t.encode_vec(&i).unwrap();
+            let r = t.attack_radius(&i).unwrap();
+            prop_assert_eq!(&r[2..], &[0.0; 3]);
+            let moved: Vec<f32> = x.iter().zip(&r).zip(&u).map(|((x, r), u)| x + r * u).collect();
+            let a = t.attacked_instance(&i, &moved).unwrap();
+            prop_assert!(t.validate(&a).is_ok());
+            prop_assert!((a.distance / i.distance - 1.0).abs() <= SUCCESS_TOLERANCE);
+            prop_assert!((a.flight_time / i.flight_time - 1.0).abs() <= SUCCESS_TOLERANCE);
+            prop_assert_eq!((a.gravity, a.air_density, a.altitude), (i.gravity, i.air_density, i.altitude));
+            prop_assert_eq!(t.encode_vec(&a).unwrap(), moved);
+            // The symbolic solver still solves the moved target.
+            let (answer, _) = t.solve_symbolic(&a);
+            prop_assert!(t.score(&a, &answer).success);
+        }
+    }
+
+    #[test]
+    fn attacked_instance_refuses_moves_outside_the_box() {
+        let t = Rocket;
+        let i = inst(500.0, 10.0, 9.8, 1.2, 0.0);
+        assert_eq!(t.attacked_instance(&i, &t.encode_vec(&i).unwrap()), Some(i.clone()));
+        let r = t.attack_radius(&i).unwrap();
+        assert!((r[0] - 25.0 * 0.999).abs() < 1e-3 && (r[1] - 0.5 * 0.999).abs() < 1e-5);
+        for bad in [
+            vec![530.0, 10.0, 9.8, 1.2, 0.0],
+            vec![500.0, 9.4, 9.8, 1.2, 0.0],
+            vec![500.0, 10.0, 9.9, 1.2, 0.0],
+            vec![500.0, 10.0, 9.8, 1.2],
+            vec![f32::NAN, 10.0, 9.8, 1.2, 0.0],
+        ] {
+            assert!(t.attacked_instance(&i, &bad).is_none(), "{bad:?}");
+        }
+        let answer = Launch { vx: 40.0, vy: 50.0 };
+        assert_eq!(t.decode_vec(&i, &t.encode_vec_answer(&i, &answer).unwrap()), Some(answer));
     }
 
     #[test]

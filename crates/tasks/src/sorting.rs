@@ -255,6 +255,36 @@ impl Task for Sorting {
             .collect();
         Some(answer)
     }
+
+    /// Every value may move by just under half the smallest gap between distinct values (× (1 − 10⁻³), in
+    /// feature units), so that no two distinct values can change order and the sorted answer stays the same. A
+    /// list without two distinct values has no gap; its values may move by just under half a unit, half the
+    /// smallest gap integers can have (any move keeps such a list's answer).
+    fn attack_radius(&self, inst: &SortInstance) -> Option<Vec<f32>> {
+        let mut v = inst.values.clone();
+        v.sort_unstable();
+        v.dedup();
+        let gap = v.windows(2).map(|w| (w[1] as i128 - w[0] as i128) as f64).fold(f64::INFINITY, f64::min);
+        let half = if gap.is_finite() { gap / 2.0 } else { 0.5 };
+        Some(vec![(half * (1.0 - 1e-3) / f64::from(FEATURE_SCALE)) as f32; inst.values.len()])
+    }
+
+    fn attack_unit(&self) -> &'static str {
+        "half the smallest gap between distinct values (every value moved by up to budget x that, less 0.1%)"
+    }
+
+    /// The values are integers and a perturbation that keeps every pair of distinct values in order (as every
+    /// move within [`Task::attack_radius`] does) leaves the sorted answer unchanged, so the perturbed features
+    /// describe the original instance; `None` when they swap two distinct values, are not finite, or do not have
+    /// one feature per value.
+    fn attacked_instance(&self, inst: &SortInstance, features: &[f32]) -> Option<SortInstance> {
+        let v = &inst.values;
+        if features.len() != v.len() || features.iter().any(|x| !x.is_finite()) {
+            return None;
+        }
+        let keeps_order = (0..v.len()).all(|i| (0..v.len()).all(|j| v[i] >= v[j] || features[i] < features[j]));
+        keeps_order.then(|| inst.clone())
+    }
 }
 
 #[cfg(test)]
@@ -272,6 +302,30 @@ mod tests {
             let mut expected = values.clone();
             expected.sort();
             prop_assert_eq!(merge_sort(&values).0, expected);
+        }
+
+        #[test]
+        fn attack_radius_keeps_the_answer(
+            values in proptest::collection::vec(-1000i64..1000, 1..MAX_LEN),
+            signs in proptest::collection::vec(-1.0f32..=1.0, MAX_LEN),
+        ) {
+            let t = Sorting;
+            let i = inst(&values);
+            let r = t.attack_radius(&i).unwrap();
+            let mut distinct = values.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            // Half the smallest gap, or half a unit when there is no gap.
+            let half_gap = distinct.windows(2).map(|w| (w[1] - w[0]) as f64 / 2.0).reduce(f64::min).unwrap_or(0.5);
+            prop_assert_eq!(r.len(), values.len());
+            prop_assert!(r.iter().all(|&r| r > 0.0 && (r as f64) * (FEATURE_SCALE as f64) < half_gap), "{r:?}");
+            // Any move within the radius (a corner when the drawn sign is ±1) describes the same instance.
+            let x = t.encode_seq(&i).unwrap().features;
+            let moved: Vec<f32> = x.iter().zip(&r).zip(&signs).map(|((x, r), s)| x + r * s).collect();
+            let attacked = t.attacked_instance(&i, &moved);
+            prop_assert_eq!(attacked.as_ref(), Some(&i));
+            let (answer, _) = t.solve_symbolic(attacked.as_ref().unwrap());
+            prop_assert!(t.score(&i, &answer).success);
         }
 
         #[test]
@@ -299,6 +353,20 @@ mod tests {
             assert_eq!(o.success, *ok, "{answer:?}");
             assert!((o.metric - metric).abs() < 1e-12, "{answer:?}: {}", o.metric);
         }
+    }
+
+    #[test]
+    fn attacked_instance_refuses_moves_that_swap_values() {
+        let t = Sorting;
+        let i = inst(&[10, 11, 11, 50]);
+        // Half the smallest gap (1) is 0.5 units, less 0.1%.
+        assert!(t.attack_radius(&i).unwrap().iter().all(|&r| (r - 0.4995 / FEATURE_SCALE).abs() < 1e-7));
+        assert_eq!(t.attack_radius(&inst(&[7, 7])), Some(vec![0.4995 / FEATURE_SCALE; 2]));
+        // Equal values may trade places; distinct ones may not.
+        assert!(t.attacked_instance(&i, &[0.10, 0.112, 0.108, 0.5]).is_some());
+        assert!(t.attacked_instance(&i, &[0.1106, 0.1104, 0.11, 0.5]).is_none());
+        assert!(t.attacked_instance(&i, &[0.1, 0.11, 0.11]).is_none());
+        assert!(t.attacked_instance(&i, &[f32::NAN, 0.11, 0.11, 0.5]).is_none());
     }
 
     #[test]
