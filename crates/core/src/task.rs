@@ -263,4 +263,18 @@ pub trait Task: Send + Sync + 'static {
     fn encode_vec_answer(&self, _instance: &Self::Instance, _answer: &Self::Answer) -> Option<Vec<f32>> {
         None
     }
+
+    /// The adversarial experiment for tasks whose input has no small continuous perturbation (navigation): up to
+    /// `count` instances drawn from `rng`, each `size` small discrete changes away from `instance` (e.g. cars
+    /// added), aimed at where `answer` goes, every one still solvable. Empty: the task takes no part.
+    fn attack_variants(
+        &self,
+        _instance: &Self::Instance,
+        _answer: &Self::Answer,
+        _size: usize,
+        _count: usize,
+        _rng: &mut ChaCha8Rng,
+    ) -> Vec<Self::Instance> {
+        Vec::new()
+    }
 }

@@ -189,7 +189,7 @@ mod tests {
     use driftbench_core::attack::run_attack;
     use driftbench_core::solver::Symbolic;
     use driftbench_core::{rng, Cell, Learner, Profile, Solver, SolverKind, TrainData};
-    use driftbench_tasks::{Rocket, Sorting};
+    use driftbench_tasks::{Navigation, Rocket, Sorting};
 
     fn data<T: Task>(task: &T, n: usize) -> TrainData<T> {
         let mut r = rng::stream(5, task.id(), "attack-test");
@@ -292,5 +292,24 @@ mod tests {
         // Nearest neighbour has no gradient: not attacked.
         let nn = trained(&r, &NearestNeighbour);
         assert!(run_attack(&r, nn.as_ref(), SolverKind::Baseline, &insts, 1).unwrap().is_none());
+    }
+
+    #[test]
+    fn navigation_episodes_are_attacked_with_added_cars() {
+        let t = Navigation;
+        let insts = tests(&t);
+        let control = trained(&t, &Symbolic);
+        let stats = run_attack(&t, control.as_ref(), SolverKind::Symbolic, &insts, 1).unwrap().unwrap();
+        assert_eq!(stats.clean_successes, 40);
+        assert!(stats.budgets.iter().all(|b| b.successes == 40 && b.failures.is_empty()), "{stats:?}");
+        let net = trained(&t, &crate::policy::Imitation::default());
+        let stats = run_attack(&t, net.as_ref(), SolverKind::Network, &insts, 1).unwrap().unwrap();
+        check_stats(&stats, 40);
+        for w in stats.budgets.windows(2) {
+            assert!(w[1].successes <= w[0].successes, "{stats:?}");
+        }
+        for b in &stats.budgets {
+            assert_eq!(b.failures.values().sum::<u64>(), stats.clean_successes - b.successes, "{stats:?}");
+        }
     }
 }

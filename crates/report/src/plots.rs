@@ -56,7 +56,14 @@ fn err<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
-fn draw_curve(area: &Area, title: &str, x_labels: &[String], lines: &[Line], font: u32) -> Result<(), String> {
+fn draw_curve(
+    area: &Area,
+    title: &str,
+    x_labels: &[String],
+    lines: &[Line],
+    font: u32,
+    legend: bool,
+) -> Result<(), String> {
     let n = x_labels.len().max(1) as f64;
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", font))
@@ -105,13 +112,15 @@ fn draw_curve(area: &Area, title: &str, x_labels: &[String], lines: &[Line], fon
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
         chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled()))).map_err(err)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .draw()
-        .map_err(err)?;
+    if legend {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()
+            .map_err(err)?;
+    }
     Ok(())
 }
 
@@ -121,18 +130,29 @@ pub fn curve(title: &str, x_labels: &[String], lines: &[Line]) -> Result<String,
     {
         let root = SVGBackend::with_string(&mut svg, (640, 400)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        draw_curve(&root, title, x_labels, lines, 18)?;
+        draw_curve(&root, title, x_labels, lines, 18, true)?;
         root.present().map_err(err)?;
     }
     Ok(svg)
 }
 
-/// Splits a figure into a grid of `n` panels, two per row, under a caption; returns the panels.
-fn grid<'a>(root: &Area<'a>, title: &str, n: usize) -> Result<Vec<Area<'a>>, String> {
+/// Width of the legend column of multi-panel figures, in pixels.
+const LEGEND_W: u32 = 190;
+
+/// Splits a figure into a grid of `n` panels, two per row, under a caption, with one legend for all panels in a
+/// column on the right (so that no legend hides a line); returns the panels.
+fn grid<'a>(root: &Area<'a>, title: &str, n: usize, legend: &[(&str, RGBColor)]) -> Result<Vec<Area<'a>>, String> {
     root.fill(&WHITE).map_err(err)?;
     let body = root.titled(title, ("sans-serif", 20)).map_err(err)?;
+    let (w, _) = body.dim_in_pixel();
+    let (panels, key) = body.split_horizontally(w.saturating_sub(LEGEND_W));
+    for (i, (name, c)) in legend.iter().enumerate() {
+        let y = 40 + 24 * i as i32;
+        key.draw(&PathElement::new(vec![(10, y), (36, y)], c.stroke_width(3))).map_err(err)?;
+        key.draw(&Text::new(name.to_string(), (44, y - 7), ("sans-serif", 14))).map_err(err)?;
+    }
     let rows = n.div_ceil(2).max(1);
-    Ok(body.split_evenly((rows, 2)).into_iter().take(n).collect())
+    Ok(panels.split_evenly((rows, 2)).into_iter().take(n).collect())
 }
 
 /// Every axis of a task in one figure, two panels per row.
@@ -140,9 +160,13 @@ pub fn overview(title: &str, panels: &[Panel]) -> Result<String, String> {
     let mut svg = String::new();
     {
         let rows = panels.len().div_ceil(2).max(1) as u32;
-        let root = SVGBackend::with_string(&mut svg, (1100, 40 + 360 * rows)).into_drawing_area();
-        for (area, p) in grid(&root, title, panels.len())?.iter().zip(panels) {
-            draw_curve(area, &p.title, &p.x_labels, &p.lines, 15)?;
+        let root = SVGBackend::with_string(&mut svg, (1100 + LEGEND_W, 40 + 360 * rows)).into_drawing_area();
+        let legend: Vec<(&str, RGBColor)> = panels
+            .first()
+            .map(|p| p.lines.iter().enumerate().map(|(i, l)| (l.name, colour(i))).collect())
+            .unwrap_or_default();
+        for (area, p) in grid(&root, title, panels.len(), &legend)?.iter().zip(panels) {
+            draw_curve(area, &p.title, &p.x_labels, &p.lines, 15, false)?;
         }
         root.present().map_err(err)?;
     }
@@ -160,8 +184,14 @@ pub fn sample_efficiency(title: &str, panels: &[(String, Vec<SampleLine>)]) -> R
     let mut svg = String::new();
     {
         let rows = panels.len().div_ceil(2).max(1) as u32;
-        let root = SVGBackend::with_string(&mut svg, (1100, 40 + 360 * rows)).into_drawing_area();
-        for (area, (panel_title, lines)) in grid(&root, title, panels.len())?.iter().zip(panels) {
+        let root = SVGBackend::with_string(&mut svg, (1100 + LEGEND_W, 40 + 360 * rows)).into_drawing_area();
+        let mut legend: Vec<(&str, RGBColor)> = Vec::new();
+        for l in panels.iter().flat_map(|p| p.1.iter()) {
+            if !legend.iter().any(|x| x.0 == l.name) {
+                legend.push((l.name, colour(l.colour)));
+            }
+        }
+        for (area, (panel_title, lines)) in grid(&root, title, panels.len(), &legend)?.iter().zip(panels) {
             let mut chart = ChartBuilder::on(area)
                 .caption(panel_title, ("sans-serif", 15))
                 .margin(10)
@@ -206,13 +236,6 @@ pub fn sample_efficiency(title: &str, panels: &[(String, Vec<SampleLine>)]) -> R
                 }
                 chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled()))).map_err(err)?;
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.3))
-                .draw()
-                .map_err(err)?;
         }
         root.present().map_err(err)?;
     }

@@ -25,7 +25,9 @@
 //! of a straight street run, bouncing at the track's ends), starting at a drawn point of its cycle. All cars share
 //! the instance's speed of `speed_cells` cells per `speed_ticks` ticks, spread evenly: by tick t a car has driven
 //! ⌊(t·speed_cells + φ) / speed_ticks⌋ cells, where φ ∈ 0..speed_ticks is drawn per car so that slow cars do
-//! not all move on the same ticks. A car moves at most 2 cells in one tick. Cars ignore each other and the agent,
+//! not all move on the same ticks. A car moves at most 2 cells in one tick. An instance may also list cars of its
+//! own ([`AddedCar`]: track, cycle position and phase), driving by the same rules; generated instances list none,
+//! and the adversarial experiment adds them ([`Task::attack_variants`]). Cars ignore each other and the agent,
 //! so where every car is at every tick is known in advance: the planner uses it, and the observation shows the
 //! next tick.
 //!
@@ -206,6 +208,10 @@ pub struct NavInstance {
     pub goal: (i32, i32),
     /// Ticks before the episode ends as a timeout.
     pub max_steps: u32,
+    /// Cars stated explicitly, on top of those drawn from the traffic seed (none in generated instances; the
+    /// adversarial experiment adds them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added_cars: Vec<AddedCar>,
 }
 
 impl NavInstance {
@@ -232,6 +238,12 @@ impl NavInstance {
         }
         if !(1..=MAX_STEPS).contains(&self.max_steps) {
             return Err(format!("step limit {} is outside 1..={MAX_STEPS}", self.max_steps));
+        }
+        if self.added_cars.len() > MAX_ADDED_CARS {
+            return Err(format!("{} added cars, more than {MAX_ADDED_CARS}", self.added_cars.len()));
+        }
+        for car in &self.added_cars {
+            car.check_shape(self.speed_ticks)?;
         }
         Ok(())
     }
@@ -654,6 +666,59 @@ impl Car {
     }
 }
 
+/// Most cars an instance may state explicitly.
+pub const MAX_ADDED_CARS: usize = 8;
+
+/// A car stated in the instance itself, on top of those drawn from the traffic seed. It drives like every other
+/// car, back and forth along its track at the instance's speed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddedCar {
+    /// First cell of the track.
+    pub origin: (i32, i32),
+    /// The track runs east from `origin` (true) or south (false).
+    pub horizontal: bool,
+    /// Cells in the track, [`MIN_TRACK`]..=[`MAX_TRACK`], every one a street.
+    pub len: i32,
+    /// Position in the bounce cycle at tick 0, below 2·(len − 1).
+    pub offset: u32,
+    /// φ (see the module docs), below the instance's `speed_ticks`.
+    pub phase: u32,
+}
+
+impl AddedCar {
+    fn car(&self) -> Car {
+        let dir = if self.horizontal { (1, 0) } else { (0, 1) };
+        Car { origin: self.origin, dir, len: self.len, offset: self.offset, phase: self.phase }
+    }
+
+    fn from_car(car: &Car) -> AddedCar {
+        AddedCar {
+            origin: car.origin,
+            horizontal: car.dir == (1, 0),
+            len: car.len,
+            offset: car.offset,
+            phase: car.phase,
+        }
+    }
+
+    /// Everything but the street check.
+    fn check_shape(&self, speed_ticks: u32) -> Result<(), String> {
+        if !(MIN_TRACK..=MAX_TRACK).contains(&self.len) {
+            return Err(format!("added car track of {} cells is outside {MIN_TRACK}..={MAX_TRACK}", self.len));
+        }
+        if self.offset >= 2 * (self.len as u32 - 1) || self.phase >= speed_ticks {
+            return Err(format!("added car offset {} or phase {} is out of range", self.offset, self.phase));
+        }
+        Ok(())
+    }
+
+    fn on_streets(&self, city: &City) -> bool {
+        let car = self.car();
+        (0..self.len).all(|i| city.is_street(car.cell_at_index(i)))
+    }
+}
+
 /// The cells a car occupies during one tick, from its cell at the start to its cell at the end.
 struct Sweep {
     cells: [(i32, i32); MAX_CELLS_PER_TICK as usize + 1],
@@ -696,6 +761,9 @@ impl Traffic {
                 }
             }
         }
+        // Stated cars that are malformed or leave the streets are left out (validation reports them).
+        let added = inst.added_cars.iter().filter(|c| c.check_shape(inst.speed_ticks).is_ok() && c.on_streets(city));
+        cars.extend(added.map(AddedCar::car));
         Traffic { cars, speed_cells: inst.speed_cells, speed_ticks: inst.speed_ticks }
     }
 
@@ -1309,6 +1377,7 @@ fn draw(
         start: (0, 0),
         goal: (0, 0),
         max_steps: STEPS_PER_SIDE * (size + size),
+        added_cars: Vec::new(),
     };
     let city = inst.city();
     let cars = Traffic::generate(&inst, &city);
@@ -1404,6 +1473,9 @@ impl Task for Navigation {
         }
         if inst.start == inst.goal {
             return Err("start and goal are the same cell".into());
+        }
+        if let Some(car) = inst.added_cars.iter().find(|c| !c.on_streets(&city)) {
+            return Err(format!("added car {car:?} leaves the streets"));
         }
         let traffic = Traffic::generate(inst, &city);
         if traffic.cars.iter().any(|car| traffic.position(car, 0) == inst.start) {
@@ -1507,6 +1579,63 @@ impl Task for Navigation {
         inst.check_shape().ok()?;
         Some(render_svg(inst, answer.map_or(&[][..], |r| &r.actions)))
     }
+
+    fn attack_unit(&self) -> &'static str {
+        "cars added, each on a new track through a cell of the solver's own route, timed to stand there when the \
+         agent does; the planner still reaches the goal"
+    }
+
+    /// Up to `count` variants with `size` more cars ([`AddedCar`]), each on a straight track of 4-8 cells through a
+    /// cell the answer's route visits at some tick t ≥ 1, timed to stand on that cell at tick t. Only valid variants
+    /// that the planner still solves are kept, from at most [`VARIANT_DRAWS`] × `count` draws.
+    fn attack_variants(
+        &self,
+        inst: &NavInstance,
+        answer: &Route,
+        size: usize,
+        count: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Vec<NavInstance> {
+        if size == 0 || inst.check_shape().is_err() || inst.added_cars.len() + size > MAX_ADDED_CARS {
+            return Vec::new();
+        }
+        let city = inst.city();
+        let path = replay(inst, &answer.actions).path;
+        let aims: Vec<(u32, (i32, i32))> = path.iter().enumerate().skip(1).map(|(t, &c)| (t as u32, c)).collect();
+        let mut out = Vec::with_capacity(count);
+        for _ in 0..VARIANT_DRAWS * count {
+            if out.len() == count {
+                break;
+            }
+            let mut variant = inst.clone();
+            for _ in 0..size {
+                let Some(&(t, cell)) = aims.choose(rng) else { return out };
+                variant.added_cars.extend(aimed_car(&city, inst, cell, t, rng));
+            }
+            if variant.added_cars.len() == inst.added_cars.len() + size && self.validate(&variant).is_ok() {
+                out.push(variant);
+            }
+        }
+        out
+    }
+}
+
+/// Draws per variant [`Task::attack_variants`] may spend before it returns fewer variants than asked for.
+pub const VARIANT_DRAWS: usize = 8;
+
+/// A car on a straight track of 4-8 street cells through `cell` that stands on `cell` at tick `t`; `None` when no
+/// straight street run through the cell is long enough.
+fn aimed_car(city: &City, inst: &NavInstance, cell: (i32, i32), t: u32, rng: &mut ChaCha8Rng) -> Option<AddedCar> {
+    let horizontal = rng.random_bool(0.5);
+    let car = track(city, cell, horizontal, inst.speed_ticks, rng)
+        .or_else(|| track(city, cell, !horizontal, inst.speed_ticks, rng))?;
+    let i = ((cell.0 - car.origin.0) * car.dir.0 + (cell.1 - car.origin.1) * car.dir.1) as u64;
+    let period = 2 * (car.len as u64 - 1);
+    let travelled = (t as u64 * inst.speed_cells as u64 + car.phase as u64) / inst.speed_ticks as u64;
+    // The car is on index i at cycle positions i (driving out) and period − i (driving back).
+    let at = if rng.random_bool(0.5) { i } else { (period - i) % period };
+    let offset = ((at + period - travelled % period) % period) as u32;
+    Some(AddedCar::from_car(&Car { offset, ..car }))
 }
 
 #[cfg(test)]
@@ -1683,7 +1812,7 @@ mod tests {
             let inst = NavInstance {
                 pattern, city_seed: r.random(), width: size, height: size, traffic_seed: r.random(),
                 cars_per_100_cells: density, speed_cells: cells, speed_ticks: ticks,
-                start: (0, 0), goal: (0, 0), max_steps: 30,
+                start: (0, 0), goal: (0, 0), max_steps: 30, added_cars: Vec::new(),
             };
             let streets = inst.city().street_cells();
             let (start, goal) = (*streets.choose(&mut r).unwrap(), *streets.choose(&mut r).unwrap());
@@ -1705,7 +1834,7 @@ mod tests {
             let inst = NavInstance {
                 pattern: CITY_LEVELS[r.random_range(0..4)], city_seed: r.random(), width: 8, height: 8,
                 traffic_seed: r.random(), cars_per_100_cells: 30, speed_cells: cells, speed_ticks: ticks,
-                start: (0, 0), goal: (0, 0), max_steps: 20,
+                start: (0, 0), goal: (0, 0), max_steps: 20, added_cars: Vec::new(),
             };
             let w = World::new(&inst);
             let mut hazards = Hazards::new(&w.city, &w.traffic);
@@ -1923,6 +2052,46 @@ mod tests {
                 assert_eq!(i.city_seed < TRAIN_CITY_SEEDS, cell.axis != Some(0), "{cell:?}");
             }
         }
+    }
+
+    #[test]
+    fn attack_variants_add_aimed_cars_and_stay_solvable() {
+        let t = Navigation;
+        let mut r = rng::stream(3, "test", "attack-variants");
+        let mut made = 0;
+        for _ in 0..8 {
+            let inst = t.generate(Cell::IN_DIST, &mut r);
+            let (route, _) = t.solve_symbolic(&inst);
+            let path = replay(&inst, &route.actions).path;
+            let clock = Traffic { cars: Vec::new(), speed_cells: inst.speed_cells, speed_ticks: inst.speed_ticks };
+            for size in 1..=3 {
+                for v in t.attack_variants(&inst, &route, size, 3, &mut r) {
+                    made += 1;
+                    assert_eq!(v.added_cars.len(), size);
+                    assert_eq!(NavInstance { added_cars: Vec::new(), ..v.clone() }, inst);
+                    assert!(t.validate(&v).is_ok(), "{v:?}");
+                    let (answer, _) = t.solve_symbolic(&v);
+                    assert!(t.score(&v, &answer).success, "{v:?}");
+                    // Each added car stands on the route at a tick the route is there.
+                    for car in &v.added_cars {
+                        let on_route = (1..path.len()).any(|k| clock.position(&car.car(), k as u32) == path[k]);
+                        assert!(on_route, "{car:?} never meets the route {path:?}");
+                    }
+                    let json = serde_json::to_string(&v).unwrap();
+                    assert_eq!(serde_json::from_str::<NavInstance>(&json).unwrap(), v);
+                }
+            }
+            // Instances without added cars serialise as before the field existed.
+            assert!(!serde_json::to_string(&inst).unwrap().contains("added_cars"));
+        }
+        assert!(made >= 50, "only {made} of 72 variants");
+        // Added cars must stay on the streets and within their shape limits.
+        let inst = t.generate(Cell::IN_DIST, &mut r);
+        let off = AddedCar { origin: (-3, 0), horizontal: true, len: 4, offset: 0, phase: 0 };
+        assert!(t.validate(&NavInstance { added_cars: vec![off], ..inst.clone() }).is_err());
+        let long = AddedCar { len: 9, ..off };
+        assert!(t.validate(&NavInstance { added_cars: vec![long], ..inst.clone() }).is_err());
+        assert!(t.attack_variants(&inst, &Route::default(), MAX_ADDED_CARS + 1, 3, &mut r).is_empty());
     }
 
     #[test]
