@@ -370,60 +370,97 @@ fn sample_table(task: &str, solvers: &[SolverRuns], samples: &[&RunRecord]) -> O
 
 /// The adversarial table of one task (Markdown), if any solver was attacked.
 fn adversarial_table(solvers: &[SolverRuns]) -> Option<String> {
-    let attacked: Vec<&SolverRuns> =
-        solvers.iter().filter(|s| s.runs.iter().any(|r| r.adversarial.is_some())).collect();
-    let first = attacked.first()?.runs.iter().find_map(|r| r.adversarial.as_ref())?;
+    use driftbench_core::attack::AttackStats;
+    let attacked: Vec<(&SolverRuns, Vec<&AttackStats>)> = solvers
+        .iter()
+        .map(|s| (s, s.runs.iter().filter_map(|r| r.adversarial.as_ref()).collect::<Vec<_>>()))
+        .filter(|(_, a)| !a.is_empty())
+        .collect();
+    let first = attacked.first()?.1[0];
     let budgets: Vec<f64> = first.budgets.iter().map(|b| b.budget).collect();
+    let metric = &attacked[0].0.runs[0].metric_name;
     let mut md = String::new();
+    let _ = writeln!(md, "## Adversarial brittleness\n");
     let _ = writeln!(
         md,
-        "## Adversarial brittleness
-"
-    );
-    let _ = writeln!(
-        md,
-        "Level-0 test instances perturbed without changing their correct answer. Method: {}. Budget unit: {}. \
-         Cells: success % under the one-step attack (FGSM) / under every attack tried, pooled over seeds. \
-         *Median breaking budget*: per seed, the median over attacked instances of the smallest budget that \
-         broke the answer (`> max` when fewer than half broke). Solvers without gradients (other than the \
-         hand-written control) are not attacked.\n",
-        first.method, first.budget_unit
+        "The first {} level-0 test instances of every run, perturbed without changing their correct answer; a \
+         budget of 1 is {}. Each budget cell gives the success % that survives every attack tried at that budget \
+         or a smaller one, then in parentheses the one-step gradient attack (FGSM) alone and the random corners \
+         alone; solvers without gradients (the hand-written control, and navigation's added cars) have no FGSM \
+         step, so its figure there equals the first. Pooled over seeds. *{metric}*: mean over the instances \
+         answered correctly without perturbation, clean and at the worst point found at the largest budget. \
+         *Median breaking budget*: per seed, the median over those instances of the smallest budget that broke \
+         the answer (`> max` when fewer than half broke). The gradient attacks need a network's input gradient, \
+         so learned solvers without one (nearest neighbour, program search) sit them out; the added-car search \
+         needs no gradient and attacks every solver.\n",
+        first.instances, first.budget_unit
     );
     let head: Vec<String> = budgets.iter().map(|b| format!("budget {b}")).collect();
-    let _ =
-        writeln!(md, "| solver | seeds | attacked | clean success % | {} | median breaking budget |", head.join(" | "));
-    let _ = writeln!(md, "|---|---|---|---|{}---|", "---|".repeat(head.len()));
-    for s in attacked {
-        let stats: Vec<&driftbench_core::attack::AttackStats> =
-            s.runs.iter().filter_map(|r| r.adversarial.as_ref()).collect();
+    let _ = writeln!(
+        md,
+        "| solver | seeds | attacked | clean success % | {} | {metric}: clean → attacked | median breaking budget |",
+        head.join(" | ")
+    );
+    let _ = writeln!(md, "|---|---|---|---|{}---|---|", "---|".repeat(head.len()));
+    let mut methods: Vec<(&str, &str)> = Vec::new();
+    let mut failures: BTreeMap<&str, BTreeMap<String, u64>> = BTreeMap::new();
+    for (s, stats) in &attacked {
         let n: u64 = stats.iter().map(|a| a.instances).sum();
         let clean: u64 = stats.iter().map(|a| a.clean_successes).sum();
+        let share = |k: u64| pct(k as f64 / n.max(1) as f64);
         let cols: Vec<String> = budgets
             .iter()
             .map(|b| {
-                let (mut f, mut k) = (0u64, 0u64);
-                for a in &stats {
-                    if let Some(r) = a.budgets.iter().find(|x| x.budget == *b) {
-                        f += r.fgsm_successes;
-                        k += r.successes;
+                let (mut f, mut k, mut r) = (0u64, 0u64, 0u64);
+                for a in stats {
+                    if let Some(x) = a.budgets.iter().find(|x| x.budget == *b) {
+                        f += x.fgsm_successes;
+                        k += x.successes;
+                        r += x.random_successes;
                     }
                 }
-                format!("{} / {}", pct(f as f64 / n.max(1) as f64), pct(k as f64 / n.max(1) as f64))
+                format!("{} ({} / {})", share(k), share(f), share(r))
             })
             .collect();
+        let mean = |v: Vec<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+        let clean_metric = mean(stats.iter().filter_map(|a| a.clean_mean_metric).collect());
+        let worst = mean(stats.iter().filter_map(|a| a.budgets.last().and_then(|b| b.worst_mean_metric)).collect());
+        let metric_cell = match (clean_metric, worst) {
+            (Some(c), Some(w)) => format!("{} → {}", pct(c), pct(w)),
+            _ => "–".into(),
+        };
         let medians: Vec<String> = stats
             .iter()
             .map(|a| a.median_breaking_budget.map(|m| format!("{m:.3}")).unwrap_or_else(|| "> max".into()))
             .collect();
         let _ = writeln!(
             md,
-            "| {} | {} | {n} | {} | {} | {} |",
+            "| {} | {} | {n} | {} | {} | {metric_cell} | {} |",
             s.name,
             stats.len(),
-            pct(clean as f64 / n.max(1) as f64),
+            share(clean),
             cols.join(" | "),
             medians.join(", ")
         );
+        if !methods.iter().any(|m| m.1 == stats[0].method) {
+            methods.push((s.name, &stats[0].method));
+        }
+        for a in stats {
+            for (kind, k) in a.budgets.last().map(|b| &b.failures).into_iter().flatten() {
+                *failures.entry(s.name).or_default().entry(kind.clone()).or_insert(0) += k;
+            }
+        }
+    }
+    let _ = writeln!(md, "\nMethods:\n");
+    for (name, method) in methods {
+        let _ = writeln!(md, "- `{name}`: {method}");
+    }
+    if !failures.is_empty() {
+        let _ = writeln!(md, "\nHow the broken answers failed (largest budget, pooled over seeds):\n");
+        for (name, kinds) in failures {
+            let list: Vec<String> = kinds.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            let _ = writeln!(md, "- `{name}`: {}", list.join(", "));
+        }
     }
     Some(md)
 }
@@ -733,9 +770,12 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
     for task in grouped.keys() {
         let _ = writeln!(summary, "![{task} overview](plots/{task}-overview.svg)\n");
     }
-    let adversarial: Vec<String> = grouped.values().filter_map(|solvers| adversarial_table(solvers)).collect();
-    if !adversarial.is_empty() {
-        summary.push_str("## Adversarial brittleness\n\nPer task (details on each task's page):\n\n");
+    if grouped.values().any(|solvers| adversarial_table(solvers).is_some()) {
+        summary.push_str(
+            "## Adversarial brittleness\n\nLevel-0 inputs perturbed within a box that leaves the correct answer \
+             unchanged. Budget cells: success % surviving every attack (FGSM alone / random corners alone). What a \
+             budget means, the methods and how answers broke: each task's page.\n\n",
+        );
         for (task, solvers) in &grouped {
             if let Some(t) = adversarial_table(solvers) {
                 let body: String = t.lines().filter(|l| l.starts_with('|')).map(|l| format!("{l}\n")).collect();
