@@ -225,7 +225,8 @@ fn real_main() -> Result<()> {
                     } else {
                         s.description
                     };
-                    let _ = writeln!(out, "    {:<18} {:<9} {what}", s.name, format!("{:?}", s.kind).to_lowercase());
+                    let kind = serde_json::to_value(s.kind).ok().and_then(|v| v.as_str().map(String::from));
+                    let _ = writeln!(out, "    {:<20} {:<15} {what}", s.name, kind.unwrap_or_default());
                 }
                 let _ = writeln!(out, "  metric: success rate, and {}", t.metric_name());
                 let _ = writeln!(out, "  drift axes (level 0 is the training distribution on every axis):");
