@@ -281,14 +281,7 @@ fn run_variants<T: Task>(
         Ok(attempts)
     };
     let score = |insts: &[T::Instance], attempts: &[crate::solver::Attempt<T::Answer>]| -> Vec<Outcome> {
-        insts
-            .par_iter()
-            .zip(attempts.par_iter())
-            .map(|(i, a)| match &a.answer {
-                Some(ans) => task.score(i, ans),
-                None => Outcome { success: false, metric: task.no_answer_metric(), failure: Some("no answer") },
-            })
-            .collect()
+        insts.par_iter().zip(attempts.par_iter()).map(|(i, a)| Outcome::of(task, i, a.answer.as_ref())).collect()
     };
     // Whether the task offers variants at all, asked with the hand-written solver's answers to a few instances.
     let offers = instances.iter().take(5).enumerate().any(|(t, inst)| {
@@ -333,10 +326,9 @@ fn run_variants<T: Task>(
             }
         }
     }
-    let mut smallest: Vec<f64> =
-        ok.iter().map(|&t| broken_at[t].map_or(f64::INFINITY, |si| VARIANT_SIZES[si] as f64)).collect();
-    smallest.sort_by(f64::total_cmp);
-    let median = smallest.get(ok.len().div_ceil(2).saturating_sub(1)).copied().filter(|m| m.is_finite());
+    let median = median_breaking(
+        ok.iter().map(|&t| broken_at[t].map_or(f64::INFINITY, |si| VARIANT_SIZES[si] as f64)).collect(),
+    );
     let mean = |m: &[f64]| (!ok.is_empty()).then(|| ok.iter().map(|&t| m[t]).sum::<f64>() / ok.len() as f64);
     let budgets = (0..ns)
         .map(|si| {
@@ -498,12 +490,9 @@ impl<T: Task> Attacker<'_, T> {
         let judged: Vec<Judged> = insts
             .par_iter()
             .zip(answers.par_iter())
-            .map(|(i, a)| match a {
-                Some(a) => {
-                    let o = self.task.score(i, a);
-                    Judged { broken: !o.success, metric: o.metric }
-                }
-                None => Judged { broken: true, metric: self.task.no_answer_metric() },
+            .map(|(i, a)| {
+                let o = Outcome::of(self.task, i, a.as_ref());
+                Judged { broken: !o.success, metric: o.metric }
             })
             .collect();
         let mut out = vec![None; jobs.len()];
@@ -714,8 +703,7 @@ impl<T: Task> Attacker<'_, T> {
         }
         let mut smallest: Vec<f64> = bracket.iter().map(|&(_, _, hi)| hi).collect();
         smallest.resize(ok.len(), f64::INFINITY);
-        smallest.sort_by(f64::total_cmp);
-        let median = smallest.get(ok.len().div_ceil(2).saturating_sub(1)).copied().filter(|m| m.is_finite());
+        let median = median_breaking(smallest);
         let count = |broken: &[bool]| ok.iter().filter(|&&t| !broken[t]).count() as u64;
         let mean = |m: &[f64]| (!ok.is_empty()).then(|| ok.iter().map(|&t| m[t]).sum::<f64>() / ok.len() as f64);
         let budgets = BUDGETS
@@ -760,6 +748,13 @@ impl<T: Task> Attacker<'_, T> {
             median_breaking_budget: median,
         })
     }
+}
+
+/// The (lower) median of the smallest breaking budgets, unbroken instances counting as infinite; `None` when it is
+/// infinite, i.e. fewer than half of the instances broke.
+fn median_breaking(mut smallest: Vec<f64>) -> Option<f64> {
+    smallest.sort_by(f64::total_cmp);
+    smallest.get(smallest.len().div_ceil(2).saturating_sub(1)).copied().filter(|m| m.is_finite())
 }
 
 fn fgsm_job(t: usize, budget: f64, g: &[f32]) -> Job {

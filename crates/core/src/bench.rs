@@ -10,7 +10,7 @@ use crate::profile::Profile;
 use crate::record::{CellResult, Experiment, Provenance, RunRecord, Timing, RECORD_SCHEMA};
 use crate::rng::stream;
 use crate::solver::{Learner, SolverKind, TrainData};
-use crate::task::{Encoding, Task};
+use crate::task::{Encoding, Outcome, Task};
 use rayon::prelude::*;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -463,18 +463,7 @@ impl<T: Task> PreparedBench<'_, T> {
             let outcomes: Vec<_> = insts
                 .par_iter()
                 .zip(attempts.par_iter())
-                .map(|(inst, a)| match &a.answer {
-                    Some(ans) => (t.score(inst, ans), false, a.info.work),
-                    None => (
-                        crate::task::Outcome {
-                            success: false,
-                            metric: t.no_answer_metric(),
-                            failure: Some("no answer"),
-                        },
-                        true,
-                        a.info.work,
-                    ),
-                })
+                .map(|(inst, a)| (Outcome::of(t, inst, a.answer.as_ref()), a.answer.is_none(), a.info.work))
                 .collect();
             let n = outcomes.len() as u64;
             answered += n;
@@ -545,7 +534,7 @@ impl<T: Task> PreparedBench<'_, T> {
             test_source: self.source_name.clone(),
             metric_name: t.metric_name().into(),
             work_name: t.work_name().into(),
-            strict_name: t.strict_success(&crate::task::Outcome::new(true, 0.0)).map(|_| t.strict_name().into()),
+            strict_name: t.strict_success(&Outcome::new(true, 0.0)).map(|_| t.strict_name().into()),
             training: stats,
             cells,
             experiment,

@@ -21,6 +21,15 @@ impl Outcome {
     pub fn new(success: bool, metric: f64) -> Self {
         Outcome { success, metric, failure: None }
     }
+
+    /// How a solver's attempt on `instance` fared: the task's score of its answer, or a failure of kind
+    /// `no answer` with [`Task::no_answer_metric`] when it gave none.
+    pub fn of<T: Task>(task: &T, instance: &T::Instance, answer: Option<&T::Answer>) -> Self {
+        match answer {
+            Some(a) => task.score(instance, a),
+            None => Outcome { success: false, metric: task.no_answer_metric(), failure: Some("no answer") },
+        }
+    }
 }
 
 /// The learning shapes that the nets crate has generic models for. A task that fits a shape gets networks

@@ -9,7 +9,7 @@
 //!   is the point's [`LinearReference`]; without one, the network's own output on the clean instance (an
 //!   untargeted push away from its answer). The input standardisation is part of the graph, so the gradient is
 //!   with respect to the raw features.
-use crate::error::{NetError, Result};
+use crate::error::{solve_error, NetError, Result};
 use crate::learner::NetSolver;
 use crate::seq::{make_batch, predict};
 use crate::vec::VecSolver;
@@ -19,10 +19,6 @@ use driftbench_core::{SeqExample, Task};
 
 /// Points per forward-backward pass (bounds memory; the points are independent).
 const CHUNK: usize = 512;
-
-fn solve_error(task: &str, solver: &str, e: NetError) -> driftbench_core::Error {
-    driftbench_core::Error::Solve { task: task.into(), solver: solver.into(), reason: e.to_string() }
-}
 
 /// The instance's sequence encoding with `features` in place of its own.
 fn with_features<T: Task>(task: &T, inst: &T::Instance, features: &[f32]) -> Result<SeqExample> {

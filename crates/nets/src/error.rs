@@ -20,6 +20,11 @@ pub enum NetError {
 /// Result alias for the nets crate.
 pub type Result<T, E = NetError> = std::result::Result<T, E>;
 
+/// A failure while answering, as the core crate reports it, naming the task and the solver.
+pub(crate) fn solve_error(task: &str, solver: &str, e: NetError) -> driftbench_core::Error {
+    driftbench_core::Error::Solve { task: task.into(), solver: solver.into(), reason: e.to_string() }
+}
+
 /// A training failure as the core crate reports it, naming the task and the solver.
 pub(crate) fn training_error(task: &str, solver: &str, e: NetError) -> driftbench_core::Error {
     driftbench_core::Error::Training { task: task.into(), solver: solver.into(), reason: e.to_string() }

@@ -218,13 +218,10 @@ pub struct NetSolver {
 
 impl<T: Task> Solver<T> for NetSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> Result<Vec<Attempt<T::Answer>>> {
-        let exs = encode_all(task, instances).map_err(|e| crate::error::training_error(task.id(), self.name, e))?;
+        let exs = encode_all(task, instances).map_err(|e| crate::error::solve_error(task.id(), self.name, e))?;
         let refs: Vec<&SeqExample> = exs.iter().collect();
-        let scores = predict(self.model.as_ref(), self.shape, &refs).map_err(|e| driftbench_core::Error::Solve {
-            task: task.id().into(),
-            solver: self.name.into(),
-            reason: e.to_string(),
-        })?;
+        let scores = predict(self.model.as_ref(), self.shape, &refs)
+            .map_err(|e| crate::error::solve_error(task.id(), self.name, e))?;
         Ok(instances
             .iter()
             .zip(&scores)

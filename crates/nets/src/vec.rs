@@ -300,9 +300,9 @@ pub(crate) struct VecSolver {
 
 impl<T: Task> Solver<T> for VecSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
-        let outputs = inputs_of(task, instances).and_then(|inputs| self.model.predict(&inputs)).map_err(|e| {
-            driftbench_core::Error::Solve { task: task.id().into(), solver: self.name.into(), reason: e.to_string() }
-        })?;
+        let outputs = inputs_of(task, instances)
+            .and_then(|inputs| self.model.predict(&inputs))
+            .map_err(|e| crate::error::solve_error(task.id(), self.name, e))?;
         Ok(instances
             .iter()
             .zip(&outputs)
@@ -343,11 +343,8 @@ impl NearestSolver {
 
 impl<T: Task> Solver<T> for NearestSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
-        let inputs = inputs_of(task, instances).map_err(|e| driftbench_core::Error::Solve {
-            task: task.id().into(),
-            solver: "nearest-neighbour".into(),
-            reason: e.to_string(),
-        })?;
+        let inputs =
+            inputs_of(task, instances).map_err(|e| crate::error::solve_error(task.id(), "nearest-neighbour", e))?;
         Ok(instances
             .par_iter()
             .zip(inputs.par_iter())
