@@ -7,9 +7,9 @@ use crate::axis::{AxisSpec, Cell, LEVELS};
 use crate::dataset::{self, Manifest};
 use crate::error::{Error, Result};
 use crate::profile::Profile;
-use crate::record::{CellResult, Experiment, Provenance, RunRecord, Timing, RECORD_SCHEMA};
+use crate::record::{CellRepresentability, CellResult, Experiment, Provenance, RunRecord, Timing, RECORD_SCHEMA};
 use crate::rng::stream;
-use crate::solver::{Learner, SolverKind, TrainData};
+use crate::solver::{Learner, Representable, SolverKind, TrainData};
 use crate::task::{Encoding, Outcome, Task};
 use rayon::prelude::*;
 use std::collections::HashSet;
@@ -290,6 +290,22 @@ impl<T: Task> DynTask for Bench<T> {
                     if ex.features.len() != ex.len() * shape.features || ex.len() > shape.max_len {
                         return Err(format!("{label} #{i}: encoding does not match its declared shape"));
                     }
+                    if !shape.positional {
+                        seq_positions_irrelevant(&ex, shape.features)
+                            .map_err(|e| format!("{label} #{i}: {e}; declare `positional: true`"))?;
+                    }
+                    if shape.permutation {
+                        let slots = crate::task::assign_slots(&ex.targets).ok_or_else(|| {
+                            format!("{label} #{i}: `permutation` encoding whose targets admit no permutation")
+                        })?;
+                        let mut scores = vec![-1e9f32; ex.len() * shape.classes];
+                        for (p, &k) in slots.iter().enumerate() {
+                            scores[p * shape.classes + k] = 0.0;
+                        }
+                        if !t.decode_seq(&inst, &scores).is_some_and(|a| t.score(&inst, &a).success) {
+                            return Err(format!("{label} #{i}: decoding a permutation of the targets failed"));
+                        }
+                    }
                 }
             }
         }
@@ -306,6 +322,24 @@ impl<T: Task> DynTask for Bench<T> {
         }
         Ok(())
     }
+}
+
+/// For an encoding that declares positions irrelevant: two positions with the same features must accept the same
+/// classes (otherwise the answer depends on where an element sits, which a permutation-equivariant network cannot
+/// see).
+fn seq_positions_irrelevant(ex: &crate::task::SeqExample, features: usize) -> Result<(), String> {
+    let row = |p: usize| &ex.features[p * features..(p + 1) * features];
+    for p in 0..ex.len() {
+        for q in p + 1..ex.len() {
+            if row(p) == row(q) && ex.targets[p] != ex.targets[q] {
+                return Err(format!(
+                    "positions {p} and {q} have equal features but different targets {:?} and {:?}",
+                    ex.targets[p], ex.targets[q]
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 struct PreparedBench<'a, T: Task> {
@@ -467,6 +501,17 @@ impl<T: Task> PreparedBench<'_, T> {
                 .collect();
             let n = outcomes.len() as u64;
             answered += n;
+            let representable: Option<Vec<Representable>> =
+                insts.par_iter().map(|inst| trained.representable(t, inst)).collect();
+            let representability = representable.map(|r| {
+                let supervised = |k: usize| r[k].expressible && r[k].supervised;
+                CellRepresentability {
+                    expressible: r.iter().filter(|x| x.expressible).count() as u64,
+                    supervised: (0..r.len()).filter(|&k| supervised(k)).count() as u64,
+                    successes_supervised: (0..r.len()).filter(|&k| supervised(k) && outcomes[k].0.success).count()
+                        as u64,
+                }
+            });
             let metric_sum: f64 = outcomes.iter().map(|o| o.0.metric).sum();
             let mut metrics: Vec<f64> = outcomes.iter().map(|o| o.0.metric).collect();
             metrics.sort_by(f64::total_cmp);
@@ -502,6 +547,7 @@ impl<T: Task> PreparedBench<'_, T> {
                 strict_successes: if n == 0 { None } else { strict_successes },
                 mean_work: if n == 0 { 0.0 } else { work_sum / n as f64 },
                 failures,
+                representability,
             });
         }
         progress(&format!("{phase} eval"), 1.0);

@@ -144,6 +144,29 @@ pub struct CellResult {
     /// Failures by the task's category (e.g. `death`, `timeout`), where the task reports one.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub failures: BTreeMap<String, u64>,
+    /// Whether the cell's correct answers were within the solver's reach, for solvers that assess it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub representability: Option<CellRepresentability>,
+}
+
+/// How many of a cell's instances had a correct answer the solver could express and was trained to give
+/// ([`crate::solver::Representable`]), and how it fared on those.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CellRepresentability {
+    /// Instances whose correct answer the solver's output can express.
+    pub expressible: u64,
+    /// Instances whose correct answer is expressible and needs only outputs that were supervised in training.
+    pub supervised: u64,
+    /// Successes among the `supervised` instances.
+    pub successes_supervised: u64,
+}
+
+impl CellRepresentability {
+    /// Every instance of a cell of `n` was expressible and supervised.
+    pub fn all(&self, n: u64) -> bool {
+        self.expressible == n && self.supervised == n
+    }
 }
 
 impl CellResult {

@@ -357,7 +357,11 @@ impl DecisionList {
 
 /// The program-search learners of this task: decision lists with and without the BFS feature.
 pub fn learners() -> Vec<Box<dyn Learner<Navigation>>> {
-    vec![Box::new(DecisionList::with_bfs()), Box::new(DecisionList::without_bfs())]
+    vec![
+        Box::new(DecisionList::with_bfs()),
+        Box::new(DecisionList::without_bfs()),
+        Box::new(crate::lookup::NearestState),
+    ]
 }
 
 /// Demonstration states merged by atom mask: each row's mask and how often the planner took each action there.

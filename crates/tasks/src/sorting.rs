@@ -228,7 +228,13 @@ impl Task for Sorting {
     }
 
     fn encoding(&self) -> Encoding {
-        Encoding::SeqClass(SeqClassShape { features: 1, classes: MAX_LEN, max_len: MAX_LEN })
+        Encoding::SeqClass(SeqClassShape {
+            features: 1,
+            classes: MAX_LEN,
+            max_len: MAX_LEN,
+            positional: false,
+            permutation: true,
+        })
     }
 
     fn encode_seq(&self, inst: &SortInstance) -> Option<SeqExample> {
