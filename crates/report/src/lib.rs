@@ -62,7 +62,7 @@ impl Reach {
 }
 
 /// What the † and ‡ markers mean, under every table that uses them.
-const REACH_NOTE: &str = "† some of the cell's correct answers cannot be expressed by the solver's output (the      ideal output does not decode to them, or the input does not fit); ‡ expressible, but needing output units or      classes that never received a positive target in training. Both are decided mechanically per instance and      stored in the records; in the figures such cells are drawn as crosses.";
+const REACH_NOTE: &str = "† some of the cell's correct answers cannot be expressed by the solver's output (the ideal output does not decode to them, or the input does not fit); ‡ expressible, but needing output units or classes that never received a positive target in training. Both are decided mechanically per instance and stored in the records; in the figures such cells are drawn as crosses.";
 
 /// One output file: path relative to the output folder, and its contents.
 pub type File = (String, String);
