@@ -331,9 +331,8 @@ pub fn parse_shard(spec: &str, env: impl Fn(&str) -> Option<String>) -> Result<(
     let number = |what: &str, value: &str| {
         value.trim().parse::<usize>().map_err(|_| ShardError::Number { what: what.into(), value: value.into() })
     };
-    let var = |name: &'static str| -> Result<Option<usize>, ShardError> {
-        env(name).map(|v| number(name, &v)).transpose()
-    };
+    let var =
+        |name: &'static str| -> Result<Option<usize>, ShardError> { env(name).map(|v| number(name, &v)).transpose() };
     let required = |name: &'static str| -> Result<usize, ShardError> {
         var(name)?.ok_or_else(|| ShardError::MissingVar { spec: spec.trim().into(), var: name })
     };
