@@ -38,8 +38,8 @@ cleanup() {
     if [ -n "$ref_pid" ] && kill -0 "$ref_pid" 2>/dev/null; then kill "$ref_pid"; wait "$ref_pid" 2>/dev/null; fi
     if [ ${#pids[@]} -gt 0 ] && [ -f "$work/slurm.conf" ]; then
         # Cancel what is left of our own jobs on our own cluster, and give slurmd a moment to end their processes.
-        scancel --user=root >/dev/null 2>&1
-        for _ in $(seq 20); do [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 0.5; done
+        SLURM_CONF=$work/slurm.conf scancel --user=root >/dev/null 2>&1
+        for _ in $(seq 20); do [ -z "$(SLURM_CONF=$work/slurm.conf squeue -h 2>/dev/null)" ] && break; sleep 0.5; done
     fi
     if [ "$rc" != 0 ]; then
         for log in "$work"/slurmctld.log "$work"/slurmd.log "$work"/munged.log "$work"/*/logs/*.out; do
@@ -47,8 +47,12 @@ cleanup() {
         done
     fi
     # Stop the daemons we started, newest first, by pid.
-    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+        kill "${pids[i]}" 2>/dev/null
+        for _ in $(seq 40); do kill -0 "${pids[i]}" 2>/dev/null || break; sleep 0.25; done
+        kill -0 "${pids[i]}" 2>/dev/null && kill -KILL "${pids[i]}"
+        wait "${pids[i]}" 2>/dev/null
+    done
     if [ "$rc" = 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "[slurm-test] work folder kept: $work"; fi
     exit "$rc"
 }
@@ -169,6 +173,7 @@ say "1. ok: array tasks $(states "$array"); report job $(states "$report"), wrot
 # --- 2. Cancel array index 2 midway, then resubmit. One task at a time (%1), so that the records written while
 # index 2 runs are its own.
 read -r array report < <(submit "$work/b" --array 0-3%1)
+[ -n "$array" ] || fail "no job ids from submit.sh"
 say "2. submitted array job $array (4 tasks, one at a time) and report job $report"
 t0=$SECONDS
 until [ "$(squeue -h -j "${array}_2" -o %T 2>/dev/null)" = RUNNING ]; do
@@ -194,6 +199,7 @@ total=$(count_records "$work/ref/runs")
 [ "$partial" -lt "$total" ] || fail "array task 2 finished before it was cancelled ($partial of $total records)"
 say "2. after the cancel: $partial of $total records; array tasks $got; report job cancelled"
 read -r array report < <(submit "$work/b")
+[ -n "$array" ] || fail "no job ids from submit.sh"
 say "2. resubmitted the same command: array job $array and report job $report"
 wait_gone "$array,$report" 300
 [ "$(states "$array")" = "0=COMPLETED 1=COMPLETED 2=COMPLETED 3=COMPLETED" ] ||
