@@ -141,7 +141,8 @@ struct RunArgs {
     /// Skip runs whose record already exists with the same profile and test sets.
     #[arg(long)]
     resume: bool,
-    /// Run only shard I of N of the job list, as `I/N` (0-based); merge by reporting over the records folder.
+    /// Run only shard I of N of the job list, as `I/N` (0-based), or `slurm` (this Slurm array task; `slurm/N`
+    /// for N shards); merge by reporting over the records folder.
     #[arg(long, default_value = "0/1")]
     shard: String,
     /// Experiment (repeatable; default: all): `drift` evaluates every drift cell and attacks level-0 inputs,
@@ -196,12 +197,7 @@ fn print_out(text: &str) -> Result<()> {
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize)> {
-    let (i, n) = s.split_once('/').with_context(|| format!("shard `{s}` is not of the form I/N"))?;
-    let (i, n): (usize, usize) = (i.trim().parse().context("shard index")?, n.trim().parse().context("shard count")?);
-    if n == 0 || i >= n {
-        bail!("shard {i}/{n} is out of range: need 0 <= I < N");
-    }
-    Ok((i, n))
+    Ok(driftbench::parse_shard(s, |k| std::env::var(k).ok())?)
 }
 
 fn real_main() -> Result<()> {
