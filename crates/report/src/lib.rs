@@ -7,6 +7,7 @@
 //! Two kinds of interval appear, and every table says which: the **Wilson 95% interval** of the success rate
 //! pooled over every seed's instances (instance-level uncertainty), and the **between-seed 95% t-interval** of
 //! the per-seed success rates (training-run uncertainty).
+pub mod compare;
 pub mod plots;
 
 use driftbench_core::record::{write_atomic, CellResult, Experiment, RunRecord};
