@@ -14,12 +14,16 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum CompareError {
     /// A folder with neither records nor report CSV files.
-    #[error("`{0}` holds no run records (*.json) and no report CSV files (<task>.csv): give a records folder such \
-             as results/runs or a report folder such as results")]
+    #[error(
+        "`{0}` holds no run records (*.json) and no report CSV files (<task>.csv): give a records folder such \
+             as results/runs or a report folder such as results"
+    )]
     NoData(PathBuf),
     /// The two sides evaluated a task on different test sets.
-    #[error("{task}: the two sides were tested on different test sets (A: {a}; B: {b}); success rates on different \
-             instances are not comparable: rerun one side on the other's test sets")]
+    #[error(
+        "{task}: the two sides were tested on different test sets (A: {a}; B: {b}); success rates on different \
+             instances are not comparable: rerun one side on the other's test sets"
+    )]
     TestSetsDiffer {
         /// Task id.
         task: String,
@@ -29,8 +33,10 @@ pub enum CompareError {
         b: String,
     },
     /// The two sides hold different versions of a task.
-    #[error("task versions differ: A has {a}, B has {b}; a new task version changes its instances or rules, so \
-             its results are not comparable with the old one's")]
+    #[error(
+        "task versions differ: A has {a}, B has {b}; a new task version changes its instances or rules, so \
+             its results are not comparable with the old one's"
+    )]
     VersionsDiffer {
         /// A's task ids of that task.
         a: String,
@@ -67,7 +73,8 @@ pub enum CompareError {
 }
 
 /// How the comparison decides, printed in its output.
-pub const METHOD: &str = "Success counts are pooled over each side's seeds per (task, solver, cell). **Δ** is B − A in \
+pub const METHOD: &str =
+    "Success counts are pooled over each side's seeds per (task, solver, cell). **Δ** is B − A in \
 percentage points with Newcombe's hybrid-score 95% interval (built from the two Wilson intervals; it stays sensible \
 at 0% and 100%, where the Wald interval collapses). **p** is the two-sided two-proportion z-test with pooled \
 variance over instances. **Holm p** adjusts every p in the comparison together with Holm's step-down method, and \
@@ -477,9 +484,7 @@ pub fn markdown(c: &Comparison) -> String {
                 Some(d) if *level > 0 => format!("{axis}-L{level} ({d})"),
                 _ => format!("{axis}-L{level}"),
             };
-            let side = |p: Pooled| {
-                format!("{} ({}/{})", pct(p.successes as f64 / p.n.max(1) as f64), p.successes, p.n)
-            };
+            let side = |p: Pooled| format!("{} ({}/{})", pct(p.successes as f64 / p.n.max(1) as f64), p.successes, p.n);
             let flag = match r.verdict {
                 Verdict::Better => "▲ better",
                 Verdict::Worse => "▼ worse",

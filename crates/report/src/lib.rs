@@ -126,7 +126,8 @@ fn group<'a>(records: &[&'a RunRecord]) -> Result<BTreeMap<&'a str, Vec<SolverRu
     for (task, solvers) in by_task {
         // Pooling seeds across profiles would mix budgets in one figure: refuse rather than guess.
         // A profile is its name and its budgets: a file that reuses a name with other budgets is another profile.
-        let profiles: std::collections::BTreeSet<String> = solvers.values().flatten().map(|r| profile_label(r)).collect();
+        let profiles: std::collections::BTreeSet<String> =
+            solvers.values().flatten().map(|r| profile_label(r)).collect();
         if profiles.len() > 1 {
             return Err(ReportError::MixedProfiles {
                 task: task.into(),
