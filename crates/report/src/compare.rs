@@ -401,6 +401,11 @@ pub fn compare(a: Side, b: Side, alpha: f64) -> Result<Comparison, CompareError>
     if rows.is_empty() {
         return Err(CompareError::NothingInCommon);
     }
+    // Level 0 first within each (task, solver), then the axes by name and level.
+    rows.sort_by(|x, y| {
+        let key = |r: &Row| (r.key.0.clone(), r.key.1.clone(), r.key.3 != 0, r.key.2.clone(), r.key.3);
+        key(x).cmp(&key(y))
+    });
     let adjusted = holm(&rows.iter().map(|r| r.p).collect::<Vec<_>>());
     for (r, p) in rows.iter_mut().zip(adjusted) {
         r.p_holm = p;
@@ -591,7 +596,7 @@ mod tests {
         let verdicts: Vec<_> = c.rows.iter().map(|r| (r.key.2.as_str(), r.verdict)).collect();
         assert_eq!(
             verdicts,
-            [("distance", Verdict::Worse), ("gravity", Verdict::Better), ("in-dist", Verdict::Same)],
+            [("in-dist", Verdict::Same), ("distance", Verdict::Worse), ("gravity", Verdict::Better)],
             "{:?}",
             c.rows
         );
