@@ -282,7 +282,7 @@ fn real_main() -> Result<()> {
         Command::Show { task, solver, seed, axis, level, index, profile, datasets, out } => {
             let t = select_tasks(&reg, &[task])?[0];
             let cell = driftbench_core::bench::parse_cell(t, axis.as_deref(), level)?;
-            let profile = Profile::resolve(&profile)?;
+            let profile = load_profile(&profile, &reg)?;
             if !t.solvers().iter().any(|s| s.name == solver) {
                 let known: Vec<&str> = t.solvers().iter().map(|s| s.name).collect();
                 bail!("unknown solver `{solver}` for {} (solvers: {})", t.id(), known.join(", "));
@@ -326,7 +326,7 @@ fn default_readme(out: &std::path::Path) -> Option<&'static std::path::Path> {
 }
 
 fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_core::bench::DynTask>]) -> Result<()> {
-    let profile = Profile::resolve(&args.profile)?;
+    let profile = load_profile(&args.profile, reg)?;
     let seeds = if args.seeds.is_empty() { profile.seeds.clone() } else { args.seeds.clone() };
     let tasks = select_tasks(reg, &args.task)?;
     let source = if args.generated {
@@ -454,20 +454,33 @@ fn compare(args: CompareArgs) -> Result<()> {
     Ok(())
 }
 
-/// The built-in profiles as one TOML document per profile, each ready to be saved as a file.
+/// A built-in profile or a profile file, with its per-task overrides checked against the registry.
+fn load_profile(name_or_path: &str, reg: &[Box<dyn driftbench_core::bench::DynTask>]) -> Result<Profile> {
+    let profile = Profile::resolve(name_or_path)?;
+    profile
+        .check_tasks(&reg.iter().map(|t| t.id()).collect::<Vec<_>>())
+        .with_context(|| format!("profile `{name_or_path}`"))?;
+    Ok(profile)
+}
+
+/// The built-in profiles as one TOML document per profile, each ready to be saved as a file, after a comment
+/// that says what every field means.
 fn profiles_toml() -> String {
-    Profile::builtin()
-        .iter()
-        .map(|p| {
-            format!(
-                "# --- {} (save as {}.toml; `name` may be left out: it defaults to the file's stem)\n{}",
-                p.name,
-                p.name,
-                p.to_toml()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    let fields = "\
+# Budget profiles: save one section as NAME.toml, edit it, run with `--profile NAME.toml`.
+#   name                    the profile's name in record file names and reports (default: the file's stem)
+#   train_examples          training instances per seed
+#   [train_examples_by_task] per-task overrides of train_examples (task id = count)
+#   val_examples            validation instances per seed (level 0, held out)
+#   test_per_cell           test instances per cell with --generated (canonical sets have their own size)
+#   seeds                   seeds run when --seeds is not given
+#   train_scale             multiplier on every learner's optimisation steps (1.0 = the quick budget)
+#   max_epochs              optional cap on passes over the training set (left out: no cap)
+# Unknown fields are refused.
+";
+    let sections: Vec<String> =
+        Profile::builtin().iter().map(|p| format!("\n# --- {} ---\n{}", p.name, p.to_toml())).collect();
+    format!("{fields}{}", sections.concat())
 }
 
 /// Log lines for runs nobody watches (stderr not a terminal): one line per finished run, with the elapsed time

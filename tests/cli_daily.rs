@@ -19,6 +19,7 @@ fn tiny_toml(dir: &Path) -> String {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let tiny = &text[text.find("name = \"tiny\"").expect("tiny is listed")..];
+    assert!(text.contains("max_epochs"), "every field is documented: {text}");
     tiny.replace("name = \"tiny\"", "name = \"mine\"")
 }
 
@@ -35,6 +36,10 @@ fn profile_files_are_checked_recorded_and_logged() {
     std::fs::write(d.path().join("mine.toml"), format!("seeds_per_task = 3\n{toml}")).unwrap();
     fails_with(&run_symbolic(d.path(), "runs"), "unknown field `seeds_per_task`");
     assert!(!d.path().join("runs").exists(), "a refused profile left files behind");
+
+    // A field appended below the per-task table belongs to it: refused as no task.
+    std::fs::write(d.path().join("mine.toml"), format!("{toml}max_epochs = 5\n")).unwrap();
+    fails_with(&run_symbolic(d.path(), "runs"), "`max_epochs`, which is no task");
 
     std::fs::write(d.path().join("mine.toml"), &toml).unwrap();
     let out = run_symbolic(d.path(), "runs");

@@ -170,6 +170,22 @@ impl Profile {
         Self::by_name(name_or_path).ok_or_else(|| ProfileError::Unknown(name_or_path.to_string()))
     }
 
+    /// Checks that every per-task override names a known task. A field written below the
+    /// `[train_examples_by_task]` table in a file lands in that table, so this catches it too.
+    pub fn check_tasks(&self, known: &[&str]) -> Result<(), ProfileError> {
+        match self.train_examples_by_task.keys().find(|t| !known.contains(&t.as_str())) {
+            Some(t) => Err(ProfileError::Field {
+                field: "train_examples_by_task".into(),
+                reason: format!(
+                    "names `{t}`, which is no task (tasks: {}); a field written below the [train_examples_by_task] \
+                     table belongs to that table: move it above",
+                    known.join(", ")
+                ),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Checks that the budgets can run: a usable name, at least one training and validation instance, at least
     /// one seed, a positive finite `train_scale` and `max_epochs`.
     pub fn check(&self) -> Result<(), ProfileError> {
@@ -276,6 +292,15 @@ mod tests {
         let err = Profile::resolve(path.to_str().unwrap()).unwrap_err().to_string();
         assert!(err.contains("built-in"), "{err}");
         assert!(Profile::resolve("nonesuch").is_err());
+    }
+
+    #[test]
+    fn overrides_must_name_known_tasks() {
+        let text = format!("{}max_epochs = 50\n", Profile::quick().to_toml());
+        let p = Profile::from_toml(&text, "x").unwrap();
+        let err = p.check_tasks(&["sorting-v1", "navigation-v1"]).unwrap_err().to_string();
+        assert!(err.contains("`max_epochs`") && err.contains("move it above"), "{err}");
+        assert!(Profile::quick().check_tasks(&["navigation-v1"]).is_ok());
     }
 
     #[test]
