@@ -119,6 +119,20 @@ pub fn run_suite(
     provenance: &Provenance,
     progress: Progress,
 ) -> Result<Vec<RunOutcome>, SuiteError> {
+    run_suite_with(tasks, plan, provenance, progress, &|_, _, _| {})
+}
+
+/// Called as each run of a suite finishes: (its outcome, runs finished so far, runs in this shard).
+pub type OnFinish<'a> = &'a (dyn Fn(&RunOutcome, usize, usize) + Sync);
+
+/// [`run_suite`], calling `on_finish` as each run ends (for logs that report finished runs).
+pub fn run_suite_with(
+    tasks: &[&dyn DynTask],
+    plan: &RunPlan,
+    provenance: &Provenance,
+    progress: Progress,
+    on_finish: OnFinish,
+) -> Result<Vec<RunOutcome>, SuiteError> {
     for task in tasks {
         let known: Vec<&str> = task.solvers().iter().map(|s| s.name).collect();
         for s in &plan.solvers {
@@ -191,6 +205,14 @@ pub fn run_suite(
     // Greedy list scheduling: each worker takes the next job in order as soon as it is free. With the long
     // network jobs first this packs the runs far better than splitting the list in halves up front.
     let next = AtomicUsize::new(0);
+    let finished = AtomicUsize::new(0);
+    let run_job = |job: &(usize, &str, u64, Option<usize>)| {
+        let outcome = run_job(job);
+        if let Ok(o) = &outcome {
+            on_finish(o, finished.fetch_add(1, Ordering::Relaxed) + 1, mine.len());
+        }
+        outcome
+    };
     let slots: Vec<Mutex<Option<Result<RunOutcome, SuiteError>>>> = mine.iter().map(|_| Mutex::new(None)).collect();
     rayon::scope(|scope| {
         for _ in 0..rayon::current_num_threads().min(mine.len()) {

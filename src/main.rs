@@ -2,7 +2,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use driftbench::{
-    generate_datasets, provenance, registry, run_suite, select_tasks, verify_datasets, Experiments, RunPlan,
+    generate_datasets, provenance, registry, run_suite_with, select_tasks, verify_datasets, Experiments, RunPlan,
 };
 use driftbench_core::bench::TestSource;
 use driftbench_core::Profile;
@@ -36,7 +36,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// List tasks, their solvers, drift axes and what each level means.
-    List,
+    List {
+        /// Print the built-in budget profiles as TOML instead (copy one to start a profile file).
+        #[arg(long)]
+        profiles: bool,
+    },
     /// Train and evaluate solvers; write one record per (task, solver, seed), then the report.
     Run(RunArgs),
     /// Turn run records into Markdown and CSV tables.
@@ -91,7 +95,7 @@ enum Command {
         /// Which instance of the cell's test set.
         #[arg(long, default_value_t = 0)]
         index: usize,
-        /// Budget profile.
+        /// Budget profile: quick, full, tiny, or the path of a .toml profile file.
         #[arg(long, default_value = "quick")]
         profile: String,
         /// Canonical test sets folder.
@@ -101,6 +105,9 @@ enum Command {
         #[arg(long, default_value = "episode.svg")]
         out: PathBuf,
     },
+    /// Compare two result sets: success per (task, solver, cell), B − A with its 95% interval and a significance
+    /// flag (Holm-corrected two-proportion tests).
+    Compare(CompareArgs),
     /// Run the registry-wide checks on every task (determinism, validity, symbolic solver, levels).
     Check {
         /// Instances per cell.
@@ -120,7 +127,7 @@ struct RunArgs {
     /// Comma-separated seeds (default: the profile's).
     #[arg(long, value_delimiter = ',')]
     seeds: Vec<u64>,
-    /// Budget profile: quick, full or tiny.
+    /// Budget profile: quick, full, tiny, or the path of a .toml profile file (`driftbench list --profiles`).
     #[arg(long, default_value = "quick")]
     profile: String,
     /// Records folder.
@@ -209,7 +216,9 @@ fn real_main() -> Result<()> {
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().context("starting the thread pool")?;
     let reg = registry();
     match cli.command {
-        Command::List => {
+        Command::List { profiles: true } => print_out(&profiles_toml())?,
+        Command::Compare(args) => compare(args)?,
+        Command::List { profiles: false } => {
             use std::fmt::Write as _;
             let mut out = String::new();
             for t in &reg {
@@ -269,8 +278,7 @@ fn real_main() -> Result<()> {
         Command::Show { task, solver, seed, axis, level, index, profile, datasets, out } => {
             let t = select_tasks(&reg, &[task])?[0];
             let cell = driftbench_core::bench::parse_cell(t, axis.as_deref(), level)?;
-            let profile = Profile::by_name(&profile)
-                .with_context(|| format!("unknown profile `{profile}` (profiles: quick, full, tiny)"))?;
+            let profile = load_profile(&profile, &reg)?;
             if !t.solvers().iter().any(|s| s.name == solver) {
                 let known: Vec<&str> = t.solvers().iter().map(|s| s.name).collect();
                 bail!("unknown solver `{solver}` for {} (solvers: {})", t.id(), known.join(", "));
@@ -314,8 +322,7 @@ fn default_readme(out: &std::path::Path) -> Option<&'static std::path::Path> {
 }
 
 fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_core::bench::DynTask>]) -> Result<()> {
-    let profile = Profile::by_name(&args.profile)
-        .with_context(|| format!("unknown profile `{}` (profiles: quick, full, tiny)", args.profile))?;
+    let profile = load_profile(&args.profile, reg)?;
     let seeds = if args.seeds.is_empty() { profile.seeds.clone() } else { args.seeds.clone() };
     let tasks = select_tasks(reg, &args.task)?;
     let source = if args.generated {
@@ -356,7 +363,9 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
         bar.tick();
     };
     let started = Instant::now();
-    let outcomes = run_suite(&tasks, &plan, &provenance(threads), &progress)?;
+    let log = RunLog::new(!quiet && !std::io::stderr().is_terminal());
+    let outcomes =
+        run_suite_with(&tasks, &plan, &provenance(threads), &progress, &|o, done, total| log.finished(o, done, total))?;
     bar.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
     println!(
@@ -402,4 +411,117 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
         println!("report: {n} files in {}", args.report.display());
     }
     Ok(())
+}
+
+#[derive(clap::Args)]
+struct CompareArgs {
+    /// Baseline: a records folder (results/runs) or a report folder (results, read from its CSV files).
+    a: PathBuf,
+    /// The result set to judge against A, in either form.
+    b: PathBuf,
+    /// Write the Markdown here (atomically) instead of to standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Exit with status 1 when any cell is significantly worse in B.
+    #[arg(long)]
+    fail_on_regression: bool,
+    /// Family-wise significance level of the flags (Holm).
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+}
+
+/// `driftbench compare`: the table to stdout or `--out`, then the regression verdict.
+fn compare(args: CompareArgs) -> Result<()> {
+    use driftbench_report::compare::{compare, markdown, write, Side};
+    let a = Side::load(&args.a).with_context(|| format!("reading A ({})", args.a.display()))?;
+    let b = Side::load(&args.b).with_context(|| format!("reading B ({})", args.b.display()))?;
+    let c = compare(a, b, args.alpha)?;
+    match &args.out {
+        Some(out) => {
+            write(&c, out)?;
+            println!("wrote {}", out.display());
+        }
+        None => print_out(&markdown(&c))?,
+    }
+    let worse = c.regressions().len();
+    if args.fail_on_regression && worse > 0 {
+        bail!("{worse} of {} cells are significantly worse in B (Holm, alpha {})", c.rows.len(), c.alpha);
+    }
+    Ok(())
+}
+
+/// A built-in profile or a profile file, with its per-task overrides checked against the registry.
+fn load_profile(name_or_path: &str, reg: &[Box<dyn driftbench_core::bench::DynTask>]) -> Result<Profile> {
+    let profile = Profile::resolve(name_or_path)?;
+    profile
+        .check_tasks(&reg.iter().map(|t| t.id()).collect::<Vec<_>>())
+        .with_context(|| format!("profile `{name_or_path}`"))?;
+    Ok(profile)
+}
+
+/// The built-in profiles as one TOML document per profile, each ready to be saved as a file, after a comment
+/// that says what every field means.
+fn profiles_toml() -> String {
+    let fields = "\
+# Budget profiles: save one section as NAME.toml, edit it, run with `--profile NAME.toml`.
+#   name                    the profile's name in record file names and reports (default: the file's stem)
+#   train_examples          training instances per seed
+#   [train_examples_by_task] per-task overrides of train_examples (task id = count)
+#   val_examples            validation instances per seed (level 0, held out)
+#   test_per_cell           test instances per cell with --generated (canonical sets have their own size)
+#   seeds                   seeds run when --seeds is not given
+#   train_scale             multiplier on every learner's optimisation steps (1.0 = the quick budget)
+#   max_epochs              optional cap on passes over the training set (left out: no cap)
+# Unknown fields are refused.
+";
+    let sections: Vec<String> =
+        Profile::builtin().iter().map(|p| format!("\n# --- {} ---\n{}", p.name, p.to_toml())).collect();
+    format!("{fields}{}", sections.concat())
+}
+
+/// Log lines for runs nobody watches (stderr not a terminal): one line per finished run, with the elapsed time
+/// and an estimate of what remains.
+struct RunLog {
+    enabled: bool,
+    started: Instant,
+}
+
+impl RunLog {
+    fn new(enabled: bool) -> Self {
+        RunLog { enabled, started: Instant::now() }
+    }
+
+    fn finished(&self, o: &driftbench::RunOutcome, done: usize, total: usize) {
+        if !self.enabled {
+            return;
+        }
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let r = &o.record;
+        let what = match &r.experiment {
+            Some(driftbench_core::record::Experiment::SampleEfficiency { train_examples, .. }) => {
+                format!("{} {} s{} n={train_examples}", r.task, r.solver, r.seed)
+            }
+            None => format!("{} {} s{}", r.task, r.solver, r.seed),
+        };
+        let detail = if o.resumed {
+            "resumed (record already there)".to_string()
+        } else {
+            let l0 =
+                r.cells.iter().find(|c| c.level == 0).map(|c| format!(", level-0 success {:.1}%", 100.0 * c.rate()));
+            format!("train {:.1} s, eval {:.1} s{}", r.timing.train_s, r.timing.eval_s, l0.unwrap_or_default())
+        };
+        // Runs finish at an average pace; the long network runs go first, so this errs on the long side.
+        let left = if done < total {
+            format!("; about {} left", hms(elapsed * (total - done) as f64 / done as f64))
+        } else {
+            "; all done".into()
+        };
+        eprintln!("[{}] {done}/{total} {what}: {detail}{left}", hms(elapsed));
+    }
+}
+
+/// Seconds as `h:mm:ss`.
+fn hms(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }

@@ -482,7 +482,7 @@ impl<T: Task> PreparedBench<'_, T> {
             }
             progress(&format!("{phase} eval"), i as f64 / self.tests.len() as f64);
             let attempts = trained.solve_batch(t, insts)?;
-            if cell.level == 0 {
+            if *cell == t.picture_cell() {
                 if let (Some(inst), Some(a)) = (insts.first(), attempts.first()) {
                     picture = t.render_svg(inst, a.answer.as_ref());
                 }
@@ -576,6 +576,7 @@ impl<T: Task> PreparedBench<'_, T> {
             kind: learner.kind(),
             seed,
             profile: self.profile.clone(),
+            profile_hash: Some(self.profile.hash()),
             config: learner.config(t, &profile),
             test_source: self.source_name.clone(),
             metric_name: t.metric_name().into(),
@@ -585,6 +586,7 @@ impl<T: Task> PreparedBench<'_, T> {
             cells,
             experiment,
             adversarial,
+            picture_cell: picture.as_ref().map(|_| t.picture_cell().label(t.axes())),
             picture,
             timing: Timing {
                 train_s,

@@ -23,6 +23,10 @@ pub struct RunRecord {
     pub seed: u64,
     /// Profile the run used.
     pub profile: crate::profile::Profile,
+    /// [`crate::profile::Profile::hash`] of `profile` (absent in records written before profile files existed;
+    /// the report computes it from `profile` then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_hash: Option<String>,
     /// The solver's hyper-parameters.
     pub config: serde_json::Value,
     /// Where the test instances came from: `canonical` (frozen files, with their manifest hash) or `generated`.
@@ -43,9 +47,13 @@ pub struct RunRecord {
     /// The adversarial experiment on level-0 inputs, for solvers and tasks that take part.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adversarial: Option<crate::attack::AttackStats>,
-    /// SVG of the solver's answer on the first level-0 test instance, for tasks that draw pictures.
+    /// SVG of the solver's answer on the first test instance of the task's picture cell
+    /// ([`crate::Task::picture_cell`]), for tasks that draw pictures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub picture: Option<String>,
+    /// Label of the cell `picture` shows, e.g. `gravity-L4` (absent: level 0, as in older records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture_cell: Option<String>,
     /// Wall-clock timings in seconds: the only fields allowed to differ between identical runs.
     pub timing: Timing,
     /// Where and with what the run was made.
@@ -227,6 +235,12 @@ impl RunRecord {
             return Err(Error::Invalid {
                 path: path.into(),
                 reason: format!("record schema {} (this driftbench reads schema {RECORD_SCHEMA})", rec.schema),
+            });
+        }
+        if let Some(h) = rec.profile_hash.as_deref().filter(|h| *h != rec.profile.hash()) {
+            return Err(Error::Invalid {
+                path: path.into(),
+                reason: format!("profile_hash {h} does not match the recorded profile (hash {})", rec.profile.hash()),
             });
         }
         Ok(rec)

@@ -258,6 +258,12 @@ pub trait Task: Send + Sync + 'static {
         None
     }
 
+    /// The cell whose first test instance each run draws with [`Task::render_svg`] for the report: level 0 unless
+    /// the task's pictures say more at a far drift level.
+    fn picture_cell(&self) -> crate::Cell {
+        crate::Cell::IN_DIST
+    }
+
     /// A stricter success criterion reported beside the main one (e.g. a 1% instead of a 5% tolerance), and its
     /// name; `None` when the task has none.
     fn strict_success(&self, _outcome: &Outcome) -> Option<bool> {
