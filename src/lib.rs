@@ -222,7 +222,13 @@ pub fn run_suite(
             // Done only if the record's own content is this job's: its key, profile, test sets and config (a file
             // name says nothing about what a file holds).
             if let Ok(record) = RunRecord::read(&path) {
-                let key = (task.id().to_string(), solver.to_string(), seed, plan.profile.name.clone(), size.map(|n| n as u64));
+                let key = (
+                    task.id().to_string(),
+                    solver.to_string(),
+                    seed,
+                    plan.profile.name.clone(),
+                    size.map(|n| n as u64),
+                );
                 if record.key() == key
                     && record.profile == plan.profile
                     && record.test_source == prepared[ti].test_source()

@@ -250,7 +250,8 @@ impl<T: Task> DynTask for Bench<T> {
         for _ in 0..n {
             let inst = self.task.generate(cell, &mut rng);
             self.check(&inst)?;
-            std::io::Write::write_all(&mut out, (to_json(&inst) + "\n").as_bytes()).map_err(|e| Error::io("writing", "standard output", e))?;
+            std::io::Write::write_all(&mut out, (to_json(&inst) + "\n").as_bytes())
+                .map_err(|e| Error::io("writing", "standard output", e))?;
         }
         std::io::Write::flush(&mut out).map_err(|e| Error::io("writing", "standard output", e))
     }

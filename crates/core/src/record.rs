@@ -310,13 +310,13 @@ pub fn check_output_dir(path: &Path, what: &'static str) -> Result<()> {
             Ok(m) if m.is_dir() => break,
             Ok(_) => {
                 let reason = if existing == path {
-                    format!("{what} is not a folder")
+                    format!("the {what} is a file, not a folder")
                 } else {
-                    format!("{what} `{}` cannot be created: `{}` is not a folder", path.display(), existing.display())
+                    format!("the {what} `{}` cannot be created inside a file", path.display())
                 };
                 return Err(Error::Invalid { path: existing.into(), reason });
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
                 existing = match existing.parent() {
                     Some(p) if !p.as_os_str().is_empty() => p,
                     _ => Path::new("."),
@@ -361,4 +361,46 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(Error::io("writing", path, e));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_writes_of_one_path_never_collide() {
+        // Two jobs writing the same record at once used to share one temporary name per process; one of them then
+        // renamed a file the other had already moved ("No such file or directory").
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|t| {
+                    let path = &path;
+                    s.spawn(move || (0..25).map(|i| write_atomic(path, format!("{t}-{i}").as_bytes())).collect())
+                })
+                .collect();
+            for h in handles {
+                let results: Vec<Result<()>> = h.join().unwrap();
+                assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+            }
+        });
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("r.json")]);
+    }
+
+    #[test]
+    fn output_folders_are_checked_without_creating_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, "x").unwrap();
+        assert!(check_output_dir(dir.path(), "out").is_ok());
+        assert!(check_output_dir(&dir.path().join("a/b/c"), "out").is_ok());
+        let e = check_output_dir(&file, "records folder").unwrap_err().to_string();
+        assert!(e.contains("is a file"), "{e}");
+        let e = check_output_dir(&file.join("sub"), "report folder").unwrap_err().to_string();
+        assert!(e.contains("inside a file") && e.contains("report folder"), "{e}");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("f")]);
+    }
 }

@@ -872,6 +872,7 @@ pub fn splice_readme(readme: &str, files: &[File]) -> Option<String> {
 
 /// Renders the report and writes every file atomically into `out`.
 pub fn write(records: &[RunRecord], out: &Path) -> Result<Vec<File>, ReportError> {
+    driftbench_core::record::check_output_dir(out, "report folder")?;
     let files = render(records)?;
     for (name, text) in &files {
         write_atomic(&out.join(name), text.as_bytes())?;
