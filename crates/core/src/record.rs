@@ -247,10 +247,7 @@ impl RunRecord {
 
     /// What identifies the run: two records with the same key are the same run, whatever their file names.
     pub fn key(&self) -> (String, String, u64, String, Option<u64>) {
-        let size = match &self.experiment {
-            Some(Experiment::SampleEfficiency { train_examples, .. }) => Some(*train_examples),
-            None => None,
-        };
+        let size = self.experiment.as_ref().map(|Experiment::SampleEfficiency { train_examples, .. }| *train_examples);
         (self.task.clone(), self.solver.clone(), self.seed, self.profile.name.clone(), size)
     }
 
