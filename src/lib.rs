@@ -44,8 +44,8 @@ pub enum SuiteError {
     #[error("{what} `{value}` is given twice")]
     Repeated { what: &'static str, value: String },
     /// A worker-thread count out of range.
-    #[error("--threads {threads} is out of range: give 1 to {MAX_THREADS}")]
-    Threads { threads: usize },
+    #[error("--threads {threads} is out of range: give 1 to {max} (4 per core of this machine, at least 64)")]
+    Threads { threads: usize, max: usize },
     /// A test-set folder whose sets hold the same instance twice.
     #[error("{task}: the test sets repeat an instance ({here} is {before}); regenerate them")]
     RepeatedInstance { task: String, here: String, before: String },
@@ -84,16 +84,21 @@ pub fn select_tasks<'a>(reg: &'a [Box<dyn DynTask>], names: &[String]) -> Result
     }
 }
 
-/// Most worker threads `--threads` accepts: far more than any machine's cores, yet few enough to start at once
-/// (thousands of threads take seconds to start and tens of thousands fail).
-pub const MAX_THREADS: usize = 1024;
+/// Most worker threads `--threads` accepts: 4 per core of this machine, and at least 64. Each run is
+/// single-threaded, so more threads than cores only add waiting, and thousands of threads take seconds to start
+/// (tens of thousands fail to).
+pub fn max_threads() -> usize {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    cores.saturating_mul(4).max(64)
+}
 
-/// Checks a worker-thread count: between 1 and [`MAX_THREADS`].
+/// Checks a worker-thread count: between 1 and [`max_threads`].
 pub fn check_threads(threads: usize) -> Result<(), SuiteError> {
-    if (1..=MAX_THREADS).contains(&threads) {
+    let max = max_threads();
+    if (1..=max).contains(&threads) {
         Ok(())
     } else {
-        Err(SuiteError::Threads { threads })
+        Err(SuiteError::Threads { threads, max })
     }
 }
 
