@@ -40,17 +40,32 @@ pub enum SuiteError {
     /// A solver name that no selected task has.
     #[error("unknown solver `{name}` for {task} (solvers: {known})")]
     UnknownSolver { name: String, task: String, known: String },
+    /// A value given twice where each must be distinct (seeds, tasks, solvers): the job would run twice.
+    #[error("{what} `{value}` is given twice")]
+    Repeated { what: &'static str, value: String },
+    /// A worker-thread count out of range.
+    #[error("--threads {threads} is out of range: give 1 to {max} (4 per core of this machine, at least 64)")]
+    Threads { threads: usize, max: usize },
+    /// A test-set folder whose sets hold the same instance twice.
+    #[error("{task}: the test sets repeat an instance ({here} is {before}); regenerate them")]
+    RepeatedInstance { task: String, here: String, before: String },
     /// An error from the core crate.
     #[error(transparent)]
     Core(#[from] driftbench_core::Error),
 }
 
-/// Finds tasks by id or by id without its version suffix (`sorting` for `sorting-v1`).
+/// The first value of `values` that occurs twice, as text.
+fn repeated<T: PartialEq + std::fmt::Display>(values: &[T]) -> Option<String> {
+    values.iter().enumerate().find(|(i, v)| values[..*i].contains(v)).map(|(_, v)| v.to_string())
+}
+
+/// Finds tasks by id or by id without its version suffix (`sorting` for `sorting-v1`). A task named twice (as
+/// `sorting` and `sorting-v1`, say) is an error.
 pub fn select_tasks<'a>(reg: &'a [Box<dyn DynTask>], names: &[String]) -> Result<Vec<&'a dyn DynTask>, SuiteError> {
     if names.is_empty() {
         return Ok(reg.iter().map(|t| t.as_ref()).collect());
     }
-    names
+    let tasks: Vec<&dyn DynTask> = names
         .iter()
         .map(|name| {
             reg.iter()
@@ -61,7 +76,30 @@ pub fn select_tasks<'a>(reg: &'a [Box<dyn DynTask>], names: &[String]) -> Result
                     known: reg.iter().map(|t| t.id()).collect::<Vec<_>>().join(", "),
                 })
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    let ids: Vec<&str> = tasks.iter().map(|t| t.id()).collect();
+    match repeated(&ids) {
+        Some(value) => Err(SuiteError::Repeated { what: "task", value }),
+        None => Ok(tasks),
+    }
+}
+
+/// Most worker threads `--threads` accepts: 4 per core of this machine, and at least 64. Each run is
+/// single-threaded, so more threads than cores only add waiting, and thousands of threads take seconds to start
+/// (tens of thousands fail to).
+pub fn max_threads() -> usize {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    cores.saturating_mul(4).max(64)
+}
+
+/// Checks a worker-thread count: between 1 and [`max_threads`].
+pub fn check_threads(threads: usize) -> Result<(), SuiteError> {
+    let max = max_threads();
+    if (1..=max).contains(&threads) {
+        Ok(())
+    } else {
+        Err(SuiteError::Threads { threads, max })
+    }
 }
 
 /// What `driftbench run` does.
@@ -133,6 +171,17 @@ pub fn run_suite_with(
     progress: Progress,
     on_finish: OnFinish,
 ) -> Result<Vec<RunOutcome>, SuiteError> {
+    if let Some(value) = repeated(&plan.seeds) {
+        return Err(SuiteError::Repeated { what: "seed", value });
+    }
+    if let Some(value) = repeated(&plan.solvers) {
+        return Err(SuiteError::Repeated { what: "solver", value });
+    }
+    if let Some(value) = repeated(&tasks.iter().map(|t| t.id()).collect::<Vec<_>>()) {
+        return Err(SuiteError::Repeated { what: "task", value });
+    }
+    // Before any work: a records folder that cannot be written would otherwise fail after all the training.
+    driftbench_core::record::check_output_dir(&plan.out, "records folder")?;
     for task in tasks {
         let known: Vec<&str> = task.solvers().iter().map(|s| s.name).collect();
         for s in &plan.solvers {
@@ -189,8 +238,21 @@ pub fn run_suite_with(
         }
         let path = plan.out.join(name);
         if plan.resume && path.exists() {
+            // Done only if the record's own content is this job's: its key, profile, test sets and config (a file
+            // name says nothing about what a file holds).
             if let Ok(record) = RunRecord::read(&path) {
-                if record.profile == plan.profile && record.test_source == prepared[ti].test_source() {
+                let key = (
+                    task.id().to_string(),
+                    solver.to_string(),
+                    seed,
+                    plan.profile.name.clone(),
+                    size.map(|n| n as u64),
+                );
+                if record.key() == key
+                    && record.profile == plan.profile
+                    && record.test_source == prepared[ti].test_source()
+                    && record.config == prepared[ti].solver_config(solver, size.is_some())?
+                {
                     return Ok(RunOutcome { record, path, resumed: true });
                 }
             }
@@ -264,13 +326,14 @@ pub fn generate_datasets(
     n: usize,
 ) -> Result<Vec<driftbench_core::dataset::SetEntry>, SuiteError> {
     use driftbench_core::dataset::{write_set, Manifest, CANONICAL_SEED, MANIFEST_SCHEMA};
-    use driftbench_core::Cell;
+    driftbench_core::record::check_output_dir(dir, "datasets folder")?;
     let mut manifest = Manifest::load(dir)?.unwrap_or(Manifest { schema: MANIFEST_SCHEMA, sets: Vec::new() });
+    // Generate everything before writing anything, so that a failure leaves the folder as it was.
+    let sets: Vec<_> = tasks.iter().map(|t| t.generate_test_sets(n, CANONICAL_SEED)).collect::<Result<_, _>>()?;
     let mut all = Vec::new();
-    for task in tasks {
+    for (task, sets) in tasks.iter().zip(sets) {
         let mut entries = Vec::new();
-        for cell in Cell::grid(task.axes().len()) {
-            let lines = task.generate_lines(cell, n, CANONICAL_SEED)?;
+        for (cell, lines) in sets {
             entries.push(write_set(dir, task.id(), &cell.label(task.axes()), CANONICAL_SEED, &lines)?);
         }
         all.extend(entries.iter().cloned());
@@ -280,14 +343,31 @@ pub fn generate_datasets(
     Ok(all)
 }
 
-/// Checks every file in the manifest against its hash; returns the number of sets checked.
-pub fn verify_datasets(dir: &Path) -> Result<usize, SuiteError> {
-    let manifest = driftbench_core::dataset::Manifest::load(dir)?.ok_or_else(|| driftbench_core::Error::Invalid {
-        path: dir.join(driftbench_core::dataset::MANIFEST),
+/// Checks a datasets folder completely: every file in the manifest against its hash and line count, and for each
+/// of `tasks` that the manifest covers every cell, and that every instance parses, passes the task's validation
+/// and occurs once in the task's test sets. Returns the number of sets checked.
+pub fn verify_datasets(tasks: &[&dyn DynTask], dir: &Path) -> Result<usize, SuiteError> {
+    use driftbench_core::dataset::{read_set, Manifest, MANIFEST};
+    driftbench_core::bench::require_dir(dir, "datasets folder")?;
+    let manifest = Manifest::load(dir)?.ok_or_else(|| driftbench_core::Error::Invalid {
+        path: dir.join(MANIFEST),
         reason: "no manifest: run `driftbench datasets generate`".into(),
     })?;
     for entry in &manifest.sets {
-        driftbench_core::dataset::read_set(dir, entry)?;
+        read_set(dir, entry)?;
+    }
+    for task in tasks {
+        // Loading as a run does parses and validates every instance, and needs every cell.
+        let prepared = task.prepare(&TestSource::Canonical(dir.to_path_buf()), &Profile::tiny())?;
+        let mut first = std::collections::HashMap::new();
+        for (label, lines) in prepared.test_sets() {
+            for (i, line) in lines.into_iter().enumerate() {
+                let here = format!("{label} line {}", i + 1);
+                if let Some(before) = first.insert(line, here.clone()) {
+                    return Err(SuiteError::RepeatedInstance { task: task.id().into(), here, before });
+                }
+            }
+        }
     }
     Ok(manifest.sets.len())
 }

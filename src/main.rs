@@ -210,9 +210,7 @@ fn parse_shard(s: &str) -> Result<(usize, usize)> {
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
     let threads = cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    if threads == 0 {
-        bail!("--threads must be at least 1");
-    }
+    driftbench::check_threads(threads)?;
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().context("starting the thread pool")?;
     let reg = registry();
     match cli.command {
@@ -265,15 +263,20 @@ fn real_main() -> Result<()> {
             );
         }
         Command::Datasets { action: DatasetAction::Verify { dir } } => {
-            let n = verify_datasets(&dir)?;
+            let n = verify_datasets(&select_tasks(&reg, &[])?, &dir)?;
             println!("{n} test sets match the manifest in {}", dir.display());
         }
         Command::Sample { task, axis, level, n, seed } => {
             let t = select_tasks(&reg, &[task])?[0];
             let cell = driftbench_core::bench::parse_cell(t, axis.as_deref(), level)?;
-            let mut out = t.generate_lines(cell, n, seed)?.join("\n");
-            out.push('\n');
-            print_out(&out)?;
+            if n == 0 {
+                bail!("--n must be at least 1");
+            }
+            // Streamed, so that any --n runs in constant memory; a closed pipe ends the output quietly.
+            match t.write_lines(cell, n, seed, &mut std::io::stdout().lock()) {
+                Err(driftbench_core::Error::Io { err, .. }) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other?,
+            }
         }
         Command::Show { task, solver, seed, axis, level, index, profile, datasets, out } => {
             let t = select_tasks(&reg, &[task])?[0];
@@ -283,6 +286,10 @@ fn real_main() -> Result<()> {
                 let known: Vec<&str> = t.solvers().iter().map(|s| s.name).collect();
                 bail!("unknown solver `{solver}` for {} (solvers: {})", t.id(), known.join(", "));
             }
+            if out.is_dir() {
+                bail!("--out `{}` is a folder: give the SVG file's name", out.display());
+            }
+            driftbench_core::record::check_output_dir(out.parent().unwrap_or(&out), "output folder")?;
             let prepared = t.prepare(&TestSource::Canonical(datasets), &profile)?;
             let svg =
                 prepared.show(&solver, seed, cell, index)?.with_context(|| format!("{} draws no pictures", t.id()))?;
@@ -325,6 +332,10 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
     let profile = load_profile(&args.profile, reg)?;
     let seeds = if args.seeds.is_empty() { profile.seeds.clone() } else { args.seeds.clone() };
     let tasks = select_tasks(reg, &args.task)?;
+    if !args.no_report {
+        // Before any training: an unusable report folder would otherwise fail only at the end.
+        driftbench_core::record::check_output_dir(&args.report, "report folder")?;
+    }
     let source = if args.generated {
         TestSource::Generated { n: profile.test_per_cell }
     } else {

@@ -31,6 +31,18 @@ pub enum ReportError {
         "records of {task} come from several profiles ({profiles}): report each profile's records folder separately"
     )]
     MixedProfiles { task: String, profiles: String },
+    /// Records of one task were evaluated on different test sets (canonical and generated, or two manifests).
+    #[error(
+        "records of {task} were evaluated on different test sets ({sources}): report each test source's records \
+         separately"
+    )]
+    MixedTestSources { task: String, sources: String },
+    /// Two records of the same run (task, solver, seed, profile, training-set size), which would count twice.
+    #[error("two records of the same run: {task} / {solver} seed {seed} (profile {profile}); keep one")]
+    Duplicate { task: String, solver: String, seed: u64, profile: String },
+    /// A record whose counts cannot be (more successes than instances, say).
+    #[error("record of {task} / {solver} seed {seed} is impossible: {reason}")]
+    Impossible { task: String, solver: String, seed: u64, reason: String },
     /// Drawing a plot failed.
     #[error("plotting {task}: {reason}")]
     Plot { task: String, reason: String },
@@ -176,6 +188,15 @@ fn group<'a>(records: &[&'a RunRecord]) -> Result<BTreeMap<&'a str, Vec<SolverRu
             return Err(ReportError::MixedProfiles {
                 task: task.into(),
                 profiles: profiles.into_iter().collect::<Vec<_>>().join(", "),
+            });
+        }
+        // Likewise test sets: the page header names one source, so every record must share it.
+        let sources: std::collections::BTreeSet<&str> =
+            solvers.values().flatten().map(|r| test_set_identity(&r.test_source)).collect();
+        if sources.len() > 1 {
+            return Err(ReportError::MixedTestSources {
+                task: task.into(),
+                sources: sources.into_iter().collect::<Vec<_>>().join("; "),
             });
         }
         let mut list = Vec::new();
@@ -806,8 +827,40 @@ fn task_csv(solvers: &[SolverRuns]) -> String {
     csv
 }
 
+/// What identifies a record's test sets: the manifest hash for canonical sets (the same files under another
+/// folder path are the same sets), the whole description for generated ones.
+fn test_set_identity(source: &str) -> &str {
+    match source.rsplit_once("manifest ") {
+        Some((_, hash)) if source.starts_with("canonical") => hash.trim_end_matches(')'),
+        _ => source,
+    }
+}
+
+/// Refuses records that cannot be pooled: impossible counts, or one run present twice.
+fn check_records(records: &[RunRecord]) -> Result<(), ReportError> {
+    let mut seen = std::collections::HashSet::new();
+    for r in records {
+        r.check().map_err(|reason| ReportError::Impossible {
+            task: r.task.clone(),
+            solver: r.solver.clone(),
+            seed: r.seed,
+            reason,
+        })?;
+        if !seen.insert(r.key()) {
+            return Err(ReportError::Duplicate {
+                task: r.task.clone(),
+                solver: r.solver.clone(),
+                seed: r.seed,
+                profile: r.profile.name.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Renders every file of the report.
 pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
+    check_records(records)?;
     let (drift, samples): (Vec<&RunRecord>, Vec<&RunRecord>) = records.iter().partition(|r| r.experiment.is_none());
     let grouped = group(&drift)?;
     let mut files = Vec::new();
@@ -1023,6 +1076,7 @@ pub fn splice_readme(readme: &str, files: &[File]) -> Option<String> {
 
 /// Renders the report and writes every file atomically into `out`.
 pub fn write(records: &[RunRecord], out: &Path) -> Result<Vec<File>, ReportError> {
+    driftbench_core::record::check_output_dir(out, "report folder")?;
     let files = render(records)?;
     for (name, text) in &files {
         write_atomic(&out.join(name), text.as_bytes())?;
