@@ -10,9 +10,11 @@
 
 pub mod attack;
 pub mod error;
+pub mod grid_policy;
 pub mod layers;
 pub mod learner;
 pub mod policy;
+pub mod ppo;
 pub mod seq;
 pub mod train;
 pub mod vec;
