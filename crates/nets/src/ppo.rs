@@ -282,7 +282,7 @@ impl<T: Task> Learner<T> for Ppo {
                 stats.trials += rs.len() as u64;
                 stats.deaths += rs.iter().filter(|x| x.died).count() as u64;
                 let (mut obs, mut acts, mut old, mut adv, mut targets) =
-                    (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                    (Vec::new(), Vec::new(), Vec::<f32>::new(), Vec::new(), Vec::new());
                 for e in &rs {
                     let (a, t) = gae(&e.rewards, &e.values, c.gamma, c.lambda);
                     window.0 += e.rewards.iter().sum::<f32>() as f64;

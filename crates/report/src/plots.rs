@@ -176,10 +176,28 @@ pub fn overview(title: &str, panels: &[Panel]) -> Result<String, String> {
 /// Success against training-set size (log scale), one panel per judged cell (level 0, then the farthest level
 /// of each axis). A hand-written solver, trained on nothing, is drawn at the "0" tick and as a dashed level.
 pub fn sample_efficiency(title: &str, panels: &[(String, Vec<SampleLine>)]) -> Result<String, String> {
+    // The "0 instances" point sits one decade left of the smallest size drawn (100).
+    log_x_panels(title, panels, 1.0, "training instances (log scale; 0 = hand-written)")
+}
+
+/// Level-0 success against deaths during training (log scale), one line per learner run that records its
+/// deaths-to-competence curve, one point per learner that only has a total (program search), and the
+/// hand-written solver as a dashed level at zero deaths.
+pub fn deaths_to_competence(title: &str, lines: Vec<SampleLine>) -> Result<String, String> {
+    let panel = ("level-0 success against deaths during training".to_string(), lines);
+    log_x_panels(title, std::slice::from_ref(&panel), -1.0, "deaths during training (log scale; 0 = none)")
+}
+
+/// Panels of success % against a count on a log scale; a count of 0 is drawn at `zero_x` (a decade position
+/// left of every count drawn) and labelled "0"; a line of one point at 0 is drawn as a dashed level.
+fn log_x_panels(
+    title: &str,
+    panels: &[(String, Vec<SampleLine>)],
+    zero_x: f64,
+    x_desc: &str,
+) -> Result<String, String> {
     let max_n = panels.iter().flat_map(|p| p.1.iter().flat_map(|l| l.points.iter().map(|q| q.0))).fold(10.0, f64::max);
     let x_max = max_n.log10().ceil() + 0.3;
-    // x = log10(instances); the "0 instances" point sits one decade left of the smallest size drawn.
-    let zero_x = 1.0;
     let to_x = |n: f64| if n <= 0.0 { zero_x } else { n.log10() };
     let mut svg = String::new();
     {
@@ -212,7 +230,7 @@ pub fn sample_efficiency(title: &str, panels: &[(String, Vec<SampleLine>)]) -> R
                         format!("10^{i}")
                     }
                 })
-                .x_desc("training instances (log scale; 0 = hand-written)")
+                .x_desc(x_desc)
                 .y_desc("success %")
                 .light_line_style(WHITE.mix(0.0))
                 .draw()
