@@ -3,7 +3,8 @@
 //!
 //! The **planning module** reads the maps that stay fixed during an episode (for navigation: buildings and the
 //! goal), makes a reward map with two convolutions, and runs K steps of value iteration as a convolution of
-//! [reward, value] into `q_channels` action maps followed by a max over them; K grows with the map
+//! [reward, value] over each cell and its four neighbours into `q_channels` action maps followed by a max over
+//! them; K grows with the map
 //! (⌈`iterations_per_cell` × (W + H)⌉), so a larger city gets a longer plan from the same weights. Its
 //! **attention** reads, at the agent's cell, the action values minus the cell's value and the value of the four
 //! neighbouring cells minus it. The **reactive module** sees a `window`×`window` crop of every map around the agent
@@ -57,40 +58,60 @@ pub struct VinConfig {
     pub dagger_episodes: usize,
 }
 
-/// A k×k convolution (k odd, zero padding, stride 1) on channel-last maps `[B, H, W, C]`, computed as one matmul
-/// over the k² shifted copies of the input: candle's own CPU conv2d was the bottleneck (direct loops, ~50% of a
-/// run's time in a profile), and this form has a plain matmul backward.
+/// The cells a convolution reads, as (dy, dx) offsets into the input padded by one cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Stencil {
+    /// The cell itself (a 1×1 convolution).
+    Point,
+    /// The cell and its four neighbours: all that one move can reach, so enough for a value-iteration step.
+    Plus,
+    /// The 3×3 square.
+    Square,
+}
+
+impl Stencil {
+    fn offsets(self) -> &'static [(usize, usize)] {
+        match self {
+            Stencil::Point => &[(1, 1)],
+            Stencil::Plus => &[(1, 1), (0, 1), (2, 1), (1, 2), (1, 0)],
+            Stencil::Square => &[(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)],
+        }
+    }
+}
+
+/// A convolution (zero padding, stride 1) on channel-last maps `[B, H, W, C]`, computed as one matmul over the
+/// shifted copies of the input that its stencil reads: candle's own CPU conv2d was the bottleneck (direct loops,
+/// half of a run's time in a profile), and this form has a plain matmul backward.
 struct Conv {
-    /// `[k² · in, out]`, rows in (dy, dx, input channel) order.
+    /// `[cells · in, out]`, rows in (stencil cell, input channel) order.
     weight: Tensor,
     bias: Option<Tensor>,
-    k: usize,
+    stencil: Stencil,
 }
 
 impl Conv {
-    fn new(out: usize, inp: usize, k: usize, bias: bool, p: &mut Params, rng: &mut ChaCha8Rng) -> Result<Conv> {
-        let bound = 1.0 / ((inp * k * k) as f64).sqrt();
-        let weight = p.uniform(&[k * k * inp, out], bound, rng)?;
+    fn new(out: usize, inp: usize, stencil: Stencil, bias: bool, p: &mut Params, rng: &mut ChaCha8Rng) -> Result<Conv> {
+        let cells = stencil.offsets().len();
+        let bound = 1.0 / ((inp * cells) as f64).sqrt();
+        let weight = p.uniform(&[cells * inp, out], bound, rng)?;
         let bias = if bias { Some(p.uniform(&[out], bound, rng)?) } else { None };
-        Ok(Conv { weight, bias, k })
+        Ok(Conv { weight, bias, stencil })
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let (b, h, w, c) = x.dims4()?;
-        let r = self.k / 2;
-        let patches = if r == 0 {
+        let offsets = self.stencil.offsets();
+        let patches = if self.stencil == Stencil::Point {
             x.clone()
         } else {
-            let xp = x.pad_with_zeros(1, r, r)?.pad_with_zeros(2, r, r)?;
-            let mut shifted = Vec::with_capacity(self.k * self.k);
-            for dy in 0..self.k {
-                for dx in 0..self.k {
-                    shifted.push(xp.narrow(1, dy, h)?.narrow(2, dx, w)?);
-                }
-            }
+            let xp = x.pad_with_zeros(1, 1, 1)?.pad_with_zeros(2, 1, 1)?;
+            let shifted = offsets
+                .iter()
+                .map(|&(dy, dx)| xp.narrow(1, dy, h)?.narrow(2, dx, w))
+                .collect::<candle_core::Result<Vec<_>>>()?;
             Tensor::cat(&shifted, 3)?
         };
-        let y = patches.reshape((b * h * w, self.k * self.k * c))?.matmul(&self.weight)?;
+        let y = patches.reshape((b * h * w, offsets.len() * c))?.matmul(&self.weight)?;
         let y = match &self.bias {
             Some(bias) => y.broadcast_add(bias)?,
             None => y,
@@ -143,10 +164,10 @@ impl VinNet {
         }
         let mut params = Params::default();
         let p = &mut params;
-        let reward_hidden = Conv::new(c.reward_hidden, static_channels, 3, true, p, rng)?;
-        let reward = Conv::new(1, c.reward_hidden, 1, true, p, rng)?;
-        let q_reward = Conv::new(c.q_channels, 1, 3, true, p, rng)?;
-        let q_value = Conv::new(c.q_channels, 1, 3, false, p, rng)?;
+        let reward_hidden = Conv::new(c.reward_hidden, static_channels, Stencil::Square, true, p, rng)?;
+        let reward = Conv::new(1, c.reward_hidden, Stencil::Point, true, p, rng)?;
+        let q_reward = Conv::new(c.q_channels, 1, Stencil::Plus, true, p, rng)?;
+        let q_value = Conv::new(c.q_channels, 1, Stencil::Plus, false, p, rng)?;
         let mut dims = vec![channels * c.window * c.window + c.q_channels + 4];
         dims.extend(&c.hidden);
         dims.push(actions);
@@ -549,10 +570,10 @@ impl Default for Vin {
         Vin(VinConfig {
             reward_hidden: 16,
             q_channels: 8,
-            iterations_per_cell: 1.25,
+            iterations_per_cell: 1.0,
             window: 5,
             hidden: vec![128, 128],
-            train: TrainConfig { steps: 1500, batch: 128, lr: 3e-3, weight_decay: 1e-4, warmup: 0.05, eval_every: 250 },
+            train: TrainConfig { steps: 1500, batch: 128, lr: 3e-3, weight_decay: 1e-4, warmup: 0.05, eval_every: 500 },
             demonstrations: 2000,
             dagger_rounds: 2,
             dagger_episodes: 500,
@@ -765,7 +786,7 @@ mod tests {
     fn shifted_matmul_convolution_equals_candles_conv2d() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let mut p = Params::default();
-        let conv = Conv::new(4, 3, 3, true, &mut p, &mut rng).unwrap();
+        let conv = Conv::new(4, 3, Stencil::Square, true, &mut p, &mut rng).unwrap();
         let x = p.uniform(&[2, 5, 6, 3], 1.0, &mut rng).unwrap();
         let ours = conv.forward(&x).unwrap();
         // candle: channel-first input, kernel [out, in, k, k] from our (dy, dx, in) x out rows.
