@@ -345,14 +345,14 @@ fn competence_table(task: &str, solvers: &[SolverRuns]) -> Option<String> {
         return None;
     }
     let mut md = String::new();
+    let _ = writeln!(md, "## Deaths to competence\n");
     let _ = writeln!(
         md,
-        "## Deaths to competence
-"
-    );
-    let _ = writeln!(
-        md,
-        "How many times a learner's own policy died during training before it first reached 50% and 90% success at          level 0. Learners that act while training (DAgger rollouts, reinforcement learning) are measured on their          validation curve (held-out level-0 instances, greedy policy, every validation of the run); the others at          their training cost against their level-0 test success (zero deaths for the hand-written solver). One          value per seed; `> N`: not reached within the run's N deaths.\n"
+        "How many times a learner's own policy died during training before it first reached 50% and 90% \
+         success at level 0. Learners that act while training (DAgger rollouts, reinforcement learning) are \
+         measured on their validation curve (held-out level-0 instances, greedy policy, every validation of \
+         the run); the others at their training cost against their level-0 test success (zero deaths for the \
+         hand-written solver). One value per seed; `> N`: not reached within the run's N deaths.\n"
     );
     let _ = writeln!(md, "![{task} deaths to competence](plots/{task}-competence.svg)\n");
     let _ = writeln!(
