@@ -265,17 +265,17 @@ impl VinNet {
         Tensor::cat(&[q, v], 3)
     }
 
-    /// The attention read-out at `agents` (padded coordinates), differentiable: `[B, q_channels + 4]`.
-    fn attend(&self, maps: &Tensor, agents: &[(usize, usize)]) -> candle_core::Result<Tensor> {
-        let (b, h, w, m) = maps.dims4()?;
-        let mut idx = Vec::with_capacity(b * m * 5);
-        for &(x, y) in agents {
-            for c in neighbourhood(x, y, w) {
-                idx.extend(std::iter::repeat_n(c as u32, m));
-            }
+    /// The attention read-out, differentiable: `[N, q_channels + 4]`, one row per query (index of the world in
+    /// `maps`, agent cell in padded coordinates).
+    fn attend(&self, maps: &Tensor, queries: &[(usize, (usize, usize))]) -> candle_core::Result<Tensor> {
+        let (u, h, w, m) = maps.dims4()?;
+        let mut idx = Vec::with_capacity(queries.len() * 5);
+        for &(k, (x, y)) in queries {
+            idx.extend(neighbourhood(x, y, w).iter().map(|&c| (k * h * w + c) as u32));
         }
-        let idx = Tensor::from_vec(idx, (b, 5, m), maps.device())?;
-        let g = maps.reshape((b, h * w, m))?.gather(&idx, 1)?;
+        let n = queries.len();
+        let idx = Tensor::from_vec(idx, n * 5, maps.device())?;
+        let g = maps.reshape((u * h * w, m))?.index_select(&idx, 0)?.reshape((n, 5, m))?;
         let a = self.q_channels;
         let v = g.narrow(2, a, 1)?.squeeze(2)?;
         let v_here = v.narrow(1, 0, 1)?;
@@ -476,6 +476,15 @@ impl Labelled {
         self.actions.len()
     }
 
+    /// The states of each world that has any: (world, state indices), in world order.
+    fn groups(&self) -> Vec<(usize, Vec<usize>)> {
+        let mut by_map: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (i, &m) in self.map.iter().enumerate() {
+            by_map.entry(m).or_default().push(i);
+        }
+        by_map.into_iter().collect()
+    }
+
     fn push(&mut self, v: Visit, action: usize) {
         self.map.push(v.map);
         self.agent.push(v.agent);
@@ -515,10 +524,13 @@ fn demonstrations<T: Task>(task: &T, net: &VinNet, insts: &[T::Instance], into: 
     Ok(())
 }
 
+/// Training batches are worlds, not states: each step plans a batch of worlds once and learns from every labelled
+/// state in them, so value iteration runs once per world instead of once per state.
 struct VinObjective<'a, T: Task> {
     task: &'a T,
     net: &'a VinNet,
     data: &'a Labelled,
+    groups: Vec<(usize, Vec<usize>)>,
     crops: Tensor,
     labels: Tensor,
     val: &'a Labelled,
@@ -526,14 +538,22 @@ struct VinObjective<'a, T: Task> {
 }
 
 impl<T: Task> VinObjective<'_, T> {
-    fn logits(&self, data: &Labelled, crops: &Tensor, idx: &[usize]) -> Result<Tensor> {
-        let maps: Vec<&StaticMap> = idx.iter().map(|&i| &data.maps[data.map[i]]).collect();
+    /// Action scores of every state of the given worlds, and those states' indices.
+    fn logits(&self, data: &Labelled, crops: &Tensor, groups: &[&(usize, Vec<usize>)]) -> Result<(Tensor, Vec<usize>)> {
+        let maps: Vec<&StaticMap> = groups.iter().map(|g| &data.maps[g.0]).collect();
         let (x, _, _, k) = self.net.stack(&maps)?;
         let planned = self.net.plan(&x, k)?;
-        let agents: Vec<(usize, usize)> = idx.iter().map(|&i| data.agent[i]).collect();
-        let attended = self.net.attend(&planned, &agents)?;
-        let input = Tensor::cat(&[gather_rows(crops, idx)?, attended], 1)?;
-        Ok(self.net.head(&input)?)
+        let mut states = Vec::new();
+        let mut queries = Vec::new();
+        for (u, g) in groups.iter().enumerate() {
+            for &i in &g.1 {
+                states.push(i);
+                queries.push((u, data.agent[i]));
+            }
+        }
+        let attended = self.net.attend(&planned, &queries)?;
+        let input = Tensor::cat(&[gather_rows(crops, &states)?, attended], 1)?;
+        Ok((self.net.head(&input)?, states))
     }
 }
 
@@ -542,19 +562,21 @@ impl<T: Task> Objective for VinObjective<'_, T> {
         &self.net.params
     }
     fn n_train(&self) -> usize {
-        self.data.len()
+        self.groups.len()
     }
     fn loss(&self, idx: &[usize]) -> Result<Tensor> {
-        let logits = self.logits(self.data, &self.crops, idx)?;
-        Ok(candle_nn::loss::cross_entropy(&logits, &gather_rows(&self.labels, idx)?)?)
+        let groups: Vec<&(usize, Vec<usize>)> = idx.iter().map(|&i| &self.groups[i]).collect();
+        let (logits, states) = self.logits(self.data, &self.crops, &groups)?;
+        Ok(candle_nn::loss::cross_entropy(&logits, &gather_rows(&self.labels, &states)?)?)
     }
     fn validate(&self) -> Result<ValScore> {
         let n = self.val.len();
         let crop = self.net.channels * self.net.window * self.net.window;
         let crops = Tensor::from_slice(&self.val.crops, (n, crop), &Device::Cpu)?;
         let labels = Tensor::from_slice(&self.val.actions, n, &Device::Cpu)?;
-        let idx: Vec<usize> = (0..n).collect();
-        let logits = self.logits(self.val, &crops, &idx)?;
+        let groups = self.val.groups();
+        let (logits, states) = self.logits(self.val, &crops, &groups.iter().collect::<Vec<_>>())?;
+        let labels = gather_rows(&labels, &states)?;
         let loss = candle_nn::loss::cross_entropy(&logits, &labels)?.to_scalar::<f32>()? as f64;
         let agree = logits.argmax(D::Minus1)?.eq(&labels)?.to_dtype(DType::F32)?.mean_all()?.to_scalar::<f32>()?;
         Ok(ValScore { loss, accuracy: agree as f64, exact: evaluate(self.task, self.net, self.val_insts)? })
@@ -573,7 +595,7 @@ impl Default for Vin {
             iterations_per_cell: 1.0,
             window: 5,
             hidden: vec![128, 128],
-            train: TrainConfig { steps: 1500, batch: 128, lr: 3e-3, weight_decay: 1e-4, warmup: 0.05, eval_every: 500 },
+            train: TrainConfig { steps: 1500, batch: 16, lr: 3e-3, weight_decay: 1e-4, warmup: 0.05, eval_every: 500 },
             demonstrations: 2000,
             dagger_rounds: 2,
             dagger_episodes: 500,
@@ -642,7 +664,8 @@ impl<T: Task> Learner<T> for Vin {
             let mut batches = rng::stream(seed, task.id(), "batches/vin");
             let mut picks = rng::stream(seed, task.id(), "dagger/vin");
             let rounds = c.dagger_rounds + 1;
-            let per_round = (profile.steps_for(c.train.steps, train.len(), c.train.batch) / rounds as u64).max(1);
+            // A batch is `train.batch` worlds (episodes) with all their labelled states.
+            let per_round = (profile.steps_for(c.train.steps, demos, c.train.batch) / rounds as u64).max(1);
             let mut stats = TrainStats::default();
             let (mut deaths, mut queried, mut rolled) = (0u64, 0u64, 0u64);
             let crop = net.channels * net.window * net.window;
@@ -681,6 +704,7 @@ impl<T: Task> Learner<T> for Vin {
                     task,
                     net: &net,
                     data: &train,
+                    groups: train.groups(),
                     crops: Tensor::from_slice(&train.crops, (n, crop), &Device::Cpu)?,
                     labels: Tensor::from_slice(&train.actions, n, &Device::Cpu)?,
                     val: &val,
@@ -703,6 +727,7 @@ impl<T: Task> Learner<T> for Vin {
                 };
             }
             stats.examples = train.len() as u64;
+            // Batches are episodes: this counts the episodes presented, with repeats.
             stats.examples_seen = stats.steps * c.train.batch as u64;
             stats.deaths = deaths;
             stats.trials = rolled;
@@ -760,7 +785,7 @@ mod tests {
             let a = (agent.0 + 1, agent.1 + 1);
             let flat = n.attend_flat(&planned, &m, a);
             let (x, _, _, k) = n.stack(&[&m]).unwrap();
-            let t = n.attend(&n.plan(&x, k).unwrap(), &[a]).unwrap().to_vec2::<f32>().unwrap().remove(0);
+            let t = n.attend(&n.plan(&x, k).unwrap(), &[(0, a)]).unwrap().to_vec2::<f32>().unwrap().remove(0);
             assert_eq!(flat.len(), 12);
             for (u, v) in flat.iter().zip(&t) {
                 assert!((u - v).abs() < 1e-4, "{flat:?} vs {t:?}");
@@ -811,7 +836,7 @@ mod tests {
         let n = net();
         let m = n.static_map(&grid(6, 5, (1, 1), 9));
         let (x, _, _, k) = n.stack(&[&m]).unwrap();
-        let out = n.attend(&n.plan(&x, k).unwrap(), &[(2, 2)]).unwrap();
+        let out = n.attend(&n.plan(&x, k).unwrap(), &[(0, (2, 2))]).unwrap();
         let g = out.sqr().unwrap().sum_all().unwrap().backward().unwrap();
         for v in &n.params.vars()[..7] {
             assert!(g.get(v.as_tensor()).is_some(), "a planning weight has no gradient");
