@@ -33,8 +33,9 @@ fn candidates() -> Vec<(String, Box<dyn Learner<Navigation>>)> {
         f(&mut p);
         Box::new(p)
     };
-    out.push(("ppo lr 3e-3".into(), ppo(&|p| p.0.lr = 3e-3)));
-    out.push(("ppo 120 updates".into(), ppo(&|p| p.0.updates = 120)));
+    out.push(("ppo lr 1e-3, 60 updates".into(), ppo(&|p| (p.0.lr, p.0.updates) = (1e-3, 60))));
+    out.push(("ppo lr 3e-3, 60 updates".into(), ppo(&|p| p.0.updates = 60)));
+    out.push(("ppo lr 1e-3, 120 updates".into(), ppo(&|p| (p.0.lr, p.0.updates) = (1e-3, 120))));
     out.push(("ppo hidden [256, 256]".into(), ppo(&|p| p.0.hidden = vec![256, 256])));
     out
 }

@@ -65,11 +65,11 @@ impl Default for Ppo {
     fn default() -> Self {
         Ppo(PpoConfig {
             hidden: vec![128, 128],
-            updates: 60,
+            updates: 100,
             episodes_per_update: 64,
             epochs: 4,
             minibatch: 256,
-            lr: 1e-3,
+            lr: 3e-3,
             gamma: 0.98,
             lambda: 0.95,
             clip: 0.2,
