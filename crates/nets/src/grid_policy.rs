@@ -156,7 +156,7 @@ impl VinNet {
         actions: usize,
         rng: &mut ChaCha8Rng,
     ) -> Result<Self> {
-        if c.window % 2 == 0 || static_channels == 0 {
+        if c.window.is_multiple_of(2) || static_channels == 0 {
             return Err(NetError::Encoding(format!(
                 "the VIN needs an odd window ({}) and at least one fixed map ({static_channels})",
                 c.window
@@ -493,9 +493,12 @@ impl Labelled {
     }
 }
 
+/// One world's fixed maps and the states of the expert's route through it, with its actions.
+type Demonstration = (StaticMap, Vec<(Visit, usize)>);
+
 /// The expert's demonstrations on `insts`, as labelled states.
 fn demonstrations<T: Task>(task: &T, net: &VinNet, insts: &[T::Instance], into: &mut Labelled) -> Result<()> {
-    let per: Vec<Result<(StaticMap, Vec<(Visit, usize)>)>> = insts
+    let per: Vec<Result<Demonstration>> = insts
         .par_iter()
         .map(|i| {
             let actions = task.demonstration(i).ok_or_else(|| NetError::Encoding("no demonstration".into()))?;
