@@ -26,7 +26,7 @@ fn candidates() -> Vec<(String, Box<dyn Learner<Navigation>>)> {
     };
     out.push(("vin window 5, 1500 steps".into(), vin(&|v| (v.0.window, v.0.train.steps) = (5, 1500))));
     out.push(("vin window 5, 3000 steps".into(), vin(&|v| v.0.window = 5)));
-    out.push(("vin window 7, 1500 steps".into(), vin(&|v| v.0.train.steps = 1500)));
+    out.push(("vin window 7, 3000 steps".into(), vin(&|v| v.0.train.steps = 3000)));
     out.push(("vin lr 1e-3".into(), vin(&|v| v.0.train.lr = 1e-3)));
     out.push(("ppo default".into(), Box::new(Ppo::default())));
     let ppo = |f: &dyn Fn(&mut Ppo)| {

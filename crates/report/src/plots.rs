@@ -139,7 +139,7 @@ pub fn curve(title: &str, x_labels: &[String], lines: &[Line]) -> Result<String,
 /// Width of the legend column of multi-panel figures, in pixels.
 const LEGEND_W: u32 = 190;
 
-/// Splits a figure into a grid of `n` panels, two per row, under a caption, with one legend for all panels in a
+/// Splits a figure into a grid of `n` panels, two per row (one panel: the whole width), under a caption, with one legend for all panels in a
 /// column on the right (so that no legend hides a line); returns the panels.
 fn grid<'a>(root: &Area<'a>, title: &str, n: usize, legend: &[(&str, RGBColor)]) -> Result<Vec<Area<'a>>, String> {
     root.fill(&WHITE).map_err(err)?;
@@ -151,8 +151,10 @@ fn grid<'a>(root: &Area<'a>, title: &str, n: usize, legend: &[(&str, RGBColor)])
         key.draw(&PathElement::new(vec![(10, y), (36, y)], c.stroke_width(3))).map_err(err)?;
         key.draw(&Text::new(name.to_string(), (44, y - 7), ("sans-serif", 14))).map_err(err)?;
     }
-    let rows = n.div_ceil(2).max(1);
-    Ok(panels.split_evenly((rows, 2)).into_iter().take(n).collect())
+    // A single panel takes the whole width.
+    let cols = if n == 1 { 1 } else { 2 };
+    let rows = n.div_ceil(cols).max(1);
+    Ok(panels.split_evenly((rows, cols)).into_iter().take(n).collect())
 }
 
 /// Every axis of a task in one figure, two panels per row.
