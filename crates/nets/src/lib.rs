@@ -8,10 +8,13 @@
 //! Call [`configure_cpu_threads`] once at the start of a program, before any thread exists: candle otherwise
 //! re-reads `/proc/cpuinfo` on every matmul to find its thread count.
 
+pub mod alloc;
 pub mod attack;
 pub mod error;
+pub mod kernels;
 pub mod layers;
 pub mod learner;
+pub mod perf;
 pub mod policy;
 pub mod seq;
 pub mod train;

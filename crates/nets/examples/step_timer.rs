@@ -1,0 +1,48 @@
+//! Times one optimiser step of each default network on one thread, as `scripts/torch_bench.py` times PyTorch:
+//! median over repetitions of the mean step time of `--steps` steps, after 20 warm-up steps. One JSON line per
+//! network (same keys as the PyTorch script), plus a fingerprint of the parameters after the timed steps.
+//!
+//! `cargo run --release -p driftbench-nets --example step_timer -- [all|NET,NET] [--reps 7] [--steps 50]`
+use driftbench_nets::perf::{step_bench, NETWORKS};
+use std::time::Instant;
+
+fn main() {
+    driftbench_nets::configure_cpu_threads();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str, default: usize| -> usize {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .map(|v| v.parse().unwrap_or_else(|_| panic!("{name} takes a number, got {v}")))
+            .unwrap_or(default)
+    };
+    let (reps, steps) = (flag("--reps", 7), flag("--steps", 50));
+    let which = args.first().filter(|a| !a.starts_with("--")).map_or("all", |s| s.as_str());
+    let names: Vec<&str> = if which == "all" { NETWORKS.to_vec() } else { which.split(',').collect() };
+    for name in names {
+        let Some(built) = step_bench(name) else {
+            eprintln!("unknown network `{name}`; known: {}", NETWORKS.join(", "));
+            std::process::exit(2);
+        };
+        let mut b = built.unwrap_or_else(|e| panic!("building {name}: {e}"));
+        for _ in 0..20 {
+            b.step(steps as u64).expect("step");
+        }
+        let mut per_rep = Vec::with_capacity(reps);
+        for _ in 0..reps {
+            let t = Instant::now();
+            for _ in 0..steps {
+                b.step(steps as u64).expect("step");
+            }
+            per_rep.push(t.elapsed().as_secs_f64() * 1e3 / steps as f64);
+        }
+        let mut sorted = per_rep.clone();
+        sorted.sort_by(f64::total_cmp);
+        let line = serde_json::json!({
+            "net": b.name, "framework": "driftbench", "threads": 1, "params": b.params, "batch": b.batch,
+            "steps_per_rep": steps, "step_ms_median": sorted[sorted.len() / 2], "step_ms_reps": per_rep,
+            "fingerprint": format!("{:016x}", b.fingerprint().expect("fingerprint")),
+        });
+        println!("{line}");
+    }
+}
