@@ -168,7 +168,11 @@ fn run_with_l1(fake_root: &Path, size: &str, ways: &str) -> (String, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     let line = |key: &str| {
-        stdout.lines().find_map(|l| l.strip_prefix(key)).unwrap_or_else(|| panic!("no `{key}` in {stdout}")).to_string()
+        stdout
+            .lines()
+            .find_map(|l| l.split_once(key).map(|(_, v)| v.trim()))
+            .unwrap_or_else(|| panic!("no `{key}` in {stdout}"))
+            .to_string()
     };
     (line("trained: "), line("stock: "))
 }
