@@ -94,6 +94,54 @@ fn matmul_into(dst: &mut [f32], m: usize, n: usize, k: usize, lhs: Mat, rhs: Mat
     Ok(())
 }
 
+/// The kernel family `gemm` runs its f32 products with on this CPU (it picks one at start-up; kernels of different
+/// widths round differently). `gemm`'s AVX-512 kernels (its `x86-v4` feature) are not enabled in this build.
+pub fn gemm_kernel() -> &'static str {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    {
+        if std::arch::is_x86_feature_detected!("fma") {
+            "x86-64 fma (AVX2, 256-bit)"
+        } else {
+            "x86-64 scalar"
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        if std::arch::is_aarch64_feature_detected!("neon") {
+            "aarch64 neon"
+        } else {
+            "aarch64 scalar"
+        }
+    }
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        "scalar"
+    }
+}
+
+/// The first CPU's caches as Linux describes them under `/sys/devices/system/cpu/cpu0/cache`, e.g.
+/// `L1d 32K 8-way, L1i 32K 8-way, L2 1024K 8-way, L3 32768K 16-way`; `None` where that is not readable.
+pub fn cpu_caches() -> Option<String> {
+    let dir = std::path::Path::new("/sys/devices/system/cpu/cpu0/cache");
+    let mut entries: Vec<_> = std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    entries.sort();
+    let caches: Vec<String> = entries
+        .iter()
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("index")))
+        .filter_map(|p| {
+            let read = |f: &str| std::fs::read_to_string(p.join(f)).ok().map(|s| s.trim().to_string());
+            let kind = match read("type")?.as_str() {
+                "Data" => "d",
+                "Instruction" => "i",
+                _ => "",
+            };
+            let ways = read("ways_of_associativity").map_or(String::new(), |w| format!(" {w}-way"));
+            Some(format!("L{}{kind} {}{ways}", read("level")?, read("size")?))
+        })
+        .collect();
+    (!caches.is_empty()).then(|| caches.join(", "))
+}
+
 /// The f32 values of a CPU storage.
 fn f32s<'a>(s: &'a CpuStorage, what: &str) -> Result<&'a [f32]> {
     match s {
