@@ -26,6 +26,8 @@ ap.add_argument("--rounds", type=int, default=3)
 ap.add_argument("--reps", type=int, default=7)
 ap.add_argument("--steps", type=int, default=50)
 ap.add_argument("--nets", default="all")
+ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
+                help="process CPU time (default: steadier while other work shares the machine) or wall clock")
 args = ap.parse_args()
 nets = NETS if args.nets == "all" else args.nets.split(",")
 timer = os.path.join(ROOT, "target", "release", "examples", "step_timer")
@@ -36,7 +38,8 @@ env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", RAYON_NUM_THREA
 
 def run(cmd):
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    line = json.loads(out.strip().splitlines()[-1])
+    return line["step_cpu_ms_median" if args.clock == "cpu" else "step_ms_median"]
 
 
 torch = None
@@ -52,11 +55,11 @@ common = ["--reps", str(args.reps), "--steps", str(args.steps)]
 rows = {n: {"ours": [], "torch": [], "fused": []} for n in nets}
 for r in range(args.rounds):
     for n in nets:
-        rows[n]["ours"].append(run([timer, n, *common])["step_ms_median"])
+        rows[n]["ours"].append(run([timer, n, *common]))
         if torch:
             tb = [args.python, os.path.join(HERE, "torch_bench.py"), n, "--threads", "1", *common]
-            rows[n]["torch"].append(run(tb)["step_ms_median"])
-            rows[n]["fused"].append(run(tb + ["--fused"])["step_ms_median"])
+            rows[n]["torch"].append(run(tb))
+            rows[n]["fused"].append(run(tb + ["--fused"]))
         print(f"round {r + 1}/{args.rounds}: {n} done", file=sys.stderr, flush=True)
 
 med = statistics.median
@@ -74,4 +77,5 @@ else:
     print("|---|---:|")
     for n in nets:
         print(f"| {n} | {med(rows[n]['ours']):.2f} |")
-print(f"\n{args.rounds} rounds × {args.reps} repetitions × {args.steps} steps, one thread, interleaved.")
+print(f"\n{args.rounds} rounds × {args.reps} repetitions × {args.steps} steps, one thread, interleaved; "
+      f"{'process CPU time' if args.clock == 'cpu' else 'wall clock'} per step.")

@@ -8,7 +8,8 @@ memory + forward + loss + backward + optimiser step) and batched inference (forw
 inference_mode) on 256 instances.
 
 usage: python torch_bench.py <net|all> [--threads 1] [--reps 7] [--steps 50] [--phases] [--fused] [--n-reinforce N]
-One JSON line per net (same keys as the Rust step_timer).
+One JSON line per net (same keys as the Rust step_timer): wall-clock and process CPU time per step (CPU time is
+the steadier figure on a machine shared with other work).
 """
 import argparse
 import json
@@ -269,6 +270,7 @@ class Loop:
     def run(self, steps, phases=False):
         acc = [0.0] * 4
         t_start = time.perf_counter()
+        c_start = time.process_time()
         for s in range(steps):
             for g in self.opt.param_groups:
                 g["lr"] = lr_at(self.cfg, s, steps)
@@ -288,6 +290,7 @@ class Loop:
             if phases:
                 for k, d in enumerate((t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
                     acc[k] += d * 1e3 / steps
+        self.last_cpu_ms = (time.process_time() - c_start) * 1e3 / steps
         return (time.perf_counter() - t_start) * 1e3 / steps, acc
 
 
@@ -295,11 +298,15 @@ def measure(name):
     model, cfg, n, make, loss, infer = BUILD[name]()
     loop = Loop(model, cfg, n, make, loss)
     loop.run(20)  # warm-up
-    reps = [loop.run(args.steps)[0] for _ in range(args.reps)]
+    reps, cpu = [], []
+    for _ in range(args.reps):
+        reps.append(loop.run(args.steps)[0])
+        cpu.append(loop.last_cpu_ms)
     out = {
         "net": name, "framework": "torch", "threads": args.threads, "params": count(model),
         "batch": loop.batch, "steps_per_rep": args.steps, "step_ms_median": float(np.median(reps)),
-        "step_ms_reps": reps, "torch": torch.__version__, "fused": args.fused,
+        "step_ms_reps": reps,
+        "step_cpu_ms_median": float(np.median(cpu)), "step_cpu_ms_reps": cpu, "torch": torch.__version__, "fused": args.fused,
     }
     if args.phases:
         ph = [loop.run(args.steps, phases=True)[1] for _ in range(args.reps)]
