@@ -25,7 +25,12 @@ fn main() {
         args.iter()
             .position(|a| a == name)
             .and_then(|i| args.get(i + 1))
-            .map(|v| v.parse().unwrap_or_else(|_| panic!("{name} takes a number, got {v}")))
+            .map(|v| {
+                v.parse().ok().filter(|&n: &usize| n > 0).unwrap_or_else(|| {
+                    eprintln!("{name} takes a positive number, got `{v}`");
+                    std::process::exit(2)
+                })
+            })
             .unwrap_or(default)
     };
     let (reps, steps) = (flag("--reps", 7), flag("--steps", 50));
@@ -36,7 +41,10 @@ fn main() {
             eprintln!("unknown network `{name}`; known: {}", NETWORKS.join(", "));
             std::process::exit(2);
         };
-        let mut b = built.unwrap_or_else(|e| panic!("building {name}: {e}"));
+        let mut b = built.unwrap_or_else(|e| {
+            eprintln!("building {name}: {e}");
+            std::process::exit(1)
+        });
         for _ in 0..20 {
             b.step(steps as u64).expect("step");
         }
