@@ -12,9 +12,6 @@ use driftbench_nets::policy::Imitation;
 use driftbench_nets::ppo::Ppo;
 use driftbench_tasks::Navigation;
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn candidates() -> Vec<(String, Box<dyn Learner<Navigation>>)> {
     let mut out: Vec<(String, Box<dyn Learner<Navigation>>)> = Vec::new();
     out.push(("imitation default".into(), Box::new(Imitation::default())));

@@ -10,9 +10,6 @@ use driftbench_nets::pointer::{PointerConfig, PointerLearner};
 use driftbench_tasks::Sorting;
 use std::time::Instant;
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn candidates() -> Vec<(String, PointerLearner)> {
     let base = PointerLearner::pointer();
     let with = |name: &str, f: &dyn Fn(&mut PointerConfig, &mut PointerLearner)| {

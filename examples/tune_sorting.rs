@@ -11,8 +11,7 @@ use driftbench_nets::SeqLearner;
 use driftbench_tasks::Sorting;
 use std::time::Instant;
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// Runs on driftbench-nets' allocator (mimalloc, purging off), as the binary does.
 
 fn candidates() -> Vec<(String, SeqLearner)> {
     let mut out = Vec::new();

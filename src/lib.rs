@@ -288,7 +288,8 @@ pub fn run_suite_with(
     slots.into_iter().map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()).expect("every job ran")).collect()
 }
 
-/// Provenance of this process: version, git commit (with `-dirty` for uncommitted changes), rustc, OS, CPU.
+/// Provenance of this process: version, git commit (with `-dirty` for uncommitted changes), rustc, OS, CPU, its
+/// caches and the instruction-set level of the matrix kernels.
 pub fn provenance(threads: usize) -> Provenance {
     let cmd = |prog: &str, args: &[&str]| {
         std::process::Command::new(prog)
@@ -316,6 +317,8 @@ pub fn provenance(threads: usize) -> Provenance {
         os: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
         cpu,
         threads,
+        cpu_caches: driftbench_nets::kernels::cpu_caches(),
+        simd: Some(driftbench_nets::kernels::gemm_kernel().into()),
     }
 }
 

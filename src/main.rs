@@ -12,9 +12,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
-// candle allocates a fresh buffer per op; mimalloc avoids the page faults glibc malloc turns that into.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The allocator (mimalloc, purging off) is declared in driftbench-nets (`driftbench_nets::alloc`), so that this
+// binary, the benches, the examples and the tests train on the same one.
 
 #[derive(Parser)]
 #[command(

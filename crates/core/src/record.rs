@@ -220,6 +220,15 @@ pub struct Provenance {
     pub cpu: Option<String>,
     /// Worker threads the run used.
     pub threads: usize,
+    /// The CPU's caches as the OS describes them (e.g. `L1d 32K 8-way, L2 1024K 8-way, L3 32768K 16-way`), if
+    /// known. The matrix kernels size their blocks from these; the networks bound every sum so that results do
+    /// not depend on them, and they are recorded to diagnose any machine where results differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_caches: Option<String>,
+    /// The instruction-set level the matrix kernels ran at (e.g. `x86-64 fma (AVX2, 256-bit)`), if known: kernels
+    /// of another width round differently.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simd: Option<String>,
 }
 
 impl RunRecord {

@@ -75,7 +75,9 @@ impl Module for Linear {
         let dims = xs.dims();
         let (lead, last) = dims.split_at(dims.len() - 1);
         let rows: usize = lead.iter().product();
-        let out = xs.reshape((rows, last[0]))?.matmul(&self.weight_t)?.broadcast_add(&self.bias)?;
+        // One fused op (crate::kernels::affine): the values of `matmul` + `broadcast_add`, a cheaper backward pass,
+        // and sums bounded so that results do not depend on the CPU's cache sizes.
+        let out = crate::kernels::affine(&xs.reshape((rows, last[0]))?, &self.weight_t, &self.bias)?;
         let mut shape = lead.to_vec();
         shape.push(self.bias.dim(0)?);
         out.reshape(shape)

@@ -63,7 +63,11 @@ impl SeqLearner {
         profile.scale_steps(self.train.steps)
     }
 
-    fn build(&self, shape: SeqClassShape, rng: &mut rand_chacha::ChaCha8Rng) -> crate::Result<Box<dyn SeqModel>> {
+    pub(crate) fn build(
+        &self,
+        shape: SeqClassShape,
+        rng: &mut rand_chacha::ChaCha8Rng,
+    ) -> crate::Result<Box<dyn SeqModel>> {
         Ok(match &self.family {
             SeqFamily::Mlp(c) => Box::new(c.init(shape, rng)?),
             SeqFamily::Transformer(c) => Box::new(c.init(shape, rng)?),

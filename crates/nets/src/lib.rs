@@ -5,15 +5,22 @@
 //! through the one loop in [`train`], initialises its weights from a seeded ChaCha stream (candle's CPU RNG cannot
 //! be seeded) and is evaluated as an ordinary [`driftbench_core::Solver`].
 //!
+//! Every program that links this crate allocates through [`alloc::TrainingAllocator`] (mimalloc, purging off), so
+//! binaries, benches, examples and tests train alike; a program must not declare its own `#[global_allocator]`.
+//! [`kernels`] holds the CPU fast paths the layers use (see `docs/performance.md`).
+//!
 //! Call [`configure_cpu_threads`] once at the start of a program, before any thread exists: candle otherwise
 //! re-reads `/proc/cpuinfo` on every matmul to find its thread count.
 
+pub mod alloc;
 pub mod attack;
 pub mod error;
 pub mod grid_policy;
+pub mod kernels;
 pub mod layers;
 pub mod learner;
 pub mod memorise;
+pub mod perf;
 pub mod pointer;
 pub mod policy;
 pub mod ppo;

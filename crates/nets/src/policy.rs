@@ -3,9 +3,10 @@
 //! every death during training counted.
 use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
+use crate::train::AdamW;
 use crate::train::{fit, gather_rows, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Module, Tensor, D};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use candle_nn::{Optimizer, ParamsAdamW};
 use driftbench_core::solver::Attempt;
 use driftbench_core::{
     rng, CompetencePoint, Encoding, Learner, PolicyShape, Profile, SolveInfo, Solver, SolverKind, Task, TrainData,
@@ -28,15 +29,31 @@ pub struct PolicyNet {
 
 impl PolicyNet {
     fn new(shape: PolicyShape, hidden: &[usize], rng: &mut ChaCha8Rng) -> Result<Self> {
+        Self::with_dims(shape.observation, hidden, shape.actions, rng)
+    }
+
+    /// A policy from `observation` features through `hidden` widths to `actions` logits.
+    pub(crate) fn with_dims(
+        observation: usize,
+        hidden: &[usize],
+        actions: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Self> {
         let mut params = Params::default();
-        let mut dims = vec![shape.observation];
+        let mut dims = vec![observation];
         dims.extend(hidden);
-        dims.push(shape.actions);
+        dims.push(actions);
         let layers = dims.windows(2).map(|w| linear(w[0], w[1], &mut params, rng)).collect::<Result<_>>()?;
         Ok(PolicyNet { layers, params })
     }
 
-    fn logits(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+    /// The trainable parameters.
+    pub(crate) fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Action logits for a batch of observations.
+    pub(crate) fn logits(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let mut h = x.clone();
         for (i, l) in self.layers.iter().enumerate() {
             h = l.forward(&h)?;

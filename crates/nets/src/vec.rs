@@ -79,6 +79,22 @@ pub struct VecMlp {
 }
 
 impl VecMlp {
+    /// An untrained model from `inputs` to `outputs` with identity standardisers (for the step benchmarks).
+    pub(crate) fn untrained(inputs: usize, cfg: &VecMlpConfig, outputs: usize, rng: &mut ChaCha8Rng) -> Result<Self> {
+        let mut params = Params::default();
+        let mut dims = vec![inputs];
+        dims.extend(&cfg.hidden);
+        dims.push(outputs);
+        let layers = dims.windows(2).map(|w| linear(w[0], w[1], &mut params, rng)).collect::<Result<Vec<_>>>()?;
+        let identity = |d: usize| Standardiser { mean: vec![0.0; d], std: vec![1.0; d] };
+        Ok(VecMlp { layers, activation: cfg.activation, params, x_std: identity(inputs), y_std: identity(outputs) })
+    }
+
+    /// The trainable parameters.
+    pub(crate) fn params(&self) -> &Params {
+        &self.params
+    }
+
     /// Standardised outputs for standardised inputs.
     pub(crate) fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let mut h = x.clone();
@@ -87,7 +103,7 @@ impl VecMlp {
             if i + 1 < self.layers.len() {
                 h = match self.activation {
                     Activation::Relu => h.relu()?,
-                    Activation::Tanh => h.tanh()?,
+                    Activation::Tanh => crate::kernels::tanh(&h)?,
                 };
             }
         }

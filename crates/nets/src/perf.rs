@@ -1,0 +1,222 @@
+//! One optimiser step of every default network, on synthetic data of the shapes the suite trains on: what the
+//! `train-step` criterion benches and the side-by-side comparison with PyTorch (`scripts/torch_bench.py`, same
+//! shapes, losses and AdamW settings) time. A step is what [`crate::train::fit`] does per step: draw a
+//! mini-batch, set the learning rate, compute the loss, read it, backward pass, AdamW update.
+use crate::error::Result;
+use crate::learner::SeqLearner;
+use crate::policy::{Imitation, PolicyNet, Reinforce};
+use crate::seq::{make_batch, set_cross_entropy, SeqModel};
+use crate::train::{gather_rows, AdamW, TrainConfig};
+use crate::vec::{VecLearner, VecMlp};
+use candle_core::{Device, Tensor, Var, D};
+use candle_nn::{Optimizer, ParamsAdamW};
+use driftbench_core::{SeqClassShape, SeqExample};
+use rand::seq::SliceRandom;
+use rand::Rng;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// The default networks, by the names the benches and `scripts/torch_bench.py` use.
+pub const NETWORKS: [&str; 6] =
+    ["sorting-mlp", "sorting-transformer", "rocket-mlp", "rocket-mlp-tanh", "nav-imitation", "nav-reinforce"];
+
+/// States per REINFORCE update in the comparison (the mean of a quick-profile run's updates).
+pub const REINFORCE_STATES: usize = 3542;
+
+type LossFn = Box<dyn Fn(&[usize]) -> Result<Tensor>>;
+
+/// One default network with its synthetic training data and optimiser, ready to take steps.
+pub struct StepBench {
+    /// Network name (one of [`NETWORKS`]).
+    pub name: &'static str,
+    /// Examples per step.
+    pub batch: usize,
+    /// Trainable scalars.
+    pub params: usize,
+    n: usize,
+    cfg: TrainConfig,
+    loss: LossFn,
+    opt: AdamW,
+    order: Vec<usize>,
+    cursor: usize,
+    rng: ChaCha8Rng,
+    step: u64,
+    vars: Vec<Var>,
+}
+
+impl StepBench {
+    /// Takes one optimiser step (learning-rate schedule over `total` steps) and returns the loss.
+    pub fn step(&mut self, total: u64) -> Result<f32> {
+        if self.cursor + self.batch > self.n {
+            self.order.shuffle(&mut self.rng);
+            self.cursor = 0;
+        }
+        let idx = &self.order[self.cursor..self.cursor + self.batch];
+        self.cursor += self.batch;
+        self.opt.set_learning_rate(self.cfg.lr_at(self.step % total.max(1), total));
+        let loss = (self.loss)(idx)?;
+        let value = loss.to_scalar::<f32>()?;
+        self.opt.backward_step(&loss)?;
+        self.step += 1;
+        Ok(value)
+    }
+
+    /// A fingerprint of the current parameter values (to check that two builds train bit for bit alike).
+    pub fn fingerprint(&self) -> Result<u64> {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for v in &self.vars {
+            for x in v.as_tensor().flatten_all()?.to_vec1::<f32>()? {
+                h = (h ^ x.to_bits() as u64).wrapping_mul(0x100_0000_01b3);
+            }
+        }
+        Ok(h)
+    }
+}
+
+fn bench(name: &'static str, cfg: TrainConfig, n: usize, vars: Vec<Var>, loss: LossFn) -> Result<StepBench> {
+    let opt =
+        AdamW::new(vars.clone(), ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() })?;
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rng);
+    Ok(StepBench {
+        name,
+        batch: cfg.batch.min(n),
+        params: vars.iter().map(|v| v.elem_count()).sum(),
+        n,
+        cfg,
+        loss,
+        opt,
+        order,
+        cursor: 0,
+        rng,
+        step: 0,
+        vars,
+    })
+}
+
+/// Level-0 sorting lists (length 2..=8, values 0..=99) as the sorting task encodes them.
+fn sorting_examples(n: usize, rng: &mut ChaCha8Rng) -> Vec<SeqExample> {
+    (0..n)
+        .map(|_| {
+            let len = rng.random_range(2..=8usize);
+            let v: Vec<u32> = (0..len).map(|_| rng.random_range(0..100)).collect();
+            let mut s = v.clone();
+            s.sort_unstable();
+            let targets = v
+                .iter()
+                .map(|x| {
+                    let lo = s.partition_point(|y| y < x) as u32;
+                    let hi = s.partition_point(|y| y <= x) as u32 - 1;
+                    (lo, hi)
+                })
+                .collect();
+            SeqExample { features: v.iter().map(|&x| x as f32 / 100.0).collect(), targets }
+        })
+        .collect()
+}
+
+fn sorting(name: &'static str, learner: SeqLearner, rng: &mut ChaCha8Rng) -> Result<StepBench> {
+    let shape = SeqClassShape { features: 1, classes: 32, max_len: 32, positional: false, permutation: true };
+    let model: std::sync::Arc<dyn SeqModel> = learner.build(shape, rng)?.into();
+    let train = sorting_examples(20_000, rng);
+    let n = train.len();
+    let params = model.params().vars().to_vec();
+    let loss: LossFn = Box::new(move |idx| {
+        let exs: Vec<&SeqExample> = idx.iter().map(|&i| &train[i]).collect();
+        let longest = exs.iter().map(|e| e.len()).max().unwrap_or(0);
+        let b = make_batch(&exs, shape, model.pad_to(longest), true)?;
+        let logits = model.forward(&b.x, &b.mask)?.narrow(1, 0, longest)?;
+        let targets = b.target_logmask.as_ref().expect("targets asked for").narrow(1, 0, longest)?;
+        set_cross_entropy(&logits, &targets, &b.mask.narrow(1, 0, longest)?)
+    });
+    bench(name, learner.train, n, params, loss)
+}
+
+fn normal(n: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    // Sum of 12 uniforms minus 6: close enough to a standard normal for timing.
+    (0..n).map(|_| (0..12).map(|_| rng.random::<f32>()).sum::<f32>() - 6.0).collect()
+}
+
+fn rocket(name: &'static str, learner: VecLearner, rng: &mut ChaCha8Rng) -> Result<StepBench> {
+    let n = 100_000;
+    let model = std::sync::Arc::new(VecMlp::untrained(5, &learner.model, 2, rng)?);
+    let x = Tensor::from_vec(normal(n * 5, rng), (n, 5), &Device::Cpu)?;
+    let y = Tensor::from_vec(normal(n * 2, rng), (n, 2), &Device::Cpu)?;
+    let params = model.params().vars().to_vec();
+    let loss: LossFn = Box::new(move |idx| {
+        let pred = model.forward(&gather_rows(&x, idx)?)?;
+        Ok((pred - gather_rows(&y, idx)?)?.sqr()?.mean_all()?)
+    });
+    bench(name, learner.train, n, params, loss)
+}
+
+/// Navigation observations: 326 features, 15% ones.
+fn observations(n: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    (0..n * 326).map(|_| if rng.random::<f32>() < 0.15 { 1.0 } else { 0.0 }).collect()
+}
+
+fn imitation(rng: &mut ChaCha8Rng) -> Result<StepBench> {
+    let learner = Imitation::default();
+    let n = 50_000;
+    let net = std::sync::Arc::new(PolicyNet::with_dims(326, &learner.0.hidden, 5, rng)?);
+    let x = Tensor::from_vec(observations(n, rng), (n, 326), &Device::Cpu)?;
+    let y = Tensor::from_vec((0..n).map(|_| rng.random_range(0..5u32)).collect::<Vec<_>>(), n, &Device::Cpu)?;
+    let params = net.params().vars().to_vec();
+    let loss: LossFn = Box::new(move |idx| {
+        let logits = net.logits(&gather_rows(&x, idx)?)?;
+        Ok(candle_nn::loss::cross_entropy(&logits, &gather_rows(&y, idx)?)?)
+    });
+    bench("nav-imitation", learner.0.train, n, params, loss)
+}
+
+fn reinforce(rng: &mut ChaCha8Rng) -> Result<StepBench> {
+    let c = Reinforce::default().0;
+    let n = REINFORCE_STATES;
+    let net = std::sync::Arc::new(PolicyNet::with_dims(326, &c.hidden, 5, rng)?);
+    let x = Tensor::from_vec(observations(n, rng), (n, 326), &Device::Cpu)?;
+    let a = Tensor::from_vec((0..n).map(|_| rng.random_range(0..5u32)).collect::<Vec<_>>(), (n, 1), &Device::Cpu)?;
+    let adv = Tensor::from_vec(normal(n, rng), n, &Device::Cpu)?;
+    let params = net.params().vars().to_vec();
+    let entropy_weight = c.entropy;
+    // The same loss as the REINFORCE learner, over one whole update's states.
+    let loss: LossFn = Box::new(move |_| {
+        let logp = candle_nn::ops::log_softmax(&net.logits(&x)?, D::Minus1)?;
+        let chosen = logp.gather(&a, 1)?.squeeze(1)?;
+        let pg = (chosen * &adv)?.mean_all()?;
+        let entropy = (logp.exp()? * &logp)?.sum(D::Minus1)?.mean_all()?.neg()?;
+        Ok((pg.neg()? - (entropy * entropy_weight)?)?)
+    });
+    let cfg = TrainConfig { steps: 0, batch: n, lr: c.lr, weight_decay: 0.0, warmup: 0.05, eval_every: 1 };
+    bench("nav-reinforce", cfg, n, params, loss)
+}
+
+/// Builds the step benchmark of the default network `name` (one of [`NETWORKS`]); `None` for another name.
+pub fn step_bench(name: &str) -> Option<Result<StepBench>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    Some(match name {
+        "sorting-mlp" => sorting("sorting-mlp", SeqLearner::mlp(), &mut rng),
+        "sorting-transformer" => sorting("sorting-transformer", SeqLearner::transformer(), &mut rng),
+        "rocket-mlp" => rocket("rocket-mlp", VecLearner::relu(), &mut rng),
+        "rocket-mlp-tanh" => rocket("rocket-mlp-tanh", VecLearner::tanh(), &mut rng),
+        "nav-imitation" => imitation(&mut rng),
+        "nav-reinforce" => reinforce(&mut rng),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_network_takes_finite_steps() {
+        for name in NETWORKS {
+            let mut b = step_bench(name).expect("known").unwrap();
+            for _ in 0..2 {
+                assert!(b.step(10).unwrap().is_finite(), "{name}");
+            }
+        }
+        assert!(step_bench("nonsense").is_none());
+    }
+}

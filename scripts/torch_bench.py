@@ -1,0 +1,335 @@
+"""The project's PyTorch reference (run by scripts/side_by_side.py; see docs/performance.md). PyTorch is optional
+and never used in CI. Keep it in step with crates/nets/src/perf.rs when the default networks change.
+
+PyTorch equivalents of driftbench's six default networks: same shapes, same losses, torch.optim.AdamW with the
+project's lr / weight decay (betas 0.9/0.999, eps 1e-8 = candle-nn's defaults), the project's warm-up + cosine
+learning-rate schedule set every step. Times pure training steps (mini-batch gather from tensors already in
+memory + forward + loss + backward + optimiser step) and batched inference (forward + (log-)softmax under
+inference_mode) on 256 instances.
+
+usage: python torch_bench.py <net|all> [--threads 1] [--reps 7] [--steps 50] [--phases] [--fused] [--n-reinforce N]
+One JSON line per net (same keys as the Rust step_timer): wall-clock and process CPU time per step (CPU time is
+the steadier figure on a machine shared with other work).
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("net", default="all", nargs="?")
+ap.add_argument("--threads", type=int, default=1)
+ap.add_argument("--reps", type=int, default=7)
+ap.add_argument("--steps", type=int, default=50)
+ap.add_argument("--phases", action="store_true")
+ap.add_argument("--fused", action="store_true", help="AdamW(fused=True) instead of the default implementation")
+ap.add_argument("--n-reinforce", type=int, default=3542, help="states per REINFORCE update (candle's step_timer prints it)")
+args = ap.parse_args()
+
+# Before importing torch, so that OpenMP/MKL start with the right pool size.
+os.environ["OMP_NUM_THREADS"] = str(args.threads)
+os.environ["MKL_NUM_THREADS"] = str(args.threads)
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+torch.set_num_threads(args.threads)
+torch.set_num_interop_threads(1)
+torch.manual_seed(0)
+rng = np.random.default_rng(0)
+
+
+def lr_at(cfg, step, total):
+    """driftbench_nets::train::TrainConfig::lr_at."""
+    warm = max(total * cfg["warmup"], 1.0)
+    s = float(step)
+    if s < warm:
+        return cfg["lr"] * (s + 1.0) / warm
+    progress = (s - warm) / max(total - warm, 1.0)
+    return cfg["lr"] * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0))))
+
+
+def count(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+# ----------------------------------------------------------------------------------------------------------- sorting
+MAX_LEN, CLASSES = 32, 32
+
+
+def sorting_data(n):
+    """Level-0 lists: length 2..=8, values 0..=99, feature value/100; rank ranges for ties; padded to 32."""
+    x = np.zeros((n, MAX_LEN), np.float32)
+    mask = np.zeros((n, MAX_LEN), np.float32)
+    tlm = np.full((n, MAX_LEN, CLASSES), -1e4, np.float32)
+    lens = rng.integers(2, 9, n)
+    for i, L in enumerate(lens):
+        v = rng.integers(0, 100, L)
+        x[i, :L] = v / 100.0
+        mask[i, :L] = 1.0
+        s = np.sort(v)
+        for p in range(L):
+            lo = np.searchsorted(s, v[p], "left")
+            hi = np.searchsorted(s, v[p], "right") - 1
+            tlm[i, p, lo:hi + 1] = 0.0
+    return torch.from_numpy(x), torch.from_numpy(mask), torch.from_numpy(tlm), torch.from_numpy(lens)
+
+
+def set_cross_entropy(logits, tlm, mask):
+    """crates/nets/src/seq.rs set_cross_entropy: mean over real positions of -log P(class in the tied range)."""
+    logp = F.log_softmax(logits, -1)
+    lse = torch.logsumexp(logp + tlm, -1)
+    return -(lse * mask).sum() / max(mask.sum().item(), 1.0)
+
+
+class PaddedMlp(nn.Module):
+    def __init__(self, hidden=(256, 256, 256), scale=100.0):
+        super().__init__()
+        dims = [MAX_LEN * 2, *hidden, MAX_LEN * CLASSES]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims, dims[1:]))
+        self.scale = scale
+
+    def forward(self, x, mask):  # x [B, L], mask [B, L]
+        b = x.shape[0]
+        h = torch.stack([x * self.scale, mask], -1).reshape(b, -1)
+        for i, l in enumerate(self.layers):
+            h = l(h)
+            if i + 1 < len(self.layers):
+                h = F.relu(h)
+        return h.reshape(b, MAX_LEN, CLASSES)
+
+
+class Block(nn.Module):
+    def __init__(self, d, ffn):
+        super().__init__()
+        self.qkv, self.out = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.ff1, self.ff2 = nn.Linear(d, ffn), nn.Linear(ffn, d)
+
+
+class Transformer(nn.Module):
+    """seq.rs Transformer with the default config: sigmoid attention, no LayerNorm, no pairwise bias."""
+
+    def __init__(self, d=64, heads=4, layers=2, ffn=128):
+        super().__init__()
+        self.d, self.h = d, heads
+        self.embed = nn.Linear(1, d)
+        self.blocks = nn.ModuleList(Block(d, ffn) for _ in range(layers))
+        self.head = nn.Linear(d, CLASSES)
+
+    def forward(self, x, mask):  # x [B, L], mask [B, L]
+        b, l = x.shape
+        d, hn = self.d, self.h
+        dh = d // hn
+        h = self.embed(x.unsqueeze(-1))
+        key_mask = mask.reshape(b, 1, 1, l)
+        scale = 1.0 / math.sqrt(dh)
+        for blk in self.blocks:
+            qkv = blk.qkv(h).reshape(b, l, 3, hn, dh).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            w = torch.sigmoid(q @ k.transpose(-1, -2) * scale) * key_mask
+            o = (w @ v).transpose(1, 2).reshape(b, l, d)
+            h = h + blk.out(o)
+            h = h + blk.ff2(F.relu(blk.ff1(h)))
+        return self.head(h)
+
+
+def sorting(transformer):
+    X, M, T, Ls = sorting_data(20_000)
+    model = Transformer() if transformer else PaddedMlp()
+    cfg = dict(lr=2e-3, wd=0.01, batch=64, warmup=0.05) if transformer else dict(lr=3e-3, wd=0.01, batch=128, warmup=0.05)
+    Xt, Mt, _, Lt = sorting_data(256)
+
+    def make(idx):
+        longest = int(Ls[idx].max())
+        if transformer:  # pad_to = longest
+            return X[idx, :longest], M[idx, :longest], T[idx, :longest], longest
+        return X[idx], M[idx], T[idx], longest
+
+    def loss(b):
+        x, m, t, longest = b
+        logits = model(x, m)[:, :longest]
+        return set_cross_entropy(logits, t[:, :longest], m[:, :longest])
+
+    lt = int(Lt.max())
+    xt, mt = (Xt[:, :lt], Mt[:, :lt]) if transformer else (Xt, Mt)
+
+    def infer():
+        return F.log_softmax(model(xt, mt), -1)
+
+    return model, cfg, X.shape[0], make, loss, {"forward": (256, infer)}
+
+
+# ------------------------------------------------------------------------------------------------------------ rocket
+def mlp(dims, act):
+    layers = []
+    for i, (a, b) in enumerate(zip(dims, dims[1:])):
+        layers.append(nn.Linear(a, b))
+        if i + 2 < len(dims):
+            layers.append(act())
+    return nn.Sequential(*layers)
+
+
+def rocket(tanh):
+    model = mlp([5, 128, 128, 128, 2], nn.Tanh) if tanh else mlp([5, 128, 128, 2], nn.ReLU)
+    cfg = dict(lr=3e-3, wd=1e-4, batch=256, warmup=0.05)
+    X, Y = torch.randn(100_000, 5), torch.randn(100_000, 2)
+    xt = torch.randn(256, 5)
+
+    def make(idx):
+        return X[idx], Y[idx]
+
+    def loss(b):
+        return ((model(b[0]) - b[1]) ** 2).mean()
+
+    return model, cfg, X.shape[0], make, loss, {"forward": (256, lambda: model(xt))}
+
+
+# -------------------------------------------------------------------------------------------------------- navigation
+OBS, ACTS = 326, 5
+
+
+def obs(n):
+    return (torch.rand(n, OBS) < 0.15).float()
+
+
+def policy_infer(model):
+    o256, o64 = obs(256), obs(64)
+    return {
+        "forward": (256, lambda: F.softmax(model(o256), -1)),
+        "forward-64": (64, lambda: F.softmax(model(o64), -1)),
+    }
+
+
+def imitation():
+    model = mlp([OBS, 256, 256, ACTS], nn.ReLU)
+    cfg = dict(lr=1e-3, wd=1e-4, batch=256, warmup=0.05)
+    X, Y = obs(50_000), torch.randint(0, ACTS, (50_000,))
+
+    def make(idx):
+        return X[idx], Y[idx]
+
+    def loss(b):
+        return F.cross_entropy(model(b[0]), b[1])
+
+    return model, cfg, X.shape[0], make, loss, policy_infer(model)
+
+
+def reinforce():
+    model = mlp([OBS, 256, 256, ACTS], nn.ReLU)
+    n = args.n_reinforce
+    cfg = dict(lr=3e-3, wd=0.0, batch=n, warmup=0.05)
+    X, A, ADV = obs(n), torch.randint(0, ACTS, (n, 1)), torch.randn(n)
+
+    def make(idx):
+        return X, A, ADV
+
+    def loss(b):
+        x, a, adv = b
+        logp = F.log_softmax(model(x), -1)
+        chosen = logp.gather(1, a).squeeze(1)
+        pg = (chosen * adv).mean()
+        entropy = -(logp.exp() * logp).sum(-1).mean()
+        return -pg - 0.01 * entropy
+
+    return model, cfg, n, make, loss, policy_infer(model)
+
+
+# ------------------------------------------------------------------------------------------------------------ timing
+BUILD = {
+    "sorting-mlp": lambda: sorting(False),
+    "sorting-transformer": lambda: sorting(True),
+    "rocket-mlp": lambda: rocket(False),
+    "rocket-mlp-tanh": lambda: rocket(True),
+    "nav-imitation": imitation,
+    "nav-reinforce": reinforce,
+}
+
+
+class Loop:
+    """train::fit's step: shuffled mini-batches, lr schedule, loss.item() (fit checks it is finite), step."""
+
+    def __init__(self, model, cfg, n, make, loss):
+        self.model, self.cfg, self.n, self.make, self.loss = model, cfg, n, make, loss
+        kw = {"fused": True} if args.fused else {}
+        self.opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["wd"], betas=(0.9, 0.999), eps=1e-8, **kw)
+        self.batch = min(cfg["batch"], n)
+        self.order = torch.randperm(n)
+        self.cursor = 0
+
+    def next_idx(self):
+        if self.cursor + self.batch > self.n:
+            self.order = torch.randperm(self.n)
+            self.cursor = 0
+        idx = self.order[self.cursor:self.cursor + self.batch]
+        self.cursor += self.batch
+        return idx
+
+    def run(self, steps, phases=False):
+        acc = [0.0] * 4
+        t_start = time.perf_counter()
+        c_start = time.process_time()
+        for s in range(steps):
+            for g in self.opt.param_groups:
+                g["lr"] = lr_at(self.cfg, s, steps)
+            t0 = time.perf_counter()
+            b = self.make(self.next_idx())
+            t1 = time.perf_counter()
+            loss = self.loss(b)
+            value = loss.item()
+            if not math.isfinite(value):
+                raise RuntimeError("diverged")
+            t2 = time.perf_counter()
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            t3 = time.perf_counter()
+            self.opt.step()
+            t4 = time.perf_counter()
+            if phases:
+                for k, d in enumerate((t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+                    acc[k] += d * 1e3 / steps
+        self.last_cpu_ms = (time.process_time() - c_start) * 1e3 / steps
+        return (time.perf_counter() - t_start) * 1e3 / steps, acc
+
+
+def measure(name):
+    model, cfg, n, make, loss, infer = BUILD[name]()
+    loop = Loop(model, cfg, n, make, loss)
+    loop.run(20)  # warm-up
+    reps, cpu = [], []
+    for _ in range(args.reps):
+        reps.append(loop.run(args.steps)[0])
+        cpu.append(loop.last_cpu_ms)
+    out = {
+        "net": name, "framework": "torch", "threads": args.threads, "params": count(model),
+        "batch": loop.batch, "steps_per_rep": args.steps, "step_ms_median": float(np.median(reps)),
+        "step_ms_reps": reps,
+        "step_cpu_ms_median": float(np.median(cpu)), "step_cpu_ms_reps": cpu, "torch": torch.__version__, "fused": args.fused,
+    }
+    if args.phases:
+        ph = [loop.run(args.steps, phases=True)[1] for _ in range(args.reps)]
+        out["phase_ms"] = {k: float(np.median([p[i] for p in ph])) for i, k in enumerate(["data", "forward_loss", "backward", "optimiser"])}
+    out["infer"] = {}
+    model.eval()
+    with torch.inference_mode():
+        for iname, (k, f) in infer.items():
+            for _ in range(20):
+                f()
+            calls = 100
+            per = []
+            for _ in range(max(args.reps, 5)):
+                t = time.perf_counter()
+                for _ in range(calls):
+                    f()
+                per.append((time.perf_counter() - t) * 1e3 / calls)
+            ms = float(np.median(per))
+            out["infer"][iname] = {"batch": k, "ms": ms, "us_per_instance": ms * 1e3 / k}
+    model.train()
+    return out
+
+
+names = list(BUILD) if args.net == "all" else args.net.split(",")
+for name in names:
+    print(json.dumps(measure(name)), flush=True)
