@@ -229,6 +229,9 @@ fn real_main() -> Result<()> {
                     let _ = writeln!(out, "    {:<20} {:<15} {what}", s.name, kind.unwrap_or_default());
                 }
                 let _ = writeln!(out, "  metric: success rate, and {}", t.metric_name());
+                if !t.limits().is_empty() {
+                    let _ = writeln!(out, "  valid instances: {}", t.limits());
+                }
                 let _ = writeln!(out, "  drift axes (level 0 is the training distribution on every axis):");
                 for a in t.axes() {
                     let _ = writeln!(out, "    {}: {}", a.name, a.description);
