@@ -228,19 +228,28 @@ impl NavInstance {
             }
         }
         if self.cars_per_100_cells > MAX_TRAFFIC {
-            return Err(format!("traffic {} is above {MAX_TRAFFIC} cars per 100 cells", self.cars_per_100_cells));
+            return Err(format!("cars_per_100_cells {} is above {MAX_TRAFFIC}", self.cars_per_100_cells));
         }
         let (c, t) = (self.speed_cells, self.speed_ticks);
-        if !(1..=MAX_SPEED_TICKS).contains(&t) || c == 0 || c > MAX_CELLS_PER_TICK * t {
+        if !(1..=MAX_SPEED_TICKS).contains(&t) {
+            return Err(format!("speed_ticks {t} is outside 1..={MAX_SPEED_TICKS}"));
+        }
+        if c == 0 {
+            return Err("speed_cells 0: cars must move".into());
+        }
+        // Deliberate: a tick's sweep holds at most MAX_CELLS_PER_TICK + 1 cells and the death rules and the
+        // observation know one middle cell at most; a faster car would pass through the agent unseen.
+        if c > MAX_CELLS_PER_TICK * t {
             return Err(format!(
-                "car speed {c} cells / {t} ticks is outside 1..={MAX_SPEED_TICKS} ticks, 1-2 cells/tick"
+                "speed_cells {c} / speed_ticks {t} is faster than {MAX_CELLS_PER_TICK} cells per tick, the most the \
+                 traffic sweep follows"
             ));
         }
         if !(1..=MAX_STEPS).contains(&self.max_steps) {
-            return Err(format!("step limit {} is outside 1..={MAX_STEPS}", self.max_steps));
+            return Err(format!("max_steps {} is outside 1..={MAX_STEPS}", self.max_steps));
         }
         if self.added_cars.len() > MAX_ADDED_CARS {
-            return Err(format!("{} added cars, more than {MAX_ADDED_CARS}", self.added_cars.len()));
+            return Err(format!("added_cars: {} cars, more than {MAX_ADDED_CARS}", self.added_cars.len()));
         }
         for car in &self.added_cars {
             car.check_shape(self.speed_ticks)?;
@@ -661,8 +670,9 @@ impl Car {
         (if p < self.len as u64 { p } else { period - p }) as i32
     }
 
+    /// Saturating: an added car's origin may be anywhere in i32 (validation then finds it off the streets).
     fn cell_at_index(&self, i: i32) -> (i32, i32) {
-        (self.origin.0 + self.dir.0 * i, self.origin.1 + self.dir.1 * i)
+        (self.origin.0.saturating_add(self.dir.0 * i), self.origin.1.saturating_add(self.dir.1 * i))
     }
 }
 
@@ -705,10 +715,16 @@ impl AddedCar {
     /// Everything but the street check.
     fn check_shape(&self, speed_ticks: u32) -> Result<(), String> {
         if !(MIN_TRACK..=MAX_TRACK).contains(&self.len) {
-            return Err(format!("added car track of {} cells is outside {MIN_TRACK}..={MAX_TRACK}", self.len));
+            return Err(format!("added_cars: len {} is outside {MIN_TRACK}..={MAX_TRACK}", self.len));
         }
         if self.offset >= 2 * (self.len as u32 - 1) || self.phase >= speed_ticks {
-            return Err(format!("added car offset {} or phase {} is out of range", self.offset, self.phase));
+            return Err(format!(
+                "added_cars: offset {} (below {} needed) or phase {} (below speed_ticks {speed_ticks} needed) is out \
+                 of range",
+                self.offset,
+                2 * (self.len - 1),
+                self.phase
+            ));
         }
         Ok(())
     }
@@ -1350,7 +1366,7 @@ static AXES: [AxisSpec; 4] = [
             "2 cells / 3 ticks",
             "1 cell / tick (as fast as the agent)",
             "3 cells / 2 ticks (some two-cell moves)",
-            "2 cells / tick (4x training)",
+            "2 cells / tick (4x training; the fastest valid speed: the traffic sweep follows at most 2 cells per tick)",
         ],
     },
 ];
@@ -1475,7 +1491,7 @@ impl Task for Navigation {
             return Err("start and goal are the same cell".into());
         }
         if let Some(car) = inst.added_cars.iter().find(|c| !c.on_streets(&city)) {
-            return Err(format!("added car {car:?} leaves the streets"));
+            return Err(format!("added_cars: {car:?} leaves the streets"));
         }
         let traffic = Traffic::generate(inst, &city);
         if traffic.cars.iter().any(|car| traffic.position(car, 0) == inst.start) {
@@ -1483,7 +1499,7 @@ impl Task for Navigation {
         }
         match search(&city, &traffic, inst.start, 0, inst.goal, inst.max_steps).0 {
             Some(_) => Ok(()),
-            None => Err(format!("no safe route reaches the goal within {} steps", inst.max_steps)),
+            None => Err(format!("no safe route reaches the goal within max_steps {}", inst.max_steps)),
         }
     }
 
@@ -1530,6 +1546,12 @@ impl Task for Navigation {
         let traffic = Traffic::generate(inst, &city);
         let (actions, expanded) = search(&city, &traffic, inst.start, 0, inst.goal, inst.max_steps);
         (Route { actions: actions.unwrap_or_default() }, SolveInfo { work: expanded })
+    }
+
+    fn limits(&self) -> &'static str {
+        "cities 6x6 to 64x64; at most 50 cars per 100 street cells; cars 1-2 cells per tick at most (speed_ticks \
+         1-4; the traffic sweep follows no faster car, so 3 cells per tick is refused); max_steps 1-4096; at most 8 \
+         added cars, on streets; start and goal distinct street cells joined by a safe route"
     }
 
     fn symbolic_description(&self) -> &'static str {
@@ -2029,6 +2051,48 @@ mod tests {
         let w = World::new(&i);
         i.start = w.cars_at(0)[0];
         assert!(t.validate(&i).unwrap_err().contains("car"), "{:?}", t.validate(&i));
+    }
+
+    /// Defect guard: a car faster than two cells per tick would drive through cells that the sweep (at most
+    /// MAX_CELLS_PER_TICK + 1 cells per tick) leaves out, so it would pass through the agent unseen. Validation
+    /// refuses every such speed, saying why, and the speed level descriptions say where the limit is.
+    #[test]
+    fn speeds_above_two_cells_per_tick_are_refused_because_of_the_sweep() {
+        let t = Navigation;
+        let good = instance(Cell::IN_DIST, 2);
+        for ticks in 1..=MAX_SPEED_TICKS {
+            for cells in 1..=4 * ticks {
+                let i = NavInstance { speed_cells: cells, speed_ticks: ticks, ..good.clone() };
+                let shape = i.check_shape();
+                // The fastest tick of this speed, over a whole cycle of phases.
+                let traffic = Traffic { cars: vec![], speed_cells: cells, speed_ticks: ticks };
+                let car = Car { origin: (0, 0), dir: (1, 0), len: 8, offset: 0, phase: 0 };
+                let fastest = (0..ticks)
+                    .flat_map(|phase| (0..2 * ticks).map(move |tick| (phase, tick)))
+                    .map(|(phase, tick)| {
+                        let c = Car { phase, ..car };
+                        traffic.travelled(&c, tick + 1) - traffic.travelled(&c, tick)
+                    })
+                    .max()
+                    .unwrap();
+                if cells <= MAX_CELLS_PER_TICK * ticks {
+                    assert!(shape.is_ok(), "{cells}/{ticks}: {shape:?}");
+                    assert!(fastest <= u64::from(MAX_CELLS_PER_TICK), "{cells}/{ticks} moves {fastest} in a tick");
+                } else {
+                    let e = shape.unwrap_err();
+                    assert!(e.contains("speed_cells") && e.contains("sweep"), "{cells}/{ticks}: {e}");
+                    assert!(t.validate(&i).unwrap_err().contains("sweep"));
+                }
+            }
+        }
+        // Three cells in one tick would be cut to the sweep's three cells (start, middle, end of two).
+        let fast = Traffic { cars: vec![], speed_cells: 3, speed_ticks: 1 };
+        let car = Car { origin: (0, 0), dir: (1, 0), len: 8, offset: 0, phase: 0 };
+        assert_eq!(fast.sweep(&car, 0).cells(), &[(0, 0), (1, 0), (2, 0)], "the sweep drops the car's fourth cell");
+        assert_eq!(fast.position(&car, 1), (3, 0));
+        assert_eq!(MAX_CELLS_PER_TICK, 2);
+        let speed = AXES.iter().find(|a| a.name == "speed").unwrap();
+        assert!(speed.levels[4].contains("fastest valid speed") && t.limits().contains("3 cells per tick is refused"));
     }
 
     #[test]
