@@ -235,11 +235,15 @@ pub fn check_edges<T: Task>(task: &T, instances: &[T::Instance]) -> Result<EdgeC
         match no_panic("validate", || task.validate(inst)).map_err(|e| format!("{e} on {text}"))? {
             Ok(()) => {
                 counts.accepted += 1;
-                let (answer, _) =
-                    no_panic("the symbolic solver", || task.solve_symbolic(inst)).map_err(|e| format!("{e} on {text}"))?;
+                let (answer, _) = no_panic("the symbolic solver", || task.solve_symbolic(inst))
+                    .map_err(|e| format!("{e} on {text}"))?;
                 let o = no_panic("score", || task.score(inst, &answer)).map_err(|e| format!("{e} on {text}"))?;
                 if !o.metric.is_finite() {
-                    return Err(format!("the symbolic answer {} scored a metric of {} on {text}", json(&answer), o.metric));
+                    return Err(format!(
+                        "the symbolic answer {} scored a metric of {} on {text}",
+                        json(&answer),
+                        o.metric
+                    ));
                 }
                 if !o.success {
                     return Err(format!(

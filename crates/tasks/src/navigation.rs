@@ -1030,15 +1030,29 @@ impl World {
     /// The world of `inst`, already reset.
     ///
     /// # Panics
-    /// If the instance's sizes, speed, density or step limit are out of bounds (see [`Navigation`]'s
-    /// `validate`); a valid instance never panics.
+    /// If the instance's sizes, speed, density or step limit are out of bounds, or its start or goal is off the
+    /// map (see [`Navigation`]'s `validate`); a valid instance never panics. [`World::try_new`] returns an error
+    /// instead.
     pub fn new(inst: &NavInstance) -> World {
-        if let Err(e) = inst.check_shape() {
-            panic!("navigation: malformed instance: {e}");
+        match World::try_new(inst) {
+            Ok(w) => w,
+            Err(e) => panic!("navigation: malformed instance: {e}"),
         }
+    }
+
+    /// The world of `inst`, already reset; an error naming the field when the instance cannot have one (see
+    /// [`World::new`]).
+    pub fn try_new(inst: &NavInstance) -> Result<World, String> {
+        inst.check_shape()?;
         let city = inst.city();
+        for (name, (x, y)) in [("start", inst.start), ("goal", inst.goal)] {
+            if !(0..city.width).contains(&x) || !(0..city.height).contains(&y) {
+                // Off the map, the window and the distance table would be read out of bounds.
+                return Err(format!("{name} ({x}, {y}) is off the {}x{} map", city.width, city.height));
+            }
+        }
         let traffic = Traffic::generate(inst, &city);
-        World::from_parts(city, traffic, inst.start, inst.goal, inst.max_steps)
+        Ok(World::from_parts(city, traffic, inst.start, inst.goal, inst.max_steps))
     }
 
     fn from_parts(city: City, traffic: Traffic, start: (i32, i32), goal: (i32, i32), max_steps: u32) -> World {
@@ -1506,7 +1520,7 @@ impl Task for Navigation {
     fn score(&self, inst: &NavInstance, answer: &Route) -> Outcome {
         // The rule: the replayed route reaches the goal alive within the step limit.
         let failed = |why| Outcome { success: false, metric: FAILED_RATIO, failure: Some(why) };
-        if inst.check_shape().is_err() {
+        if World::try_new(inst).is_err() {
             return failed("invalid");
         }
         let r = replay(inst, &answer.actions);
@@ -1568,8 +1582,7 @@ impl Task for Navigation {
     }
 
     fn episode(&self, inst: &NavInstance) -> Option<Box<dyn Episode>> {
-        inst.check_shape().ok()?;
-        let world = World::new(inst);
+        let world = World::try_new(inst).ok()?;
         Some(Box::new(NavEpisode { obs: world.observe(), world }))
     }
 
@@ -1598,7 +1611,7 @@ impl Task for Navigation {
     }
 
     fn render_svg(&self, inst: &NavInstance, answer: Option<&Route>) -> Option<String> {
-        inst.check_shape().ok()?;
+        World::try_new(inst).ok()?;
         Some(render_svg(inst, answer.map_or(&[][..], |r| &r.actions)))
     }
 
@@ -2051,6 +2064,25 @@ mod tests {
         let w = World::new(&i);
         i.start = w.cars_at(0)[0];
         assert!(t.validate(&i).unwrap_err().contains("car"), "{:?}", t.validate(&i));
+    }
+
+    /// Found by the registry's learner check: an episode started off the map read the observation window and the
+    /// distance table out of bounds (a panic in a program-search learner's batch).
+    #[test]
+    fn off_map_starts_and_goals_get_no_world_and_never_panic() {
+        let t = Navigation;
+        let good = instance(Cell::IN_DIST, 2);
+        let cases =
+            [((i32::MAX, 0), good.goal, "start"), ((-1, 3), good.goal, "start"), (good.start, (i32::MIN, 5), "goal")];
+        for (start, goal, field) in cases {
+            let i = NavInstance { start, goal, ..good.clone() };
+            assert!(t.validate(&i).unwrap_err().starts_with(field), "{:?}", t.validate(&i));
+            assert!(t.episode(&i).is_none() && World::try_new(&i).unwrap_err().starts_with(field));
+            let o = t.score(&i, &Route { actions: vec![Action::East; 3] });
+            assert_eq!((o.success, o.failure), (false, Some("invalid")));
+            assert!(t.solve_symbolic(&i).0.actions.is_empty());
+            assert!(t.render_svg(&i, None).is_none());
+        }
     }
 
     /// Defect guard: a car faster than two cells per tick would drive through cells that the sweep (at most

@@ -799,7 +799,10 @@ mod tests {
                 height = height.max(k * i.altitude);
             }
         }
-        assert!(depth < MAX_DRAG_LENGTHS / 2.0 && time < MAX_DRAG_TIMES * 0.75 && height < 1.0, "{depth} {time} {height}");
+        assert!(
+            depth < MAX_DRAG_LENGTHS / 2.0 && time < MAX_DRAG_TIMES * 0.75 && height < 1.0,
+            "{depth} {time} {height}"
+        );
     }
 
     #[test]
