@@ -101,7 +101,8 @@ enum Command {
         #[arg(long, default_value = "episode.svg")]
         out: PathBuf,
     },
-    /// Run the registry-wide checks on every task (determinism, validity, symbolic solver, levels).
+    /// Run the registry-wide checks on every task (determinism, validity, symbolic solver, levels, and the
+    /// contract at the edges of the instance type).
     Check {
         /// Instances per cell.
         #[arg(long, default_value_t = 200)]
@@ -291,7 +292,13 @@ fn real_main() -> Result<()> {
         Command::Check { n } => {
             for t in &reg {
                 t.self_check(1, n).map_err(|e| anyhow::anyhow!("{}: {e}", t.id()))?;
-                println!("{}: ok", t.id());
+                let edges = t.edge_check(2, n).map_err(|e| anyhow::anyhow!("{}: {e}", t.id()))?;
+                println!(
+                    "{}: ok ({} edge instances accepted and solved, {} rejected with a named field)",
+                    t.id(),
+                    edges.accepted,
+                    edges.rejected
+                );
             }
         }
     }
