@@ -65,6 +65,8 @@ fn every_learner_answers_a_batch_with_edge_instances_without_failing() {
     let profile =
         driftbench_core::Profile { train_examples: 100, val_examples: 10, ..driftbench_core::Profile::tiny() };
     for task in registry() {
-        task.learner_check(3, &profile, 24).unwrap_or_else(|e| panic!("{}: {e}", task.id()));
+        let counts = task.learner_check(3, &profile, 24).unwrap_or_else(|e| panic!("{}: {e}", task.id()));
+        // The batch held instances of both kinds (the generated ones are accepted).
+        assert!(counts.accepted > 4 && counts.rejected > 0, "{}: {counts:?}", task.id());
     }
 }

@@ -81,8 +81,9 @@ pub trait DynTask: Send + Sync {
     fn edge_check(&self, seed: u64, variants: usize) -> Result<EdgeCounts, String>;
     /// Every learner trained under `profile` (give it tiny budgets) answers a batch that mixes generated
     /// instances with `variants` edge instances ([`crate::contract`]) accepted and rejected alike: one attempt per
-    /// instance, a finite metric on each accepted one, no panic and no error for the batch.
-    fn learner_check(&self, seed: u64, profile: &Profile, variants: usize) -> Result<(), String>;
+    /// instance, a finite metric on each accepted one, no panic and no error for the batch. Returns how many
+    /// instances of the batch the task accepted and rejected.
+    fn learner_check(&self, seed: u64, profile: &Profile, variants: usize) -> Result<EdgeCounts, String>;
 }
 
 /// Edge instances per cell that [`DynTask::self_check`] tries.
@@ -338,7 +339,7 @@ impl<T: Task> DynTask for Bench<T> {
         Ok(total)
     }
 
-    fn learner_check(&self, seed: u64, profile: &Profile, variants: usize) -> Result<(), String> {
+    fn learner_check(&self, seed: u64, profile: &Profile, variants: usize) -> Result<EdgeCounts, String> {
         let t = &self.task;
         let draw = |purpose: &str, n: usize| {
             let mut rng = stream(seed, t.id(), purpose);
@@ -380,7 +381,8 @@ impl<T: Task> DynTask for Bench<T> {
                 }
             }
         }
-        Ok(())
+        let accepted_n = accepted.iter().filter(|&&a| a).count();
+        Ok(EdgeCounts { accepted: accepted_n, rejected: accepted.len() - accepted_n })
     }
 }
 

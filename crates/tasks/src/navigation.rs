@@ -2066,6 +2066,87 @@ mod tests {
         assert!(t.validate(&i).unwrap_err().contains("car"), "{:?}", t.validate(&i));
     }
 
+    /// A size, count or step limit of any kind: small valid ones, the limits and just past them, any u32.
+    fn any_count(valid: std::ops::RangeInclusive<u32>) -> impl Strategy<Value = u32> {
+        let (lo, hi) = (*valid.start(), *valid.end());
+        prop_oneof![4 => valid, 1 => Just(0), 1 => Just(lo.saturating_sub(1)), 1 => Just(hi + 1), 1 => any::<u32>()]
+    }
+
+    /// A cell of any kind: on a small map most of the time, anywhere in i32 sometimes.
+    fn any_cell() -> impl Strategy<Value = (i32, i32)> {
+        prop_oneof![4 => (0..20i32, 0..20i32), 1 => (-2..2i32, any::<i32>()), 1 => (any::<i32>(), any::<i32>())]
+    }
+
+    fn any_added_car() -> impl Strategy<Value = AddedCar> {
+        (any_cell(), any::<bool>(), prop_oneof![3..=9i32, any::<i32>()], 0..16u32, prop_oneof![0..5u32, any::<u32>()])
+            .prop_map(|(origin, horizontal, len, offset, phase)| AddedCar { origin, horizontal, len, offset, phase })
+    }
+
+    fn any_instance() -> impl Strategy<Value = NavInstance> {
+        let pattern = prop_oneof![Just(Pattern::Grid), Just(Pattern::Offset), Just(Pattern::Ring), Just(Pattern::Maze)];
+        let world = (pattern, any::<u64>(), any_count(MIN_SIZE..=20), any_count(MIN_SIZE..=20), any::<u64>());
+        let traffic = (any_count(0..=MAX_TRAFFIC), 0..=9u32, 0..=6u32);
+        let task = (
+            any_cell(),
+            any_cell(),
+            prop_oneof![1..=200u32, Just(MAX_STEPS), Just(MAX_STEPS + 1), Just(0)],
+            prop_oneof![3 => Just(vec![]), 1 => proptest::collection::vec(any_added_car(), 0..=MAX_ADDED_CARS + 1)],
+        );
+        (world, traffic, task).prop_map(
+            |(
+                (pattern, city_seed, width, height, traffic_seed),
+                (cars_per_100_cells, speed_cells, speed_ticks),
+                (start, goal, max_steps, added_cars),
+            )| NavInstance {
+                pattern,
+                city_seed,
+                width,
+                height,
+                traffic_seed,
+                cars_per_100_cells,
+                speed_cells,
+                speed_ticks,
+                start,
+                goal,
+                max_steps,
+                added_cars,
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The contract over the whole instance type: an accepted instance is solved by the planner (and scored),
+        /// a rejected one is rejected for a named field, and nothing panics either way.
+        #[test]
+        fn validate_accepts_exactly_what_the_planner_solves(i in any_instance(), pick in any::<(usize, usize)>()) {
+            // Random cells are mostly buildings; the same instance with start and goal moved onto streets reaches
+            // the planner far more often.
+            let mut on_streets = i.clone();
+            let streets = if i.check_shape().is_ok() { i.city().street_cells() } else { Vec::new() };
+            if !streets.is_empty() {
+                on_streets.start = streets[pick.0 % streets.len()];
+                on_streets.goal = streets[pick.1 % streets.len()];
+            }
+            for i in [i, on_streets] {
+                let t = Navigation;
+                let (route, _) = t.solve_symbolic(&i);
+                let o = t.score(&i, &route);
+                prop_assert!(o.metric.is_finite());
+                let _ = t.episode(&i).map(|mut e| (e.observe(), e.step(4)));
+                match t.validate(&i) {
+                    Ok(()) => prop_assert!(o.success, "{i:?}: {o:?}"),
+                    Err(e) => {
+                        let fields = ["width", "height", "cars_per_100_cells", "speed_cells", "speed_ticks", "start",
+                            "goal", "max_steps", "added_cars"];
+                        prop_assert!(fields.iter().any(|f| e.contains(f)), "{e}");
+                    }
+                }
+            }
+        }
+    }
+
     /// Found by the registry's learner check: an episode started off the map read the observation window and the
     /// distance table out of bounds (a panic in a program-search learner's batch).
     #[test]
