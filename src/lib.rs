@@ -40,17 +40,32 @@ pub enum SuiteError {
     /// A solver name that no selected task has.
     #[error("unknown solver `{name}` for {task} (solvers: {known})")]
     UnknownSolver { name: String, task: String, known: String },
+    /// A value given twice where each must be distinct (seeds, tasks, solvers): the job would run twice.
+    #[error("{what} `{value}` is given twice")]
+    Repeated { what: &'static str, value: String },
+    /// A worker-thread count out of range.
+    #[error("--threads {threads} is out of range: give 1 to {max} (4 per core of this machine, at least 64)")]
+    Threads { threads: usize, max: usize },
+    /// A test-set folder whose sets hold the same instance twice.
+    #[error("{task}: the test sets repeat an instance ({here} is {before}); regenerate them")]
+    RepeatedInstance { task: String, here: String, before: String },
     /// An error from the core crate.
     #[error(transparent)]
     Core(#[from] driftbench_core::Error),
 }
 
-/// Finds tasks by id or by id without its version suffix (`sorting` for `sorting-v1`).
+/// The first value of `values` that occurs twice, as text.
+fn repeated<T: PartialEq + std::fmt::Display>(values: &[T]) -> Option<String> {
+    values.iter().enumerate().find(|(i, v)| values[..*i].contains(v)).map(|(_, v)| v.to_string())
+}
+
+/// Finds tasks by id or by id without its version suffix (`sorting` for `sorting-v1`). A task named twice (as
+/// `sorting` and `sorting-v1`, say) is an error.
 pub fn select_tasks<'a>(reg: &'a [Box<dyn DynTask>], names: &[String]) -> Result<Vec<&'a dyn DynTask>, SuiteError> {
     if names.is_empty() {
         return Ok(reg.iter().map(|t| t.as_ref()).collect());
     }
-    names
+    let tasks: Vec<&dyn DynTask> = names
         .iter()
         .map(|name| {
             reg.iter()
@@ -61,7 +76,30 @@ pub fn select_tasks<'a>(reg: &'a [Box<dyn DynTask>], names: &[String]) -> Result
                     known: reg.iter().map(|t| t.id()).collect::<Vec<_>>().join(", "),
                 })
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    let ids: Vec<&str> = tasks.iter().map(|t| t.id()).collect();
+    match repeated(&ids) {
+        Some(value) => Err(SuiteError::Repeated { what: "task", value }),
+        None => Ok(tasks),
+    }
+}
+
+/// Most worker threads `--threads` accepts: 4 per core of this machine, and at least 64. Each run is
+/// single-threaded, so more threads than cores only add waiting, and thousands of threads take seconds to start
+/// (tens of thousands fail to).
+pub fn max_threads() -> usize {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    cores.saturating_mul(4).max(64)
+}
+
+/// Checks a worker-thread count: between 1 and [`max_threads`].
+pub fn check_threads(threads: usize) -> Result<(), SuiteError> {
+    let max = max_threads();
+    if (1..=max).contains(&threads) {
+        Ok(())
+    } else {
+        Err(SuiteError::Threads { threads, max })
+    }
 }
 
 /// What `driftbench run` does.
@@ -119,6 +157,31 @@ pub fn run_suite(
     provenance: &Provenance,
     progress: Progress,
 ) -> Result<Vec<RunOutcome>, SuiteError> {
+    run_suite_with(tasks, plan, provenance, progress, &|_, _, _| {})
+}
+
+/// Called as each run of a suite finishes: (its outcome, runs finished so far, runs in this shard).
+pub type OnFinish<'a> = &'a (dyn Fn(&RunOutcome, usize, usize) + Sync);
+
+/// [`run_suite`], calling `on_finish` as each run ends (for logs that report finished runs).
+pub fn run_suite_with(
+    tasks: &[&dyn DynTask],
+    plan: &RunPlan,
+    provenance: &Provenance,
+    progress: Progress,
+    on_finish: OnFinish,
+) -> Result<Vec<RunOutcome>, SuiteError> {
+    if let Some(value) = repeated(&plan.seeds) {
+        return Err(SuiteError::Repeated { what: "seed", value });
+    }
+    if let Some(value) = repeated(&plan.solvers) {
+        return Err(SuiteError::Repeated { what: "solver", value });
+    }
+    if let Some(value) = repeated(&tasks.iter().map(|t| t.id()).collect::<Vec<_>>()) {
+        return Err(SuiteError::Repeated { what: "task", value });
+    }
+    // Before any work: a records folder that cannot be written would otherwise fail after all the training.
+    driftbench_core::record::check_output_dir(&plan.out, "records folder")?;
     for task in tasks {
         let known: Vec<&str> = task.solvers().iter().map(|s| s.name).collect();
         for s in &plan.solvers {
@@ -175,8 +238,21 @@ pub fn run_suite(
         }
         let path = plan.out.join(name);
         if plan.resume && path.exists() {
+            // Done only if the record's own content is this job's: its key, profile, test sets and config (a file
+            // name says nothing about what a file holds).
             if let Ok(record) = RunRecord::read(&path) {
-                if record.profile == plan.profile && record.test_source == prepared[ti].test_source() {
+                let key = (
+                    task.id().to_string(),
+                    solver.to_string(),
+                    seed,
+                    plan.profile.name.clone(),
+                    size.map(|n| n as u64),
+                );
+                if record.key() == key
+                    && record.profile == plan.profile
+                    && record.test_source == prepared[ti].test_source()
+                    && record.config == prepared[ti].solver_config(solver, size.is_some())?
+                {
                     return Ok(RunOutcome { record, path, resumed: true });
                 }
             }
@@ -191,6 +267,14 @@ pub fn run_suite(
     // Greedy list scheduling: each worker takes the next job in order as soon as it is free. With the long
     // network jobs first this packs the runs far better than splitting the list in halves up front.
     let next = AtomicUsize::new(0);
+    let finished = AtomicUsize::new(0);
+    let run_job = |job: &(usize, &str, u64, Option<usize>)| {
+        let outcome = run_job(job);
+        if let Ok(o) = &outcome {
+            on_finish(o, finished.fetch_add(1, Ordering::Relaxed) + 1, mine.len());
+        }
+        outcome
+    };
     let slots: Vec<Mutex<Option<Result<RunOutcome, SuiteError>>>> = mine.iter().map(|_| Mutex::new(None)).collect();
     rayon::scope(|scope| {
         for _ in 0..rayon::current_num_threads().min(mine.len()) {
@@ -242,13 +326,14 @@ pub fn generate_datasets(
     n: usize,
 ) -> Result<Vec<driftbench_core::dataset::SetEntry>, SuiteError> {
     use driftbench_core::dataset::{write_set, Manifest, CANONICAL_SEED, MANIFEST_SCHEMA};
-    use driftbench_core::Cell;
+    driftbench_core::record::check_output_dir(dir, "datasets folder")?;
     let mut manifest = Manifest::load(dir)?.unwrap_or(Manifest { schema: MANIFEST_SCHEMA, sets: Vec::new() });
+    // Generate everything before writing anything, so that a failure leaves the folder as it was.
+    let sets: Vec<_> = tasks.iter().map(|t| t.generate_test_sets(n, CANONICAL_SEED)).collect::<Result<_, _>>()?;
     let mut all = Vec::new();
-    for task in tasks {
+    for (task, sets) in tasks.iter().zip(sets) {
         let mut entries = Vec::new();
-        for cell in Cell::grid(task.axes().len()) {
-            let lines = task.generate_lines(cell, n, CANONICAL_SEED)?;
+        for (cell, lines) in sets {
             entries.push(write_set(dir, task.id(), &cell.label(task.axes()), CANONICAL_SEED, &lines)?);
         }
         all.extend(entries.iter().cloned());
@@ -258,14 +343,175 @@ pub fn generate_datasets(
     Ok(all)
 }
 
-/// Checks every file in the manifest against its hash; returns the number of sets checked.
-pub fn verify_datasets(dir: &Path) -> Result<usize, SuiteError> {
-    let manifest = driftbench_core::dataset::Manifest::load(dir)?.ok_or_else(|| driftbench_core::Error::Invalid {
-        path: dir.join(driftbench_core::dataset::MANIFEST),
+/// Checks a datasets folder completely: every file in the manifest against its hash and line count, and for each
+/// of `tasks` that the manifest covers every cell, and that every instance parses, passes the task's validation
+/// and occurs once in the task's test sets. Returns the number of sets checked.
+pub fn verify_datasets(tasks: &[&dyn DynTask], dir: &Path) -> Result<usize, SuiteError> {
+    use driftbench_core::dataset::{read_set, Manifest, MANIFEST};
+    driftbench_core::bench::require_dir(dir, "datasets folder")?;
+    let manifest = Manifest::load(dir)?.ok_or_else(|| driftbench_core::Error::Invalid {
+        path: dir.join(MANIFEST),
         reason: "no manifest: run `driftbench datasets generate`".into(),
     })?;
     for entry in &manifest.sets {
-        driftbench_core::dataset::read_set(dir, entry)?;
+        read_set(dir, entry)?;
+    }
+    for task in tasks {
+        // Loading as a run does parses and validates every instance, and needs every cell.
+        let prepared = task.prepare(&TestSource::Canonical(dir.to_path_buf()), &Profile::tiny())?;
+        let mut first = std::collections::HashMap::new();
+        for (label, lines) in prepared.test_sets() {
+            for (i, line) in lines.into_iter().enumerate() {
+                let here = format!("{label} line {}", i + 1);
+                if let Some(before) = first.insert(line, here.clone()) {
+                    return Err(SuiteError::RepeatedInstance { task: task.id().into(), here, before });
+                }
+            }
+        }
     }
     Ok(manifest.sets.len())
+}
+
+/// Errors in a `--shard` value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShardError {
+    /// Neither `I/N`, `slurm` nor `slurm/N`.
+    #[error("shard `{0}` is not of the form I/N (0-based), `slurm` or `slurm/N`")]
+    Form(String),
+    /// A number that does not parse.
+    #[error("shard {what} `{value}` is not a non-negative integer")]
+    Number {
+        /// Which part: `index`, `count`, or a Slurm variable's name.
+        what: String,
+        /// The text given.
+        value: String,
+    },
+    /// An index outside `0..count`.
+    #[error("shard {index}/{count} is out of range: need 0 <= I < N")]
+    OutOfRange {
+        /// The index.
+        index: usize,
+        /// The shard count.
+        count: usize,
+    },
+    /// `--shard slurm` outside a Slurm job array.
+    #[error(
+        "--shard {spec} reads the environment variable {var}, which is not set: run it as a task of a Slurm job \
+         array (sbatch --array=0-3 ...), or give the shard as I/N"
+    )]
+    MissingVar {
+        /// The `--shard` value.
+        spec: String,
+        /// The missing variable.
+        var: &'static str,
+    },
+    /// `--shard slurm` in an array whose task ids are not `MIN..MIN+COUNT`.
+    #[error(
+        "Slurm array task {id} is not one of the {count} contiguous ids from {min} (SLURM_ARRAY_TASK_MIN): submit a \
+         range such as --array=0-{last}, or give the total as --shard slurm/N to resubmit only some indices"
+    )]
+    NotContiguous {
+        /// SLURM_ARRAY_TASK_ID.
+        id: usize,
+        /// SLURM_ARRAY_TASK_MIN.
+        min: usize,
+        /// SLURM_ARRAY_TASK_COUNT.
+        count: usize,
+        /// The last id of a contiguous array from 0 of that size.
+        last: usize,
+    },
+}
+
+/// Parses a `--shard` value into (index, count), 0-based:
+/// - `I/N`: shard `I` of `N`;
+/// - `slurm`: this Slurm array task, `SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN` of `SLURM_ARRAY_TASK_COUNT`
+///   (`SLURM_ARRAY_TASK_MIN` is 0 when unset), for an array submitted as a range such as `--array=0-3`;
+/// - `slurm/N`: shard `SLURM_ARRAY_TASK_ID` of `N`, for resubmitting only some indices (`--array=2`).
+///
+/// `env` looks up an environment variable (`|k| std::env::var(k).ok()` in the CLI).
+pub fn parse_shard(spec: &str, env: impl Fn(&str) -> Option<String>) -> Result<(usize, usize), ShardError> {
+    let number = |what: &str, value: &str| {
+        value.trim().parse::<usize>().map_err(|_| ShardError::Number { what: what.into(), value: value.into() })
+    };
+    let var =
+        |name: &'static str| -> Result<Option<usize>, ShardError> { env(name).map(|v| number(name, &v)).transpose() };
+    let required = |name: &'static str| -> Result<usize, ShardError> {
+        var(name)?.ok_or_else(|| ShardError::MissingVar { spec: spec.trim().into(), var: name })
+    };
+    let (index, count) = match spec.trim().split_once('/') {
+        None if spec.trim() == "slurm" => {
+            let id = required("SLURM_ARRAY_TASK_ID")?;
+            let count = required("SLURM_ARRAY_TASK_COUNT")?;
+            let min = var("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+            match id.checked_sub(min).filter(|i| *i < count) {
+                Some(index) => (index, count),
+                None => return Err(ShardError::NotContiguous { id, min, count, last: count.saturating_sub(1) }),
+            }
+        }
+        Some((i, n)) if i.trim() == "slurm" => (required("SLURM_ARRAY_TASK_ID")?, number("count", n)?),
+        Some((i, n)) => (number("index", i)?, number("count", n)?),
+        None => return Err(ShardError::Form(spec.into())),
+    };
+    if count == 0 || index >= count {
+        return Err(ShardError::OutOfRange { index, count });
+    }
+    Ok((index, count))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_shard, ShardError};
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| vars.iter().find(|(name, _)| *name == k).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn explicit_shards_parse_and_are_range_checked() {
+        assert_eq!(parse_shard("2/4", env(&[])), Ok((2, 4)));
+        assert_eq!(parse_shard(" 0 / 1 ", env(&[])), Ok((0, 1)));
+        assert_eq!(parse_shard("4/4", env(&[])), Err(ShardError::OutOfRange { index: 4, count: 4 }));
+        assert_eq!(parse_shard("0/0", env(&[])), Err(ShardError::OutOfRange { index: 0, count: 0 }));
+        assert!(matches!(parse_shard("x/4", env(&[])), Err(ShardError::Number { .. })));
+        assert!(matches!(parse_shard("-1/4", env(&[])), Err(ShardError::Number { .. })));
+        assert_eq!(parse_shard("3", env(&[])), Err(ShardError::Form("3".into())));
+    }
+
+    #[test]
+    fn slurm_reads_the_array_task_variables() {
+        let vars = [("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_COUNT", "4"), ("SLURM_ARRAY_TASK_MIN", "0")];
+        assert_eq!(parse_shard("slurm", env(&vars)), Ok((3, 4)));
+        // An array numbered from 1 (--array=1-4) still gives shards 0..4.
+        let from_one = [("SLURM_ARRAY_TASK_ID", "1"), ("SLURM_ARRAY_TASK_COUNT", "4"), ("SLURM_ARRAY_TASK_MIN", "1")];
+        assert_eq!(parse_shard("slurm", env(&from_one)), Ok((0, 4)));
+        // Without SLURM_ARRAY_TASK_MIN the ids count from 0.
+        assert_eq!(parse_shard("slurm", env(&vars[..2])), Ok((3, 4)));
+        // slurm/N: the id is the shard, whatever the array's own size (resubmitting one index).
+        let one = [("SLURM_ARRAY_TASK_ID", "2"), ("SLURM_ARRAY_TASK_COUNT", "1"), ("SLURM_ARRAY_TASK_MIN", "2")];
+        assert_eq!(parse_shard("slurm/4", env(&one)), Ok((2, 4)));
+        assert_eq!(parse_shard("slurm/2", env(&one)), Err(ShardError::OutOfRange { index: 2, count: 2 }));
+    }
+
+    #[test]
+    fn slurm_outside_an_array_names_the_missing_variable() {
+        let err = parse_shard("slurm", env(&[])).unwrap_err();
+        assert_eq!(err, ShardError::MissingVar { spec: "slurm".into(), var: "SLURM_ARRAY_TASK_ID" });
+        assert!(err.to_string().contains("SLURM_ARRAY_TASK_ID"), "{err}");
+        let err = parse_shard("slurm", env(&[("SLURM_ARRAY_TASK_ID", "0")])).unwrap_err();
+        assert!(err.to_string().contains("SLURM_ARRAY_TASK_COUNT"), "{err}");
+        let err = parse_shard("slurm/4", env(&[])).unwrap_err();
+        assert!(err.to_string().contains("--shard slurm/4 reads the environment variable SLURM_ARRAY_TASK_ID"));
+        let bad = [("SLURM_ARRAY_TASK_ID", "two"), ("SLURM_ARRAY_TASK_COUNT", "4")];
+        let err = parse_shard("slurm", env(&bad)).unwrap_err();
+        assert!(err.to_string().contains("SLURM_ARRAY_TASK_ID `two`"), "{err}");
+    }
+
+    #[test]
+    fn slurm_rejects_a_gappy_array() {
+        // --array=0,5: the second task has id 5 but the array has only 2 tasks.
+        let vars = [("SLURM_ARRAY_TASK_ID", "5"), ("SLURM_ARRAY_TASK_COUNT", "2"), ("SLURM_ARRAY_TASK_MIN", "0")];
+        let err = parse_shard("slurm", env(&vars)).unwrap_err();
+        assert_eq!(err, ShardError::NotContiguous { id: 5, min: 0, count: 2, last: 1 });
+        assert!(err.to_string().contains("--shard slurm/N"), "{err}");
+    }
 }

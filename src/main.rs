@@ -2,7 +2,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use driftbench::{
-    generate_datasets, provenance, registry, run_suite, select_tasks, verify_datasets, Experiments, RunPlan,
+    generate_datasets, provenance, registry, run_suite_with, select_tasks, verify_datasets, Experiments, RunPlan,
 };
 use driftbench_core::bench::TestSource;
 use driftbench_core::Profile;
@@ -36,7 +36,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// List tasks, their solvers, drift axes and what each level means.
-    List,
+    List {
+        /// Print the built-in budget profiles as TOML instead (copy one to start a profile file).
+        #[arg(long)]
+        profiles: bool,
+    },
     /// Train and evaluate solvers; write one record per (task, solver, seed), then the report.
     Run(RunArgs),
     /// Turn run records into Markdown and CSV tables.
@@ -91,7 +95,7 @@ enum Command {
         /// Which instance of the cell's test set.
         #[arg(long, default_value_t = 0)]
         index: usize,
-        /// Budget profile.
+        /// Budget profile: quick, full, tiny, or the path of a .toml profile file.
         #[arg(long, default_value = "quick")]
         profile: String,
         /// Canonical test sets folder.
@@ -101,6 +105,9 @@ enum Command {
         #[arg(long, default_value = "episode.svg")]
         out: PathBuf,
     },
+    /// Compare two result sets: success per (task, solver, cell), B − A with its 95% interval and a significance
+    /// flag (Holm-corrected two-proportion tests).
+    Compare(CompareArgs),
     /// Run the registry-wide checks on every task (determinism, validity, symbolic solver, levels, and the
     /// contract at the edges of the instance type).
     Check {
@@ -121,7 +128,7 @@ struct RunArgs {
     /// Comma-separated seeds (default: the profile's).
     #[arg(long, value_delimiter = ',')]
     seeds: Vec<u64>,
-    /// Budget profile: quick, full or tiny.
+    /// Budget profile: quick, full, tiny, or the path of a .toml profile file (`driftbench list --profiles`).
     #[arg(long, default_value = "quick")]
     profile: String,
     /// Records folder.
@@ -142,7 +149,8 @@ struct RunArgs {
     /// Skip runs whose record already exists with the same profile and test sets.
     #[arg(long)]
     resume: bool,
-    /// Run only shard I of N of the job list, as `I/N` (0-based); merge by reporting over the records folder.
+    /// Run only shard I of N of the job list, as `I/N` (0-based), or `slurm` (this Slurm array task; `slurm/N`
+    /// for N shards); merge by reporting over the records folder.
     #[arg(long, default_value = "0/1")]
     shard: String,
     /// Experiment (repeatable; default: all): `drift` evaluates every drift cell and attacks level-0 inputs,
@@ -197,24 +205,19 @@ fn print_out(text: &str) -> Result<()> {
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize)> {
-    let (i, n) = s.split_once('/').with_context(|| format!("shard `{s}` is not of the form I/N"))?;
-    let (i, n): (usize, usize) = (i.trim().parse().context("shard index")?, n.trim().parse().context("shard count")?);
-    if n == 0 || i >= n {
-        bail!("shard {i}/{n} is out of range: need 0 <= I < N");
-    }
-    Ok((i, n))
+    Ok(driftbench::parse_shard(s, |k| std::env::var(k).ok())?)
 }
 
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
     let threads = cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    if threads == 0 {
-        bail!("--threads must be at least 1");
-    }
+    driftbench::check_threads(threads)?;
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().context("starting the thread pool")?;
     let reg = registry();
     match cli.command {
-        Command::List => {
+        Command::List { profiles: true } => print_out(&profiles_toml())?,
+        Command::Compare(args) => compare(args)?,
+        Command::List { profiles: false } => {
             use std::fmt::Write as _;
             let mut out = String::new();
             for t in &reg {
@@ -264,25 +267,33 @@ fn real_main() -> Result<()> {
             );
         }
         Command::Datasets { action: DatasetAction::Verify { dir } } => {
-            let n = verify_datasets(&dir)?;
+            let n = verify_datasets(&select_tasks(&reg, &[])?, &dir)?;
             println!("{n} test sets match the manifest in {}", dir.display());
         }
         Command::Sample { task, axis, level, n, seed } => {
             let t = select_tasks(&reg, &[task])?[0];
             let cell = driftbench_core::bench::parse_cell(t, axis.as_deref(), level)?;
-            let mut out = t.generate_lines(cell, n, seed)?.join("\n");
-            out.push('\n');
-            print_out(&out)?;
+            if n == 0 {
+                bail!("--n must be at least 1");
+            }
+            // Streamed, so that any --n runs in constant memory; a closed pipe ends the output quietly.
+            match t.write_lines(cell, n, seed, &mut std::io::stdout().lock()) {
+                Err(driftbench_core::Error::Io { err, .. }) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other?,
+            }
         }
         Command::Show { task, solver, seed, axis, level, index, profile, datasets, out } => {
             let t = select_tasks(&reg, &[task])?[0];
             let cell = driftbench_core::bench::parse_cell(t, axis.as_deref(), level)?;
-            let profile = Profile::by_name(&profile)
-                .with_context(|| format!("unknown profile `{profile}` (profiles: quick, full, tiny)"))?;
+            let profile = load_profile(&profile, &reg)?;
             if !t.solvers().iter().any(|s| s.name == solver) {
                 let known: Vec<&str> = t.solvers().iter().map(|s| s.name).collect();
                 bail!("unknown solver `{solver}` for {} (solvers: {})", t.id(), known.join(", "));
             }
+            if out.is_dir() {
+                bail!("--out `{}` is a folder: give the SVG file's name", out.display());
+            }
+            driftbench_core::record::check_output_dir(out.parent().unwrap_or(&out), "output folder")?;
             let prepared = t.prepare(&TestSource::Canonical(datasets), &profile)?;
             let svg =
                 prepared.show(&solver, seed, cell, index)?.with_context(|| format!("{} draws no pictures", t.id()))?;
@@ -328,10 +339,13 @@ fn default_readme(out: &std::path::Path) -> Option<&'static std::path::Path> {
 }
 
 fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_core::bench::DynTask>]) -> Result<()> {
-    let profile = Profile::by_name(&args.profile)
-        .with_context(|| format!("unknown profile `{}` (profiles: quick, full, tiny)", args.profile))?;
+    let profile = load_profile(&args.profile, reg)?;
     let seeds = if args.seeds.is_empty() { profile.seeds.clone() } else { args.seeds.clone() };
     let tasks = select_tasks(reg, &args.task)?;
+    if !args.no_report {
+        // Before any training: an unusable report folder would otherwise fail only at the end.
+        driftbench_core::record::check_output_dir(&args.report, "report folder")?;
+    }
     let source = if args.generated {
         TestSource::Generated { n: profile.test_per_cell }
     } else {
@@ -370,7 +384,9 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
         bar.tick();
     };
     let started = Instant::now();
-    let outcomes = run_suite(&tasks, &plan, &provenance(threads), &progress)?;
+    let log = RunLog::new(!quiet && !std::io::stderr().is_terminal());
+    let outcomes =
+        run_suite_with(&tasks, &plan, &provenance(threads), &progress, &|o, done, total| log.finished(o, done, total))?;
     bar.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
     println!(
@@ -416,4 +432,117 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
         println!("report: {n} files in {}", args.report.display());
     }
     Ok(())
+}
+
+#[derive(clap::Args)]
+struct CompareArgs {
+    /// Baseline: a records folder (results/runs) or a report folder (results, read from its CSV files).
+    a: PathBuf,
+    /// The result set to judge against A, in either form.
+    b: PathBuf,
+    /// Write the Markdown here (atomically) instead of to standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Exit with status 1 when any cell is significantly worse in B.
+    #[arg(long)]
+    fail_on_regression: bool,
+    /// Family-wise significance level of the flags (Holm).
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+}
+
+/// `driftbench compare`: the table to stdout or `--out`, then the regression verdict.
+fn compare(args: CompareArgs) -> Result<()> {
+    use driftbench_report::compare::{compare, markdown, write, Side};
+    let a = Side::load(&args.a).with_context(|| format!("reading A ({})", args.a.display()))?;
+    let b = Side::load(&args.b).with_context(|| format!("reading B ({})", args.b.display()))?;
+    let c = compare(a, b, args.alpha)?;
+    match &args.out {
+        Some(out) => {
+            write(&c, out)?;
+            println!("wrote {}", out.display());
+        }
+        None => print_out(&markdown(&c))?,
+    }
+    let worse = c.regressions().len();
+    if args.fail_on_regression && worse > 0 {
+        bail!("{worse} of {} cells are significantly worse in B (Holm, alpha {})", c.rows.len(), c.alpha);
+    }
+    Ok(())
+}
+
+/// A built-in profile or a profile file, with its per-task overrides checked against the registry.
+fn load_profile(name_or_path: &str, reg: &[Box<dyn driftbench_core::bench::DynTask>]) -> Result<Profile> {
+    let profile = Profile::resolve(name_or_path)?;
+    profile
+        .check_tasks(&reg.iter().map(|t| t.id()).collect::<Vec<_>>())
+        .with_context(|| format!("profile `{name_or_path}`"))?;
+    Ok(profile)
+}
+
+/// The built-in profiles as one TOML document per profile, each ready to be saved as a file, after a comment
+/// that says what every field means.
+fn profiles_toml() -> String {
+    let fields = "\
+# Budget profiles: save one section as NAME.toml, edit it, run with `--profile NAME.toml`.
+#   name                    the profile's name in record file names and reports (default: the file's stem)
+#   train_examples          training instances per seed
+#   [train_examples_by_task] per-task overrides of train_examples (task id = count)
+#   val_examples            validation instances per seed (level 0, held out)
+#   test_per_cell           test instances per cell with --generated (canonical sets have their own size)
+#   seeds                   seeds run when --seeds is not given
+#   train_scale             multiplier on every learner's optimisation steps (1.0 = the quick budget)
+#   max_epochs              optional cap on passes over the training set (left out: no cap)
+# Unknown fields are refused.
+";
+    let sections: Vec<String> =
+        Profile::builtin().iter().map(|p| format!("\n# --- {} ---\n{}", p.name, p.to_toml())).collect();
+    format!("{fields}{}", sections.concat())
+}
+
+/// Log lines for runs nobody watches (stderr not a terminal): one line per finished run, with the elapsed time
+/// and an estimate of what remains.
+struct RunLog {
+    enabled: bool,
+    started: Instant,
+}
+
+impl RunLog {
+    fn new(enabled: bool) -> Self {
+        RunLog { enabled, started: Instant::now() }
+    }
+
+    fn finished(&self, o: &driftbench::RunOutcome, done: usize, total: usize) {
+        if !self.enabled {
+            return;
+        }
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let r = &o.record;
+        let what = match &r.experiment {
+            Some(driftbench_core::record::Experiment::SampleEfficiency { train_examples, .. }) => {
+                format!("{} {} s{} n={train_examples}", r.task, r.solver, r.seed)
+            }
+            None => format!("{} {} s{}", r.task, r.solver, r.seed),
+        };
+        let detail = if o.resumed {
+            "resumed (record already there)".to_string()
+        } else {
+            let l0 =
+                r.cells.iter().find(|c| c.level == 0).map(|c| format!(", level-0 success {:.1}%", 100.0 * c.rate()));
+            format!("train {:.1} s, eval {:.1} s{}", r.timing.train_s, r.timing.eval_s, l0.unwrap_or_default())
+        };
+        // Runs finish at an average pace; the long network runs go first, so this errs on the long side.
+        let left = if done < total {
+            format!("; about {} left", hms(elapsed * (total - done) as f64 / done as f64))
+        } else {
+            "; all done".into()
+        };
+        eprintln!("[{}] {done}/{total} {what}: {detail}{left}", hms(elapsed));
+    }
+}
+
+/// Seconds as `h:mm:ss`.
+fn hms(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }

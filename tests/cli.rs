@@ -146,5 +146,5 @@ fn report_refuses_to_pool_records_of_different_profiles() {
     let base = ["--quiet", "run", "--task", "sorting", "--solver", "symbolic", "--generated", "--no-report"];
     assert!(driftbench(&[&base[..], &["--profile", "tiny"]].concat(), d.path()).status.success());
     assert!(driftbench(&[&base[..], &["--profile", "quick", "--seeds", "1"]].concat(), d.path()).status.success());
-    fails_with(&driftbench(&["report", "--out", "rep"], d.path()), "several profiles (quick, tiny)");
+    fails_with(&driftbench(&["report", "--out", "rep"], d.path()), "several profiles (quick (hash ");
 }

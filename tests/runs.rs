@@ -34,6 +34,18 @@ fn same_seed_gives_identical_records_apart_from_timing() {
     let rb = run_suite(&tasks, &plan(b.path(), TestSource::Generated { n: 20 }), &prov, &|_, _| {}).unwrap();
     assert_eq!(ra.len(), rb.len());
     assert!(ra.iter().any(|o| o.record.kind == driftbench_core::SolverKind::Network));
+    // Every network assesses representability on every cell, consistently, and can express every level-0 answer.
+    for o in ra.iter().filter(|o| o.record.kind == driftbench_core::SolverKind::Network) {
+        for c in &o.record.cells {
+            let what = format!("{} {} {}-L{}", o.record.task, o.record.solver, c.axis, c.level);
+            let r = c.representability.unwrap_or_else(|| panic!("{what}: no representability"));
+            assert!(r.supervised <= r.expressible && r.expressible <= c.n, "{what}: {r:?}");
+            assert!(r.successes_supervised <= r.supervised.min(c.successes), "{what}: {r:?}");
+            if c.level == 0 {
+                assert_eq!(r.expressible, c.n, "{what}: a level-0 answer the network cannot express");
+            }
+        }
+    }
     for (x, y) in ra.iter().zip(&rb) {
         assert_eq!(x.record.without_timing(), y.record.without_timing(), "{} {}", x.record.task, x.record.solver);
     }

@@ -8,9 +8,9 @@ use crate::contract::{check_edges, edge_instances, no_panic, EdgeCounts};
 use crate::dataset::{self, Manifest};
 use crate::error::{Error, Result};
 use crate::profile::Profile;
-use crate::record::{CellResult, Experiment, Provenance, RunRecord, Timing, RECORD_SCHEMA};
+use crate::record::{CellRepresentability, CellResult, Experiment, Provenance, RunRecord, Timing, RECORD_SCHEMA};
 use crate::rng::stream;
-use crate::solver::{Learner, SolverKind, TrainData};
+use crate::solver::{Learner, Representable, SolverKind, TrainData};
 use crate::task::{Encoding, Outcome, Task};
 use rayon::prelude::*;
 use std::collections::HashSet;
@@ -35,7 +35,8 @@ pub struct SolverInfo {
 /// Where test instances come from.
 #[derive(Debug, Clone)]
 pub enum TestSource {
-    /// The frozen files in a datasets folder; tasks missing from its manifest fall back to generation.
+    /// The frozen files in a datasets folder. A missing folder, manifest, task or cell is an error: only
+    /// [`TestSource::Generated`] generates.
     Canonical(PathBuf),
     /// Freshly generated from [`crate::dataset::CANONICAL_SEED`], `n` per cell.
     Generated {
@@ -69,11 +70,18 @@ pub trait DynTask: Send + Sync {
     fn solvers(&self) -> Vec<SolverInfo>;
     /// `n` instances of `cell` drawn from `seed`, one JSON document each.
     fn generate_lines(&self, cell: Cell, n: usize, seed: u64) -> Result<Vec<String>>;
+    /// As [`DynTask::generate_lines`], but writes each line (with a newline) to `out` as it is drawn, so that any
+    /// `n` runs in constant memory.
+    fn write_lines(&self, cell: Cell, n: usize, seed: u64, out: &mut dyn std::io::Write) -> Result<()>;
+    /// The test sets of every cell (in [`Cell::grid`] order), `n` instances each, drawn from `seed` without
+    /// replacement across the whole task: no instance occurs twice in a cell or in two cells. These are the
+    /// canonical (and the generated) test sets.
+    fn generate_test_sets(&self, n: usize, seed: u64) -> Result<Vec<(Cell, Vec<String>)>>;
     /// Loads or generates the test sets once, ready for any number of runs.
     fn prepare(&self, source: &TestSource, profile: &Profile) -> Result<Box<dyn Prepared + '_>>;
     /// The registry-wide checks: seed determinism, validity of generated instances, JSON round trip, the
-    /// symbolic solver succeeding at level 0, every level differing from level 0 and from its neighbour, and the
-    /// network encoding decoding its own targets to a correct answer.
+    /// symbolic solver succeeding at level 0, every level differing from level 0 and from its neighbour, the
+    /// network encoding decoding its own targets to a correct answer, and test sets without repeats.
     fn self_check(&self, seed: u64, n: usize) -> Result<(), String>;
     /// The task contract at its edges ([`crate::contract`]): `variants` instances per cell drawn from the whole
     /// instance type; each one `validate` accepts must be solved by the symbolic solver with a finite metric, each
@@ -93,6 +101,11 @@ pub const SELF_CHECK_EDGE_VARIANTS: usize = 24;
 pub trait Prepared: Send + Sync {
     /// Where the test sets came from (recorded in every record).
     fn test_source(&self) -> &str;
+    /// The configuration `solver` records when run under this profile (`sample`: in the sample-efficiency
+    /// experiment), to check a record made earlier against it.
+    fn solver_config(&self, solver: &str, sample: bool) -> Result<serde_json::Value>;
+    /// Every test set with its cell label, as JSON lines, in cell order.
+    fn test_sets(&self) -> Vec<(String, Vec<String>)>;
     /// Trains (if needed) and evaluates one solver with one seed on every cell, and runs the adversarial
     /// experiment on level-0 instances where the task and solver take part.
     fn run(&self, solver: &str, seed: u64, provenance: &Provenance, progress: Progress) -> Result<RunRecord>;
@@ -152,10 +165,46 @@ impl<T: Task> Bench<T> {
         })
     }
 
-    fn generate(&self, cell: Cell, n: usize, seed: u64) -> Vec<T::Instance> {
-        let label = cell.label(self.task.axes());
-        let mut rng = stream(seed, self.task.id(), &format!("test/{label}"));
-        (0..n).map(|_| self.task.generate(cell, &mut rng)).collect()
+    fn rng(&self, cell: Cell, seed: u64) -> rand_chacha::ChaCha8Rng {
+        stream(seed, self.task.id(), &format!("test/{}", cell.label(self.task.axes())))
+    }
+
+    /// Every cell's test set, drawn without replacement across the task (see [`DynTask::generate_test_sets`]):
+    /// each cell keeps drawing from its own stream, skipping instances already drawn in it or in an earlier cell.
+    fn test_sets(&self, n: usize, seed: u64) -> Result<Vec<(Cell, Vec<T::Instance>)>> {
+        let mut seen = HashSet::new();
+        let mut sets = Vec::new();
+        for cell in Cell::grid(self.task.axes().len()) {
+            let mut rng = self.rng(cell, seed);
+            let mut insts = Vec::with_capacity(n);
+            // Bounded, so that a cell with fewer distinct instances than asked for fails instead of looping.
+            let max_draws = n.saturating_mul(20).max(1000);
+            let mut draws = 0usize;
+            while insts.len() < n {
+                if draws == max_draws {
+                    return Err(Error::InvalidInstance {
+                        task: self.task.id().into(),
+                        reason: format!(
+                            "cell {} gave only {} distinct instances (not repeating any earlier cell's) in {draws} \
+                             draws; {n} were asked for",
+                            cell.label(self.task.axes()),
+                            insts.len()
+                        ),
+                    });
+                }
+                draws += 1;
+                let inst = self.task.generate(cell, &mut rng);
+                if seen.insert(to_json(&inst)) {
+                    insts.push(inst);
+                }
+            }
+            sets.push((cell, insts));
+        }
+        Ok(sets)
+    }
+
+    fn check(&self, inst: &T::Instance) -> Result<()> {
+        self.task.validate(inst).map_err(|reason| Error::InvalidInstance { task: self.task.id().into(), reason })
     }
 }
 
@@ -203,57 +252,87 @@ impl<T: Task> DynTask for Bench<T> {
     }
 
     fn generate_lines(&self, cell: Cell, n: usize, seed: u64) -> Result<Vec<String>> {
-        let insts = self.generate(cell, n, seed);
-        for inst in &insts {
-            self.task
-                .validate(inst)
-                .map_err(|reason| Error::InvalidInstance { task: self.task.id().into(), reason })?;
+        let mut rng = self.rng(cell, seed);
+        (0..n)
+            .map(|_| {
+                let inst = self.task.generate(cell, &mut rng);
+                self.check(&inst)?;
+                Ok(to_json(&inst))
+            })
+            .collect()
+    }
+
+    fn write_lines(&self, cell: Cell, n: usize, seed: u64, out: &mut dyn std::io::Write) -> Result<()> {
+        let mut rng = self.rng(cell, seed);
+        let mut out = std::io::BufWriter::new(out);
+        for _ in 0..n {
+            let inst = self.task.generate(cell, &mut rng);
+            self.check(&inst)?;
+            std::io::Write::write_all(&mut out, (to_json(&inst) + "\n").as_bytes())
+                .map_err(|e| Error::io("writing", "standard output", e))?;
         }
-        Ok(insts.iter().map(to_json).collect())
+        std::io::Write::flush(&mut out).map_err(|e| Error::io("writing", "standard output", e))
+    }
+
+    fn generate_test_sets(&self, n: usize, seed: u64) -> Result<Vec<(Cell, Vec<String>)>> {
+        let sets = self.test_sets(n, seed)?;
+        sets.into_iter()
+            .map(|(cell, insts)| {
+                insts.iter().try_for_each(|i| self.check(i))?;
+                Ok((cell, insts.iter().map(to_json).collect()))
+            })
+            .collect()
     }
 
     fn prepare(&self, source: &TestSource, profile: &Profile) -> Result<Box<dyn Prepared + '_>> {
-        let cells = Cell::grid(self.task.axes().len());
-        let manifest = match source {
-            TestSource::Canonical(dir) => Manifest::load(dir)?.map(|m| (dir.clone(), m)),
-            TestSource::Generated { .. } => None,
-        };
-        let has_task = manifest.as_ref().is_some_and(|(_, m)| m.task_sets(self.task.id()).next().is_some());
-        let mut tests = Vec::with_capacity(cells.len());
+        let id = self.task.id();
+        let mut tests = Vec::new();
         let source_name;
-        if let (true, Some((dir, m))) = (has_task, &manifest) {
-            let manifest_hash = dataset::hash_hex(serde_json::to_string(m).expect("manifest").as_bytes());
-            source_name = format!("canonical ({}, manifest {})", dir.display(), &manifest_hash[..16]);
-            for cell in &cells {
-                let label = cell.label(self.task.axes());
-                let entry = m.task_sets(self.task.id()).find(|e| e.cell == label).ok_or_else(|| Error::Invalid {
+        match source {
+            TestSource::Canonical(dir) => {
+                require_dir(dir, "datasets folder")?;
+                // Never fall back to generating: the numbers would silently not be the canonical ones.
+                let m = Manifest::load(dir)?.ok_or_else(|| Error::Invalid {
                     path: dir.join(dataset::MANIFEST),
-                    reason: format!("no test set for {} cell {label}", self.task.id()),
+                    reason: "no manifest: run `driftbench datasets generate`, or pass `--generated`".into(),
                 })?;
-                let (path, lines) = dataset::read_set(dir, entry)?;
-                let mut insts = Vec::with_capacity(lines.len());
-                for (i, line) in lines.iter().enumerate() {
-                    let inst: T::Instance = serde_json::from_str(line).map_err(|e| Error::Json {
-                        path: path.clone(),
-                        line: Some(i + 1),
-                        source: e,
-                    })?;
-                    self.task.validate(&inst).map_err(|reason| Error::Invalid {
-                        path: path.clone(),
-                        reason: format!("line {}: {reason}", i + 1),
-                    })?;
-                    insts.push(inst);
+                if m.task_sets(id).next().is_none() {
+                    return Err(Error::Invalid {
+                        path: dir.join(dataset::MANIFEST),
+                        reason: format!("no test sets for {id}: run `driftbench datasets generate --task {id}`"),
+                    });
                 }
-                tests.push((*cell, insts));
+                let manifest_hash = dataset::hash_hex(serde_json::to_string(&m).expect("manifest").as_bytes());
+                source_name = format!("canonical ({}, manifest {})", dir.display(), &manifest_hash[..16]);
+                for cell in Cell::grid(self.task.axes().len()) {
+                    let label = cell.label(self.task.axes());
+                    let entry = m.task_sets(id).find(|e| e.cell == label).ok_or_else(|| Error::Invalid {
+                        path: dir.join(dataset::MANIFEST),
+                        reason: format!("no test set for {id} cell {label}"),
+                    })?;
+                    let (path, lines) = dataset::read_set(dir, entry)?;
+                    let mut insts = Vec::with_capacity(lines.len());
+                    for (i, line) in lines.iter().enumerate() {
+                        let inst: T::Instance = serde_json::from_str(line).map_err(|e| Error::Json {
+                            path: path.clone(),
+                            line: Some(i + 1),
+                            err: e,
+                        })?;
+                        self.task.validate(&inst).map_err(|reason| Error::Invalid {
+                            path: path.clone(),
+                            reason: format!("line {}: {reason}", i + 1),
+                        })?;
+                        insts.push(inst);
+                    }
+                    if insts.is_empty() {
+                        return Err(Error::Invalid { path, reason: "no test instances".into() });
+                    }
+                    tests.push((cell, insts));
+                }
             }
-        } else {
-            let n = match source {
-                TestSource::Generated { n } => *n,
-                TestSource::Canonical(_) => profile.test_per_cell,
-            };
-            source_name = format!("generated (seed {}, {n} per cell)", dataset::CANONICAL_SEED);
-            for cell in &cells {
-                tests.push((*cell, self.generate(*cell, n, dataset::CANONICAL_SEED)));
+            TestSource::Generated { n } => {
+                source_name = format!("generated (seed {}, {n} per cell)", dataset::CANONICAL_SEED);
+                tests = self.test_sets(*n, dataset::CANONICAL_SEED)?;
             }
         }
         let test_hashes = tests.iter().flat_map(|(_, v)| v.iter().map(to_json)).collect::<HashSet<_>>();
@@ -308,6 +387,22 @@ impl<T: Task> DynTask for Bench<T> {
                     if ex.features.len() != ex.len() * shape.features || ex.len() > shape.max_len {
                         return Err(format!("{label} #{i}: encoding does not match its declared shape"));
                     }
+                    if !shape.positional {
+                        seq_positions_irrelevant(&ex, shape.features)
+                            .map_err(|e| format!("{label} #{i}: {e}; declare `positional: true`"))?;
+                    }
+                    if shape.permutation {
+                        let slots = crate::task::assign_slots(&ex.targets).ok_or_else(|| {
+                            format!("{label} #{i}: `permutation` encoding whose targets admit no permutation")
+                        })?;
+                        let mut scores = vec![-1e9f32; ex.len() * shape.classes];
+                        for (p, &k) in slots.iter().enumerate() {
+                            scores[p * shape.classes + k] = 0.0;
+                        }
+                        if !t.decode_seq(&inst, &scores).is_some_and(|a| t.score(&inst, &a).success) {
+                            return Err(format!("{label} #{i}: decoding a permutation of the targets failed"));
+                        }
+                    }
                 }
             }
         }
@@ -320,6 +415,17 @@ impl<T: Task> DynTask for Bench<T> {
                     return Err(format!("axis {}: level {level} draws the same instances as a lower level", spec.name));
                 }
                 prev = cur;
+            }
+        }
+        // Test sets are drawn without replacement across the task: a repeat would count one instance twice.
+        let sets = self.test_sets(n, seed).map_err(|e| e.to_string())?;
+        let mut first_seen = std::collections::HashMap::new();
+        for (cell, insts) in &sets {
+            for (i, inst) in insts.iter().enumerate() {
+                let here = format!("{} #{i}", cell.label(axes));
+                if let Some(before) = first_seen.insert(to_json(inst), here.clone()) {
+                    return Err(format!("test sets repeat an instance: {here} is {before}"));
+                }
             }
         }
         self.edge_check(seed, SELF_CHECK_EDGE_VARIANTS)?;
@@ -396,6 +502,24 @@ impl<T: Task> Bench<T> {
     }
 }
 
+/// For an encoding that declares positions irrelevant: two positions with the same features must accept the same
+/// classes (otherwise the answer depends on where an element sits, which a permutation-equivariant network cannot
+/// see).
+fn seq_positions_irrelevant(ex: &crate::task::SeqExample, features: usize) -> Result<(), String> {
+    let row = |p: usize| &ex.features[p * features..(p + 1) * features];
+    for p in 0..ex.len() {
+        for q in p + 1..ex.len() {
+            if row(p) == row(q) && ex.targets[p] != ex.targets[q] {
+                return Err(format!(
+                    "positions {p} and {q} have equal features but different targets {:?} and {:?}",
+                    ex.targets[p], ex.targets[q]
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 struct PreparedBench<'a, T: Task> {
     bench: &'a Bench<T>,
     profile: Profile,
@@ -446,6 +570,19 @@ impl<T: Task> PreparedBench<'_, T> {
 impl<T: Task> Prepared for PreparedBench<'_, T> {
     fn test_source(&self) -> &str {
         &self.source_name
+    }
+
+    fn solver_config(&self, solver: &str, sample: bool) -> Result<serde_json::Value> {
+        let mut profile = self.profile.clone();
+        if sample {
+            profile.max_epochs = Some(SAMPLE_MAX_EPOCHS);
+        }
+        Ok(self.bench.learner(solver)?.config(&self.bench.task, &profile))
+    }
+
+    fn test_sets(&self) -> Vec<(String, Vec<String>)> {
+        let axes = self.bench.task.axes();
+        self.tests.iter().map(|(c, v)| (c.label(axes), v.iter().map(to_json).collect())).collect()
     }
 
     fn training_lines(&self, seed: u64) -> Result<Vec<String>> {
@@ -536,7 +673,7 @@ impl<T: Task> PreparedBench<'_, T> {
             }
             progress(&format!("{phase} eval"), i as f64 / self.tests.len() as f64);
             let attempts = trained.solve_batch(t, insts)?;
-            if cell.level == 0 {
+            if *cell == t.picture_cell() {
                 if let (Some(inst), Some(a)) = (insts.first(), attempts.first()) {
                     picture = t.render_svg(inst, a.answer.as_ref());
                 }
@@ -555,6 +692,17 @@ impl<T: Task> PreparedBench<'_, T> {
                 .collect();
             let n = outcomes.len() as u64;
             answered += n;
+            let representable: Option<Vec<Representable>> =
+                insts.par_iter().map(|inst| trained.representable(t, inst)).collect();
+            let representability = representable.map(|r| {
+                let supervised = |k: usize| r[k].expressible && r[k].supervised;
+                CellRepresentability {
+                    expressible: r.iter().filter(|x| x.expressible).count() as u64,
+                    supervised: (0..r.len()).filter(|&k| supervised(k)).count() as u64,
+                    successes_supervised: (0..r.len()).filter(|&k| supervised(k) && outcomes[k].0.success).count()
+                        as u64,
+                }
+            });
             let metric_sum: f64 = outcomes.iter().map(|o| o.0.metric).sum();
             let mut metrics: Vec<f64> = outcomes.iter().map(|o| o.0.metric).collect();
             metrics.sort_by(f64::total_cmp);
@@ -590,6 +738,7 @@ impl<T: Task> PreparedBench<'_, T> {
                 strict_successes: if n == 0 { None } else { strict_successes },
                 mean_work: if n == 0 { 0.0 } else { work_sum / n as f64 },
                 failures,
+                representability,
             });
         }
         progress(&format!("{phase} eval"), 1.0);
@@ -618,6 +767,7 @@ impl<T: Task> PreparedBench<'_, T> {
             kind: learner.kind(),
             seed,
             profile: self.profile.clone(),
+            profile_hash: Some(self.profile.hash()),
             config: learner.config(t, &profile),
             test_source: self.source_name.clone(),
             metric_name: t.metric_name().into(),
@@ -627,6 +777,7 @@ impl<T: Task> PreparedBench<'_, T> {
             cells,
             experiment,
             adversarial,
+            picture_cell: picture.as_ref().map(|_| t.picture_cell().label(t.axes())),
             picture,
             timing: Timing {
                 train_s,
@@ -643,17 +794,23 @@ pub fn parse_cell(task: &dyn DynTask, axis: Option<&str>, level: u32) -> Result<
     if level >= LEVELS as u32 {
         return Err(Error::LevelOutOfRange { level, max: LEVELS - 1 });
     }
-    if level == 0 {
-        return Ok(Cell::IN_DIST);
-    }
     let axes = task.axes();
-    let name = axis.unwrap_or_default();
-    let idx = axes.iter().position(|a| a.name == name).ok_or_else(|| Error::UnknownAxis {
-        task: task.id().into(),
-        axis: name.into(),
-        known: axes.iter().map(|a| a.name).collect::<Vec<_>>().join(", "),
-    })?;
-    Ok(Cell { axis: Some(idx), level: level as u8 })
+    let known = || axes.iter().map(|a| a.name).collect::<Vec<_>>().join(", ");
+    // An axis is checked even at level 0 (where every axis means the training distribution), so that a typo is
+    // never silently ignored.
+    let idx = match axis {
+        Some(name) => Some(axes.iter().position(|a| a.name == name).ok_or_else(|| Error::UnknownAxis {
+            task: task.id().into(),
+            axis: name.into(),
+            known: known(),
+        })?),
+        None => None,
+    };
+    match (level, idx) {
+        (0, _) => Ok(Cell::IN_DIST),
+        (_, Some(idx)) => Ok(Cell { axis: Some(idx), level: level as u8 }),
+        (_, None) => Err(Error::MissingAxis { task: task.id().into(), level, known: known() }),
+    }
 }
 
 /// Checks that `path` exists and is a folder, with an error that names it.

@@ -52,7 +52,7 @@ impl Manifest {
             Err(e) => return Err(Error::io("reading dataset manifest", path, e)),
         };
         let m: Manifest =
-            serde_json::from_str(&text).map_err(|e| Error::Json { path: path.clone(), line: None, source: e })?;
+            serde_json::from_str(&text).map_err(|e| Error::Json { path: path.clone(), line: None, err: e })?;
         if m.schema != MANIFEST_SCHEMA {
             return Err(Error::Invalid {
                 path,

@@ -7,15 +7,20 @@ pub enum Error {
     /// A drift axis name that the task does not define.
     #[error("task `{task}` has no drift axis `{axis}` (axes: {known})")]
     UnknownAxis { task: String, axis: String, known: String },
+    /// A drift level above 0 given without the axis it drifts along.
+    #[error("drift level {level} needs a drift axis (axes of {task}: {known})")]
+    MissingAxis { task: String, level: u32, known: String },
     /// A drift level outside 0..=4.
     #[error("drift level {level} is out of range: levels run from 0 to {max}")]
     LevelOutOfRange { level: u32, max: u8 },
-    /// Reading or writing a file failed.
-    #[error("{action} `{path}`: {source}")]
-    Io { action: &'static str, path: PathBuf, source: std::io::Error },
-    /// A JSON document (record, dataset line, manifest) did not parse.
-    #[error("malformed JSON in `{path}`{}: {source}", line.map(|l| format!(" at line {l}")).unwrap_or_default())]
-    Json { path: PathBuf, line: Option<usize>, source: serde_json::Error },
+    /// Reading or writing a file failed. The OS error is part of the message and deliberately not the error's
+    /// `source()`, so that a chain printed with `{:#}` names it once.
+    #[error("{action} `{path}`: {err}")]
+    Io { action: &'static str, path: PathBuf, err: std::io::Error },
+    /// A JSON document (record, dataset line, manifest) did not parse (the parser's message is part of this one,
+    /// as for [`Error::Io`]).
+    #[error("malformed JSON in `{path}`{}: {err}", line.map(|l| format!(" at line {l}")).unwrap_or_default())]
+    Json { path: PathBuf, line: Option<usize>, err: serde_json::Error },
     /// A dataset file does not match the hash recorded in its manifest.
     #[error("dataset `{path}` does not match its manifest: expected BLAKE3 {expected}, found {found}")]
     HashMismatch { path: PathBuf, expected: String, found: String },
@@ -41,7 +46,35 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// Wraps an I/O error with the action and path it concerns.
-    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { action, path: path.into(), source }
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, err: std::io::Error) -> Self {
+        Error::Io { action, path: path.into(), err }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Prints an error the way the binary does (anyhow's `{:#}`): the message and every `source()` after it.
+    fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+        let mut out = e.to_string();
+        let mut cur = e.source();
+        while let Some(s) = cur {
+            out.push_str(&format!(": {s}"));
+            cur = s.source();
+        }
+        out
+    }
+
+    #[test]
+    fn io_and_json_errors_print_their_cause_once() {
+        let io = Error::io("creating folder", "out", std::io::Error::from_raw_os_error(17));
+        let text = chain(&io);
+        assert_eq!(text.matches("os error 17").count(), 1, "{text}");
+        assert!(text.starts_with("creating folder `out`: "), "{text}");
+        let json = serde_json::from_str::<u32>("x").unwrap_err();
+        let msg = json.to_string();
+        let text = chain(&Error::Json { path: "r.json".into(), line: Some(2), err: json });
+        assert_eq!(text.matches(&msg).count(), 1, "{text}");
     }
 }

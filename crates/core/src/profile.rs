@@ -1,11 +1,12 @@
 //! Run profiles: how much data, how many seeds and how much training a run gets.
 use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
 /// Budgets for one run of the suite. Recorded in every run record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
-    /// `quick`, `full` or `tiny`.
+    /// `quick`, `full` or `tiny`, or a profile file's own name (its stem unless the file sets `name`).
     pub name: String,
     /// Training instances per seed.
     pub train_examples: usize,
@@ -104,5 +105,211 @@ impl Profile {
             "tiny" => Some(Self::tiny()),
             _ => None,
         }
+    }
+
+    /// Every built-in profile, in the order `driftbench list --profiles` prints them.
+    pub fn builtin() -> Vec<Self> {
+        vec![Self::quick(), Self::full(), Self::tiny()]
+    }
+
+    /// BLAKE3 of the profile's canonical JSON (fields in declaration order, maps sorted), as hex: two profiles
+    /// with the same budgets have the same hash whatever file they came from.
+    pub fn hash(&self) -> String {
+        let json = serde_json::to_vec(self).expect("a profile always serialises to JSON");
+        blake3::hash(&json).to_hex().to_string()
+    }
+
+    /// The first 12 hex digits of [`Self::hash`], for tables.
+    pub fn short_hash(&self) -> String {
+        self.hash()[..12].to_string()
+    }
+
+    /// The profile as a TOML document that [`Self::from_toml`] reads back unchanged.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a profile always serialises to TOML")
+    }
+
+    /// Reads a profile from TOML. `name` may be left out, and then is `default_name` (a file's stem). Unknown fields
+    /// are refused with their name; budgets are checked by [`Self::check`].
+    pub fn from_toml(text: &str, default_name: &str) -> Result<Self, ProfileError> {
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| ProfileError::Toml(e.message().to_string()))?;
+        table.entry("name").or_insert_with(|| toml::Value::String(default_name.to_string()));
+        let profile: Profile =
+            Profile::deserialize(table).map_err(|e: toml::de::Error| ProfileError::Toml(e.message().to_string()))?;
+        profile.check()?;
+        Ok(profile)
+    }
+
+    /// Reads a profile file (see [`Self::from_toml`]); its name defaults to the file's stem. A file may not
+    /// reuse a built-in profile's name with other budgets: records are named and grouped by profile name.
+    pub fn from_file(path: &Path) -> Result<Self, ProfileError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ProfileError::File { path: path.into(), reason: e.to_string() })?;
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let profile = Self::from_toml(&text, &stem)
+            .map_err(|e| ProfileError::File { path: path.into(), reason: e.to_string() })?;
+        if let Some(builtin) = Self::by_name(&profile.name).filter(|b| *b != profile) {
+            return Err(ProfileError::File {
+                path: path.into(),
+                reason: format!(
+                    "the name `{}` is a built-in profile with other budgets: give the file's profile its own name",
+                    builtin.name
+                ),
+            });
+        }
+        Ok(profile)
+    }
+
+    /// A built-in profile's name, or the path of a profile file (anything ending in `.toml` or naming an
+    /// existing file).
+    pub fn resolve(name_or_path: &str) -> Result<Self, ProfileError> {
+        let path = Path::new(name_or_path);
+        if name_or_path.ends_with(".toml") || path.is_file() {
+            return Self::from_file(path);
+        }
+        Self::by_name(name_or_path).ok_or_else(|| ProfileError::Unknown(name_or_path.to_string()))
+    }
+
+    /// Checks that every per-task override names a known task. A field written below the
+    /// `[train_examples_by_task]` table in a file lands in that table, so this catches it too.
+    pub fn check_tasks(&self, known: &[&str]) -> Result<(), ProfileError> {
+        match self.train_examples_by_task.keys().find(|t| !known.contains(&t.as_str())) {
+            Some(t) => Err(ProfileError::Field {
+                field: "train_examples_by_task".into(),
+                reason: format!(
+                    "names `{t}`, which is no task (tasks: {}); a field written below the [train_examples_by_task] \
+                     table belongs to that table: move it above",
+                    known.join(", ")
+                ),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks that the budgets can run: a usable name, at least one training and validation instance, at least
+    /// one seed, a positive finite `train_scale` and `max_epochs`.
+    pub fn check(&self) -> Result<(), ProfileError> {
+        let bad = |field: &str, reason: &str| Err(ProfileError::Field { field: field.into(), reason: reason.into() });
+        let name_ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.';
+        if self.name.is_empty() || !self.name.chars().all(name_ok) || self.name.starts_with('.') {
+            return bad("name", "must be non-empty letters, digits, `-`, `_` or `.` (it goes into file names)");
+        }
+        if self.train_examples == 0 {
+            return bad("train_examples", "must be at least 1");
+        }
+        if let Some((task, _)) = self.train_examples_by_task.iter().find(|(_, &n)| n == 0) {
+            return bad("train_examples_by_task", &format!("`{task}` must be at least 1"));
+        }
+        if self.val_examples == 0 {
+            return bad("val_examples", "must be at least 1");
+        }
+        if self.test_per_cell == 0 {
+            return bad("test_per_cell", "must be at least 1");
+        }
+        if self.seeds.is_empty() {
+            return bad("seeds", "must list at least one seed");
+        }
+        if !(self.train_scale.is_finite() && self.train_scale > 0.0) {
+            return bad("train_scale", "must be a positive finite number");
+        }
+        if self.max_epochs.is_some_and(|e| !(e.is_finite() && e > 0.0)) {
+            return bad("max_epochs", "must be a positive finite number");
+        }
+        Ok(())
+    }
+}
+
+/// Errors reading a profile.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// A name that is neither a built-in profile nor a `.toml` file.
+    #[error("unknown profile `{0}` (built-in profiles: quick, full, tiny; or give the path of a .toml profile file)")]
+    Unknown(String),
+    /// The TOML does not parse or does not fit the profile's fields (unknown fields are named).
+    #[error("{0}")]
+    Toml(String),
+    /// A field with an unusable value.
+    #[error("field `{field}` {reason}")]
+    Field {
+        /// The field.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A profile file that cannot be read or is invalid.
+    #[error("profile file `{path}`: {reason}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_profiles_round_trip_through_toml() {
+        for p in Profile::builtin() {
+            let text = p.to_toml();
+            assert_eq!(Profile::from_toml(&text, "ignored").unwrap(), p, "{text}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_by_name() {
+        let text = format!("train_scaal = 2.0\n{}", Profile::tiny().to_toml());
+        let err = Profile::from_toml(&text, "mine").unwrap_err().to_string();
+        assert!(err.contains("train_scaal"), "{err}");
+    }
+
+    #[test]
+    fn name_defaults_to_the_stem_and_budgets_are_checked() {
+        let mut text = Profile::tiny().to_toml();
+        text = text.lines().filter(|l| !l.starts_with("name")).collect::<Vec<_>>().join("\n");
+        let p = Profile::from_toml(&text, "my-budget").unwrap();
+        assert_eq!(p.name, "my-budget");
+        assert_ne!(p.hash(), Profile::tiny().hash());
+        let zero = text.replace("train_examples = 300", "train_examples = 0");
+        let err = Profile::from_toml(&zero, "x").unwrap_err().to_string();
+        assert!(err.contains("train_examples"), "{err}");
+        let missing = text.replace("val_examples = 50", "");
+        let err = Profile::from_toml(&missing, "x").unwrap_err().to_string();
+        assert!(err.contains("val_examples"), "{err}");
+    }
+
+    #[test]
+    fn files_may_not_redefine_a_builtin_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        let mut tiny = Profile::tiny();
+        std::fs::write(&path, tiny.to_toml()).unwrap();
+        assert_eq!(Profile::resolve(path.to_str().unwrap()).unwrap(), tiny);
+        tiny.train_scale = 0.5;
+        std::fs::write(&path, tiny.to_toml()).unwrap();
+        let err = Profile::resolve(path.to_str().unwrap()).unwrap_err().to_string();
+        assert!(err.contains("built-in"), "{err}");
+        assert!(Profile::resolve("nonesuch").is_err());
+    }
+
+    #[test]
+    fn overrides_must_name_known_tasks() {
+        let text = format!("{}max_epochs = 50\n", Profile::quick().to_toml());
+        let p = Profile::from_toml(&text, "x").unwrap();
+        let err = p.check_tasks(&["sorting-v1", "navigation-v1"]).unwrap_err().to_string();
+        assert!(err.contains("`max_epochs`") && err.contains("move it above"), "{err}");
+        assert!(Profile::quick().check_tasks(&["navigation-v1"]).is_ok());
+    }
+
+    #[test]
+    fn hash_depends_on_every_budget() {
+        let a = Profile::quick();
+        let mut b = a.clone();
+        b.seeds.push(4);
+        assert_ne!(a.hash(), b.hash());
+        assert_eq!(a.hash(), Profile::quick().hash());
+        assert_eq!(a.short_hash().len(), 12);
     }
 }

@@ -23,6 +23,10 @@ pub struct RunRecord {
     pub seed: u64,
     /// Profile the run used.
     pub profile: crate::profile::Profile,
+    /// [`crate::profile::Profile::hash`] of `profile` (absent in records written before profile files existed;
+    /// the report computes it from `profile` then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_hash: Option<String>,
     /// The solver's hyper-parameters.
     pub config: serde_json::Value,
     /// Where the test instances came from: `canonical` (frozen files, with their manifest hash) or `generated`.
@@ -43,9 +47,13 @@ pub struct RunRecord {
     /// The adversarial experiment on level-0 inputs, for solvers and tasks that take part.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adversarial: Option<crate::attack::AttackStats>,
-    /// SVG of the solver's answer on the first level-0 test instance, for tasks that draw pictures.
+    /// SVG of the solver's answer on the first test instance of the task's picture cell
+    /// ([`crate::Task::picture_cell`]), for tasks that draw pictures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub picture: Option<String>,
+    /// Label of the cell `picture` shows, e.g. `gravity-L4` (absent: level 0, as in older records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture_cell: Option<String>,
     /// Wall-clock timings in seconds: the only fields allowed to differ between identical runs.
     pub timing: Timing,
     /// Where and with what the run was made.
@@ -144,6 +152,29 @@ pub struct CellResult {
     /// Failures by the task's category (e.g. `death`, `timeout`), where the task reports one.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub failures: BTreeMap<String, u64>,
+    /// Whether the cell's correct answers were within the solver's reach, for solvers that assess it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub representability: Option<CellRepresentability>,
+}
+
+/// How many of a cell's instances had a correct answer the solver could express and was trained to give
+/// ([`crate::solver::Representable`]), and how it fared on those.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CellRepresentability {
+    /// Instances whose correct answer the solver's output can express.
+    pub expressible: u64,
+    /// Instances whose correct answer is expressible and needs only outputs that were supervised in training.
+    pub supervised: u64,
+    /// Successes among the `supervised` instances.
+    pub successes_supervised: u64,
+}
+
+impl CellRepresentability {
+    /// Every instance of a cell of `n` was expressible and supervised.
+    pub fn all(&self, n: u64) -> bool {
+        self.expressible == n && self.supervised == n
+    }
 }
 
 impl CellResult {
@@ -199,14 +230,70 @@ impl RunRecord {
     pub fn read(path: &Path) -> Result<RunRecord> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("reading record", path, e))?;
         let rec: RunRecord =
-            serde_json::from_str(&text).map_err(|e| Error::Json { path: path.into(), line: None, source: e })?;
+            serde_json::from_str(&text).map_err(|e| Error::Json { path: path.into(), line: None, err: e })?;
         if rec.schema != RECORD_SCHEMA {
             return Err(Error::Invalid {
                 path: path.into(),
                 reason: format!("record schema {} (this driftbench reads schema {RECORD_SCHEMA})", rec.schema),
             });
         }
+        if let Some(h) = rec.profile_hash.as_deref().filter(|h| *h != rec.profile.hash()) {
+            return Err(Error::Invalid {
+                path: path.into(),
+                reason: format!("profile_hash {h} does not match the recorded profile (hash {})", rec.profile.hash()),
+            });
+        }
+        rec.check().map_err(|reason| Error::Invalid { path: path.into(), reason })?;
         Ok(rec)
+    }
+
+    /// Checks the counts a record can only hold if it is whole and unedited: at least one cell, and in every cell
+    /// at least one instance, no more successes, strict successes, unanswered instances or categorised failures
+    /// than instances, and finite metrics.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        if self.cells.is_empty() {
+            return Err("no evaluation cells".into());
+        }
+        for c in &self.cells {
+            let at = format!("cell {}-L{}", c.axis, c.level);
+            let failures: u64 = c.failures.values().fold(0u64, |a, &b| a.saturating_add(b));
+            let counts = [
+                ("successes", c.successes),
+                ("strict successes", c.strict_successes.unwrap_or(0)),
+                ("unanswered instances", c.no_answer),
+                ("categorised failures", failures),
+            ];
+            if c.n == 0 {
+                return Err(format!("{at}: no instances"));
+            }
+            if let Some((what, k)) = counts.iter().find(|(_, k)| *k > c.n) {
+                return Err(format!("{at}: {k} {what} out of {} instances", c.n));
+            }
+            if c.successes.saturating_add(c.no_answer) > c.n {
+                return Err(format!(
+                    "{at}: {} successes and {} unanswered out of {} instances",
+                    c.successes, c.no_answer, c.n
+                ));
+            }
+            if ![c.mean_metric, c.median_metric, c.mean_work].iter().all(|x| x.is_finite()) {
+                return Err(format!("{at}: a non-finite metric"));
+            }
+            if let Some(r) = c.representability {
+                if r.supervised > r.expressible
+                    || r.expressible > c.n
+                    || r.successes_supervised > r.supervised.min(c.successes)
+                {
+                    return Err(format!("{at}: representability counts {r:?} do not fit {} instances", c.n));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What identifies the run: two records with the same key are the same run, whatever their file names.
+    pub fn key(&self) -> (String, String, u64, String, Option<u64>) {
+        let size = self.experiment.as_ref().map(|Experiment::SampleEfficiency { train_examples, .. }| *train_examples);
+        (self.task.clone(), self.solver.clone(), self.seed, self.profile.name.clone(), size)
     }
 
     /// Writes the record into `dir` atomically and returns its path.
@@ -235,7 +322,62 @@ pub fn read_dir(dir: &Path) -> Result<Vec<RunRecord>> {
         }
     }
     paths.sort();
-    paths.iter().map(|p| RunRecord::read(p)).collect()
+    let records: Vec<RunRecord> = paths.iter().map(|p| RunRecord::read(p)).collect::<Result<_>>()?;
+    // The same run under two file names would be pooled as two seeds.
+    let mut first = std::collections::HashMap::new();
+    for (r, p) in records.iter().zip(&paths) {
+        if let Some(earlier) = first.insert(r.key(), p) {
+            return Err(Error::Invalid {
+                path: p.clone(),
+                reason: format!(
+                    "the same run ({} / {} seed {}, profile {}) as `{}`: keep one of the two",
+                    r.task,
+                    r.solver,
+                    r.seed,
+                    r.profile.name,
+                    earlier.display()
+                ),
+            });
+        }
+    }
+    Ok(records)
+}
+
+/// Checks, before any work starts, that `path` can become a folder of outputs: it is a folder we can write in,
+/// or it does not exist yet and its nearest existing ancestor is such a folder. Creates nothing.
+pub fn check_output_dir(path: &Path, what: &'static str) -> Result<()> {
+    let mut existing = path;
+    loop {
+        match std::fs::metadata(existing) {
+            Ok(m) if m.is_dir() => break,
+            Ok(_) => {
+                let reason = if existing == path {
+                    format!("the {what} is a file, not a folder")
+                } else {
+                    format!("the {what} `{}` cannot be created inside a file", path.display())
+                };
+                return Err(Error::Invalid { path: existing.into(), reason });
+            }
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
+                existing = match existing.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p,
+                    _ => Path::new("."),
+                };
+            }
+            Err(e) => return Err(Error::io(what, existing, e)),
+        }
+    }
+    // Writable: create and remove a probe file (the only reliable test, whatever the permissions model).
+    static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let probe = existing.join(format!(".driftbench-probe-{}-{n}", std::process::id()));
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(Error::io(if existing == path { what } else { "folder above the outputs" }, existing, e)),
+    }
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so that a reader never
@@ -245,7 +387,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io("creating folder", dir, e))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    // Unique per write, not just per process: two jobs of one run writing the same path at once must not share a
+    // temporary file (one would rename the other's away).
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -257,4 +403,46 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(Error::io("writing", path, e));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_writes_of_one_path_never_collide() {
+        // Two jobs writing the same record at once used to share one temporary name per process; one of them then
+        // renamed a file the other had already moved ("No such file or directory").
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|t| {
+                    let path = &path;
+                    s.spawn(move || (0..25).map(|i| write_atomic(path, format!("{t}-{i}").as_bytes())).collect())
+                })
+                .collect();
+            for h in handles {
+                let results: Vec<Result<()>> = h.join().unwrap();
+                assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+            }
+        });
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("r.json")]);
+    }
+
+    #[test]
+    fn output_folders_are_checked_without_creating_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, "x").unwrap();
+        assert!(check_output_dir(dir.path(), "out").is_ok());
+        assert!(check_output_dir(&dir.path().join("a/b/c"), "out").is_ok());
+        let e = check_output_dir(&file, "records folder").unwrap_err().to_string();
+        assert!(e.contains("is a file"), "{e}");
+        let e = check_output_dir(&file.join("sub"), "report folder").unwrap_err().to_string();
+        assert!(e.contains("inside a file") && e.contains("report folder"), "{e}");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("f")]);
+    }
 }

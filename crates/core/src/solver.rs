@@ -21,6 +21,17 @@ pub struct Attempt<A> {
     pub info: SolveInfo,
 }
 
+/// Whether a trained solver could, in principle, give the correct answer on one instance: decided mechanically
+/// from the solver's input and output spaces and its training targets, never from its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Representable {
+    /// The instance fits the solver's input, and its correct answer is expressible by the solver's output (the
+    /// ideal output decodes to a correct answer).
+    pub expressible: bool,
+    /// Every output unit or class the correct answer needs received a positive target somewhere in training.
+    pub supervised: bool,
+}
+
 /// Anything that answers instances of `T`: the hand-written solver, a trained network, a baseline.
 pub trait Solver<T: Task>: Send + Sync {
     /// Answers a batch of instances, in order. Batching lets networks amortise per-call overhead.
@@ -28,6 +39,12 @@ pub trait Solver<T: Task>: Send + Sync {
 
     /// Gradient access for the adversarial experiment (networks); `None` for solvers without gradients.
     fn attack_surface(&self) -> Option<&dyn crate::attack::AttackSurface<T>> {
+        None
+    }
+
+    /// Whether the correct answer on `instance` is expressible by this solver and was supervised in its training;
+    /// `None` when the solver does not assess it (hand-written solvers, searches over a DSL).
+    fn representable(&self, _task: &T, _instance: &T::Instance) -> Option<Representable> {
         None
     }
 }

@@ -103,6 +103,17 @@ pub struct SeqClassShape {
     pub classes: usize,
     /// Longest sequence at any drift level (padded models are this wide).
     pub max_len: usize,
+    /// Whether the answer depends on where an element sits, not only on the values of the elements (reversing a
+    /// list: yes; sorting: no). When it does, every network receives each element's index from the start and
+    /// from the end of the sequence as two extra features (see `docs/adding-a-task.md`); when it does not, the
+    /// registry-wide check asserts that positions with equal features get equal targets.
+    #[serde(default)]
+    pub positional: bool,
+    /// Whether the classes are the output slots of a permutation of the input (class k at position i: element i
+    /// goes to slot k of the answer, as a sort or a reversal does). Pointer networks, which read the answer off
+    /// pointers between input elements instead of fixed classes, are offered only for such tasks.
+    #[serde(default)]
+    pub permutation: bool,
 }
 
 /// One encoded training example for [`Encoding::SeqClass`].
@@ -125,6 +136,23 @@ impl SeqExample {
     pub fn is_empty(&self) -> bool {
         self.targets.is_empty()
     }
+}
+
+/// One class per position such that no two positions share a class and each class lies in its position's target
+/// range: the output slots of a permutation that the targets accept (`None` when there is none). Greedy by the
+/// ranges' upper ends, which is optimal for interval assignment.
+pub fn assign_slots(targets: &[(u32, u32)]) -> Option<Vec<usize>> {
+    let mut order: Vec<usize> = (0..targets.len()).collect();
+    order.sort_by_key(|&p| (targets[p].1, targets[p].0, p));
+    let mut used = std::collections::BTreeSet::new();
+    let mut slots = vec![0usize; targets.len()];
+    for p in order {
+        let (lo, hi) = targets[p];
+        let k = (lo..=hi).find(|k| !used.contains(k))?;
+        used.insert(k);
+        slots[p] = k as usize;
+    }
+    Some(slots)
 }
 
 /// A benchmark task. Implement this once per task; [`crate::bench::Bench`] does the rest.
@@ -235,6 +263,12 @@ pub trait Task: Send + Sync + 'static {
     /// An SVG picture of one instance and, if given, a solver's answer on it (tasks with something to show).
     fn render_svg(&self, _instance: &Self::Instance, _answer: Option<&Self::Answer>) -> Option<String> {
         None
+    }
+
+    /// The cell whose first test instance each run draws with [`Task::render_svg`] for the report: level 0 unless
+    /// the task's pictures say more at a far drift level.
+    fn picture_cell(&self) -> crate::Cell {
+        crate::Cell::IN_DIST
     }
 
     /// A stricter success criterion reported beside the main one (e.g. a 1% instead of a 5% tolerance), and its

@@ -47,7 +47,7 @@ impl NetSolver {
         let exs: Vec<SeqExample> =
             points.iter().map(|p| with_features(task, p.instance, p.features)).collect::<Result<_>>()?;
         let mut out = Vec::with_capacity(exs.len());
-        let f = self.shape.features;
+        let (f, fi) = (self.shape.features, crate::seq::input_features(self.shape));
         for chunk in exs.chunks(CHUNK) {
             let refs: Vec<&SeqExample> = chunk.iter().collect();
             let longest = chunk.iter().map(|e| e.len()).max().unwrap_or(0);
@@ -65,7 +65,8 @@ impl NetSolver {
             let grads = per.sum_all()?.backward()?;
             let losses = per.to_vec1::<f32>()?;
             for ((loss, row), ex) in losses.into_iter().zip(grad_rows(&grads, &x)?).zip(chunk) {
-                out.push((loss, row[..ex.len() * f].to_vec()));
+                // Only the task's own features are perturbed; positional features are not part of the question.
+                out.push((loss, row.chunks(fi).take(ex.len()).flat_map(|c| c[..f].iter().copied()).collect()));
             }
         }
         Ok(out)

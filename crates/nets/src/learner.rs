@@ -2,7 +2,8 @@
 use crate::error::NetError;
 use crate::seq::{make_batch, predict, set_cross_entropy, AttentionKind, MlpConfig, SeqModel, TransformerConfig};
 use crate::train::{fit, Objective, TrainConfig, ValScore};
-use driftbench_core::solver::Attempt;
+use driftbench_core::solver::{Attempt, Representable};
+use driftbench_core::task::assign_slots;
 use driftbench_core::{
     rng, Encoding, Learner, Profile, Result, SeqClassShape, SeqExample, SolveInfo, Solver, SolverKind, Task, TrainData,
     TrainStats,
@@ -73,7 +74,15 @@ impl SeqLearner {
 /// The network learners that fit `encoding`.
 pub fn learners_for<T: Task>(encoding: Encoding) -> Vec<Box<dyn Learner<T>>> {
     match encoding {
-        Encoding::SeqClass(_) => vec![Box::new(SeqLearner::mlp()), Box::new(SeqLearner::transformer())],
+        Encoding::SeqClass(shape) => {
+            let mut v: Vec<Box<dyn Learner<T>>> =
+                vec![Box::new(SeqLearner::mlp()), Box::new(SeqLearner::transformer())];
+            if shape.permutation {
+                v.push(Box::new(crate::pointer::PointerLearner::pointer()));
+                v.push(Box::new(crate::memorise::NearestList));
+            }
+            v
+        }
         Encoding::VecRegression(_) => vec![
             Box::new(crate::vec::VecLearner::relu()),
             Box::new(crate::vec::VecLearner::tanh()),
@@ -186,7 +195,7 @@ impl<T: Task> Learner<T> for SeqLearner {
                 ))
             }
         };
-        let run = || -> crate::Result<(Box<dyn SeqModel>, TrainStats)> {
+        let run = || -> crate::Result<(Box<dyn SeqModel>, TrainStats, Vec<bool>)> {
             let mut init_rng = rng::stream(seed, task.id(), &format!("init/{}", self.name));
             let model = self.build(shape, &mut init_rng)?;
             let obj = SeqObjective {
@@ -202,11 +211,28 @@ impl<T: Task> Learner<T> for SeqLearner {
             let mut stats = fit(&obj, &self.train, steps, &mut batch_rng, progress)?;
             stats.extra.insert("parameters".into(), model.params().count() as f64);
             stats.val_accuracy_name = Some("per-position rank accuracy".into());
-            Ok((model, stats))
+            let supervised = supervised_units(&obj.train, shape);
+            Ok((model, stats, supervised))
         };
-        let (model, stats) = run().map_err(|e| crate::error::training_error(task.id(), self.name, e))?;
-        Ok((Box::new(NetSolver { model, shape, name: self.name }), stats))
+        let (model, stats, supervised) = run().map_err(|e| crate::error::training_error(task.id(), self.name, e))?;
+        let per_slot = matches!(self.family, SeqFamily::Mlp(_));
+        Ok((Box::new(NetSolver { model, shape, name: self.name, supervised, per_slot }), stats))
     }
+}
+
+/// Which output units received a positive target in `train`: `max_len × classes`, row-major (unit (p, c): class c
+/// was correct for position p of some training example).
+fn supervised_units(train: &[SeqExample], shape: SeqClassShape) -> Vec<bool> {
+    let c = shape.classes;
+    let mut seen = vec![false; shape.max_len * c];
+    for ex in train {
+        for (p, &(lo, hi)) in ex.targets.iter().enumerate().take(shape.max_len) {
+            for k in lo as usize..=(hi as usize).min(c.saturating_sub(1)) {
+                seen[p * c + k] = true;
+            }
+        }
+    }
+    seen
 }
 
 /// A trained sequence model answering instances through the task's decoding.
@@ -214,6 +240,44 @@ pub struct NetSolver {
     pub(crate) model: Box<dyn SeqModel>,
     pub(crate) shape: SeqClassShape,
     pub(crate) name: &'static str,
+    /// [`supervised_units`] of the training set.
+    pub(crate) supervised: Vec<bool>,
+    /// Whether every position has output units of its own (the padded MLP) rather than one shared head.
+    pub(crate) per_slot: bool,
+}
+
+impl NetSolver {
+    /// See [`Solver::representable`]: the list must fit the model's input, a one-hot output in the classes the
+    /// targets accept must decode to a correct answer, and each unit that output uses must have been supervised
+    /// (per position for the padded MLP, per class for a shared head).
+    fn representable_example(&self, ex: &SeqExample, decodes: impl Fn(&[f32]) -> bool) -> Representable {
+        let c = self.shape.classes;
+        let n = ex.len();
+        let slots = (self.model.pad_to(n) >= n)
+            .then(|| assign_slots(&ex.targets))
+            .flatten()
+            .filter(|s| s.iter().all(|&k| k < c));
+        let Some(slots) = slots else { return Representable { expressible: false, supervised: false } };
+        let mut scores = vec![-1e9f32; n * c];
+        for (p, &k) in slots.iter().enumerate() {
+            scores[p * c + k] = 0.0;
+        }
+        let expressible = decodes(&scores);
+        let unit = |p: usize, k: usize| {
+            if self.per_slot {
+                p < self.shape.max_len && self.supervised[p * c + k]
+            } else {
+                (0..self.shape.max_len).any(|q| self.supervised[q * c + k])
+            }
+        };
+        // With tied targets any accepted slot will do: a position is supervised if one of its accepted units is.
+        let supervised = ex
+            .targets
+            .iter()
+            .enumerate()
+            .all(|(p, &(lo, hi))| (lo as usize..=hi as usize).any(|k| k < c && unit(p, k)));
+        Representable { expressible, supervised: expressible && supervised }
+    }
 }
 
 impl<T: Task> Solver<T> for NetSolver {
@@ -233,5 +297,14 @@ impl<T: Task> Solver<T> for NetSolver {
 
     fn attack_surface(&self) -> Option<&dyn driftbench_core::attack::AttackSurface<T>> {
         Some(self)
+    }
+
+    fn representable(&self, task: &T, instance: &T::Instance) -> Option<Representable> {
+        Some(match task.encode_seq(instance) {
+            Some(ex) => self.representable_example(&ex, |scores| {
+                task.decode_seq(instance, scores).is_some_and(|a| task.score(instance, &a).success)
+            }),
+            None => Representable { expressible: false, supervised: false },
+        })
     }
 }

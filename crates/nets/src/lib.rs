@@ -12,6 +12,8 @@ pub mod attack;
 pub mod error;
 pub mod layers;
 pub mod learner;
+pub mod memorise;
+pub mod pointer;
 pub mod policy;
 pub mod seq;
 pub mod train;

@@ -503,4 +503,12 @@ impl<T: Task> Solver<T> for PolicySolver {
                 .collect())
         })
     }
+
+    /// A policy can take any action in any state it can observe, and every action was a target in training, so
+    /// an instance is within reach whenever it starts an episode. (Whether the observation shows enough of the
+    /// city to plan is a different question, which the size and city axes measure.)
+    fn representable(&self, task: &T, instance: &T::Instance) -> Option<driftbench_core::solver::Representable> {
+        let fits = task.episode(instance).is_some();
+        Some(driftbench_core::solver::Representable { expressible: fits, supervised: fits })
+    }
 }

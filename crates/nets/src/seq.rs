@@ -28,10 +28,17 @@ pub struct SeqBatch {
     pub lens: Vec<usize>,
 }
 
-/// Pads `examples` to length `pad_to` and stacks them.
+/// Features per position that a model sees: the task's own, plus, for a [`SeqClassShape::positional`] encoding,
+/// the position's index from the start and from the end of its sequence.
+pub fn input_features(shape: SeqClassShape) -> usize {
+    shape.features + if shape.positional { 2 } else { 0 }
+}
+
+/// Pads `examples` to length `pad_to` and stacks them (with positional features where the shape asks for them).
 pub fn make_batch(examples: &[&SeqExample], shape: SeqClassShape, pad_to: usize, targets: bool) -> Result<SeqBatch> {
     let (b, f, c) = (examples.len(), shape.features, shape.classes);
-    let mut x = vec![0f32; b * pad_to * f];
+    let fi = input_features(shape);
+    let mut x = vec![0f32; b * pad_to * fi];
     let mut mask = vec![0f32; b * pad_to];
     let mut tl = if targets { vec![-1e4f32; b * pad_to * c] } else { Vec::new() };
     let mut lens = Vec::with_capacity(b);
@@ -43,7 +50,14 @@ pub fn make_batch(examples: &[&SeqExample], shape: SeqClassShape, pad_to: usize,
                 ex.features.len()
             )));
         }
-        x[i * pad_to * f..(i * pad_to + n) * f].copy_from_slice(&ex.features);
+        for p in 0..n {
+            let row = &mut x[(i * pad_to + p) * fi..(i * pad_to + p + 1) * fi];
+            row[..f].copy_from_slice(&ex.features[p * f..(p + 1) * f]);
+            if shape.positional {
+                row[f] = p as f32;
+                row[f + 1] = (n - 1 - p) as f32;
+            }
+        }
         mask[i * pad_to..i * pad_to + n].fill(1.0);
         if targets {
             for (p, &(lo, hi)) in ex.targets.iter().enumerate() {
@@ -57,7 +71,7 @@ pub fn make_batch(examples: &[&SeqExample], shape: SeqClassShape, pad_to: usize,
     }
     let dev = &Device::Cpu;
     Ok(SeqBatch {
-        x: Tensor::from_vec(x, (b, pad_to, f), dev)?,
+        x: Tensor::from_vec(x, (b, pad_to, fi), dev)?,
         mask: Tensor::from_vec(mask, (b, pad_to), dev)?,
         target_logmask: if targets { Some(Tensor::from_vec(tl, (b, pad_to, c), dev)?) } else { None },
         lens,
@@ -111,9 +125,10 @@ impl MlpConfig {
     /// Builds the model for `shape` with weights from `rng`.
     pub fn init(&self, shape: SeqClassShape, rng: &mut ChaCha8Rng) -> Result<PaddedMlp> {
         let mut params = Params::default();
-        let mut dims = vec![shape.max_len * (shape.features + 1)];
+        let f = input_features(shape);
+        let mut dims = vec![shape.max_len * (f + 1)];
         if self.pairwise {
-            dims[0] += shape.max_len * shape.max_len * shape.features;
+            dims[0] += shape.max_len * shape.max_len * f;
         }
         dims.extend(&self.hidden);
         dims.push(shape.max_len * shape.classes);
@@ -128,7 +143,7 @@ impl SeqModel for PaddedMlp {
         let x = &(x * self.input_scale)?;
         let mut input = Tensor::cat(&[x, &mask.unsqueeze(D::Minus1)?], D::Minus1)?.reshape((b, ()))?;
         if self.pairwise {
-            let f = self.shape.features;
+            let f = input_features(self.shape);
             let diff = x.reshape((b, l, 1, f))?.broadcast_sub(&x.reshape((b, 1, l, f))?)?;
             let both = mask.reshape((b, l, 1, 1))?.broadcast_mul(&mask.reshape((b, 1, l, 1))?)?;
             input = Tensor::cat(&[&input, &diff.broadcast_mul(&both)?.reshape((b, ()))?], 1)?;
@@ -202,41 +217,48 @@ pub struct Transformer {
 impl TransformerConfig {
     /// Builds the model for `shape` with weights from `rng`.
     pub fn init(&self, shape: SeqClassShape, rng: &mut ChaCha8Rng) -> Result<Transformer> {
+        let mut p = Params::default();
+        let mut model = self.build_into(shape, &mut p, rng)?;
+        model.params = p;
+        Ok(model)
+    }
+
+    /// Builds the model with its variables added to `p` (for a larger model that embeds this encoder); the
+    /// returned model's own [`SeqModel::params`] is then empty.
+    pub fn build_into(&self, shape: SeqClassShape, p: &mut Params, rng: &mut ChaCha8Rng) -> Result<Transformer> {
         if self.heads == 0 || !self.d_model.is_multiple_of(self.heads) {
             return Err(NetError::Encoding(format!(
                 "d_model {} is not a multiple of heads {}",
                 self.d_model, self.heads
             )));
         }
-        let mut p = Params::default();
         let d = self.d_model;
-        let embed = linear(shape.features, d, &mut p, rng)?;
+        let f = input_features(shape);
+        let embed = linear(f, d, p, rng)?;
         let pair = if self.pair_hidden > 0 {
-            Some((
-                linear(shape.features, self.pair_hidden, &mut p, rng)?,
-                linear(self.pair_hidden, self.heads * self.layers, &mut p, rng)?,
-            ))
+            Some((linear(f, self.pair_hidden, p, rng)?, linear(self.pair_hidden, self.heads * self.layers, p, rng)?))
         } else {
             None
         };
         let mut blocks = Vec::with_capacity(self.layers);
         for _ in 0..self.layers {
             blocks.push(Block {
-                norm1: if self.layer_norm { Some(layer_norm(d, &mut p)?) } else { None },
-                qkv: linear(d, 3 * d, &mut p, rng)?,
-                out: linear(d, d, &mut p, rng)?,
-                norm2: if self.layer_norm { Some(layer_norm(d, &mut p)?) } else { None },
-                ff1: linear(d, self.ffn, &mut p, rng)?,
-                ff2: linear(self.ffn, d, &mut p, rng)?,
+                norm1: if self.layer_norm { Some(layer_norm(d, p)?) } else { None },
+                qkv: linear(d, 3 * d, p, rng)?,
+                out: linear(d, d, p, rng)?,
+                norm2: if self.layer_norm { Some(layer_norm(d, p)?) } else { None },
+                ff1: linear(d, self.ffn, p, rng)?,
+                ff2: linear(self.ffn, d, p, rng)?,
             });
         }
-        let head = linear(d, shape.classes, &mut p, rng)?;
-        Ok(Transformer { cfg: self.clone(), embed, pair, blocks, head, params: p })
+        let head = linear(d, shape.classes, p, rng)?;
+        Ok(Transformer { cfg: self.clone(), embed, pair, blocks, head, params: Params::default() })
     }
 }
 
-impl SeqModel for Transformer {
-    fn forward(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
+impl Transformer {
+    /// The residual stream after the last block: `[B, L, d_model]`, one vector per position.
+    pub fn encode(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let (b, l, f) = x.dims3()?;
         let (h_n, d) = (self.cfg.heads, self.cfg.d_model);
         let dh = d / h_n;
@@ -278,7 +300,13 @@ impl SeqModel for Transformer {
             };
             h = (&h + blk.ff2.forward(&blk.ff1.forward(&a)?.relu()?)?)?;
         }
-        Ok(self.head.forward(&h)?)
+        Ok(h)
+    }
+}
+
+impl SeqModel for Transformer {
+    fn forward(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        Ok(self.head.forward(&self.encode(x, mask)?)?)
     }
     fn pad_to(&self, longest: usize) -> usize {
         longest
@@ -310,7 +338,8 @@ mod tests {
     use super::*;
     use rand_chacha::rand_core::SeedableRng;
 
-    const SHAPE: SeqClassShape = SeqClassShape { features: 1, classes: 4, max_len: 4 };
+    const SHAPE: SeqClassShape =
+        SeqClassShape { features: 1, classes: 4, max_len: 4, positional: false, permutation: true };
 
     fn ex(v: &[f32], t: &[(u32, u32)]) -> SeqExample {
         SeqExample { features: v.to_vec(), targets: t.to_vec() }

@@ -315,6 +315,15 @@ impl<T: Task> Solver<T> for VecSolver {
     fn attack_surface(&self) -> Option<&dyn driftbench_core::attack::AttackSurface<T>> {
         Some(self)
     }
+
+    /// The output layer is an unbounded affine map whose every unit was trained on every example, so any answer
+    /// is expressible and supervised whenever the instance encodes to the network's input.
+    fn representable(&self, task: &T, instance: &T::Instance) -> Option<driftbench_core::solver::Representable> {
+        let fits = task
+            .encode_vec(instance)
+            .is_some_and(|x| x.len() == self.model.x_std.mean.len() && x.iter().all(|v| v.is_finite()));
+        Some(driftbench_core::solver::Representable { expressible: fits, supervised: fits })
+    }
 }
 
 /// Memorisation baseline: answers with the target of the nearest training example, in standardised input space.

@@ -7,6 +7,7 @@
 //! Two kinds of interval appear, and every table says which: the **Wilson 95% interval** of the success rate
 //! pooled over every seed's instances (instance-level uncertainty), and the **between-seed 95% t-interval** of
 //! the per-seed success rates (training-run uncertainty).
+pub mod compare;
 pub mod plots;
 
 use driftbench_core::record::{write_atomic, CellResult, Experiment, RunRecord};
@@ -30,6 +31,18 @@ pub enum ReportError {
         "records of {task} come from several profiles ({profiles}): report each profile's records folder separately"
     )]
     MixedProfiles { task: String, profiles: String },
+    /// Records of one task were evaluated on different test sets (canonical and generated, or two manifests).
+    #[error(
+        "records of {task} were evaluated on different test sets ({sources}): report each test source's records \
+         separately"
+    )]
+    MixedTestSources { task: String, sources: String },
+    /// Two records of the same run (task, solver, seed, profile, training-set size), which would count twice.
+    #[error("two records of the same run: {task} / {solver} seed {seed} (profile {profile}); keep one")]
+    Duplicate { task: String, solver: String, seed: u64, profile: String },
+    /// A record whose counts cannot be (more successes than instances, say).
+    #[error("record of {task} / {solver} seed {seed} is impossible: {reason}")]
+    Impossible { task: String, solver: String, seed: u64, reason: String },
     /// Drawing a plot failed.
     #[error("plotting {task}: {reason}")]
     Plot { task: String, reason: String },
@@ -37,6 +50,32 @@ pub enum ReportError {
     #[error(transparent)]
     Core(#[from] driftbench_core::Error),
 }
+
+/// A cell's representability pooled over seeds ([`driftbench_core::record::CellRepresentability`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Reach {
+    n: u64,
+    successes: u64,
+    expressible: u64,
+    supervised: u64,
+    successes_supervised: u64,
+}
+
+impl Reach {
+    /// The marker a success cell carries: † some answers were not expressible, ‡ expressible but not supervised.
+    fn marker(&self) -> &'static str {
+        if self.expressible < self.n {
+            " †"
+        } else if self.supervised < self.n {
+            " ‡"
+        } else {
+            ""
+        }
+    }
+}
+
+/// What the † and ‡ markers mean, under every table that uses them.
+const REACH_NOTE: &str = "† some of the cell's correct answers cannot be expressed by the solver's output (the ideal output does not decode to them, or the input does not fit); ‡ expressible, but needing output units or classes that never received a positive target in training. Both are decided mechanically per instance and stored in the records; in the figures such cells are drawn as crosses.";
 
 /// One output file: path relative to the output folder, and its contents.
 pub type File = (String, String);
@@ -66,6 +105,24 @@ impl SolverRuns<'_> {
     }
     fn mean_of(&self, f: impl Fn(&RunRecord) -> f64) -> f64 {
         self.runs.iter().map(|r| f(r)).sum::<f64>() / self.runs.len().max(1) as f64
+    }
+    /// Cell `i`'s representability pooled over seeds, when every run assessed it.
+    fn reach(&self, i: usize) -> Option<Reach> {
+        self.runs.iter().try_fold(Reach::default(), |acc, r| {
+            let c = &r.cells[i];
+            let x = c.representability?;
+            Some(Reach {
+                n: acc.n + c.n,
+                successes: acc.successes + c.successes,
+                expressible: acc.expressible + x.expressible,
+                supervised: acc.supervised + x.supervised,
+                successes_supervised: acc.successes_supervised + x.successes_supervised,
+            })
+        })
+    }
+    /// Whether some of cell `i`'s correct answers were out of the solver's reach.
+    fn unreachable(&self, i: usize) -> bool {
+        self.reach(i).is_some_and(|r| r.supervised < r.n)
     }
     fn mean_metric(&self, i: usize) -> f64 {
         let (sum, n) = self
@@ -124,12 +181,22 @@ fn group<'a>(records: &[&'a RunRecord]) -> Result<BTreeMap<&'a str, Vec<SolverRu
     let mut out = BTreeMap::new();
     for (task, solvers) in by_task {
         // Pooling seeds across profiles would mix budgets in one figure: refuse rather than guess.
-        let profiles: std::collections::BTreeSet<&str> =
-            solvers.values().flatten().map(|r| r.profile.name.as_str()).collect();
+        // A profile is its name and its budgets: a file that reuses a name with other budgets is another profile.
+        let profiles: std::collections::BTreeSet<String> =
+            solvers.values().flatten().map(|r| profile_label(r)).collect();
         if profiles.len() > 1 {
             return Err(ReportError::MixedProfiles {
                 task: task.into(),
                 profiles: profiles.into_iter().collect::<Vec<_>>().join(", "),
+            });
+        }
+        // Likewise test sets: the page header names one source, so every record must share it.
+        let sources: std::collections::BTreeSet<&str> =
+            solvers.values().flatten().map(|r| test_set_identity(&r.test_source)).collect();
+        if sources.len() > 1 {
+            return Err(ReportError::MixedTestSources {
+                task: task.into(),
+                sources: sources.into_iter().collect::<Vec<_>>().join("; "),
             });
         }
         let mut list = Vec::new();
@@ -145,6 +212,11 @@ fn group<'a>(records: &[&'a RunRecord]) -> Result<BTreeMap<&'a str, Vec<SolverRu
         out.insert(task, list);
     }
     Ok(out)
+}
+
+/// `name (hash 0123456789ab)`: how tables name the profile of a record.
+fn profile_label(r: &RunRecord) -> String {
+    format!("{} (hash {})", r.profile.name, r.profile.short_hash())
 }
 
 fn kind_name(k: SolverKind) -> &'static str {
@@ -207,9 +279,13 @@ fn task_plots(task: &str, solvers: &[SolverRuns]) -> Result<Vec<File>, ReportErr
             std::iter::once("L0 train".to_string()).chain(levels.iter().map(|(_, l, _)| format!("L{l}"))).collect();
         let lines: Vec<plots::Line> = solvers
             .iter()
-            .map(|s| plots::Line { name: s.name, points: idx.iter().map(|&i| band(s, i)).collect() })
+            .map(|s| plots::Line {
+                name: s.name,
+                points: idx.iter().map(|&i| band(s, i)).collect(),
+                unreachable: idx.iter().map(|&i| s.unreachable(i)).collect(),
+            })
             .collect();
-        let title = format!("{task}: {axis} (band: 95% CI over seeds)");
+        let title = format!("{task}: {axis} (band: 95% CI over seeds; x: answer out of reach)");
         let svg =
             plots::curve(&title, &labels, &lines).map_err(|reason| ReportError::Plot { task: task.into(), reason })?;
         files.push((format!("plots/{task}-{axis}.svg"), svg));
@@ -225,12 +301,16 @@ fn task_plots(task: &str, solvers: &[SolverRuns]) -> Result<Vec<File>, ReportErr
                     .collect(),
                 lines: solvers
                     .iter()
-                    .map(|s| plots::Line { name: s.name, points: idx.iter().map(|&i| band(s, i)).collect() })
+                    .map(|s| plots::Line {
+                        name: s.name,
+                        points: idx.iter().map(|&i| band(s, i)).collect(),
+                        unreachable: idx.iter().map(|&i| s.unreachable(i)).collect(),
+                    })
                     .collect(),
             }
         })
         .collect();
-    let title = format!("{task}: success against drift level on every axis (band: 95% CI over seeds)");
+    let title = format!("{task}: success against drift level (band: 95% CI over seeds; x: answer out of reach)");
     let svg = plots::overview(&title, &panels).map_err(|reason| ReportError::Plot { task: task.into(), reason })?;
     files.push((format!("plots/{task}-overview.svg"), svg));
     Ok(files)
@@ -484,8 +564,11 @@ fn task_page(task: &str, solvers: &[SolverRuns], samples: &[&RunRecord]) -> Stri
     let _ = writeln!(md, "# {task}\n");
     let _ = writeln!(
         md,
-        "Generated by `driftbench report` from the run records; do not edit. Profile `{}`; test instances: {}.\n",
-        first.profile.name, first.test_source
+        "Generated by `driftbench report` from the run records; do not edit. Profile `{}` (BLAKE3 {}); test \
+         instances: {}.\n",
+        first.profile.name,
+        first.profile.short_hash(),
+        first.test_source
     );
     let _ = writeln!(
         md,
@@ -496,6 +579,16 @@ fn task_page(task: &str, solvers: &[SolverRuns], samples: &[&RunRecord]) -> Stri
     let _ = writeln!(md, "![{task} overview](plots/{task}-overview.svg)\n");
     for (axis, _) in axes(cells) {
         let _ = writeln!(md, "![{task} {axis}](plots/{task}-{axis}.svg)\n");
+    }
+    if learning_lines(solvers).iter().any(|l| !l.val.is_empty()) {
+        let _ = writeln!(md, "## Learning curves\n");
+        let _ = writeln!(
+            md,
+            "Every network's level-0 validation success and training loss against optimiser steps (first seed; \
+             for reinforcement learners, updates and the loss column of their curve). The parameters kept are those \
+             of the best validation point.\n"
+        );
+        let _ = writeln!(md, "![{task} learning curves](plots/{task}-learning.svg)\n");
     }
     let _ = writeln!(md, "## In distribution (level 0)\n");
     let _ = writeln!(
@@ -546,8 +639,38 @@ fn task_page(task: &str, solvers: &[SolverRuns], samples: &[&RunRecord]) -> Stri
         };
         table(&mut md, "Success % [95% Wilson, pooled over seeds]", &|s, i| {
             let (k, n) = s.pooled(i);
-            rate_ci(k, n)
+            format!("{}{}", rate_ci(k, n), s.reach(i).map(|r| r.marker()).unwrap_or(""))
         });
+        if solvers.iter().any(|s| idx.iter().any(|&i| s.unreachable(i))) {
+            let _ = writeln!(md, "\n{REACH_NOTE}");
+            let reaching: Vec<&SolverRuns> = solvers.iter().filter(|s| s.reach(l0).is_some()).collect();
+            let _ = writeln!(
+                md,
+                "\nWithin reach: % of instances whose correct answer is expressible / expressible and supervised, \
+                 and success % on the latter (– where none):\n"
+            );
+            let _ = writeln!(md, "| solver | {} |", header.join(" | "));
+            let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
+            for s in reaching {
+                let row: Vec<String> = idx
+                    .iter()
+                    .map(|&i| match s.reach(i) {
+                        Some(r) => format!(
+                            "{} / {} → {}",
+                            pct(r.expressible as f64 / r.n.max(1) as f64),
+                            pct(r.supervised as f64 / r.n.max(1) as f64),
+                            if r.supervised == 0 {
+                                "–".to_string()
+                            } else {
+                                pct(r.successes_supervised as f64 / r.supervised as f64)
+                            }
+                        ),
+                        None => "–".into(),
+                    })
+                    .collect();
+                let _ = writeln!(md, "| {} | {} |", s.name, row.join(" | "));
+            }
+        }
         table(&mut md, "Between seeds, success % (mean ± 95% t half-width)", &|s, i| seed_ci(&s.per_seed_rates(i)));
         let kinds: std::collections::BTreeSet<&String> = solvers
             .iter()
@@ -646,9 +769,27 @@ fn task_page(task: &str, solvers: &[SolverRuns], samples: &[&RunRecord]) -> Stri
     md
 }
 
+/// The learning curves of a task's networks (first seed of each).
+fn learning_lines<'a>(solvers: &[SolverRuns<'a>]) -> Vec<plots::LearningLine<'a>> {
+    solvers
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.kind == SolverKind::Network && !s.runs[0].training.curve.is_empty())
+        .map(|(i, s)| {
+            let c = &s.runs[0].training.curve;
+            plots::LearningLine {
+                name: s.name,
+                colour: i,
+                val: c.iter().map(|p| (p.0 as f64, 100.0 * p.3)).collect(),
+                loss: c.iter().map(|p| (p.0 as f64, p.1)).collect(),
+            }
+        })
+        .collect()
+}
+
 fn task_csv(solvers: &[SolverRuns]) -> String {
     let mut csv = String::from(
-        "task,solver,kind,seed,profile,axis,level,level_description,n,successes,no_answer,rate,wilson_low,wilson_high,mean_metric,mean_work\n",
+        "task,solver,kind,seed,profile,axis,level,level_description,n,successes,no_answer,rate,wilson_low,wilson_high,mean_metric,mean_work,profile_hash,test_source,expressible,supervised,successes_supervised\n",
     );
     for s in solvers {
         for r in &s.runs {
@@ -656,7 +797,7 @@ fn task_csv(solvers: &[SolverRuns]) -> String {
                 let (lo, hi) = wilson(c.successes, c.n);
                 let _ = writeln!(
                     csv,
-                    "{},{},{},{},{},{},{},\"{}\",{},{},{},{:.6},{:.6},{:.6},{:.6},{:.3}",
+                    "{},{},{},{},{},{},{},\"{}\",{},{},{},{:.6},{:.6},{:.6},{:.6},{:.3},{},\"{}\",{}",
                     r.task,
                     r.solver,
                     kind_name(r.kind),
@@ -672,7 +813,13 @@ fn task_csv(solvers: &[SolverRuns]) -> String {
                     lo,
                     hi,
                     c.mean_metric,
-                    c.mean_work
+                    c.mean_work,
+                    r.profile.hash(),
+                    r.test_source.replace('"', "\"\""),
+                    match c.representability {
+                        Some(x) => format!("{},{},{}", x.expressible, x.supervised, x.successes_supervised),
+                        None => ",,".into(),
+                    }
                 );
             }
         }
@@ -680,8 +827,40 @@ fn task_csv(solvers: &[SolverRuns]) -> String {
     csv
 }
 
+/// What identifies a record's test sets: the manifest hash for canonical sets (the same files under another
+/// folder path are the same sets), the whole description for generated ones.
+fn test_set_identity(source: &str) -> &str {
+    match source.rsplit_once("manifest ") {
+        Some((_, hash)) if source.starts_with("canonical") => hash.trim_end_matches(')'),
+        _ => source,
+    }
+}
+
+/// Refuses records that cannot be pooled: impossible counts, or one run present twice.
+fn check_records(records: &[RunRecord]) -> Result<(), ReportError> {
+    let mut seen = std::collections::HashSet::new();
+    for r in records {
+        r.check().map_err(|reason| ReportError::Impossible {
+            task: r.task.clone(),
+            solver: r.solver.clone(),
+            seed: r.seed,
+            reason,
+        })?;
+        if !seen.insert(r.key()) {
+            return Err(ReportError::Duplicate {
+                task: r.task.clone(),
+                solver: r.solver.clone(),
+                seed: r.seed,
+                profile: r.profile.name.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Renders every file of the report.
 pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
+    check_records(records)?;
     let (drift, samples): (Vec<&RunRecord>, Vec<&RunRecord>) = records.iter().partition(|r| r.experiment.is_none());
     let grouped = group(&drift)?;
     let mut files = Vec::new();
@@ -746,11 +925,11 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
             );
         }
         let mut page = task_page(task, solvers, &samples);
-        // One picture per solver: its first seed's answer on the first level-0 test instance.
+        // One picture per solver: its first seed's answer on the first test instance of the task's picture cell.
         let pictures: Vec<(&str, &String)> =
             solvers.iter().filter_map(|s| s.runs[0].picture.as_ref().map(|p| (s.name, p))).collect();
         if !pictures.is_empty() {
-            page.push_str("\n## Pictures\n\nEach solver's answer on the first level-0 test instance (first seed):\n\n");
+            page.push_str(&pictures_intro(solvers));
             for (solver, svg) in pictures {
                 let name = format!("{task}-{solver}.svg");
                 let _ = writeln!(page, "- `{solver}`: [{name}]({name})\n\n  ![{solver}]({name})\n");
@@ -759,6 +938,13 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
         }
         files.push((format!("{task}.md"), page));
         files.extend(task_plots(task, solvers)?);
+        let learning = learning_lines(solvers);
+        if learning.iter().any(|l| !l.val.is_empty()) {
+            let title = format!("{task}: learning curves (first seed)");
+            let svg = plots::learning(&title, &learning)
+                .map_err(|reason| ReportError::Plot { task: task.to_string(), reason })?;
+            files.push((format!("plots/{task}-learning.svg"), svg));
+        }
         files.extend(sample_plot(task, solvers, &samples)?);
         files.push((format!("{task}.csv"), task_csv(solvers)));
     }
@@ -766,6 +952,55 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
         "\n*Cost to learn*: distinct training examples, simulated trials and deaths while learning (means over seeds). \
          *Cost per answer*: wall time per answered instance and the task's own work unit at level 0.\n",
     );
+    let reach_rows: Vec<String> = grouped
+        .iter()
+        .flat_map(|(task, solvers)| {
+            solvers.iter().filter_map(move |s| {
+                let cells = &s.runs[0].cells;
+                let ood: Vec<Reach> =
+                    (0..cells.len()).filter(|&i| cells[i].level > 0).map(|i| s.reach(i)).collect::<Option<_>>()?;
+                let sum = ood.iter().fold(Reach::default(), |a, r| Reach {
+                    n: a.n + r.n,
+                    successes: a.successes + r.successes,
+                    expressible: a.expressible + r.expressible,
+                    supervised: a.supervised + r.supervised,
+                    successes_supervised: a.successes_supervised + r.successes_supervised,
+                });
+                let failures = sum.n - sum.successes;
+                let within = sum.supervised - sum.successes_supervised;
+                let share = |k: u64| format!("{k} ({})", pct(k as f64 / failures.max(1) as f64));
+                Some(format!(
+                    "| {task} | {} | {} | {} | {} | {} | {} |",
+                    s.name,
+                    sum.n,
+                    failures,
+                    share(within),
+                    // An answer that cannot be expressed cannot be given, so every such instance is a failure.
+                    share(sum.n - sum.expressible),
+                    share(
+                        (sum.expressible - sum.supervised)
+                            .saturating_sub(sum.successes.saturating_sub(sum.successes_supervised))
+                    ),
+                ))
+            })
+        })
+        .collect();
+    if !reach_rows.is_empty() {
+        summary.push_str(
+            "\n## Failures within and out of reach\n\nOut-of-distribution instances (every drift cell, pooled over \
+             seeds) of the learners that assess representability: how many failed, and whether the failed answer was \
+             one the learner could have given (*within reach*: expressible by its output and supervised in \
+             training), one its output cannot express, or one needing outputs never supervised.\n\n",
+        );
+        summary.push_str(
+            "| task | solver | OOD instances | failures | within reach | not expressible | expressible, not supervised |\n",
+        );
+        summary.push_str("|---|---|---|---|---|---|---|\n");
+        for row in reach_rows {
+            summary.push_str(&row);
+            summary.push('\n');
+        }
+    }
     summary.push_str("\n## Generalisation curves\n\n");
     for task in grouped.keys() {
         let _ = writeln!(summary, "![{task} overview](plots/{task}-overview.svg)\n");
@@ -796,6 +1031,28 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
     Ok(files)
 }
 
+/// The sentence above a task's pictures: which cell they show (level 0 for records that do not say).
+fn pictures_intro(solvers: &[SolverRuns]) -> String {
+    let cells: std::collections::BTreeSet<&str> = solvers
+        .iter()
+        .filter(|s| s.runs[0].picture.is_some())
+        .map(|s| s.runs[0].picture_cell.as_deref().unwrap_or("in-dist-L0"))
+        .collect();
+    let cell = match cells.into_iter().collect::<Vec<_>>()[..] {
+        [one] => {
+            let description = solvers[0].runs[0]
+                .cells
+                .iter()
+                .find(|c| format!("{}-L{}", c.axis, c.level) == one)
+                .map(|c| format!(" ({})", c.level_description))
+                .unwrap_or_default();
+            format!("cell `{one}`{description}")
+        }
+        _ => "the task's picture cell".to_string(),
+    };
+    format!("\n## Pictures\n\nEach solver's answer on the first test instance of {cell} (first seed):\n\n")
+}
+
 /// Start and end markers of the generated block in a README.
 pub const README_MARKERS: (&str, &str) = ("<!-- results:begin -->", "<!-- results:end -->");
 
@@ -819,6 +1076,7 @@ pub fn splice_readme(readme: &str, files: &[File]) -> Option<String> {
 
 /// Renders the report and writes every file atomically into `out`.
 pub fn write(records: &[RunRecord], out: &Path) -> Result<Vec<File>, ReportError> {
+    driftbench_core::record::check_output_dir(out, "report folder")?;
     let files = render(records)?;
     for (name, text) in &files {
         write_atomic(&out.join(name), text.as_bytes())?;

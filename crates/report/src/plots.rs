@@ -9,6 +9,21 @@ pub struct Line<'a> {
     pub name: &'a str,
     /// (success %, band low %, band high %) per level 0..=4.
     pub points: Vec<(f64, f64, f64)>,
+    /// Per point: whether some of the cell's correct answers were out of the solver's reach (not expressible by
+    /// its output, or needing outputs never supervised in training); drawn as a cross instead of a dot.
+    pub unreachable: Vec<bool>,
+}
+
+/// One network's learning curve: validation success and training loss against optimiser steps.
+pub struct LearningLine<'a> {
+    /// Legend name.
+    pub name: &'a str,
+    /// Colour index (the solver's position in the task's solver list).
+    pub colour: usize,
+    /// (step, validation success %).
+    pub val: Vec<(f64, f64)>,
+    /// (step, training loss); only positive values are drawn (log scale).
+    pub loss: Vec<(f64, f64)>,
 }
 
 /// One panel of a multi-panel figure: a title, the x labels and the lines.
@@ -110,7 +125,15 @@ fn draw_curve(
             .map_err(err)?
             .label(line.name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
-        chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled()))).map_err(err)?;
+        let reach = |k: usize| !line.unreachable.get(k).copied().unwrap_or(false);
+        chart
+            .draw_series(pts.iter().enumerate().filter(|(k, _)| reach(*k)).map(|(_, &p)| Circle::new(p, 3, c.filled())))
+            .map_err(err)?;
+        chart
+            .draw_series(
+                pts.iter().enumerate().filter(|(k, _)| !reach(*k)).map(|(_, &p)| Cross::new(p, 6, c.stroke_width(2))),
+            )
+            .map_err(err)?;
     }
     if legend {
         chart
@@ -236,6 +259,63 @@ pub fn sample_efficiency(title: &str, panels: &[(String, Vec<SampleLine>)]) -> R
                 }
                 chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled()))).map_err(err)?;
             }
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// One figure per task: every network's validation success (left) and training loss (right, log scale) against
+/// optimiser steps, so that "trained well in distribution" can be seen rather than asserted.
+pub fn learning(title: &str, lines: &[LearningLine]) -> Result<String, String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (1100 + LEGEND_W, 400)).into_drawing_area();
+        let legend: Vec<(&str, RGBColor)> = lines.iter().map(|l| (l.name, colour(l.colour))).collect();
+        let areas = grid(&root, title, 2, &legend)?;
+        let x_max = lines.iter().flat_map(|l| l.val.iter().chain(&l.loss).map(|p| p.0)).fold(1.0, f64::max) * 1.02;
+        let mut chart = ChartBuilder::on(&areas[0])
+            .caption("level-0 validation success", ("sans-serif", 15))
+            .margin(10)
+            .x_label_area_size(44)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0f64..x_max, 0f64..101f64)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("optimiser steps (updates)")
+            .y_desc("success %")
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(err)?;
+        for l in lines {
+            let c = colour(l.colour);
+            chart.draw_series(LineSeries::new(l.val.clone(), c.stroke_width(2))).map_err(err)?;
+            chart.draw_series(l.val.iter().map(|&p| Circle::new(p, 2, c.filled()))).map_err(err)?;
+        }
+        let positive: Vec<f64> =
+            lines.iter().flat_map(|l| l.loss.iter().map(|p| p.1)).filter(|v| *v > 0.0 && v.is_finite()).collect();
+        let lo = positive.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = positive.iter().copied().fold(0.0, f64::max);
+        let (lo, hi) = if positive.is_empty() { (1e-3, 1.0) } else { (lo * 0.8, hi * 1.25) };
+        let mut chart = ChartBuilder::on(&areas[1])
+            .caption("training loss (log scale)", ("sans-serif", 15))
+            .margin(10)
+            .x_label_area_size(44)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..x_max, (lo..hi).log_scale())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("optimiser steps (updates)")
+            .y_desc("loss")
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(err)?;
+        for l in lines {
+            let c = colour(l.colour);
+            let pts: Vec<(f64, f64)> = l.loss.iter().copied().filter(|p| p.1 > 0.0 && p.1.is_finite()).collect();
+            chart.draw_series(LineSeries::new(pts, c.stroke_width(2))).map_err(err)?;
         }
         root.present().map_err(err)?;
     }

@@ -9,9 +9,10 @@
 //! behaviour, one of the smallest programs that has it.
 //!
 //! The order of enumeration is fixed (sizes ascending, productions in the grammar's order, argument sizes and then
-//! argument ids ascending), and the hash table is used for membership only, so a search is deterministic except
-//! where it stops at the time cap. The memory cap counts stored programs and their values by formula (not by
-//! asking the allocator), so it stops at the same program on every machine.
+//! argument ids ascending), and the hash table is used for membership only, so a search is deterministic. Every cap
+//! counts work, never time: the candidate cap counts candidates offered, and the memory cap counts stored programs
+//! and their values by formula (not by asking the allocator), so a search stops at the same program on every
+//! machine, however fast.
 //!
 //! ```
 //! use driftbench_search::enumerate::{enumerate, Caps, Control, Grammar, Production, Terminal};
@@ -59,7 +60,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Most arguments a production may take.
 pub const MAX_ARITY: usize = 3;
@@ -127,19 +128,15 @@ pub struct Caps {
     pub max_programs: usize,
     /// Most bytes the bank may hold (estimated by formula: entries, values, hashes and the hash table).
     pub max_bytes: usize,
-    /// Wall-clock limit. The only cap that can make a search machine-dependent; set it as a safety net.
-    #[serde(serialize_with = "seconds")]
-    pub max_time: Duration,
-}
-
-fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
+    /// Most candidate programs enumerated (offered for keeping, whether kept or not): a bound on work that, unlike a
+    /// wall-clock limit, stops at the same program on every machine.
+    pub max_candidates: u64,
 }
 
 impl Default for Caps {
-    /// Size 9, 4 million programs, 1 GiB, 60 s.
+    /// Size 9, 4 million programs, 1 GiB, 100 million candidates.
     fn default() -> Self {
-        Caps { max_size: 9, max_programs: 4_000_000, max_bytes: 1 << 30, max_time: Duration::from_secs(60) }
+        Caps { max_size: 9, max_programs: 4_000_000, max_bytes: 1 << 30, max_candidates: 100_000_000 }
     }
 }
 
@@ -153,8 +150,8 @@ pub enum Cap {
     Programs,
     /// [`Caps::max_bytes`] was reached.
     Bytes,
-    /// [`Caps::max_time`] passed.
-    Time,
+    /// [`Caps::max_candidates`] candidates were enumerated.
+    Candidates,
 }
 
 impl std::fmt::Display for Cap {
@@ -163,7 +160,7 @@ impl std::fmt::Display for Cap {
             Cap::Size => "size cap reached",
             Cap::Programs => "program-count cap reached",
             Cap::Bytes => "memory cap reached",
-            Cap::Time => "time cap reached",
+            Cap::Candidates => "candidate cap reached",
         })
     }
 }
@@ -483,13 +480,13 @@ impl<G: Grammar> State<'_, G> {
         }
     }
 
-    /// Counts one candidate and checks the time cap every 1024 candidates.
+    /// Counts one candidate; stops once [`Caps::max_candidates`] have been counted.
     fn tick(&mut self) -> Control {
-        self.stats.enumerated += 1;
-        if self.stats.enumerated & 1023 == 0 && self.start.elapsed() > self.caps.max_time {
-            self.stats.cap_hit = Some(Cap::Time);
+        if self.stats.enumerated >= self.caps.max_candidates {
+            self.stats.cap_hit = Some(Cap::Candidates);
             return Control::Stop;
         }
+        self.stats.enumerated += 1;
         Control::Continue
     }
 }
@@ -788,9 +785,13 @@ mod tests {
             enumerate(&g, &Caps { max_size: 9, max_bytes: 0, ..Caps::default() }, |_| Control::Continue);
         assert!(bank.is_empty());
         assert_eq!(stats.cap_hit, Some(Cap::Bytes));
-        let (bank, stats) = enumerate(&g, &Caps { max_time: Duration::ZERO, ..Caps::default() }, |_| Control::Continue);
-        assert!(bank.len() < 1024);
-        assert_eq!(stats.cap_hit, Some(Cap::Time));
+        // The candidate cap counts work, so it stops at the same program on every run and every machine.
+        let capped = Caps { max_size: 9, max_candidates: 500, ..Caps::default() };
+        let (bank, stats) = enumerate(&g, &capped, |_| Control::Continue);
+        assert_eq!((stats.enumerated, stats.cap_hit), (500, Some(Cap::Candidates)));
+        assert!(!bank.is_empty() && bank.len() <= 500);
+        let (again, stats_again) = enumerate(&g, &capped, |_| Control::Continue);
+        assert_eq!((again.len(), stats_again.enumerated, stats_again.kept), (bank.len(), 500, stats.kept));
         let (bank, stats) = enumerate(&g, &Caps { max_size: 0, ..Caps::default() }, |_| Control::Continue);
         assert!(bank.is_empty());
         assert_eq!(stats.cap_hit, Some(Cap::Size));

@@ -5,10 +5,13 @@
 //!
 //! - [`enumerate`]: the generic bottom-up enumerator with observational-equivalence pruning and hard caps.
 //! - [`sorting`], [`rocket`], [`navigation`]: one DSL and learner set per task.
+//! - [`lookup`]: the memorisation baseline of navigation (the planner's action in the nearest training state),
+//!   kept here because, like the searches, it needs the task's observation layout and no network.
 //!
 //! A search that finds no program within its caps is a result, not an error: the learner trains, records
 //! `none found: <cap>` as its program, and its solver gives no answer on every instance.
 pub mod enumerate;
+pub mod lookup;
 pub mod navigation;
 pub mod rocket;
 pub mod sorting;

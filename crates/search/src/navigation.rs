@@ -36,7 +36,7 @@
 //!    rewarded for every state it gets right and charged f / (1 − f) times as much for every one it gets wrong),
 //!    ties to more correct states, fewer literals, the earlier predicate, the lower action; remove the states it
 //!    covers; stop at `max_rules`, when no rule qualifies, when one action labels every state left (the default
-//!    takes them) or at the time cap.
+//!    takes them) or at the work cap.
 //! 3. *Selection*: every prefix of every list (0 rules up to all of them), closed by the default action that is
 //!    the planner's most common action on the states the prefix leaves uncovered, runs greedily on the first
 //!    [`DecisionListConfig::max_val_episodes`] validation episodes; the highest success rate wins (ties: fewer
@@ -315,9 +315,11 @@ pub struct DecisionListConfig {
     pub dagger_rounds: usize,
     /// Training instances the list is run on per DAgger round (taken in order, wrapping around).
     pub dagger_episodes: usize,
-    /// Wall-clock cap on pool building and covering, in seconds; hitting it is recorded (`time_capped`), and the
-    /// result then depends on the machine.
-    pub time_cap_s: f64,
+    /// Cap on the work of pool building and covering, summed over rounds: conjunctions evaluated plus (predicate,
+    /// action) pairs scored. It counts work, not seconds, so a slower machine finds the same list; hitting it is
+    /// recorded (`work_capped`). The default configuration needs at most 3 rounds × (11,522 conjunctions +
+    /// 4 floors × 8 rules × 20,000 predicates × 5 actions) ≈ 9.6 M, far below the default cap.
+    pub max_work: u64,
 }
 
 impl DecisionListConfig {
@@ -334,7 +336,7 @@ impl DecisionListConfig {
             max_val_episodes: 500,
             dagger_rounds: 2,
             dagger_episodes: 500,
-            time_cap_s: 60.0,
+            max_work: 100_000_000,
         }
     }
 }
@@ -357,7 +359,11 @@ impl DecisionList {
 
 /// The program-search learners of this task: decision lists with and without the BFS feature.
 pub fn learners() -> Vec<Box<dyn Learner<Navigation>>> {
-    vec![Box::new(DecisionList::with_bfs()), Box::new(DecisionList::without_bfs())]
+    vec![
+        Box::new(DecisionList::with_bfs()),
+        Box::new(DecisionList::without_bfs()),
+        Box::new(crate::lookup::NearestState),
+    ]
 }
 
 /// Demonstration states merged by atom mask: each row's mask and how often the planner took each action there.
@@ -438,13 +444,13 @@ struct Pool {
     enumerated: u64,
     /// Whether `max_predicates` stopped the enumeration.
     capped: bool,
-    /// Whether the time cap stopped it.
-    timed_out: bool,
+    /// Whether the work cap stopped it.
+    work_capped: bool,
 }
 
 /// Every conjunction of 1..=`max_literals` literals over `atoms` on distinct atoms, by size then atom order, with
 /// duplicates in behaviour (and predicates true on no row) dropped.
-fn build_pool(states: &States, atoms: &[Atom], max_literals: usize, max_predicates: usize, deadline: Deadline) -> Pool {
+fn build_pool(states: &States, atoms: &[Atom], max_literals: usize, max_predicates: usize, budget: &Budget) -> Pool {
     let mut pool = Pool::default();
     let mut seen: HashMap<u64, Vec<usize>> = HashMap::new();
     // Conjunctions of the previous size with the index of their last atom, extended by later atoms only.
@@ -460,10 +466,11 @@ fn build_pool(states: &States, atoms: &[Atom], max_literals: usize, max_predicat
         }
         // Behaviours in parallel, in chunks so that the caps take effect between chunks.
         for chunk in next.chunks(4096) {
-            if deadline.passed() {
-                pool.timed_out = true;
+            if budget.spent() {
+                pool.work_capped = true;
                 break 'sizes;
             }
+            budget.spend(chunk.len() as u64);
             let behaviours: Vec<Vec<u64>> = chunk.par_iter().map(|&(p, _)| states.behaviour(p)).collect();
             for (&(p, _), b) in chunk.iter().zip(behaviours) {
                 pool.enumerated += 1;
@@ -490,13 +497,24 @@ fn build_pool(states: &States, atoms: &[Atom], max_literals: usize, max_predicat
     pool
 }
 
-/// A wall-clock deadline.
-#[derive(Debug, Clone, Copy)]
-struct Deadline(Instant, f64);
+/// A budget of counted work shared by every round of one search ([`DecisionListConfig::max_work`]).
+#[derive(Debug)]
+struct Budget {
+    cap: u64,
+    used: std::cell::Cell<u64>,
+}
 
-impl Deadline {
-    fn passed(self) -> bool {
-        self.0.elapsed().as_secs_f64() >= self.1
+impl Budget {
+    fn new(cap: u64) -> Self {
+        Budget { cap, used: std::cell::Cell::new(0) }
+    }
+
+    fn spend(&self, work: u64) {
+        self.used.set(self.used.get().saturating_add(work));
+    }
+
+    fn spent(&self) -> bool {
+        self.used.get() >= self.cap
     }
 }
 
@@ -508,7 +526,7 @@ struct Covering {
     defaults: Vec<Action>,
     /// Rules scored, summed over rounds.
     scored: u64,
-    timed_out: bool,
+    work_capped: bool,
 }
 
 /// Greedy sequential covering over the pool with precision floor `min_precision`.
@@ -518,16 +536,17 @@ fn cover(
     max_rules: usize,
     min_precision: f64,
     min_support: u64,
-    deadline: Deadline,
+    budget: &Budget,
 ) -> Covering {
     let mut uncovered = vec![0u64; states.words()];
     (0..states.len()).for_each(|i| uncovered[i / 64] |= 1 << (i % 64));
     let mut out = Covering { defaults: vec![states.majority(&uncovered)], ..Default::default() };
     while out.rules.len() < max_rules && !states.pure(&uncovered) {
-        if deadline.passed() {
-            out.timed_out = true;
+        if budget.spent() {
+            out.work_capped = true;
             break;
         }
+        budget.spend((pool.preds.len() * ACTIONS) as u64);
         // Per predicate: the best qualifying action as (margin, correct, action), the margin being the correct
         // states beyond what the floor demands, correct − floor × covered.
         let best = pool
@@ -658,7 +677,7 @@ struct Round {
     enumerated: u64,
     distinct: usize,
     capped: bool,
-    timed_out: bool,
+    work_capped: bool,
     validated: usize,
     states: usize,
     distinct_states: usize,
@@ -672,13 +691,13 @@ fn learn_round(
     task: &Navigation,
     pairs: &[(u32, usize)],
     val: &[NavInstance],
-    deadline: Deadline,
+    budget: &Budget,
     progress: &dyn Fn(f64),
 ) -> Round {
     let states = States::from_pairs(pairs.iter().copied());
-    let pool = build_pool(&states, &Atom::all(c.bfs), c.max_literals, c.max_predicates, deadline);
+    let pool = build_pool(&states, &Atom::all(c.bfs), c.max_literals, c.max_predicates, budget);
     let mut lists: Vec<Covering> =
-        c.min_precisions.iter().map(|&f| cover(&states, &pool, c.max_rules, f, c.min_support, deadline)).collect();
+        c.min_precisions.iter().map(|&f| cover(&states, &pool, c.max_rules, f, c.min_support, budget)).collect();
     if lists.is_empty() {
         // No precision floor configured: the default alone.
         let all = vec![u64::MAX; states.words()];
@@ -712,7 +731,7 @@ fn learn_round(
         enumerated: pool.enumerated,
         distinct: pool.preds.len(),
         capped: pool.capped,
-        timed_out: pool.timed_out || lists.iter().any(|l| l.timed_out),
+        work_capped: pool.work_capped || lists.iter().any(|l| l.work_capped),
         validated: tried.len(),
         states: pairs.len(),
         distinct_states: states.len(),
@@ -737,7 +756,7 @@ struct Found {
 /// The whole learning procedure of the module docs, with its DAgger rounds.
 fn search(c: &DecisionListConfig, task: &Navigation, data: &TrainData<Navigation>, progress: &dyn Fn(f64)) -> Found {
     let started = Instant::now();
-    let deadline = Deadline(started, c.time_cap_s);
+    let budget = Budget::new(c.max_work);
     let episodes = &data.train[..c.max_episodes.min(data.train.len())];
     let per: Vec<Vec<(u32, usize)>> = episodes.par_iter().map(|i| demonstration(task, c.bfs, i)).collect();
     let used = per.iter().filter(|p| !p.is_empty()).count();
@@ -746,14 +765,14 @@ fn search(c: &DecisionListConfig, task: &Navigation, data: &TrainData<Navigation
     let val = &data.val[..c.max_val_episodes.min(data.val.len())];
     let rounds = c.dagger_rounds + 1;
     let (mut queries, mut labelled, mut rolled, mut deaths) = (0u64, 0u64, 0u64, 0u64);
-    let (mut scored, mut enumerated, mut validated, mut bytes, mut timed_out) = (0u64, 0u64, 0usize, 0usize, false);
+    let (mut scored, mut enumerated, mut validated, mut bytes, mut work_capped) = (0u64, 0u64, 0usize, 0usize, false);
     let mut best: Option<(Round, usize)> = None;
     for round in 0..rounds {
-        let r = learn_round(c, task, &pairs, val, deadline, &|f| progress((round as f64 + f) / rounds as f64));
+        let r = learn_round(c, task, &pairs, val, &budget, &|f| progress((round as f64 + f) / rounds as f64));
         (scored, enumerated, validated) = (scored + r.scored, enumerated + r.enumerated, validated + r.validated);
         bytes = bytes.max(r.bytes);
-        timed_out |= r.timed_out;
-        if round + 1 < rounds && !deadline.passed() {
+        work_capped |= r.work_capped;
+        if round + 1 < rounds && !budget.spent() {
             // DAgger: the states the current list reaches on training instances, labelled by the planner.
             let n = c.dagger_episodes.min(data.train.len());
             let insts: Vec<&NavInstance> = data.train.iter().cycle().skip(round * n).take(n).collect();
@@ -780,8 +799,8 @@ fn search(c: &DecisionListConfig, task: &Navigation, data: &TrainData<Navigation
     let found = !r.program.rules.is_empty();
     let text = if found {
         r.program.to_string()
-    } else if timed_out && !r.any_rule {
-        format!("none found: time cap of {} s reached before a rule was chosen", c.time_cap_s)
+    } else if work_capped && !r.any_rule {
+        format!("none found: work cap of {} reached before a rule was chosen", c.max_work)
     } else if !r.any_rule {
         "none found: no rule met the precision floors and the support".to_string()
     } else {
@@ -802,7 +821,7 @@ fn search(c: &DecisionListConfig, task: &Navigation, data: &TrainData<Navigation
         ("predicates_enumerated", enumerated as f64),
         ("distinct_behaviours", r.distinct as f64),
         ("predicate_cap_hit", f64::from(u8::from(r.capped))),
-        ("time_capped", f64::from(u8::from(timed_out))),
+        ("work_capped", f64::from(u8::from(work_capped))),
         ("search_s", started.elapsed().as_secs_f64()),
         ("peak_bytes", bytes as f64),
         ("rules", r.program.rules.len() as f64),
@@ -872,7 +891,7 @@ impl Learner<Navigation> for DecisionList {
             "val_episodes": c.max_val_episodes.min(profile.val_examples),
             "dagger_rounds": c.dagger_rounds,
             "dagger_episodes": c.dagger_episodes,
-            "time_cap_s": c.time_cap_s,
+            "max_work": c.max_work,
         })
     }
 
@@ -1062,13 +1081,13 @@ mod tests {
             States::from_pairs([(mask(&[fn_, fs]), 0), (mask(&[fn_, fs, cn]), 4), (mask(&[cn]), 4), (0, 1), (0, 1)]);
         assert_eq!(states.len(), 4);
         let atoms = [fn_, fs, cn, Atom::Goal(E)];
-        let far = Deadline(Instant::now(), 60.0);
-        let pool = build_pool(&states, &atoms, 1, 100, far);
+        let far = Budget::new(u64::MAX);
+        let pool = build_pool(&states, &atoms, 1, 100, &far);
         let names: Vec<String> = pool.preds.iter().map(|p| p.to_string()).collect();
         assert_eq!(names, ["free(N)", "!free(N)", "car_now(N)", "!car_now(N)", "!goal(E)"]);
         assert_eq!(pool.enumerated, 8);
         // Pairs: free(N) & free(S) is free(N) again, free(N) & !free(S) holds nowhere.
-        let pool2 = build_pool(&states, &atoms, 2, 100, far);
+        let pool2 = build_pool(&states, &atoms, 2, 100, &far);
         assert_eq!(pool2.enumerated, 8 + 4 * 6);
         let distinct: std::collections::BTreeSet<Vec<u64>> = pool2.behaviours.iter().cloned().collect();
         assert_eq!(distinct.len(), pool2.preds.len());
@@ -1076,7 +1095,7 @@ mod tests {
         assert!(pool2.preds.len() <= 15 && pool2.preds.len() > pool.preds.len());
         assert!(pool2.behaviours.iter().all(|b| b.iter().any(|&w| w != 0)));
         // The cap on distinct behaviours.
-        let capped = build_pool(&states, &atoms, 2, 3, far);
+        let capped = build_pool(&states, &atoms, 2, 3, &far);
         assert!(capped.capped && capped.preds.len() == 3);
     }
 
@@ -1102,16 +1121,16 @@ mod tests {
             })
             .collect();
         let states = States::from_pairs(pairs.iter().copied());
-        let far = Deadline(Instant::now(), 60.0);
-        let pool = build_pool(&states, &Atom::all(false), 2, 10_000, far);
-        let list = cover(&states, &pool, 8, 1.0, 1, far);
+        let far = Budget::new(u64::MAX);
+        let pool = build_pool(&states, &Atom::all(false), 2, 10_000, &far);
+        let list = cover(&states, &pool, 8, 1.0, 1, &far);
         let learned = Program { rules: list.rules.clone(), default: *list.defaults.last().unwrap() };
         for &(m, a) in &pairs {
             assert_eq!(learned.act(m).index(), a, "{learned} on {m:b}");
         }
         assert_eq!(learned, target);
         assert_eq!(list.defaults.len(), list.rules.len() + 1);
-        assert!(list.scored > 0 && !list.timed_out);
+        assert!(list.scored > 0 && !list.work_capped);
     }
 
     #[test]
@@ -1119,11 +1138,24 @@ mod tests {
         let t = Navigation;
         let d = data(30, 10, 9);
         let mut c = DecisionListConfig::new(true);
-        c.time_cap_s = 0.0;
+        c.max_work = 0;
         let found = search(&c, &t, &d, &|_| {});
         let x = &found.stats.extra;
-        assert_eq!((x["time_capped"], x["found"], x["rules"]), (1.0, 0.0, 0.0));
-        assert!(found.stats.program.as_deref().unwrap().starts_with("none found: time cap"), "{:?}", found.stats);
+        assert_eq!((x["work_capped"], x["found"], x["rules"]), (1.0, 0.0, 0.0));
+        assert!(found.stats.program.as_deref().unwrap().starts_with("none found: work cap"), "{:?}", found.stats);
+        // A cap that counts work stops at the same place on every run (and every machine), whatever the speed:
+        // here after the first chunk of conjunctions (the single literals).
+        let mut c = DecisionListConfig::new(true);
+        c.max_work = 1;
+        let strip = |f: &Found| {
+            let mut x = f.stats.extra.clone();
+            x.remove("search_s");
+            (f.stats.program.clone(), x)
+        };
+        let (a, b) = (strip(&search(&c, &t, &d, &|_| {})), strip(&search(&c, &t, &d, &|_| {})));
+        assert_eq!(a.1["work_capped"], 1.0);
+        assert_eq!(a.1["predicates_enumerated"], 2.0 * Atom::all(true).len() as f64);
+        assert_eq!(a, b);
         assert!(found.program.is_none());
         let mut c = DecisionListConfig::new(false);
         c.max_predicates = 5;

@@ -52,6 +52,8 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+mod picture;
+
 /// Integration step of [`simulate`], in seconds.
 pub const DT: f64 = 0.01;
 /// Longest simulated flight, in seconds; a launch still airborne then has not landed.
@@ -495,6 +497,19 @@ impl Task for Rocket {
 
     fn strict_success(&self, outcome: &Outcome) -> Option<bool> {
         Some(outcome.metric <= 0.01)
+    }
+
+    /// The flights of the correct launch (the hand-written solver's) and of the answer, with the target marked.
+    fn render_svg(&self, inst: &RocketInstance, answer: Option<&Launch>) -> Option<String> {
+        self.validate(inst).ok()?;
+        let (correct, _) = self.solve_symbolic(inst);
+        Some(picture::render(inst, &correct, answer))
+    }
+
+    /// Pluto (gravity level 4, 16× below training): where the networks' launches fly far off and the pictures
+    /// show it.
+    fn picture_cell(&self) -> Cell {
+        Cell { axis: Some(1), level: 4 }
     }
 
     fn strict_name(&self) -> &'static str {

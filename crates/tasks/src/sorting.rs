@@ -1,10 +1,10 @@
 //! `sorting-v1`: sort a list of integers.
 //!
-//! Training lists have 2..=8 elements drawn uniformly from 0..=99 (so about a quarter hold a duplicate). The
-//! drift axes stretch the length up to 4× the longest training list, the magnitude and sign of the values, and
-//! the arrangement of the list. The symbolic solver is a bottom-up merge sort. Networks see one feature per
-//! element (its value / 100, as an `f32`) and predict each element's rank; the answer is read off the rank scores
-//! without any call to a sort.
+//! Training lists have 2..=8 elements drawn uniformly from 0..=99, so 11% hold a duplicate in expectation (from
+//! 1% of 2-element lists to 25% of 8-element ones). The drift axes stretch the length up to 4× the longest
+//! training list, the magnitude and sign of the values, and the arrangement of the list. The symbolic solver is a
+//! bottom-up merge sort. Networks see one feature per element (its value / 100, as an `f32`) and predict each
+//! element's rank; the answer is read off the rank scores without any call to a sort.
 //!
 //! A valid list holds 1..=[`MAX_LEN`] values of magnitude at most [`MAX_ABS`] (10⁷): up to there the network
 //! feature keeps every two distinct values distinct (at 10⁹, 10⁹ − 1 and 10⁹ would encode to the same `f32`).
@@ -245,7 +245,13 @@ impl Task for Sorting {
     }
 
     fn encoding(&self) -> Encoding {
-        Encoding::SeqClass(SeqClassShape { features: 1, classes: MAX_LEN, max_len: MAX_LEN })
+        Encoding::SeqClass(SeqClassShape {
+            features: 1,
+            classes: MAX_LEN,
+            max_len: MAX_LEN,
+            positional: false,
+            permutation: true,
+        })
     }
 
     fn encode_seq(&self, inst: &SortInstance) -> Option<SeqExample> {
