@@ -177,3 +177,31 @@ fn sample_efficiency_runs_judge_level_0_and_the_farthest_levels_and_are_reported
     // The drift tables pool the drift runs only: two mlp seeds at level 0.
     assert!(page.contains("| mlp | network | 2 |"), "{page}");
 }
+
+#[test]
+fn learners_that_act_in_training_record_deaths_to_competence_and_the_report_draws_it() {
+    driftbench_nets::configure_cpu_threads();
+    let reg = registry();
+    let tasks = select_tasks(&reg, &["navigation".to_string()]).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut p = plan(out.path(), TestSource::Generated { n: 5 });
+    p.solvers = vec!["symbolic".into(), "imitation".into(), "vin".into(), "ppo".into()];
+    let runs = run_suite(&tasks, &p, &provenance(1), &|_, _| {}).unwrap();
+    for solver in ["imitation", "vin", "ppo"] {
+        let r = &runs.iter().find(|o| o.record.solver == solver).unwrap().record;
+        let c = &r.training.competence;
+        assert!(!c.is_empty(), "{solver} records its competence curve");
+        assert_eq!(c.len(), r.training.curve.len(), "{solver}: one point per validation");
+        assert!(c.windows(2).all(|w| w[0].deaths <= w[1].deaths), "{solver}: deaths only grow");
+        assert_eq!(c.last().unwrap().deaths, r.training.deaths, "{solver}");
+        for (p, q) in c.iter().zip(&r.training.curve) {
+            assert_eq!(p.success, q.3, "{solver}: the curve's last column is level-0 validation success");
+        }
+    }
+    let records = driftbench_core::record::read_dir(out.path()).unwrap();
+    let files = driftbench_report::render(&records).unwrap();
+    let page = &files.iter().find(|f| f.0 == "navigation-v1.md").unwrap().1;
+    assert!(page.contains("## Deaths to competence") && page.contains("| vin | validation curve |"), "{page}");
+    let svg = &files.iter().find(|f| f.0 == "plots/navigation-v1-competence.svg").unwrap().1;
+    assert!(svg.contains("deaths during training") && svg.contains("ppo"), "axis label and legend");
+}

@@ -25,8 +25,9 @@ pub mod task;
 pub use axis::{AxisSpec, Cell, LEVELS};
 pub use error::{Error, Result};
 pub use profile::Profile;
-pub use record::{CellResult, Provenance, RunRecord, TrainStats};
+pub use record::{CellResult, CompetencePoint, Provenance, RunRecord, TrainStats};
 pub use solver::{Learner, SolveInfo, Solver, SolverKind, TrainData};
 pub use task::{
-    Encoding, Episode, EpisodeStep, Outcome, PolicyShape, SeqClassShape, SeqExample, Task, VecExample, VecShape,
+    Encoding, Episode, EpisodeStep, GridObservation, Outcome, PolicyShape, SeqClassShape, SeqExample, Task, VecExample,
+    VecShape,
 };

@@ -123,6 +123,22 @@ pub struct TrainStats {
     /// The learned program in readable form (program-search learners), or why none was found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub program: Option<String>,
+    /// Deaths to competence (learners that act during training): level-0 validation success against the deaths
+    /// and episodes spent so far, one point per validation, in training order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub competence: Vec<CompetencePoint>,
+}
+
+/// One point of a learner's deaths-to-competence curve.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompetencePoint {
+    /// Deaths during training so far (validation episodes are not counted: they only measure).
+    pub deaths: u64,
+    /// Training episodes acted out so far.
+    pub episodes: u64,
+    /// Level-0 validation success of the parameters at this point, in [0, 1].
+    pub success: f64,
 }
 
 /// Results on one evaluation cell.

@@ -74,6 +74,56 @@ pub trait Episode: Send + Sync {
     fn observe(&self) -> Vec<f32>;
     /// Takes one action (an index below [`PolicyShape::actions`]).
     fn step(&mut self, action: usize) -> EpisodeStep;
+    /// The whole world as a stack of maps, for size-agnostic (convolutional) policies; `None` when the task
+    /// offers only the flat observation.
+    fn observe_grid(&self) -> Option<GridObservation> {
+        None
+    }
+}
+
+/// The whole world around an agent as `channels` maps of `height × width` cells (e.g. buildings, goal, cars now
+/// and over the next ticks), with the agent's cell. Worlds of different sizes give maps of different sizes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridObservation {
+    /// Number of maps.
+    pub channels: usize,
+    /// Rows of every map.
+    pub height: usize,
+    /// Columns of every map.
+    pub width: usize,
+    /// Channel-major, then row-major: the value of channel c at (x, y) is `data[(c * height + y) * width + x]`.
+    pub data: Vec<f32>,
+    /// The agent's cell, (x, y).
+    pub agent: (usize, usize),
+    /// The first `static_channels` maps stay the same for the whole episode (e.g. the city and the goal); the
+    /// others may change every step.
+    pub static_channels: usize,
+    /// The value of each channel beyond the edge of the world (e.g. 1 for "building"), to pad with.
+    pub outside: Vec<f32>,
+}
+
+impl GridObservation {
+    /// Checks that the sizes agree with each other.
+    pub fn check(&self) -> Result<(), String> {
+        let cells = self.channels * self.height * self.width;
+        if self.data.len() != cells || self.outside.len() != self.channels {
+            return Err(format!(
+                "grid observation of {} values and {} outside values for {} channels of {}x{}",
+                self.data.len(),
+                self.outside.len(),
+                self.channels,
+                self.width,
+                self.height
+            ));
+        }
+        if self.agent.0 >= self.width || self.agent.1 >= self.height || self.static_channels > self.channels {
+            return Err(format!(
+                "agent {:?} outside a {}x{} grid, or {} static of {} channels",
+                self.agent, self.width, self.height, self.static_channels, self.channels
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Dimensions of a vector-regression problem.

@@ -88,9 +88,11 @@ pub fn learners_for<T: Task>(encoding: Encoding) -> Vec<Box<dyn Learner<T>>> {
             Box::new(crate::vec::VecLearner::tanh()),
             Box::new(crate::vec::NearestNeighbour),
         ],
-        Encoding::Policy(_) => {
-            vec![Box::new(crate::policy::Imitation::default()), Box::new(crate::policy::Reinforce::default())]
-        }
+        Encoding::Policy(_) => vec![
+            Box::new(crate::policy::Imitation::default()),
+            Box::new(crate::grid_policy::Vin::default()),
+            Box::new(crate::ppo::Ppo::default()),
+        ],
         Encoding::None => Vec::new(),
     }
 }

@@ -10,11 +10,13 @@
 
 pub mod attack;
 pub mod error;
+pub mod grid_policy;
 pub mod layers;
 pub mod learner;
 pub mod memorise;
 pub mod pointer;
 pub mod policy;
+pub mod ppo;
 pub mod seq;
 pub mod train;
 pub mod vec;

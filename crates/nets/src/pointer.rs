@@ -422,24 +422,26 @@ mod tests {
     }
 
     #[test]
-    fn the_model_is_permutation_equivariant_and_length_free() {
+    fn the_edge_term_sees_only_the_pair_and_the_model_has_no_length_limit() {
         let shape = SeqClassShape { features: 1, classes: 8, max_len: 8, positional: false, permutation: true };
-        let cfg = PointerConfig { layers: 1, d_model: 8, heads: 2, ffn: 8, edge_hidden: vec![8], edge_scale: 10.0 };
-        let m = cfg.init(shape, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
-        let ex = |v: &[f32]| SeqExample { features: v.to_vec(), targets: vec![(0, 0); v.len()] };
-        let a = ex(&[0.3, 0.1, 0.2]);
-        let b = ex(&[0.1, 0.2, 0.3]);
-        let pa = predict(&m, shape, &[&a]).unwrap().remove(0);
-        let pb = predict(&m, shape, &[&b]).unwrap().remove(0);
-        // a = b permuted by π = [2, 0, 1] (a[i] = b[π[i]]).
-        let pi = [2usize, 0, 1];
-        for i in 0..3 {
-            for j in 0..3 {
-                assert!((pa[i * 3 + j] - pb[pi[i] * 3 + pi[j]]).abs() < 1e-4);
-            }
-        }
-        // A list longer than the declared maximum still gets pointers (the model has no length limit).
-        let long = ex(&[0.5; 20]);
-        assert_eq!(predict(&m, shape, &[&long]).unwrap()[0].len(), 400);
+        let logits = |cfg: &PointerConfig, v: &[f32]| {
+            let m = cfg.init(shape, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+            let ex = SeqExample { features: v.to_vec(), targets: vec![(0, 0); v.len()] };
+            let b = make_batch(&[&ex], shape, v.len(), false).unwrap();
+            m.forward(&b.x, &b.mask).unwrap().to_vec3::<f32>().unwrap().remove(0)
+        };
+        // Without an encoder, the score of i → j depends on x_j − x_i and their order alone: inserting another
+        // element between them changes nothing.
+        let edge_only =
+            PointerConfig { layers: 0, d_model: 8, heads: 2, ffn: 8, edge_hidden: vec![8], edge_scale: 10.0 };
+        let a = logits(&edge_only, &[0.3, 0.1]);
+        let b = logits(&edge_only, &[0.3, 0.7, 0.1]);
+        assert!((a[0][1] - b[0][2]).abs() < 1e-6 && (a[1][0] - b[2][0]).abs() < 1e-6);
+        assert!((a[0][0] - b[1][1]).abs() < 1e-6, "the self-pointer score is one constant");
+        // A list longer than the declared maximum still gets a pointer row per element.
+        let full = PointerConfig { layers: 1, ..edge_only };
+        let long = logits(&full, &[0.5; 20]);
+        assert_eq!((long.len(), long[0].len()), (20, 20));
+        assert!(long.iter().flatten().all(|v| v.is_finite()));
     }
 }

@@ -8,7 +8,8 @@ use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use driftbench_core::solver::Attempt;
 use driftbench_core::{
-    rng, Encoding, Learner, PolicyShape, Profile, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats,
+    rng, CompetencePoint, Encoding, Learner, PolicyShape, Profile, SolveInfo, Solver, SolverKind, Task, TrainData,
+    TrainStats,
 };
 use rand::seq::IndexedRandom;
 use rand::Rng;
@@ -317,7 +318,18 @@ impl<T: Task> Learner<T> for Imitation {
                 let part = fit(&obj, &c.train, per_round, &mut batches, &|f| progress(done + f / rounds as f64))?;
                 let offset = stats.steps;
                 stats.curve.extend(part.curve.iter().map(|p| (p.0 + offset, p.1, p.2, p.3)));
-                stats = TrainStats { curve: std::mem::take(&mut stats.curve), steps: offset + part.steps, ..part };
+                // Deaths to competence: the DAgger rollouts so far are the only episodes acted out in training.
+                stats.competence.extend(part.curve.iter().map(|p| CompetencePoint {
+                    deaths,
+                    episodes: rolled,
+                    success: p.3,
+                }));
+                stats = TrainStats {
+                    curve: std::mem::take(&mut stats.curve),
+                    competence: std::mem::take(&mut stats.competence),
+                    steps: offset + part.steps,
+                    ..part
+                };
             }
             // `fit` keeps the best parameters of the last round only; that round trains on the most data.
             stats.examples = n as u64;
@@ -463,6 +475,11 @@ impl<T: Task> Learner<T> for Reinforce {
                     let (val, _) = evaluate(task, &net, &data.val)?;
                     let train_success = window.2 as f64 / window.1.max(1) as f64;
                     stats.curve.push((done, window.0 / window.1.max(1) as f64, train_success, val));
+                    stats.competence.push(CompetencePoint {
+                        deaths: stats.deaths,
+                        episodes: stats.trials,
+                        success: val,
+                    });
                     window = (0.0, 0, 0);
                     if best.as_ref().is_none_or(|b| val > b.0) {
                         best = Some((val, done, net.params.snapshot()?));

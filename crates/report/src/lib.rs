@@ -395,6 +395,87 @@ fn sample_plot(task: &str, solvers: &[SolverRuns], samples: &[&RunRecord]) -> Re
     Ok(Some((format!("plots/{task}-sample-efficiency.svg"), svg)))
 }
 
+/// Whether any learner of a task records a deaths-to-competence curve.
+fn has_competence(solvers: &[SolverRuns]) -> bool {
+    solvers.iter().any(|s| s.runs.iter().any(|r| !r.training.competence.is_empty()))
+}
+
+/// One run's deaths-to-competence points: (deaths, level-0 success in [0, 1]). A learner that records the curve
+/// gives its validation points; any other gives one point, its training deaths (0 for a hand-written solver)
+/// against its level-0 test success.
+fn competence_points(r: &RunRecord) -> Vec<(u64, f64)> {
+    if !r.training.competence.is_empty() {
+        return r.training.competence.iter().map(|p| (p.deaths, p.success)).collect();
+    }
+    let l0 = r.cells.iter().find(|c| c.level == 0).map(CellResult::rate).unwrap_or(0.0);
+    vec![(if r.kind == SolverKind::Symbolic { 0 } else { r.training.deaths }, l0)]
+}
+
+/// Deaths when level-0 success first reached `level`, or `> N` with the run's N deaths when it never did.
+fn deaths_to(r: &RunRecord, level: f64) -> String {
+    match competence_points(r).iter().find(|p| p.1 >= level) {
+        Some(p) => count(p.0 as f64),
+        None => format!("> {}", count(r.training.deaths as f64)),
+    }
+}
+
+/// The deaths-to-competence table of one task (Markdown), if any of its learners records the curve.
+fn competence_table(task: &str, solvers: &[SolverRuns]) -> Option<String> {
+    if !has_competence(solvers) {
+        return None;
+    }
+    let mut md = String::new();
+    let _ = writeln!(md, "## Deaths to competence\n");
+    let _ = writeln!(
+        md,
+        "How many times a learner's own policy died during training before it first reached 50% and 90% \
+         success at level 0. Learners that act while training (DAgger rollouts, reinforcement learning) are \
+         measured on their validation curve (held-out level-0 instances, greedy policy, every validation of \
+         the run); the others at their training cost against their level-0 test success (zero deaths for the \
+         hand-written solver). One value per seed; `> N`: not reached within the run's N deaths.\n"
+    );
+    let _ = writeln!(md, "![{task} deaths to competence](plots/{task}-competence.svg)\n");
+    let _ = writeln!(
+        md,
+        "| solver | measured on | deaths in training | deaths to 50% | deaths to 90% | best level-0 success % |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|");
+    for s in solvers {
+        let per = |f: &dyn Fn(&RunRecord) -> String| s.runs.iter().map(|r| f(r)).collect::<Vec<_>>().join(" / ");
+        let curve = s.runs.iter().any(|r| !r.training.competence.is_empty());
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            s.name,
+            if curve { "validation curve" } else { "test, after training" },
+            per(&|r| count(if s.kind == SolverKind::Symbolic { 0.0 } else { r.training.deaths as f64 })),
+            per(&|r| deaths_to(r, 0.5)),
+            per(&|r| deaths_to(r, 0.9)),
+            per(&|r| pct(competence_points(r).iter().map(|p| p.1).fold(0.0, f64::max))),
+        );
+    }
+    Some(md)
+}
+
+/// The deaths-to-competence figure of one task, if any of its learners records the curve.
+fn competence_plot(task: &str, solvers: &[SolverRuns]) -> Result<Option<File>, ReportError> {
+    if !has_competence(solvers) {
+        return Ok(None);
+    }
+    let mut lines = Vec::new();
+    for (ci, s) in solvers.iter().enumerate() {
+        let runs: &[&RunRecord] = if s.kind == SolverKind::Symbolic { &s.runs[..1] } else { &s.runs };
+        for r in runs {
+            let points = competence_points(r).into_iter().map(|(d, x)| (d as f64, 100.0 * x)).collect();
+            lines.push(plots::SampleLine { name: s.name, colour: ci, points });
+        }
+    }
+    let title = format!("{task}: deaths to competence (one line or point per seed)");
+    let svg =
+        plots::deaths_to_competence(&title, lines).map_err(|reason| ReportError::Plot { task: task.into(), reason })?;
+    Ok(Some((format!("plots/{task}-competence.svg"), svg)))
+}
+
 /// The sample-efficiency table of one task (Markdown), if the experiment ran for it.
 fn sample_table(task: &str, solvers: &[SolverRuns], samples: &[&RunRecord]) -> Option<String> {
     if !samples.iter().any(|r| r.task == task) {
@@ -727,7 +808,7 @@ fn task_page(task: &str, solvers: &[SolverRuns], samples: &[&RunRecord]) -> Stri
     let _ = writeln!(
         md,
         "\nCost columns are means over seeds. Deaths in training count every episode a learner's own policy died \
-         in while learning (REINFORCE's episodes, DAgger's rollouts); learning curves are in the run records."
+         in while learning (PPO's episodes, DAgger's rollouts); learning curves are in the run records."
     );
     let searched: Vec<&SolverRuns> = solvers.iter().filter(|s| s.kind == SolverKind::ProgramSearch).collect();
     if !searched.is_empty() {
@@ -758,6 +839,9 @@ fn task_page(task: &str, solvers: &[SolverRuns], samples: &[&RunRecord]) -> Stri
                 );
             }
         }
+    }
+    if let Some(table) = competence_table(task, solvers) {
+        let _ = writeln!(md, "\n{table}");
     }
     if let Some(table) = adversarial_table(solvers) {
         let _ = writeln!(md, "\n{table}");
@@ -946,6 +1030,7 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
             files.push((format!("plots/{task}-learning.svg"), svg));
         }
         files.extend(sample_plot(task, solvers, &samples)?);
+        files.extend(competence_plot(task, solvers)?);
         files.push((format!("{task}.csv"), task_csv(solvers)));
     }
     summary.push_str(

@@ -162,7 +162,7 @@ pub fn curve(title: &str, x_labels: &[String], lines: &[Line]) -> Result<String,
 /// Width of the legend column of multi-panel figures, in pixels.
 const LEGEND_W: u32 = 190;
 
-/// Splits a figure into a grid of `n` panels, two per row, under a caption, with one legend for all panels in a
+/// Splits a figure into a grid of `n` panels, two per row (one panel: the whole width), under a caption, with one legend for all panels in a
 /// column on the right (so that no legend hides a line); returns the panels.
 fn grid<'a>(root: &Area<'a>, title: &str, n: usize, legend: &[(&str, RGBColor)]) -> Result<Vec<Area<'a>>, String> {
     root.fill(&WHITE).map_err(err)?;
@@ -174,8 +174,10 @@ fn grid<'a>(root: &Area<'a>, title: &str, n: usize, legend: &[(&str, RGBColor)])
         key.draw(&PathElement::new(vec![(10, y), (36, y)], c.stroke_width(3))).map_err(err)?;
         key.draw(&Text::new(name.to_string(), (44, y - 7), ("sans-serif", 14))).map_err(err)?;
     }
-    let rows = n.div_ceil(2).max(1);
-    Ok(panels.split_evenly((rows, 2)).into_iter().take(n).collect())
+    // A single panel takes the whole width.
+    let cols = if n == 1 { 1 } else { 2 };
+    let rows = n.div_ceil(cols).max(1);
+    Ok(panels.split_evenly((rows, cols)).into_iter().take(n).collect())
 }
 
 /// Every axis of a task in one figure, two panels per row.
@@ -199,10 +201,28 @@ pub fn overview(title: &str, panels: &[Panel]) -> Result<String, String> {
 /// Success against training-set size (log scale), one panel per judged cell (level 0, then the farthest level
 /// of each axis). A hand-written solver, trained on nothing, is drawn at the "0" tick and as a dashed level.
 pub fn sample_efficiency(title: &str, panels: &[(String, Vec<SampleLine>)]) -> Result<String, String> {
+    // The "0 instances" point sits one decade left of the smallest size drawn (100).
+    log_x_panels(title, panels, 1.0, "training instances (log scale; 0 = hand-written)")
+}
+
+/// Level-0 success against deaths during training (log scale), one line per learner run that records its
+/// deaths-to-competence curve, one point per learner that only has a total (program search), and the
+/// hand-written solver as a dashed level at zero deaths.
+pub fn deaths_to_competence(title: &str, lines: Vec<SampleLine>) -> Result<String, String> {
+    let panel = ("level-0 success against deaths during training".to_string(), lines);
+    log_x_panels(title, std::slice::from_ref(&panel), -1.0, "deaths during training (log scale; 0 = none)")
+}
+
+/// Panels of success % against a count on a log scale; a count of 0 is drawn at `zero_x` (a decade position
+/// left of every count drawn) and labelled "0"; a line of one point at 0 is drawn as a dashed level.
+fn log_x_panels(
+    title: &str,
+    panels: &[(String, Vec<SampleLine>)],
+    zero_x: f64,
+    x_desc: &str,
+) -> Result<String, String> {
     let max_n = panels.iter().flat_map(|p| p.1.iter().flat_map(|l| l.points.iter().map(|q| q.0))).fold(10.0, f64::max);
     let x_max = max_n.log10().ceil() + 0.3;
-    // x = log10(instances); the "0 instances" point sits one decade left of the smallest size drawn.
-    let zero_x = 1.0;
     let to_x = |n: f64| if n <= 0.0 { zero_x } else { n.log10() };
     let mut svg = String::new();
     {
@@ -235,7 +255,7 @@ pub fn sample_efficiency(title: &str, panels: &[(String, Vec<SampleLine>)]) -> R
                         format!("10^{i}")
                     }
                 })
-                .x_desc("training instances (log scale; 0 = hand-written)")
+                .x_desc(x_desc)
                 .y_desc("success %")
                 .light_line_style(WHITE.mix(0.0))
                 .draw()

@@ -52,6 +52,10 @@
 //! row-major (index `c·81 + (dy+4)·9 + (dx+4)`): building or off the map; a car on the cell now; a car on the cell
 //! at the end of the coming tick or passing through it during that tick; the goal. Then the goal offset
 //! (dx/10, dy/10), each clipped to [−1, 1].
+//! Size-agnostic policies can see the whole city instead ([`World::observe_grid`]): [`GRID_CHANNELS`] maps of
+//! W×H cells, building or off the map; the goal; a car on the cell now; then, for each of the next
+//! [`GRID_LOOKAHEAD`] ticks, a car ending that tick on the cell or passing through it (the first two maps never
+//! change during an episode; beyond the edge every cell counts as a building).
 //!
 //! **Scoring** replays the answer's actions ([`replay`]): success means reaching the goal alive within the step
 //! limit (actions after the end are ignored). The metric is the episode's ticks over the planner's (≥ 1; lower is
@@ -85,7 +89,9 @@
 //! let last = route.actions.iter().map(|&a| world.step(a)).last().unwrap();
 //! assert!(last.reached && last.terminated && !last.died);
 //! ```
-use driftbench_core::{AxisSpec, Cell, Encoding, Episode, EpisodeStep, Outcome, PolicyShape, SolveInfo, Task};
+use driftbench_core::{
+    AxisSpec, Cell, Encoding, Episode, EpisodeStep, GridObservation, Outcome, PolicyShape, SolveInfo, Task,
+};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -103,6 +109,10 @@ const RADIUS: i32 = (WINDOW / 2) as i32;
 const WINDOW_CELLS: usize = WINDOW * WINDOW;
 /// Length of an observation: 4 channels of the 9×9 window, then the clipped goal offset (dx, dy).
 pub const OBS_DIM: usize = 4 * WINDOW_CELLS + 2;
+/// Ticks ahead that [`World::observe_grid`] shows the cars' sweeps for.
+pub const GRID_LOOKAHEAD: usize = 3;
+/// Maps in [`World::observe_grid`]: building or off the map, goal, car now, and one per tick of lookahead.
+pub const GRID_CHANNELS: usize = 3 + GRID_LOOKAHEAD;
 /// The goal offset is divided by this before clipping to [−1, 1].
 pub const GOAL_SCALE: f32 = 10.0;
 
@@ -1148,6 +1158,51 @@ impl World {
         obs
     }
 
+    /// The whole city as [`GRID_CHANNELS`] maps (layout in the module docs).
+    pub fn observe_grid(&self) -> GridObservation {
+        let (w, h) = (self.city.width() as usize, self.city.height() as usize);
+        let plane = w * h;
+        let mut data = vec![0.0; GRID_CHANNELS * plane];
+        let at = |(x, y): (i32, i32)| -> Option<usize> {
+            (x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h).then(|| y as usize * w + x as usize)
+        };
+        for y in 0..h as i32 {
+            for x in 0..w as i32 {
+                if !self.city.is_street((x, y)) {
+                    data[y as usize * w + x as usize] = 1.0;
+                }
+            }
+        }
+        if let Some(i) = at(self.goal) {
+            data[plane + i] = 1.0;
+        }
+        for car in &self.traffic.cars {
+            if let Some(i) = at(self.traffic.position(car, self.t)) {
+                data[2 * plane + i] = 1.0;
+            }
+            for k in 0..GRID_LOOKAHEAD {
+                let sweep = self.traffic.sweep(car, self.t + k as u32);
+                let q = sweep.cells();
+                for &c in &q[1.min(q.len() - 1)..] {
+                    if let Some(i) = at(c) {
+                        data[(3 + k) * plane + i] = 1.0;
+                    }
+                }
+            }
+        }
+        let mut outside = vec![0.0; GRID_CHANNELS];
+        outside[0] = 1.0;
+        GridObservation {
+            channels: GRID_CHANNELS,
+            height: h,
+            width: w,
+            data,
+            agent: (self.pos.0 as usize, self.pos.1 as usize),
+            static_channels: 2,
+            outside,
+        }
+    }
+
     /// The agent's cell.
     pub fn position(&self) -> (i32, i32) {
         self.pos
@@ -1457,6 +1512,10 @@ struct NavEpisode {
 impl Episode for NavEpisode {
     fn observe(&self) -> Vec<f32> {
         self.obs.clone()
+    }
+
+    fn observe_grid(&self) -> Option<GridObservation> {
+        Some(self.world.observe_grid())
     }
 
     fn step(&mut self, action: usize) -> EpisodeStep {
@@ -1980,6 +2039,41 @@ mod tests {
         assert_eq!((obs[4 * WINDOW_CELLS], obs[4 * WINDOW_CELLS + 1]), (0.3, 0.0));
         // 81 − 9 street cells in the window are blocked, plus 1 car now, 2 cells next tick, the goal and dx.
         assert_eq!(obs.iter().filter(|&&v| v != 0.0).count(), 81 - 9 + 1 + 2 + 1 + 1, "{obs:?}");
+    }
+
+    #[test]
+    fn grid_observation_agrees_with_the_window_along_a_route() {
+        for (seed, cell) in
+            [(1, Cell::IN_DIST), (2, Cell { axis: Some(3), level: 4 }), (3, Cell { axis: Some(1), level: 2 })]
+        {
+            let inst = instance(cell, seed);
+            let route = plan(&inst).expect("solvable").0;
+            let mut w = World::new(&inst);
+            let mut obs = w.reset();
+            for a in route {
+                let g = w.observe_grid();
+                g.check().unwrap();
+                assert_eq!((g.width, g.height), (inst.width as usize, inst.height as usize));
+                let (x, y) = w.position();
+                assert_eq!(g.agent, (x as usize, y as usize));
+                let plane = g.width * g.height;
+                for dy in -RADIUS..=RADIUS {
+                    for dx in -RADIUS..=RADIUS {
+                        let (cx, cy) = (x + dx, y + dy);
+                        let win =
+                            |c: usize| obs[c * WINDOW_CELLS + ((dy + RADIUS) * WINDOW as i32 + dx + RADIUS) as usize];
+                        if cx < 0 || cy < 0 || cx >= g.width as i32 || cy >= g.height as i32 {
+                            assert_eq!(win(0), g.outside[0]);
+                            continue;
+                        }
+                        let grid = |c: usize| g.data[c * plane + cy as usize * g.width + cx as usize];
+                        // Window channels: building, car now, car next tick, goal.
+                        assert_eq!([grid(0), grid(2), grid(3), grid(1)], [win(0), win(1), win(2), win(3)]);
+                    }
+                }
+                obs = w.step(a).obs;
+            }
+        }
     }
 
     #[test]

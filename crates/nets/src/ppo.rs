@@ -1,0 +1,402 @@
+//! Proximal policy optimisation (Schulman et al., 2017) for [`driftbench_core::Encoding::Policy`] tasks: the
+//! same flat observations and rewards as every other policy learner, every death during training counted.
+//!
+//! Each update rolls the current policy out (actions sampled) on `episodes_per_update` training instances, drawn
+//! like the sampling itself from the run's seeded stream; computes advantages with GAE(γ, λ) against a value
+//! head (an episode's last step has no successor: death, goal and step limit all end it); normalises them over
+//! the batch; and takes `epochs` passes of mini-batch AdamW steps on the clipped surrogate objective plus
+//! `value_coef` × the value error minus `entropy` × the policy's entropy. Every `eval_every` updates the greedy
+//! policy is validated on held-out level-0 instances; the best validated parameters are kept, and each
+//! validation is a point of the learning curve and of the deaths-to-competence curve.
+use crate::error::{NetError, Result};
+use crate::layers::{linear, Linear, Params};
+use crate::train::TrainConfig;
+use candle_core::{Device, Module, Tensor, D};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use driftbench_core::solver::Attempt;
+use driftbench_core::{
+    rng, CompetencePoint, Encoding, Learner, PolicyShape, Profile, SolveInfo, Solver, SolverKind, Task, TrainData,
+    TrainStats,
+};
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Hard cap on episode length, in case a task's own step limit is missing.
+const MAX_EPISODE: usize = 10_000;
+
+/// Hyper-parameters of the PPO learner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PpoConfig {
+    /// Hidden widths of the policy MLP and, separately, of the value MLP.
+    pub hidden: Vec<usize>,
+    /// Updates (rollout batches) at `train_scale` 1.
+    pub updates: u64,
+    /// Episodes rolled out per update.
+    pub episodes_per_update: usize,
+    /// Passes over each rollout batch.
+    pub epochs: usize,
+    /// Steps per mini-batch.
+    pub minibatch: usize,
+    /// Peak learning rate (short warm-up, cosine decay over the updates).
+    pub lr: f64,
+    /// Discount factor γ.
+    pub gamma: f32,
+    /// GAE λ.
+    pub lambda: f32,
+    /// Clip range ε of the probability ratio.
+    pub clip: f64,
+    /// Weight of the value loss.
+    pub value_coef: f64,
+    /// Weight of the entropy bonus.
+    pub entropy: f64,
+    /// Validate (greedy, on held-out instances) every this many updates.
+    pub eval_every: u64,
+}
+
+/// PPO with a clipped objective, GAE and a value head; deaths counted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ppo(pub PpoConfig);
+
+impl Default for Ppo {
+    fn default() -> Self {
+        Ppo(PpoConfig {
+            hidden: vec![128, 128],
+            updates: 100,
+            episodes_per_update: 64,
+            epochs: 4,
+            minibatch: 256,
+            lr: 3e-3,
+            gamma: 0.98,
+            lambda: 0.95,
+            clip: 0.2,
+            value_coef: 0.5,
+            entropy: 0.01,
+            eval_every: 10,
+        })
+    }
+}
+
+/// A ReLU MLP.
+struct Mlp(Vec<Linear>);
+
+impl Mlp {
+    fn new(dims: &[usize], p: &mut Params, rng: &mut ChaCha8Rng) -> Result<Self> {
+        Ok(Mlp(dims.windows(2).map(|w| linear(w[0], w[1], p, rng)).collect::<Result<_>>()?))
+    }
+
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let mut h = x.clone();
+        for (i, l) in self.0.iter().enumerate() {
+            h = l.forward(&h)?;
+            if i + 1 < self.0.len() {
+                h = h.relu()?;
+            }
+        }
+        Ok(h)
+    }
+}
+
+/// The policy and value networks.
+pub struct ActorCritic {
+    policy: Mlp,
+    value: Mlp,
+    params: Params,
+    observation: usize,
+}
+
+impl ActorCritic {
+    fn new(shape: PolicyShape, hidden: &[usize], rng: &mut ChaCha8Rng) -> Result<Self> {
+        let mut params = Params::default();
+        let dims = |out: usize| [&[shape.observation][..], hidden, &[out]].concat();
+        let policy = Mlp::new(&dims(shape.actions), &mut params, rng)?;
+        let value = Mlp::new(&dims(1), &mut params, rng)?;
+        Ok(ActorCritic { policy, value, params, observation: shape.observation })
+    }
+
+    fn batch(&self, obs: &[Vec<f32>]) -> Result<Tensor> {
+        Ok(Tensor::from_vec(obs.concat(), (obs.len(), self.observation), &Device::Cpu)?)
+    }
+}
+
+/// One finished episode.
+#[derive(Default)]
+struct Episode {
+    observations: Vec<Vec<f32>>,
+    actions: Vec<usize>,
+    log_probs: Vec<f32>,
+    values: Vec<f32>,
+    rewards: Vec<f32>,
+    died: bool,
+    reached: bool,
+}
+
+/// Runs one episode per instance in lockstep; `rng` samples the actions, `None` acts greedily.
+fn rollouts<T: Task>(
+    task: &T,
+    net: &ActorCritic,
+    insts: &[T::Instance],
+    mut rng: Option<&mut ChaCha8Rng>,
+) -> Result<Vec<Episode>> {
+    let mut eps = insts
+        .iter()
+        .map(|i| task.episode(i).ok_or_else(|| NetError::Encoding(format!("{} offers no episodes", task.id()))))
+        .collect::<Result<Vec<_>>>()?;
+    let mut out: Vec<Episode> = (0..insts.len()).map(|_| Episode::default()).collect();
+    let mut active: Vec<usize> = (0..insts.len()).collect();
+    let learning = rng.is_some();
+    for _ in 0..MAX_EPISODE {
+        if active.is_empty() {
+            break;
+        }
+        let obs: Vec<Vec<f32>> = active.par_iter().map(|&i| eps[i].observe()).collect();
+        let x = net.batch(&obs)?;
+        let logp = candle_nn::ops::log_softmax(&net.policy.forward(&x)?, D::Minus1)?.to_vec2::<f32>()?;
+        let values = if learning { net.value.forward(&x)?.squeeze(1)?.to_vec1::<f32>()? } else { Vec::new() };
+        let mut still = Vec::with_capacity(active.len());
+        for (k, (&i, o)) in active.iter().zip(obs).enumerate() {
+            let lp = &logp[k];
+            let a = match rng.as_deref_mut() {
+                None => (0..lp.len()).max_by(|&a, &b| lp[a].total_cmp(&lp[b]).then(b.cmp(&a))).unwrap_or(0),
+                Some(r) => {
+                    let u: f32 = r.random();
+                    let mut acc = 0.0;
+                    lp.iter()
+                        .position(|&l| {
+                            acc += l.exp();
+                            u < acc
+                        })
+                        .unwrap_or(lp.len() - 1)
+                }
+            };
+            let s = eps[i].step(a);
+            let e = &mut out[i];
+            if learning {
+                e.observations.push(o);
+                e.log_probs.push(lp[a]);
+                e.values.push(values[k]);
+            }
+            e.actions.push(a);
+            e.rewards.push(s.reward);
+            e.died |= s.died;
+            e.reached |= s.reached;
+            if !s.done {
+                still.push(i);
+            }
+        }
+        active = still;
+    }
+    Ok(out)
+}
+
+/// GAE advantages and value targets of one episode (its last step has no successor).
+fn gae(rewards: &[f32], values: &[f32], gamma: f32, lambda: f32) -> (Vec<f32>, Vec<f32>) {
+    let n = rewards.len();
+    let mut adv = vec![0f32; n];
+    let mut next = (0.0f32, 0.0f32);
+    for t in (0..n).rev() {
+        let delta = rewards[t] + gamma * next.1 - values[t];
+        next.0 = delta + gamma * lambda * next.0;
+        adv[t] = next.0;
+        next.1 = values[t];
+    }
+    let targets = adv.iter().zip(values).map(|(a, v)| a + v).collect();
+    (adv, targets)
+}
+
+/// Greedy success rate on `insts`.
+fn evaluate<T: Task>(task: &T, net: &ActorCritic, insts: &[T::Instance]) -> Result<f64> {
+    let rs = rollouts(task, net, insts, None)?;
+    let ok = rs
+        .iter()
+        .zip(insts)
+        .filter(|(r, i)| task.answer_from_actions(i, &r.actions).is_some_and(|a| task.score(i, &a).success))
+        .count();
+    Ok(ok as f64 / insts.len().max(1) as f64)
+}
+
+impl<T: Task> Learner<T> for Ppo {
+    fn name(&self) -> &'static str {
+        "ppo"
+    }
+    fn kind(&self) -> SolverKind {
+        SolverKind::Network
+    }
+    /// Its sample efficiency is its learning curve (validation success against episodes and deaths, in every
+    /// record); retraining it on fewer start states would measure nothing new.
+    fn in_sample_efficiency(&self) -> bool {
+        false
+    }
+    fn description(&self) -> String {
+        format!(
+            "policy and value MLPs {:?} trained by PPO (clip {}, GAE λ {}, {} epochs per batch of {} episodes); \
+             deaths counted",
+            self.0.hidden, self.0.clip, self.0.lambda, self.0.epochs, self.0.episodes_per_update
+        )
+    }
+    fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
+        let mut v = serde_json::to_value(&self.0).expect("config serialises");
+        v["updates"] = profile.scale_steps(self.0.updates).into();
+        v
+    }
+    fn train(
+        &self,
+        task: &T,
+        data: &TrainData<T>,
+        profile: &Profile,
+        seed: u64,
+        progress: &dyn Fn(f64),
+    ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
+        let run = || -> Result<(ActorCritic, TrainStats)> {
+            let c = &self.0;
+            let shape = match task.encoding() {
+                Encoding::Policy(s) => s,
+                other => return Err(NetError::Encoding(format!("{other:?} is not Policy"))),
+            };
+            if data.train.is_empty() {
+                return Err(NetError::NoData);
+            }
+            let net = ActorCritic::new(shape, &c.hidden, &mut rng::stream(seed, task.id(), "init/ppo"))?;
+            let mut opt = AdamW::new(
+                net.params.vars().to_vec(),
+                ParamsAdamW { lr: c.lr, weight_decay: 0.0, ..Default::default() },
+            )?;
+            let schedule =
+                TrainConfig { steps: 0, batch: 0, lr: c.lr, weight_decay: 0.0, warmup: 0.05, eval_every: c.eval_every };
+            let updates = profile.scale_steps(c.updates);
+            let mut episodes_rng = rng::stream(seed, task.id(), "episodes/ppo");
+            let mut batches = rng::stream(seed, task.id(), "batches/ppo");
+            let mut stats = TrainStats::default();
+            let mut best: Option<(f64, u64, Vec<Tensor>)> = None;
+            let mut window = (0.0f64, 0usize, 0u64);
+            let mut steps = 0u64;
+            let dev = &Device::Cpu;
+            for u in 0..updates {
+                let batch: Vec<T::Instance> = (0..c.episodes_per_update)
+                    .map(|_| data.train.choose(&mut episodes_rng).expect("not empty").clone())
+                    .collect();
+                let rs = rollouts(task, &net, &batch, Some(&mut episodes_rng))?;
+                stats.trials += rs.len() as u64;
+                stats.deaths += rs.iter().filter(|x| x.died).count() as u64;
+                let (mut obs, mut acts, mut old, mut adv, mut targets) =
+                    (Vec::new(), Vec::new(), Vec::<f32>::new(), Vec::new(), Vec::new());
+                for e in &rs {
+                    let (a, t) = gae(&e.rewards, &e.values, c.gamma, c.lambda);
+                    window.0 += e.rewards.iter().sum::<f32>() as f64;
+                    window.1 += 1;
+                    window.2 += u64::from(e.reached);
+                    adv.extend(a);
+                    targets.extend(t);
+                    old.extend(&e.log_probs);
+                    acts.extend(e.actions.iter().map(|&a| a as u32));
+                    obs.extend(e.observations.iter().flatten().copied());
+                }
+                let n = adv.len();
+                let mean = adv.iter().sum::<f32>() / n as f32;
+                let std = (adv.iter().map(|g| (g - mean).powi(2)).sum::<f32>() / n as f32).sqrt().max(1e-6);
+                let adv: Vec<f32> = adv.iter().map(|g| (g - mean) / std).collect();
+                let x = Tensor::from_vec(obs, (n, shape.observation), dev)?;
+                let a = Tensor::from_vec(acts, (n, 1), dev)?;
+                let old = Tensor::from_vec(old, n, dev)?;
+                let adv = Tensor::from_vec(adv, n, dev)?;
+                let targets = Tensor::from_vec(targets, n, dev)?;
+                opt.set_learning_rate(schedule.lr_at(u, updates));
+                let mut order: Vec<u32> = (0..n as u32).collect();
+                for _ in 0..c.epochs {
+                    order.shuffle(&mut batches);
+                    for mb in order.chunks(c.minibatch.max(1)) {
+                        let idx = Tensor::from_slice(mb, mb.len(), dev)?;
+                        let xb = x.index_select(&idx, 0)?;
+                        let logp = candle_nn::ops::log_softmax(&net.policy.forward(&xb)?, D::Minus1)?;
+                        let chosen = logp.gather(&a.index_select(&idx, 0)?, 1)?.squeeze(1)?;
+                        let ratio = (chosen - old.index_select(&idx, 0)?)?.exp()?;
+                        let advb = adv.index_select(&idx, 0)?;
+                        let clipped = ratio.clamp(1.0 - c.clip, 1.0 + c.clip)?;
+                        let surrogate = (&ratio * &advb)?.minimum(&(clipped * &advb)?)?.mean_all()?;
+                        let v = net.value.forward(&xb)?.squeeze(1)?;
+                        let value_loss = (v - targets.index_select(&idx, 0)?)?.sqr()?.mean_all()?;
+                        let entropy = (logp.exp()? * &logp)?.sum(D::Minus1)?.mean_all()?.neg()?;
+                        let loss = ((surrogate.neg()? + (value_loss * c.value_coef)?)? - (entropy * c.entropy)?)?;
+                        let value = loss.to_scalar::<f32>()?;
+                        if !value.is_finite() {
+                            return Err(NetError::Diverged { step: steps, loss: value });
+                        }
+                        opt.backward_step(&loss)?;
+                        steps += 1;
+                    }
+                }
+                let done = u + 1;
+                if done.is_multiple_of(c.eval_every.max(1)) || done == updates {
+                    let val = evaluate(task, &net, &data.val)?;
+                    let train_success = window.2 as f64 / window.1.max(1) as f64;
+                    stats.curve.push((done, window.0 / window.1.max(1) as f64, train_success, val));
+                    stats.competence.push(CompetencePoint {
+                        deaths: stats.deaths,
+                        episodes: stats.trials,
+                        success: val,
+                    });
+                    window = (0.0, 0, 0);
+                    if best.as_ref().is_none_or(|b| val > b.0) {
+                        best = Some((val, done, net.params.snapshot()?));
+                    }
+                    progress(done as f64 / updates as f64);
+                }
+            }
+            let (val, at, saved) = best.expect("validated at least once");
+            net.params.restore(&saved)?;
+            stats.steps = steps;
+            stats.examples = data.train.len() as u64;
+            stats.val_exact = Some(val);
+            stats.best_step = Some(at);
+            stats.extra.insert("updates".into(), updates as f64);
+            stats.extra.insert("parameters".into(), net.params.count() as f64);
+            Ok((net, stats))
+        };
+        let (net, stats) = run().map_err(|e| crate::error::training_error(task.id(), "ppo", e))?;
+        Ok((Box::new(PpoSolver { net }), stats))
+    }
+}
+
+/// A trained PPO policy acting greedily.
+struct PpoSolver {
+    net: ActorCritic,
+}
+
+impl<T: Task> Solver<T> for PpoSolver {
+    fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
+        // An instance the task rejects gets no answer instead of failing the batch.
+        driftbench_core::solver::solve_valid(task, instances, |instances| {
+            let rs = rollouts(task, &self.net, instances, None)
+                .map_err(|e| crate::error::solve_error(task.id(), "ppo", e))?;
+            Ok(instances
+                .iter()
+                .zip(rs)
+                .map(|(i, r)| Attempt { answer: task.answer_from_actions(i, &r.actions), info: SolveInfo::default() })
+                .collect())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gae_with_lambda_one_is_the_discounted_return_minus_the_value() {
+        let r = [0.0, 0.0, 1.0];
+        let v = [0.5, 0.2, 0.1];
+        let (adv, targets) = gae(&r, &v, 0.9, 1.0);
+        let returns = [0.81, 0.9, 1.0];
+        for t in 0..3 {
+            assert!((adv[t] - (returns[t] - v[t])).abs() < 1e-6, "{adv:?}");
+            assert!((targets[t] - returns[t]).abs() < 1e-6);
+        }
+        // λ = 0: the one-step temporal difference.
+        let (adv, _) = gae(&r, &v, 0.9, 0.0);
+        assert!((adv[0] - (0.9 * 0.2 - 0.5)).abs() < 1e-6);
+        assert!((adv[2] - (1.0 - 0.1)).abs() < 1e-6);
+    }
+}
