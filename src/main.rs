@@ -107,7 +107,8 @@ enum Command {
     /// Compare two result sets: success per (task, solver, cell), B − A with its 95% interval and a significance
     /// flag (Holm-corrected two-proportion tests).
     Compare(CompareArgs),
-    /// Run the registry-wide checks on every task (determinism, validity, symbolic solver, levels).
+    /// Run the registry-wide checks on every task (determinism, validity, symbolic solver, levels, and the
+    /// contract at the edges of the instance type).
     Check {
         /// Instances per cell.
         #[arg(long, default_value_t = 200)]
@@ -231,6 +232,9 @@ fn real_main() -> Result<()> {
                     let _ = writeln!(out, "    {:<20} {:<15} {what}", s.name, kind.unwrap_or_default());
                 }
                 let _ = writeln!(out, "  metric: success rate, and {}", t.metric_name());
+                if !t.limits().is_empty() {
+                    let _ = writeln!(out, "  valid instances: {}", t.limits());
+                }
                 let _ = writeln!(out, "  drift axes (level 0 is the training distribution on every axis):");
                 for a in t.axes() {
                     let _ = writeln!(out, "    {}: {}", a.name, a.description);
@@ -298,7 +302,13 @@ fn real_main() -> Result<()> {
         Command::Check { n } => {
             for t in &reg {
                 t.self_check(1, n).map_err(|e| anyhow::anyhow!("{}: {e}", t.id()))?;
-                println!("{}: ok", t.id());
+                let edges = t.edge_check(2, n).map_err(|e| anyhow::anyhow!("{}: {e}", t.id()))?;
+                println!(
+                    "{}: ok ({} edge instances accepted and solved, {} rejected with a named field)",
+                    t.id(),
+                    edges.accepted,
+                    edges.rejected
+                );
             }
         }
     }

@@ -179,9 +179,9 @@ fn corrupted_datasets() {
     resigned("nan", "rocket-v1/in-dist-L0.jsonl", rocket);
     case(d, &verify("nan"), &["in-dist-L0.jsonl", "line 1"]);
     resigned("invalid", "sorting-v1/values-L4.jsonl", &five("{\"values\":[]}"));
-    case(d, &verify("invalid"), &["values-L4.jsonl", "line 1", "list length 0"]);
+    case(d, &verify("invalid"), &["values-L4.jsonl", "line 1", "values: length 0"]);
     resigned("huge", "sorting-v1/values-L4.jsonl", &five("{\"values\":[1, 99999999999]}"));
-    case(d, &verify("huge"), &["values-L4.jsonl", "exceeds the magnitude limit"]);
+    case(d, &verify("huge"), &["values-L4.jsonl", "values: 99999999999 is outside"]);
     resigned("extra", "sorting-v1/values-L1.jsonl", &five("{\"values\":[5], \"colour\": 3}"));
     case(d, &verify("extra"), &["values-L1.jsonl", "line 1"]);
     resigned("repeat", "sorting-v1/values-L1.jsonl", &five("{\"values\":[1]}"));

@@ -48,3 +48,26 @@ fn canonical_datasets_cover_every_task_and_verify() {
     }
     assert!(n > 0);
 }
+
+#[test]
+fn every_task_keeps_its_contract_at_the_edges_of_its_instance_type() {
+    // Generated instances moved to the edges of their types (extreme integers and floats, empty and long lists):
+    // every accepted one solved by the symbolic solver with a finite metric, every rejected one named.
+    for task in registry() {
+        let counts = task.edge_check(5, 60).unwrap_or_else(|e| panic!("{}: {e}", task.id()));
+        assert!(counts.accepted > 0 && counts.rejected > 0, "{}: {counts:?}", task.id());
+    }
+}
+
+#[test]
+fn every_learner_answers_a_batch_with_edge_instances_without_failing() {
+    driftbench_nets::configure_cpu_threads();
+    // Tiny budgets: the point is that nothing panics and no instance fails a batch, not that anything learns.
+    let profile =
+        driftbench_core::Profile { train_examples: 100, val_examples: 10, ..driftbench_core::Profile::tiny() };
+    for task in registry() {
+        let counts = task.learner_check(3, &profile, 24).unwrap_or_else(|e| panic!("{}: {e}", task.id()));
+        // The batch held instances of both kinds (the generated ones are accepted).
+        assert!(counts.accepted > 4 && counts.rejected > 0, "{}: {counts:?}", task.id());
+    }
+}

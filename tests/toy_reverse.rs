@@ -51,7 +51,8 @@ impl Task for Reverse {
         List { values: (0..n).map(|_| rng.random_range(0..10)).collect() }
     }
     fn validate(&self, l: &List) -> Result<(), String> {
-        (!l.values.is_empty() && l.values.len() <= MAX_LEN).then_some(()).ok_or_else(|| "length".into())
+        let n = l.values.len();
+        (n > 0 && n <= MAX_LEN).then_some(()).ok_or_else(|| format!("values: length {n} is outside 1..={MAX_LEN}"))
     }
     fn score(&self, l: &List, a: &Vec<i64>) -> Outcome {
         let want: Vec<i64> = l.values.iter().rev().copied().collect();

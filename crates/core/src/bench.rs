@@ -4,6 +4,7 @@
 //! (with test instances excluded), evaluation of any solver on every cell in parallel, run records, and the
 //! self-check that every registered task must pass.
 use crate::axis::{AxisSpec, Cell, LEVELS};
+use crate::contract::{check_edges, edge_instances, no_panic, EdgeCounts};
 use crate::dataset::{self, Manifest};
 use crate::error::{Error, Result};
 use crate::profile::Profile;
@@ -55,6 +56,8 @@ pub trait DynTask: Send + Sync {
     fn description(&self) -> &'static str;
     /// Drift axes.
     fn axes(&self) -> &'static [AxisSpec];
+    /// What the task's validation accepts ([`Task::limits`]).
+    fn limits(&self) -> &'static str;
     /// Name of the secondary metric.
     fn metric_name(&self) -> &'static str;
     /// Unit of solver work.
@@ -80,7 +83,19 @@ pub trait DynTask: Send + Sync {
     /// symbolic solver succeeding at level 0, every level differing from level 0 and from its neighbour, the
     /// network encoding decoding its own targets to a correct answer, and test sets without repeats.
     fn self_check(&self, seed: u64, n: usize) -> Result<(), String>;
+    /// The task contract at its edges ([`crate::contract`]): `variants` instances per cell drawn from the whole
+    /// instance type; each one `validate` accepts must be solved by the symbolic solver with a finite metric, each
+    /// one it rejects must get a message naming a field, and nothing may panic.
+    fn edge_check(&self, seed: u64, variants: usize) -> Result<EdgeCounts, String>;
+    /// Every learner trained under `profile` (give it tiny budgets) answers a batch that mixes generated
+    /// instances with `variants` edge instances ([`crate::contract`]) accepted and rejected alike: one attempt per
+    /// instance, a finite metric on each accepted one, no panic and no error for the batch. Returns how many
+    /// instances of the batch the task accepted and rejected.
+    fn learner_check(&self, seed: u64, profile: &Profile, variants: usize) -> Result<EdgeCounts, String>;
 }
+
+/// Edge instances per cell that [`DynTask::self_check`] tries.
+pub const SELF_CHECK_EDGE_VARIANTS: usize = 24;
 
 /// Test sets loaded for one task; runs any (solver, seed).
 pub trait Prepared: Send + Sync {
@@ -206,6 +221,9 @@ impl<T: Task> DynTask for Bench<T> {
     }
     fn axes(&self) -> &'static [AxisSpec] {
         self.task.axes()
+    }
+    fn limits(&self) -> &'static str {
+        self.task.limits()
     }
     fn metric_name(&self) -> &'static str {
         self.task.metric_name()
@@ -410,7 +428,77 @@ impl<T: Task> DynTask for Bench<T> {
                 }
             }
         }
+        self.edge_check(seed, SELF_CHECK_EDGE_VARIANTS)?;
         Ok(())
+    }
+
+    fn edge_check(&self, seed: u64, variants: usize) -> Result<EdgeCounts, String> {
+        let axes = self.task.axes();
+        let mut total = EdgeCounts::default();
+        for cell in Cell::grid(axes.len()) {
+            let label = cell.label(axes);
+            let edges = self.edge_instances(cell, seed, variants);
+            let c = check_edges(&self.task, &edges).map_err(|e| format!("{label} edge instances: {e}"))?;
+            total.accepted += c.accepted;
+            total.rejected += c.rejected;
+        }
+        Ok(total)
+    }
+
+    fn learner_check(&self, seed: u64, profile: &Profile, variants: usize) -> Result<EdgeCounts, String> {
+        let t = &self.task;
+        let draw = |purpose: &str, n: usize| {
+            let mut rng = stream(seed, t.id(), purpose);
+            (0..n).map(|_| t.generate(Cell::IN_DIST, &mut rng)).collect::<Vec<_>>()
+        };
+        let data = TrainData {
+            train: draw("contract/train", profile.train_examples_for(t.id())),
+            val: draw("contract/val", profile.val_examples),
+            dropped_overlaps: 0,
+        };
+        // Generated instances first, then edge instances from the farthest level of every axis (accepted and
+        // rejected ones interleaved as they come).
+        let mut batch = draw("contract/test", 4);
+        for axis in 0..t.axes().len() {
+            let cell = Cell { axis: Some(axis), level: LEVELS - 1 };
+            batch.extend(self.edge_instances(cell, seed, variants / t.axes().len().max(1) + 1));
+        }
+        let accepted: Vec<bool> =
+            batch.iter().map(|i| no_panic("validate", || t.validate(i).is_ok())).collect::<Result<_, _>>()?;
+        for learner in &self.learners {
+            let name = learner.name();
+            let (solver, _) = no_panic("training", || learner.train(t, &data, profile, seed, &|_| {}))
+                .map_err(|e| format!("{name}: {e}"))?
+                .map_err(|e| format!("{name}: training on generated instances failed: {e}"))?;
+            let attempts = no_panic("answering", || solver.solve_batch(t, &batch))
+                .map_err(|e| format!("{name}: {e}"))?
+                .map_err(|e| format!("{name}: one bad instance failed the whole batch: {e}"))?;
+            if attempts.len() != batch.len() {
+                return Err(format!("{name}: {} answers for {} instances", attempts.len(), batch.len()));
+            }
+            for ((inst, a), ok) in batch.iter().zip(&attempts).zip(&accepted) {
+                if !ok {
+                    continue;
+                }
+                let o = no_panic("score", || Outcome::of(t, inst, a.answer.as_ref()))
+                    .map_err(|e| format!("{name}: {e} on {}", to_json(inst)))?;
+                if !o.metric.is_finite() {
+                    return Err(format!("{name}: metric {} on {}", o.metric, to_json(inst)));
+                }
+            }
+        }
+        let accepted_n = accepted.iter().filter(|&&a| a).count();
+        Ok(EdgeCounts { accepted: accepted_n, rejected: accepted.len() - accepted_n })
+    }
+}
+
+impl<T: Task> Bench<T> {
+    /// `variants` edge instances ([`crate::contract::edge_instances`]) of a generated instance of `cell`.
+    fn edge_instances(&self, cell: Cell, seed: u64, variants: usize) -> Vec<T::Instance> {
+        let label = cell.label(self.task.axes());
+        let mut rng = stream(seed, self.task.id(), &format!("edges/{label}"));
+        let base = self.task.generate(cell, &mut rng);
+        edge_instances::<T>(&base, variants, &mut rng)
     }
 }
 

@@ -12,6 +12,7 @@
 pub mod attack;
 pub mod axis;
 pub mod bench;
+pub mod contract;
 pub mod dataset;
 pub mod error;
 pub mod profile;

@@ -49,6 +49,37 @@ pub trait Solver<T: Task>: Send + Sync {
     }
 }
 
+/// Answers a batch through `solve` so that an instance the task rejects ([`Task::validate`]) costs its own answer,
+/// never the whole batch. The batch is answered as it is (validation costs nothing while it succeeds); when `solve`
+/// fails on a batch holding rejected instances, the accepted ones are answered again on their own and the
+/// rejected ones get no answer. An error left after that comes from accepted instances and is the real cause.
+pub fn solve_valid<T: Task>(
+    task: &T,
+    instances: &[T::Instance],
+    solve: impl Fn(&[T::Instance]) -> Result<Vec<Attempt<T::Answer>>>,
+) -> Result<Vec<Attempt<T::Answer>>> {
+    let err = match solve(instances) {
+        Ok(attempts) => return Ok(attempts),
+        Err(e) => e,
+    };
+    let valid: Vec<bool> = instances.iter().map(|i| task.validate(i).is_ok()).collect();
+    if valid.iter().all(|&v| v) {
+        return Err(err);
+    }
+    let kept: Vec<T::Instance> = instances.iter().zip(&valid).filter(|(_, &v)| v).map(|(i, _)| i.clone()).collect();
+    let answered = if kept.is_empty() { Vec::new() } else { solve(&kept)? };
+    if answered.len() != kept.len() {
+        // A miscounting solver: handed back as it is, for the caller's count check to report.
+        return Ok(answered);
+    }
+    let mut answered = answered.into_iter();
+    Ok(valid
+        .iter()
+        .map(|&v| if v { answered.next() } else { None })
+        .map(|a| a.unwrap_or(Attempt { answer: None, info: SolveInfo::default() }))
+        .collect())
+}
+
 /// What family a solver belongs to; tables group and colour by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

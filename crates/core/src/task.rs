@@ -224,8 +224,15 @@ pub trait Task: Send + Sync + 'static {
     /// Draws one instance of `cell`. Must only return valid instances.
     fn generate(&self, cell: Cell, rng: &mut ChaCha8Rng) -> Self::Instance;
 
-    /// Checks that an instance (generated or loaded from a dataset file) is well-formed and solvable.
+    /// Checks that an instance (generated or loaded from a dataset file) is well-formed and solvable: it accepts
+    /// exactly what the symbolic solver answers and the scorer can judge, and a rejection names the field at fault.
     fn validate(&self, instance: &Self::Instance) -> Result<(), String>;
+
+    /// What [`Task::validate`] accepts beyond the drift levels (sizes, magnitudes, and why they stop there), one
+    /// line for `driftbench list`; empty when there is nothing to say.
+    fn limits(&self) -> &'static str {
+        ""
+    }
 
     /// Judges an answer by the task's own rules.
     fn score(&self, instance: &Self::Instance, answer: &Self::Answer) -> Outcome;

@@ -752,13 +752,16 @@ struct VinSolver {
 
 impl<T: Task> Solver<T> for VinSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
-        let rs = grid_rollouts(task, &self.net, instances, &mut Vec::new(), false)
-            .map_err(|e| crate::error::solve_error(task.id(), "vin", e))?;
-        Ok(instances
-            .iter()
-            .zip(rs)
-            .map(|(i, r)| Attempt { answer: task.answer_from_actions(i, &r.actions), info: SolveInfo::default() })
-            .collect())
+        // An instance the task rejects gets no answer instead of failing the batch.
+        driftbench_core::solver::solve_valid(task, instances, |instances| {
+            let rs = grid_rollouts(task, &self.net, instances, &mut Vec::new(), false)
+                .map_err(|e| crate::error::solve_error(task.id(), "vin", e))?;
+            Ok(instances
+                .iter()
+                .zip(rs)
+                .map(|(i, r)| Attempt { answer: task.answer_from_actions(i, &r.actions), info: SolveInfo::default() })
+                .collect())
+        })
     }
 }
 

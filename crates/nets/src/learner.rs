@@ -288,15 +288,17 @@ impl NetSolver {
 
 impl<T: Task> Solver<T> for NetSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> Result<Vec<Attempt<T::Answer>>> {
-        let exs = encode_all(task, instances).map_err(|e| crate::error::solve_error(task.id(), self.name, e))?;
-        let refs: Vec<&SeqExample> = exs.iter().collect();
-        let scores = predict(self.model.as_ref(), self.shape, &refs)
-            .map_err(|e| crate::error::solve_error(task.id(), self.name, e))?;
-        Ok(instances
-            .iter()
-            .zip(&scores)
-            .map(|(inst, s)| Attempt { answer: task.decode_seq(inst, s), info: SolveInfo::default() })
-            .collect())
+        driftbench_core::solver::solve_valid(task, instances, |instances| {
+            let exs = encode_all(task, instances).map_err(|e| crate::error::solve_error(task.id(), self.name, e))?;
+            let refs: Vec<&SeqExample> = exs.iter().collect();
+            let scores = predict(self.model.as_ref(), self.shape, &refs)
+                .map_err(|e| crate::error::solve_error(task.id(), self.name, e))?;
+            Ok(instances
+                .iter()
+                .zip(&scores)
+                .map(|(inst, s)| Attempt { answer: task.decode_seq(inst, s), info: SolveInfo::default() })
+                .collect())
+        })
     }
 
     fn attack_surface(&self) -> Option<&dyn driftbench_core::attack::AttackSurface<T>> {

@@ -366,20 +366,22 @@ pub struct PointerSolver {
 
 impl<T: Task> Solver<T> for PointerSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
-        let exs = encode_all(task, instances).map_err(|e| crate::error::solve_error(task.id(), self.name, e))?;
-        let refs: Vec<&SeqExample> = exs.iter().collect();
-        let logp =
-            predict(&self.model, self.shape, &refs).map_err(|e| crate::error::solve_error(task.id(), self.name, e))?;
-        Ok(instances
-            .iter()
-            .zip(&logp)
-            .zip(&exs)
-            .map(|((inst, lp), ex)| Attempt {
-                answer: slot_scores(&decode_chain(lp, ex.len()), self.shape.classes)
-                    .and_then(|s| task.decode_seq(inst, &s)),
-                info: SolveInfo::default(),
-            })
-            .collect())
+        driftbench_core::solver::solve_valid(task, instances, |instances| {
+            let exs = encode_all(task, instances).map_err(|e| crate::error::solve_error(task.id(), self.name, e))?;
+            let refs: Vec<&SeqExample> = exs.iter().collect();
+            let logp = predict(&self.model, self.shape, &refs)
+                .map_err(|e| crate::error::solve_error(task.id(), self.name, e))?;
+            Ok(instances
+                .iter()
+                .zip(&logp)
+                .zip(&exs)
+                .map(|((inst, lp), ex)| Attempt {
+                    answer: slot_scores(&decode_chain(lp, ex.len()), self.shape.classes)
+                        .and_then(|s| task.decode_seq(inst, &s)),
+                    info: SolveInfo::default(),
+                })
+                .collect())
+        })
     }
 
     /// Any list whose answer the task's slot decoding can express: pointers exist between any two elements, and

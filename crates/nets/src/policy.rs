@@ -526,16 +526,16 @@ struct PolicySolver {
 
 impl<T: Task> Solver<T> for PolicySolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
-        let rs = rollouts(task, &self.net, instances, Pick::Greedy).map_err(|e| driftbench_core::Error::Solve {
-            task: task.id().into(),
-            solver: self.name.into(),
-            reason: e.to_string(),
-        })?;
-        Ok(instances
-            .iter()
-            .zip(rs)
-            .map(|(i, r)| Attempt { answer: task.answer_from_actions(i, &r.actions), info: SolveInfo::default() })
-            .collect())
+        // An instance the task rejects offers no episode; it gets no answer instead of failing the batch.
+        driftbench_core::solver::solve_valid(task, instances, |instances| {
+            let rs = rollouts(task, &self.net, instances, Pick::Greedy)
+                .map_err(|e| crate::error::solve_error(task.id(), self.name, e))?;
+            Ok(instances
+                .iter()
+                .zip(rs)
+                .map(|(i, r)| Attempt { answer: task.answer_from_actions(i, &r.actions), info: SolveInfo::default() })
+                .collect())
+        })
     }
 
     /// A policy can take any action in any state it can observe, and every action was a target in training, so

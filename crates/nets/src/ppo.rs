@@ -367,13 +367,16 @@ struct PpoSolver {
 
 impl<T: Task> Solver<T> for PpoSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
-        let rs =
-            rollouts(task, &self.net, instances, None).map_err(|e| crate::error::solve_error(task.id(), "ppo", e))?;
-        Ok(instances
-            .iter()
-            .zip(rs)
-            .map(|(i, r)| Attempt { answer: task.answer_from_actions(i, &r.actions), info: SolveInfo::default() })
-            .collect())
+        // An instance the task rejects gets no answer instead of failing the batch.
+        driftbench_core::solver::solve_valid(task, instances, |instances| {
+            let rs = rollouts(task, &self.net, instances, None)
+                .map_err(|e| crate::error::solve_error(task.id(), "ppo", e))?;
+            Ok(instances
+                .iter()
+                .zip(rs)
+                .map(|(i, r)| Attempt { answer: task.answer_from_actions(i, &r.actions), info: SolveInfo::default() })
+                .collect())
+        })
     }
 }
 

@@ -316,14 +316,16 @@ pub(crate) struct VecSolver {
 
 impl<T: Task> Solver<T> for VecSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
-        let outputs = inputs_of(task, instances)
-            .and_then(|inputs| self.model.predict(&inputs))
-            .map_err(|e| crate::error::solve_error(task.id(), self.name, e))?;
-        Ok(instances
-            .iter()
-            .zip(&outputs)
-            .map(|(i, o)| Attempt { answer: task.decode_vec(i, o), info: SolveInfo::default() })
-            .collect())
+        driftbench_core::solver::solve_valid(task, instances, |instances| {
+            let outputs = inputs_of(task, instances)
+                .and_then(|inputs| self.model.predict(&inputs))
+                .map_err(|e| crate::error::solve_error(task.id(), self.name, e))?;
+            Ok(instances
+                .iter()
+                .zip(&outputs)
+                .map(|(i, o)| Attempt { answer: task.decode_vec(i, o), info: SolveInfo::default() })
+                .collect())
+        })
     }
 
     fn attack_surface(&self) -> Option<&dyn driftbench_core::attack::AttackSurface<T>> {
@@ -368,13 +370,15 @@ impl NearestSolver {
 
 impl<T: Task> Solver<T> for NearestSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
-        let inputs =
-            inputs_of(task, instances).map_err(|e| crate::error::solve_error(task.id(), "nearest-neighbour", e))?;
-        Ok(instances
-            .par_iter()
-            .zip(inputs.par_iter())
-            .map(|(i, x)| Attempt { answer: task.decode_vec(i, self.nearest(x)), info: SolveInfo::default() })
-            .collect())
+        driftbench_core::solver::solve_valid(task, instances, |instances| {
+            let inputs =
+                inputs_of(task, instances).map_err(|e| crate::error::solve_error(task.id(), "nearest-neighbour", e))?;
+            Ok(instances
+                .par_iter()
+                .zip(inputs.par_iter())
+                .map(|(i, x)| Attempt { answer: task.decode_vec(i, self.nearest(x)), info: SolveInfo::default() })
+                .collect())
+        })
     }
 }
 

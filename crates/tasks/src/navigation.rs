@@ -238,19 +238,28 @@ impl NavInstance {
             }
         }
         if self.cars_per_100_cells > MAX_TRAFFIC {
-            return Err(format!("traffic {} is above {MAX_TRAFFIC} cars per 100 cells", self.cars_per_100_cells));
+            return Err(format!("cars_per_100_cells {} is above {MAX_TRAFFIC}", self.cars_per_100_cells));
         }
         let (c, t) = (self.speed_cells, self.speed_ticks);
-        if !(1..=MAX_SPEED_TICKS).contains(&t) || c == 0 || c > MAX_CELLS_PER_TICK * t {
+        if !(1..=MAX_SPEED_TICKS).contains(&t) {
+            return Err(format!("speed_ticks {t} is outside 1..={MAX_SPEED_TICKS}"));
+        }
+        if c == 0 {
+            return Err("speed_cells 0: cars must move".into());
+        }
+        // Deliberate: a tick's sweep holds at most MAX_CELLS_PER_TICK + 1 cells and the death rules and the
+        // observation know one middle cell at most; a faster car would pass through the agent unseen.
+        if c > MAX_CELLS_PER_TICK * t {
             return Err(format!(
-                "car speed {c} cells / {t} ticks is outside 1..={MAX_SPEED_TICKS} ticks, 1-2 cells/tick"
+                "speed_cells {c} / speed_ticks {t} is faster than {MAX_CELLS_PER_TICK} cells per tick, the most the \
+                 traffic sweep follows"
             ));
         }
         if !(1..=MAX_STEPS).contains(&self.max_steps) {
-            return Err(format!("step limit {} is outside 1..={MAX_STEPS}", self.max_steps));
+            return Err(format!("max_steps {} is outside 1..={MAX_STEPS}", self.max_steps));
         }
         if self.added_cars.len() > MAX_ADDED_CARS {
-            return Err(format!("{} added cars, more than {MAX_ADDED_CARS}", self.added_cars.len()));
+            return Err(format!("added_cars: {} cars, more than {MAX_ADDED_CARS}", self.added_cars.len()));
         }
         for car in &self.added_cars {
             car.check_shape(self.speed_ticks)?;
@@ -671,8 +680,9 @@ impl Car {
         (if p < self.len as u64 { p } else { period - p }) as i32
     }
 
+    /// Saturating: an added car's origin may be anywhere in i32 (validation then finds it off the streets).
     fn cell_at_index(&self, i: i32) -> (i32, i32) {
-        (self.origin.0 + self.dir.0 * i, self.origin.1 + self.dir.1 * i)
+        (self.origin.0.saturating_add(self.dir.0 * i), self.origin.1.saturating_add(self.dir.1 * i))
     }
 }
 
@@ -715,10 +725,16 @@ impl AddedCar {
     /// Everything but the street check.
     fn check_shape(&self, speed_ticks: u32) -> Result<(), String> {
         if !(MIN_TRACK..=MAX_TRACK).contains(&self.len) {
-            return Err(format!("added car track of {} cells is outside {MIN_TRACK}..={MAX_TRACK}", self.len));
+            return Err(format!("added_cars: len {} is outside {MIN_TRACK}..={MAX_TRACK}", self.len));
         }
         if self.offset >= 2 * (self.len as u32 - 1) || self.phase >= speed_ticks {
-            return Err(format!("added car offset {} or phase {} is out of range", self.offset, self.phase));
+            return Err(format!(
+                "added_cars: offset {} (below {} needed) or phase {} (below speed_ticks {speed_ticks} needed) is out \
+                 of range",
+                self.offset,
+                2 * (self.len - 1),
+                self.phase
+            ));
         }
         Ok(())
     }
@@ -1024,15 +1040,29 @@ impl World {
     /// The world of `inst`, already reset.
     ///
     /// # Panics
-    /// If the instance's sizes, speed, density or step limit are out of bounds (see [`Navigation`]'s
-    /// `validate`); a valid instance never panics.
+    /// If the instance's sizes, speed, density or step limit are out of bounds, or its start or goal is off the
+    /// map (see [`Navigation`]'s `validate`); a valid instance never panics. [`World::try_new`] returns an error
+    /// instead.
     pub fn new(inst: &NavInstance) -> World {
-        if let Err(e) = inst.check_shape() {
-            panic!("navigation: malformed instance: {e}");
+        match World::try_new(inst) {
+            Ok(w) => w,
+            Err(e) => panic!("navigation: malformed instance: {e}"),
         }
+    }
+
+    /// The world of `inst`, already reset; an error naming the field when the instance cannot have one (see
+    /// [`World::new`]).
+    pub fn try_new(inst: &NavInstance) -> Result<World, String> {
+        inst.check_shape()?;
         let city = inst.city();
+        for (name, (x, y)) in [("start", inst.start), ("goal", inst.goal)] {
+            if !(0..city.width).contains(&x) || !(0..city.height).contains(&y) {
+                // Off the map, the window and the distance table would be read out of bounds.
+                return Err(format!("{name} ({x}, {y}) is off the {}x{} map", city.width, city.height));
+            }
+        }
         let traffic = Traffic::generate(inst, &city);
-        World::from_parts(city, traffic, inst.start, inst.goal, inst.max_steps)
+        Ok(World::from_parts(city, traffic, inst.start, inst.goal, inst.max_steps))
     }
 
     fn from_parts(city: City, traffic: Traffic, start: (i32, i32), goal: (i32, i32), max_steps: u32) -> World {
@@ -1405,7 +1435,7 @@ static AXES: [AxisSpec; 4] = [
             "2 cells / 3 ticks",
             "1 cell / tick (as fast as the agent)",
             "3 cells / 2 ticks (some two-cell moves)",
-            "2 cells / tick (4x training)",
+            "2 cells / tick (4x training; the fastest valid speed: the traffic sweep follows at most 2 cells per tick)",
         ],
     },
 ];
@@ -1534,7 +1564,7 @@ impl Task for Navigation {
             return Err("start and goal are the same cell".into());
         }
         if let Some(car) = inst.added_cars.iter().find(|c| !c.on_streets(&city)) {
-            return Err(format!("added car {car:?} leaves the streets"));
+            return Err(format!("added_cars: {car:?} leaves the streets"));
         }
         let traffic = Traffic::generate(inst, &city);
         if traffic.cars.iter().any(|car| traffic.position(car, 0) == inst.start) {
@@ -1542,14 +1572,14 @@ impl Task for Navigation {
         }
         match search(&city, &traffic, inst.start, 0, inst.goal, inst.max_steps).0 {
             Some(_) => Ok(()),
-            None => Err(format!("no safe route reaches the goal within {} steps", inst.max_steps)),
+            None => Err(format!("no safe route reaches the goal within max_steps {}", inst.max_steps)),
         }
     }
 
     fn score(&self, inst: &NavInstance, answer: &Route) -> Outcome {
         // The rule: the replayed route reaches the goal alive within the step limit.
         let failed = |why| Outcome { success: false, metric: FAILED_RATIO, failure: Some(why) };
-        if inst.check_shape().is_err() {
+        if World::try_new(inst).is_err() {
             return failed("invalid");
         }
         let r = replay(inst, &answer.actions);
@@ -1591,6 +1621,12 @@ impl Task for Navigation {
         (Route { actions: actions.unwrap_or_default() }, SolveInfo { work: expanded })
     }
 
+    fn limits(&self) -> &'static str {
+        "cities 6x6 to 64x64; at most 50 cars per 100 street cells; cars 1-2 cells per tick at most (speed_ticks \
+         1-4; the traffic sweep follows no faster car, so 3 cells per tick is refused); max_steps 1-4096; at most 8 \
+         added cars, on streets; start and goal distinct street cells joined by a safe route"
+    }
+
     fn symbolic_description(&self) -> &'static str {
         "space-time A* over (x, y, t) on the known car schedule, street distance to the goal as heuristic"
     }
@@ -1605,8 +1641,7 @@ impl Task for Navigation {
     }
 
     fn episode(&self, inst: &NavInstance) -> Option<Box<dyn Episode>> {
-        inst.check_shape().ok()?;
-        let world = World::new(inst);
+        let world = World::try_new(inst).ok()?;
         Some(Box::new(NavEpisode { obs: world.observe(), world }))
     }
 
@@ -1635,7 +1670,7 @@ impl Task for Navigation {
     }
 
     fn render_svg(&self, inst: &NavInstance, answer: Option<&Route>) -> Option<String> {
-        inst.check_shape().ok()?;
+        World::try_new(inst).ok()?;
         Some(render_svg(inst, answer.map_or(&[][..], |r| &r.actions)))
     }
 
@@ -2123,6 +2158,148 @@ mod tests {
         let w = World::new(&i);
         i.start = w.cars_at(0)[0];
         assert!(t.validate(&i).unwrap_err().contains("car"), "{:?}", t.validate(&i));
+    }
+
+    /// A size, count or step limit of any kind: small valid ones, the limits and just past them, any u32.
+    fn any_count(valid: std::ops::RangeInclusive<u32>) -> impl Strategy<Value = u32> {
+        let (lo, hi) = (*valid.start(), *valid.end());
+        prop_oneof![4 => valid, 1 => Just(0), 1 => Just(lo.saturating_sub(1)), 1 => Just(hi + 1), 1 => any::<u32>()]
+    }
+
+    /// A cell of any kind: on a small map most of the time, anywhere in i32 sometimes.
+    fn any_cell() -> impl Strategy<Value = (i32, i32)> {
+        prop_oneof![4 => (0..20i32, 0..20i32), 1 => (-2..2i32, any::<i32>()), 1 => (any::<i32>(), any::<i32>())]
+    }
+
+    fn any_added_car() -> impl Strategy<Value = AddedCar> {
+        (any_cell(), any::<bool>(), prop_oneof![3..=9i32, any::<i32>()], 0..16u32, prop_oneof![0..5u32, any::<u32>()])
+            .prop_map(|(origin, horizontal, len, offset, phase)| AddedCar { origin, horizontal, len, offset, phase })
+    }
+
+    fn any_instance() -> impl Strategy<Value = NavInstance> {
+        let pattern = prop_oneof![Just(Pattern::Grid), Just(Pattern::Offset), Just(Pattern::Ring), Just(Pattern::Maze)];
+        let world = (pattern, any::<u64>(), any_count(MIN_SIZE..=20), any_count(MIN_SIZE..=20), any::<u64>());
+        let traffic = (any_count(0..=MAX_TRAFFIC), 0..=9u32, 0..=6u32);
+        let task = (
+            any_cell(),
+            any_cell(),
+            prop_oneof![1..=200u32, Just(MAX_STEPS), Just(MAX_STEPS + 1), Just(0)],
+            prop_oneof![3 => Just(vec![]), 1 => proptest::collection::vec(any_added_car(), 0..=MAX_ADDED_CARS + 1)],
+        );
+        (world, traffic, task).prop_map(
+            |(
+                (pattern, city_seed, width, height, traffic_seed),
+                (cars_per_100_cells, speed_cells, speed_ticks),
+                (start, goal, max_steps, added_cars),
+            )| NavInstance {
+                pattern,
+                city_seed,
+                width,
+                height,
+                traffic_seed,
+                cars_per_100_cells,
+                speed_cells,
+                speed_ticks,
+                start,
+                goal,
+                max_steps,
+                added_cars,
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The contract over the whole instance type: an accepted instance is solved by the planner (and scored),
+        /// a rejected one is rejected for a named field, and nothing panics either way.
+        #[test]
+        fn validate_accepts_exactly_what_the_planner_solves(i in any_instance(), pick in any::<(usize, usize)>()) {
+            // Random cells are mostly buildings; the same instance with start and goal moved onto streets reaches
+            // the planner far more often.
+            let mut on_streets = i.clone();
+            let streets = if i.check_shape().is_ok() { i.city().street_cells() } else { Vec::new() };
+            if !streets.is_empty() {
+                on_streets.start = streets[pick.0 % streets.len()];
+                on_streets.goal = streets[pick.1 % streets.len()];
+            }
+            for i in [i, on_streets] {
+                let t = Navigation;
+                let (route, _) = t.solve_symbolic(&i);
+                let o = t.score(&i, &route);
+                prop_assert!(o.metric.is_finite());
+                let _ = t.episode(&i).map(|mut e| (e.observe(), e.step(4)));
+                match t.validate(&i) {
+                    Ok(()) => prop_assert!(o.success, "{i:?}: {o:?}"),
+                    Err(e) => {
+                        let fields = ["width", "height", "cars_per_100_cells", "speed_cells", "speed_ticks", "start",
+                            "goal", "max_steps", "added_cars"];
+                        prop_assert!(fields.iter().any(|f| e.contains(f)), "{e}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Found by the registry's learner check: an episode started off the map read the observation window and the
+    /// distance table out of bounds (a panic in a program-search learner's batch).
+    #[test]
+    fn off_map_starts_and_goals_get_no_world_and_never_panic() {
+        let t = Navigation;
+        let good = instance(Cell::IN_DIST, 2);
+        let cases =
+            [((i32::MAX, 0), good.goal, "start"), ((-1, 3), good.goal, "start"), (good.start, (i32::MIN, 5), "goal")];
+        for (start, goal, field) in cases {
+            let i = NavInstance { start, goal, ..good.clone() };
+            assert!(t.validate(&i).unwrap_err().starts_with(field), "{:?}", t.validate(&i));
+            assert!(t.episode(&i).is_none() && World::try_new(&i).unwrap_err().starts_with(field));
+            let o = t.score(&i, &Route { actions: vec![Action::East; 3] });
+            assert_eq!((o.success, o.failure), (false, Some("invalid")));
+            assert!(t.solve_symbolic(&i).0.actions.is_empty());
+            assert!(t.render_svg(&i, None).is_none());
+        }
+    }
+
+    /// Defect guard: a car faster than two cells per tick would drive through cells that the sweep (at most
+    /// MAX_CELLS_PER_TICK + 1 cells per tick) leaves out, so it would pass through the agent unseen. Validation
+    /// refuses every such speed, saying why, and the speed level descriptions say where the limit is.
+    #[test]
+    fn speeds_above_two_cells_per_tick_are_refused_because_of_the_sweep() {
+        let t = Navigation;
+        let good = instance(Cell::IN_DIST, 2);
+        for ticks in 1..=MAX_SPEED_TICKS {
+            for cells in 1..=4 * ticks {
+                let i = NavInstance { speed_cells: cells, speed_ticks: ticks, ..good.clone() };
+                let shape = i.check_shape();
+                // The fastest tick of this speed, over a whole cycle of phases.
+                let traffic = Traffic { cars: vec![], speed_cells: cells, speed_ticks: ticks };
+                let car = Car { origin: (0, 0), dir: (1, 0), len: 8, offset: 0, phase: 0 };
+                let fastest = (0..ticks)
+                    .flat_map(|phase| (0..2 * ticks).map(move |tick| (phase, tick)))
+                    .map(|(phase, tick)| {
+                        let c = Car { phase, ..car };
+                        traffic.travelled(&c, tick + 1) - traffic.travelled(&c, tick)
+                    })
+                    .max()
+                    .unwrap();
+                if cells <= MAX_CELLS_PER_TICK * ticks {
+                    assert!(shape.is_ok(), "{cells}/{ticks}: {shape:?}");
+                    assert!(fastest <= u64::from(MAX_CELLS_PER_TICK), "{cells}/{ticks} moves {fastest} in a tick");
+                } else {
+                    let e = shape.unwrap_err();
+                    assert!(e.contains("speed_cells") && e.contains("sweep"), "{cells}/{ticks}: {e}");
+                    assert!(t.validate(&i).unwrap_err().contains("sweep"));
+                }
+            }
+        }
+        // Three cells in one tick would be cut to the sweep's three cells (start, middle, end of two).
+        let fast = Traffic { cars: vec![], speed_cells: 3, speed_ticks: 1 };
+        let car = Car { origin: (0, 0), dir: (1, 0), len: 8, offset: 0, phase: 0 };
+        assert_eq!(fast.sweep(&car, 0).cells(), &[(0, 0), (1, 0), (2, 0)], "the sweep drops the car's fourth cell");
+        assert_eq!(fast.position(&car, 1), (3, 0));
+        assert_eq!(MAX_CELLS_PER_TICK, 2);
+        let speed = AXES.iter().find(|a| a.name == "speed").unwrap();
+        assert!(speed.levels[4].contains("fastest valid speed") && t.limits().contains("3 cells per tick is refused"));
     }
 
     #[test]

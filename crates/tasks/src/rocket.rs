@@ -14,6 +14,16 @@
 //! miss |landing − D|/D, capped at 1, which is also the value of no answer, a non-finite answer or a launch that
 //! never lands.
 //!
+//! A valid instance ([`Task::validate`], [`Rocket`]'s `limits`) has finite values with D in 1..=100,000 m, T in
+//! 1..=300 s (at least 100 integration steps, and at most half the flight cap, so that the shooting solver's trial
+//! launches still land within it), g in 0.1..=300 m/s², ρ in 0..=50 kg/m³ and h0 in 0..=10,000 m; and, in air,
+//! a target the body can reach: D and h0 each at most [`MAX_DRAG_LENGTHS`] drag lengths 1/k (over one drag length
+//! quadratic drag slows a horizontal flight by a factor e), and T at most [`MAX_DRAG_TIMES`] drag times 1/√(g·k)
+//! (beyond a few, staying aloft takes launch speeds that grow exponentially). Past these limits there are targets
+//! no launch reaches (100 km through air of density 50) or the simulator cannot resolve (a flight shorter than
+//! its step); within them the symbolic solver lands every target (checked on 80,000 random instances over the
+//! whole box, corners included, and by the property test below).
+//!
 //! Training instances have D uniform in 100..=1000 m, T = u·√D with u uniform in 0.3..=0.7 s/√m (a vacuum launch
 //! angle of about 24°–67° at g = 9.8), g uniform in 9.7..=9.9 m/s², ρ uniform in 1.1..=1.3 kg/m³ and h0 = 0;
 //! every float is rounded to 3 decimals. The drift axes stretch the distance to 5× the training maximum (same T
@@ -61,6 +71,19 @@ pub const MASS: f64 = 33.0;
 pub const SUCCESS_TOLERANCE: f64 = 0.05;
 /// Largest target distance a valid instance may hold, in metres.
 pub const MAX_DISTANCE: f64 = 100_000.0;
+/// Smallest target distance a valid instance may hold, in metres.
+pub const MIN_DISTANCE: f64 = 1.0;
+/// Shortest flight time a valid instance may hold, in seconds: 100 integration steps.
+pub const MIN_FLIGHT_TIME: f64 = 100.0 * DT;
+/// Longest flight time a valid instance may hold, in seconds: half of [`FLIGHT_CAP`], so that the trial launches of
+/// the shooting solver, which may fly longer than the target, still land within the cap.
+pub const MAX_FLIGHT_TIME: f64 = FLIGHT_CAP / 2.0;
+/// Smallest gravity a valid instance may hold, in m/s² (a sixth of Pluto's).
+pub const MIN_GRAVITY: f64 = 0.1;
+/// Most drag lengths 1/k ([`drag_k`]) that the distance and the launch altitude may each span in air.
+pub const MAX_DRAG_LENGTHS: f64 = 3.0;
+/// Most drag times 1/√(g·k) that the flight time may span in air.
+pub const MAX_DRAG_TIMES: f64 = 4.0;
 /// Largest gravity a valid instance may hold, in m/s² (above the Sun's surface gravity).
 pub const MAX_GRAVITY: f64 = 300.0;
 /// Largest air density a valid instance may hold, in kg/m³.
@@ -329,11 +352,11 @@ fn uniform(rng: &mut ChaCha8Rng, (lo, hi): (f64, f64)) -> f64 {
     round3(rng.random_range(lo..=hi))
 }
 
-fn check(name: &str, value: f64, ok: bool, limits: &str) -> Result<(), String> {
-    if value.is_finite() && ok {
+fn check(name: &str, value: f64, (lo, hi): (f64, f64), unit: &str) -> Result<(), String> {
+    if value.is_finite() && (lo..=hi).contains(&value) {
         Ok(())
     } else {
-        Err(format!("{name} {value} is outside {limits}"))
+        Err(format!("{name} {value} is outside [{lo}, {hi}] {unit}"))
     }
 }
 
@@ -383,11 +406,44 @@ impl Task for Rocket {
     }
 
     fn validate(&self, inst: &RocketInstance) -> Result<(), String> {
-        check("distance", inst.distance, inst.distance > 0.0 && inst.distance <= MAX_DISTANCE, "(0, 100000] m")?;
-        check("flight time", inst.flight_time, inst.flight_time > 0.0 && inst.flight_time < FLIGHT_CAP, "(0, 600) s")?;
-        check("gravity", inst.gravity, inst.gravity > 0.0 && inst.gravity <= MAX_GRAVITY, "(0, 300] m/s2")?;
-        check("air density", inst.air_density, (0.0..=MAX_AIR_DENSITY).contains(&inst.air_density), "[0, 50] kg/m3")?;
-        check("altitude", inst.altitude, (0.0..=MAX_ALTITUDE).contains(&inst.altitude), "[0, 10000] m")
+        check("distance", inst.distance, (MIN_DISTANCE, MAX_DISTANCE), "m")?;
+        check("flight_time", inst.flight_time, (MIN_FLIGHT_TIME, MAX_FLIGHT_TIME), "s")?;
+        check("gravity", inst.gravity, (MIN_GRAVITY, MAX_GRAVITY), "m/s2")?;
+        check("air_density", inst.air_density, (0.0, MAX_AIR_DENSITY), "kg/m3")?;
+        check("altitude", inst.altitude, (0.0, MAX_ALTITUDE), "m")?;
+        // Reachability in air, in the drag's own units of length and time.
+        let k = drag_k(inst.air_density);
+        if k > 0.0 {
+            let (length, time) = (1.0 / k, 1.0 / (inst.gravity * k).sqrt());
+            for (name, value) in [("distance", inst.distance), ("altitude", inst.altitude)] {
+                if value > MAX_DRAG_LENGTHS * length {
+                    return Err(format!(
+                        "{name} {value} m is more than {MAX_DRAG_LENGTHS} drag lengths ({:.0} m at air_density {}): \
+                         no launch reaches it",
+                        MAX_DRAG_LENGTHS * length,
+                        inst.air_density
+                    ));
+                }
+            }
+            if inst.flight_time > MAX_DRAG_TIMES * time {
+                return Err(format!(
+                    "flight_time {} s is more than {MAX_DRAG_TIMES} drag times ({:.1} s at gravity {} and air_density \
+                     {}): no launch stays aloft that long",
+                    inst.flight_time,
+                    MAX_DRAG_TIMES * time,
+                    inst.gravity,
+                    inst.air_density
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn limits(&self) -> &'static str {
+        "distance 1-100000 m, flight_time 1-300 s (at least 100 integration steps of 0.01 s, at most half the 600 s \
+         flight cap), gravity 0.1-300 m/s2, air_density 0-50 kg/m3, altitude 0-10000 m; in air, distance and \
+         altitude each at most 3 drag lengths 1/k and flight_time at most 4 drag times 1/sqrt(g*k), past which no \
+         launch reaches the target"
     }
 
     fn score(&self, inst: &RocketInstance, answer: &Launch) -> Outcome {
@@ -636,6 +692,132 @@ mod tests {
             let (answer, _) = t.solve_symbolic(&a);
             prop_assert!(t.score(&a, &answer).success);
         }
+    }
+
+    /// A float of any kind (NaN, infinities, subnormals, extremes), or one near the valid range `lo..=hi`.
+    fn any_float(lo: f64, hi: f64) -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<f64>(),
+            Just(lo),
+            Just(hi),
+            Just(0.0),
+            Just(5e-324),
+            Just(f64::MAX),
+            (lo.max(1e-3).ln()..=(2.0 * hi).ln()).prop_map(f64::exp),
+        ]
+    }
+
+    /// One of the valid range's ends, or a log-uniform value inside it.
+    fn inside(lo: f64, hi: f64) -> impl Strategy<Value = f64> {
+        prop_oneof![Just(lo), Just(hi), (lo.max(1e-2).ln()..=hi.ln()).prop_map(f64::exp)]
+    }
+
+    fn check_contract(i: &RocketInstance) -> Result<bool, TestCaseError> {
+        let t = Rocket;
+        match t.validate(i) {
+            Ok(()) => {
+                let (a, _) = t.solve_symbolic(i);
+                let o = t.score(i, &a);
+                prop_assert!(o.success && o.metric.is_finite(), "{i:?}: {a:?} missed by {}", o.metric);
+                Ok(true)
+            }
+            Err(e) => {
+                let fields = ["distance", "flight_time", "gravity", "air_density", "altitude"];
+                prop_assert!(fields.iter().any(|f| e.starts_with(f)), "{e}");
+                // The solver and the scorer still neither panic nor score NaN.
+                let (a, _) = t.solve_symbolic(i);
+                prop_assert!(t.score(i, &a).metric.is_finite());
+                Ok(false)
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The contract over the whole instance type: any floats at all, accepted ones solved, rejected ones
+        /// rejected for a named field.
+        #[test]
+        fn validate_accepts_exactly_what_the_solver_lands(
+            d in any_float(MIN_DISTANCE, MAX_DISTANCE), tf in any_float(MIN_FLIGHT_TIME, MAX_FLIGHT_TIME),
+            g in any_float(MIN_GRAVITY, MAX_GRAVITY), rho in any_float(0.0, MAX_AIR_DENSITY),
+            h in any_float(0.0, MAX_ALTITUDE),
+        ) {
+            check_contract(&inst(d, tf, g, rho, h))?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// The limits are ones the symbolic solver meets: draws across the whole valid box (its corners included),
+        /// vacuum and air, every accepted one landed.
+        #[test]
+        fn the_solver_lands_every_target_within_the_limits(
+            d in inside(MIN_DISTANCE, MAX_DISTANCE), tf in inside(MIN_FLIGHT_TIME, MAX_FLIGHT_TIME),
+            g in inside(MIN_GRAVITY, MAX_GRAVITY), rho in prop_oneof![Just(0.0), inside(1e-2, MAX_AIR_DENSITY)],
+            h in prop_oneof![Just(0.0), inside(1e-2, MAX_ALTITUDE)],
+        ) {
+            check_contract(&inst(d, tf, g, rho, h))?;
+        }
+    }
+
+    /// Defect: any flight time in (0, 600) s was accepted, including times below the 0.01 s step, where the solver
+    /// missed by 100% (and at T = 5e-324 answered vx = +inf).
+    #[test]
+    fn flight_times_below_a_hundred_steps_are_refused() {
+        let t = Rocket;
+        for tf in [5e-324, 1e-9, 0.005, DT, 0.5, 0.999] {
+            let e = t.validate(&inst(500.0, tf, 9.8, 1.2, 0.0)).unwrap_err();
+            assert!(e.starts_with("flight_time "), "{e}");
+        }
+        for tf in [MIN_FLIGHT_TIME, 3.0, MAX_FLIGHT_TIME] {
+            let i = inst(50.0, tf, 0.62, 0.0, 0.0);
+            assert!(t.validate(&i).is_ok());
+            let (a, _) = t.solve_symbolic(&i);
+            assert!(t.score(&i, &a).success && a.vx.is_finite() && a.vy.is_finite(), "{i:?}: {a:?}");
+        }
+        assert!(t.validate(&inst(500.0, MAX_FLIGHT_TIME + 1.0, 9.8, 0.0, 0.0)).is_err());
+    }
+
+    /// Defect: targets no launch reaches (100 km through air of density 50) were accepted.
+    #[test]
+    fn unreachable_targets_are_refused() {
+        let t = Rocket;
+        let far = t.validate(&inst(100_000.0, 60.0, 9.8, 50.0, 0.0)).unwrap_err();
+        assert!(far.starts_with("distance ") && far.contains("air_density 50"), "{far}");
+        let high = t.validate(&inst(100.0, 20.0, 9.8, 50.0, 5_000.0)).unwrap_err();
+        assert!(high.starts_with("altitude "), "{high}");
+        let long = t.validate(&inst(500.0, 250.0, 9.8, 1.2, 0.0)).unwrap_err();
+        assert!(long.starts_with("flight_time ") && long.contains("drag times"), "{long}");
+        // The same targets in vacuum are fine.
+        for i in [inst(100_000.0, 60.0, 9.8, 0.0, 0.0), inst(500.0, 250.0, 9.8, 0.0, 5_000.0)] {
+            assert!(t.validate(&i).is_ok());
+            let (a, _) = t.solve_symbolic(&i);
+            assert!(t.score(&i, &a).success, "{i:?}");
+        }
+    }
+
+    #[test]
+    fn every_generated_level_is_within_the_limits_with_room() {
+        // The farthest levels: the drag depth, drag time and altitude margins the test sets use.
+        let t = Rocket;
+        let mut rng = driftbench_core::rng::stream(3, "test", "limits");
+        let (mut depth, mut time, mut height) = (0f64, 0f64, 0f64);
+        for cell in Cell::grid(AXES.len()) {
+            for _ in 0..300 {
+                let i = t.generate(cell, &mut rng);
+                assert!(t.validate(&i).is_ok(), "{i:?}");
+                let k = drag_k(i.air_density);
+                depth = depth.max(k * i.distance);
+                time = time.max(i.flight_time * (i.gravity * k).sqrt());
+                height = height.max(k * i.altitude);
+            }
+        }
+        assert!(
+            depth < MAX_DRAG_LENGTHS / 2.0 && time < MAX_DRAG_TIMES * 0.75 && height < 1.0,
+            "{depth} {time} {height}"
+        );
     }
 
     #[test]

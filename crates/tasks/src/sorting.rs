@@ -3,8 +3,11 @@
 //! Training lists have 2..=8 elements drawn uniformly from 0..=99, so 11% hold a duplicate in expectation (from
 //! 1% of 2-element lists to 25% of 8-element ones). The drift axes stretch the length up to 4× the longest
 //! training list, the magnitude and sign of the values, and the arrangement of the list. The symbolic solver is a
-//! bottom-up merge sort. Networks see one feature per element (its value / 100) and predict each element's rank;
-//! the answer is read off the rank scores without any call to a sort.
+//! bottom-up merge sort. Networks see one feature per element (its value / 100, as an `f32`) and predict each
+//! element's rank; the answer is read off the rank scores without any call to a sort.
+//!
+//! A valid list holds 1..=[`MAX_LEN`] values of magnitude at most [`MAX_ABS`] (10⁷): up to there the network
+//! feature keeps every two distinct values distinct (at 10⁹, 10⁹ − 1 and 10⁹ would encode to the same `f32`).
 //!
 //! ```
 //! use driftbench_core::{Task, Cell, rng};
@@ -23,8 +26,10 @@ use std::ops::RangeInclusive;
 
 /// Longest list at any level; padded networks are this wide and rank classes run 0..MAX_LEN.
 pub const MAX_LEN: usize = 32;
-/// Largest magnitude a valid instance may hold.
-pub const MAX_ABS: i64 = 1_000_000_000;
+/// Largest magnitude a valid instance may hold: the largest power of ten at which the network feature v/100 as
+/// an `f32` is still injective on the integers (`f32` holds every integer up to 2²⁴ exactly, and below 2¹⁷ the
+/// spacing of `f32` values is under 0.01, so v/100 keeps neighbours apart up to 13,107,200).
+pub const MAX_ABS: i64 = 10_000_000;
 /// Scale of the network feature: training values 0..=99 map to [0, 0.99].
 const FEATURE_SCALE: f32 = 100.0;
 
@@ -193,12 +198,21 @@ impl Task for Sorting {
     fn validate(&self, inst: &SortInstance) -> Result<(), String> {
         let n = inst.values.len();
         if n == 0 || n > MAX_LEN {
-            return Err(format!("list length {n} is outside 1..={MAX_LEN}"));
+            return Err(format!("values: length {n} is outside 1..={MAX_LEN}"));
         }
-        if let Some(v) = inst.values.iter().find(|v| v.abs() > MAX_ABS) {
-            return Err(format!("value {v} exceeds the magnitude limit {MAX_ABS}"));
+        // A range test, not `v.abs()`: |i64::MIN| does not fit an i64.
+        if let Some(v) = inst.values.iter().find(|v| !(-MAX_ABS..=MAX_ABS).contains(*v)) {
+            return Err(format!(
+                "values: {v} is outside -{MAX_ABS}..={MAX_ABS} (beyond it the network feature v/100 as f32 merges \
+                 neighbouring values)"
+            ));
         }
         Ok(())
+    }
+
+    fn limits(&self) -> &'static str {
+        "1-32 values, each within -10^7..=10^7 (the network feature v/100 as f32 keeps neighbouring integers apart \
+         only up to there)"
     }
 
     fn score(&self, inst: &SortInstance, answer: &Vec<i64>) -> Outcome {
@@ -207,7 +221,10 @@ impl Task for Sorting {
         expected.sort_unstable();
         let n = expected.len();
         let correct = (0..n).filter(|&i| answer.get(i) == Some(&expected[i])).count();
-        Outcome::new(*answer == expected, correct as f64 / n.max(answer.len()) as f64)
+        // An empty answer to an empty list is all correct (not 0/0).
+        let positions = n.max(answer.len());
+        let metric = if positions == 0 { 1.0 } else { correct as f64 / positions as f64 };
+        Outcome::new(*answer == expected, metric)
     }
 
     fn metric_name(&self) -> &'static str {
@@ -245,21 +262,20 @@ impl Task for Sorting {
     }
 
     /// Output slot r holds the input element whose predicted score for rank r is highest (a pointer read-out,
-    /// column by column). Colliding or missing ranks show up as a wrong list, never as a silent repair.
+    /// column by column). Colliding or missing ranks show up as a wrong list, never as a silent repair. A list
+    /// longer than [`MAX_LEN`] has ranks with no score column and an empty list has nothing to read: no answer.
     fn decode_seq(&self, inst: &SortInstance, scores: &[f32]) -> Option<Vec<i64>> {
         let n = inst.values.len();
-        if scores.len() != n * MAX_LEN {
+        if n == 0 || n > MAX_LEN || scores.len() != n * MAX_LEN {
             return None;
         }
-        let answer = (0..n)
+        (0..n)
             .map(|r| {
                 let best = (0..n)
-                    .max_by(|&a, &b| scores[a * MAX_LEN + r].total_cmp(&scores[b * MAX_LEN + r]).then(b.cmp(&a)))
-                    .expect("list is not empty");
-                inst.values[best]
+                    .max_by(|&a, &b| scores[a * MAX_LEN + r].total_cmp(&scores[b * MAX_LEN + r]).then(b.cmp(&a)))?;
+                inst.values.get(best).copied()
             })
-            .collect();
-        Some(answer)
+            .collect()
     }
 
     /// Every value may move by just under half the smallest gap between distinct values (× (1 − 10⁻³), in
@@ -341,6 +357,112 @@ mod tests {
         }
     }
 
+    /// Any i64, with the edges of the type and of the valid range over-represented.
+    fn any_value() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            any::<i64>(),
+            -100i64..100,
+            (MAX_ABS - 2)..=(MAX_ABS + 2),
+            (-MAX_ABS - 2)..=(-MAX_ABS + 2),
+            Just(i64::MIN),
+            Just(i64::MAX),
+            -MAX_ABS..=MAX_ABS,
+        ]
+    }
+
+    /// Any list: mostly lengths around the valid range, some up to 200.
+    fn any_list() -> impl Strategy<Value = Vec<i64>> {
+        prop_oneof![
+            3 => proptest::collection::vec(any_value(), 0..=MAX_LEN + 1),
+            1 => proptest::collection::vec(any_value(), 0..=200),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// The contract over the whole instance type: an accepted list is sorted by the symbolic solver and scored
+        /// with a finite metric, and decodes (from any scores) without panicking; a rejected one is rejected for
+        /// its `values`.
+        #[test]
+        fn validate_accepts_exactly_what_the_solvers_answer(values in any_list(), score in -10.0f32..10.0) {
+            let t = Sorting;
+            let i = inst(&values);
+            match t.validate(&i) {
+                Ok(()) => {
+                    prop_assert!(!values.is_empty() && values.len() <= MAX_LEN);
+                    let (answer, _) = t.solve_symbolic(&i);
+                    let o = t.score(&i, &answer);
+                    prop_assert!(o.success && o.metric == 1.0, "{o:?}");
+                    let ex = t.encode_seq(&i).unwrap();
+                    prop_assert!(ex.features.iter().all(|x| x.is_finite()));
+                    let decoded = t.decode_seq(&i, &vec![score; values.len() * MAX_LEN]);
+                    prop_assert!(decoded.is_some_and(|a| t.score(&i, &a).metric.is_finite()));
+                }
+                Err(message) => {
+                    prop_assert!(message.starts_with("values: "), "{message}");
+                    prop_assert!(values.is_empty() || values.len() > MAX_LEN || values.iter().any(|v| v.unsigned_abs() > MAX_ABS as u64));
+                    // Whatever the scores, decoding a list it cannot read gives no answer rather than a panic.
+                    if values.is_empty() || values.len() > MAX_LEN {
+                        prop_assert_eq!(t.decode_seq(&i, &vec![score; values.len() * MAX_LEN]), None);
+                    }
+                }
+            }
+            let (answer, _) = t.solve_symbolic(&i);
+            prop_assert!(t.score(&i, &answer).metric.is_finite());
+        }
+    }
+
+    /// Defect: ranks past the 32 score columns of a longer list read the next element's scores and then ran off
+    /// the end of the slice (`index out of bounds: the len is 2048 but the index is 2048`).
+    #[test]
+    fn decoding_refuses_lists_longer_than_its_rank_columns() {
+        let t = Sorting;
+        for n in [MAX_LEN + 1, 64, 200] {
+            let i = inst(&(0..n as i64).rev().collect::<Vec<_>>());
+            assert_eq!(t.decode_seq(&i, &vec![0.0; n * MAX_LEN]), None, "length {n}");
+        }
+        assert_eq!(t.decode_seq(&inst(&[]), &[]), None);
+        assert!(t.decode_seq(&inst(&[2; MAX_LEN]), &vec![0.0; MAX_LEN * MAX_LEN]).is_some());
+    }
+
+    /// Defect: `v.abs() > MAX_ABS` wrapped for `i64::MIN` in release builds (and panicked in debug builds), so
+    /// the most negative i64 was accepted.
+    #[test]
+    fn validation_rejects_the_i64_extremes_for_their_values() {
+        let t = Sorting;
+        for v in [i64::MIN, i64::MIN + 1, i64::MAX, -MAX_ABS - 1, MAX_ABS + 1] {
+            let e = t.validate(&inst(&[1, v])).unwrap_err();
+            assert!(e.starts_with("values: ") && e.contains(&v.to_string()), "{e}");
+        }
+        assert!(t.validate(&inst(&[-MAX_ABS, MAX_ABS])).is_ok());
+    }
+
+    /// Defect: at the old limit of 10⁹ the feature v/100 as f32 merged neighbours (10⁹ − 1 and 10⁹), so a network
+    /// could not tell them apart. Every accepted value must encode to its own feature, in order.
+    #[test]
+    fn network_feature_keeps_every_accepted_value_distinct() {
+        let feature = |v: i64| Sorting.encode_seq(&inst(&[v])).unwrap().features[0];
+        assert_eq!(feature(999_999_999), feature(1_000_000_000), "the old limit merged neighbours");
+        // Strictly increasing over the whole accepted range (exhaustive: 2·10⁷ neighbours).
+        let encode = |v: i64| v as f32 / FEATURE_SCALE;
+        assert_eq!(encode(MAX_ABS), feature(MAX_ABS));
+        let mut prev = encode(-MAX_ABS);
+        for v in -MAX_ABS + 1..=MAX_ABS {
+            let x = encode(v);
+            assert!(x > prev, "{} and {v} encode to {prev} and {x}", v - 1);
+            prev = x;
+        }
+    }
+
+    /// Defect: scoring the empty answer to the empty list divided 0 by 0.
+    #[test]
+    fn scoring_the_empty_list_is_finite() {
+        let o = Sorting.score(&inst(&[]), &vec![]);
+        assert_eq!((o.success, o.metric), (true, 1.0));
+        assert_eq!(Sorting.score(&inst(&[]), &vec![4]).metric, 0.0);
+    }
+
     #[test]
     fn scorer_accepts_the_sorted_list_and_rejects_wrong_answers() {
         let t = Sorting;
@@ -403,6 +525,7 @@ mod tests {
         assert!(t.validate(&inst(&[])).is_err());
         assert!(t.validate(&inst(&[1; MAX_LEN + 1])).is_err());
         assert!(t.validate(&inst(&[MAX_ABS + 1])).is_err());
+        assert!(t.validate(&inst(&[i64::MIN])).is_err());
         assert!(t.validate(&inst(&[-5, 7])).is_ok());
     }
 
