@@ -54,7 +54,7 @@ impl SeqLearner {
                 attention: AttentionKind::Sigmoid,
                 layer_norm: false,
             }),
-            train: TrainConfig { steps: 1500, batch: 64, lr: 2e-3, weight_decay: 0.01, warmup: 0.05, eval_every: 250 },
+            train: TrainConfig { steps: 1000, batch: 64, lr: 2e-3, weight_decay: 0.01, warmup: 0.05, eval_every: 250 },
         }
     }
 
