@@ -763,6 +763,10 @@ impl<T: Task> Solver<T> for VinSolver {
                 .collect())
         })
     }
+
+    fn representable(&self, task: &T, instance: &T::Instance) -> Option<driftbench_core::solver::Representable> {
+        Some(crate::policy::policy_representable(task, instance, true))
+    }
 }
 
 #[cfg(test)]

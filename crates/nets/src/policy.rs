@@ -542,7 +542,20 @@ impl<T: Task> Solver<T> for PolicySolver {
     /// an instance is within reach whenever it starts an episode. (Whether the observation shows enough of the
     /// city to plan is a different question, which the size and city axes measure.)
     fn representable(&self, task: &T, instance: &T::Instance) -> Option<driftbench_core::solver::Representable> {
-        let fits = task.episode(instance).is_some();
-        Some(driftbench_core::solver::Representable { expressible: fits, supervised: fits })
+        Some(policy_representable(task, instance, false))
     }
+}
+
+/// Representability of a policy: it can take any action in any state it can observe, and every action was a
+/// target (or an explored choice) in training, so an instance is within reach whenever it starts an episode (with
+/// a whole-city map when the policy reads one). Whether the observation shows enough of the city to plan is a
+/// different question, which the size and city axes measure.
+pub(crate) fn policy_representable<T: Task>(
+    task: &T,
+    instance: &T::Instance,
+    needs_grid: bool,
+) -> driftbench_core::solver::Representable {
+    let fits = task.validate(instance).is_ok()
+        && task.episode(instance).is_some_and(|ep| !needs_grid || ep.observe_grid().is_some());
+    driftbench_core::solver::Representable { expressible: fits, supervised: fits }
 }

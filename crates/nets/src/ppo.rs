@@ -378,6 +378,10 @@ impl<T: Task> Solver<T> for PpoSolver {
                 .collect())
         })
     }
+
+    fn representable(&self, task: &T, instance: &T::Instance) -> Option<driftbench_core::solver::Representable> {
+        Some(crate::policy::policy_representable(task, instance, false))
+    }
 }
 
 #[cfg(test)]
