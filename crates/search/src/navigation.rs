@@ -1191,8 +1191,12 @@ mod tests {
         let d = data(300, 50, 1);
         let profile = Profile::tiny();
         let learners = learners();
-        assert_eq!(learners.iter().map(|l| l.name()).collect::<Vec<_>>(), ["decision-list", "decision-list-nobfs"]);
-        assert!(learners.iter().all(|l| l.kind() == SolverKind::ProgramSearch));
+        assert_eq!(
+            learners.iter().map(|l| l.name()).collect::<Vec<_>>(),
+            ["decision-list", "decision-list-nobfs", "nearest-state"]
+        );
+        assert!(learners[..2].iter().all(|l| l.kind() == SolverKind::ProgramSearch));
+        assert_eq!(learners[2].kind(), SolverKind::Baseline);
         let cfg = learners[0].config(&t, &profile);
         assert_eq!((cfg["max_rules"].as_u64(), cfg["max_literals"].as_u64()), (Some(8), Some(3)));
         assert_eq!(cfg["demonstration_episodes"].as_u64(), Some(300));
