@@ -20,8 +20,7 @@ use crate::train::{fit, gather_rows, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Module, Tensor, D};
 use driftbench_core::solver::Attempt;
 use driftbench_core::{
-    rng, CompetencePoint, Encoding, GridObservation, Learner, Profile, SolveInfo, Solver, SolverKind, Task, TrainData,
-    TrainStats,
+    rng, Encoding, GridObservation, Learner, Profile, Solver, SolverKind, Task, TrainData, TrainStats,
 };
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
@@ -715,19 +714,7 @@ impl<T: Task> Learner<T> for Vin {
                 };
                 let done = round as f64 / rounds as f64;
                 let part = fit(&obj, &c.train, per_round, &mut batches, &|f| progress(done + f / rounds as f64))?;
-                let offset = stats.steps;
-                stats.curve.extend(part.curve.iter().map(|p| (p.0 + offset, p.1, p.2, p.3)));
-                stats.competence.extend(part.curve.iter().map(|p| CompetencePoint {
-                    deaths,
-                    episodes: rolled,
-                    success: p.3,
-                }));
-                stats = TrainStats {
-                    curve: std::mem::take(&mut stats.curve),
-                    competence: std::mem::take(&mut stats.competence),
-                    steps: offset + part.steps,
-                    ..part
-                };
+                crate::policy::append_round(&mut stats, part, deaths, rolled);
             }
             stats.examples = train.len() as u64;
             // Batches are episodes: this counts the episodes presented, with repeats.
@@ -756,11 +743,7 @@ impl<T: Task> Solver<T> for VinSolver {
         driftbench_core::solver::solve_valid(task, instances, |instances| {
             let rs = grid_rollouts(task, &self.net, instances, &mut Vec::new(), false)
                 .map_err(|e| crate::error::solve_error(task.id(), "vin", e))?;
-            Ok(instances
-                .iter()
-                .zip(rs)
-                .map(|(i, r)| Attempt { answer: task.answer_from_actions(i, &r.actions), info: SolveInfo::default() })
-                .collect())
+            Ok(crate::policy::attempts(task, instances, rs.into_iter().map(|r| r.actions)))
         })
     }
 

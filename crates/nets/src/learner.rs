@@ -149,7 +149,8 @@ impl<T: Task> Objective for SeqObjective<'_, T> {
     }
 }
 
-fn encode_all<T: Task>(task: &T, insts: &[T::Instance]) -> crate::Result<Vec<SeqExample>> {
+/// The sequence encodings of `insts`, or an error naming the task when one has none.
+pub(crate) fn encode_all<T: Task>(task: &T, insts: &[T::Instance]) -> crate::Result<Vec<SeqExample>> {
     insts
         .iter()
         .map(|i| task.encode_seq(i).ok_or_else(|| NetError::Encoding(format!("{} gave no encoding", task.id()))))
@@ -259,15 +260,11 @@ impl NetSolver {
     fn representable_example(&self, ex: &SeqExample, decodes: impl Fn(&[f32]) -> bool) -> Representable {
         let c = self.shape.classes;
         let n = ex.len();
-        let slots = (self.model.pad_to(n) >= n)
+        let scores = (self.model.pad_to(n) >= n)
             .then(|| assign_slots(&ex.targets))
             .flatten()
-            .filter(|s| s.iter().all(|&k| k < c));
-        let Some(slots) = slots else { return Representable { expressible: false, supervised: false } };
-        let mut scores = vec![-1e9f32; n * c];
-        for (p, &k) in slots.iter().enumerate() {
-            scores[p * c + k] = 0.0;
-        }
+            .and_then(|slots| crate::pointer::slot_scores(&slots, c));
+        let Some(scores) = scores else { return Representable { expressible: false, supervised: false } };
         let expressible = decodes(&scores);
         let unit = |p: usize, k: usize| {
             if self.per_slot {

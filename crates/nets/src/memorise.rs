@@ -48,12 +48,7 @@ impl NearestListSolver {
 
     fn answer<T: Task>(&self, task: &T, inst: &T::Instance) -> Option<T::Answer> {
         let ex = task.encode_seq(inst)?;
-        let slots = self.nearest(&ex)?;
-        let c = self.shape.classes;
-        let mut scores = vec![-1e9f32; slots.len() * c];
-        for (p, &k) in slots.iter().enumerate() {
-            *scores.get_mut(p * c + k)? = 0.0;
-        }
+        let scores = crate::pointer::slot_scores(self.nearest(&ex)?, self.shape.classes)?;
         task.decode_seq(inst, &scores)
     }
 }

@@ -22,6 +22,7 @@
 //! decodes rank classes.
 use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
+use crate::learner::encode_all;
 use crate::seq::{input_features, make_batch, set_cross_entropy, AttentionKind, Transformer, TransformerConfig};
 use crate::train::{fit, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Module, Tensor, D};
@@ -165,7 +166,7 @@ pub fn decode_chain(logp: &[f32], n: usize) -> Vec<usize> {
 
 /// One-hot log-probabilities (`len × classes`) putting each position in its slot, for the task's rank decoding;
 /// `None` when a slot does not fit the classes.
-fn slot_scores(slots: &[usize], classes: usize) -> Option<Vec<f32>> {
+pub(crate) fn slot_scores(slots: &[usize], classes: usize) -> Option<Vec<f32>> {
     let mut s = vec![-1e9f32; slots.len() * classes];
     for (p, &k) in slots.iter().enumerate() {
         if k >= classes {
@@ -292,13 +293,6 @@ fn shape_of<T: Task>(task: &T) -> Result<SeqClassShape> {
         Encoding::SeqClass(s) if s.permutation => Ok(s),
         other => Err(NetError::Encoding(format!("{other:?} is not a permutation SeqClass encoding"))),
     }
-}
-
-fn encode_all<T: Task>(task: &T, insts: &[T::Instance]) -> Result<Vec<SeqExample>> {
-    insts
-        .iter()
-        .map(|i| task.encode_seq(i).ok_or_else(|| NetError::Encoding(format!("{} gave no encoding", task.id()))))
-        .collect()
 }
 
 impl<T: Task> Learner<T> for PointerLearner {

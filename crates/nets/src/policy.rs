@@ -333,20 +333,7 @@ impl<T: Task> Learner<T> for Imitation {
                 };
                 let done = round as f64 / rounds as f64;
                 let part = fit(&obj, &c.train, per_round, &mut batches, &|f| progress(done + f / rounds as f64))?;
-                let offset = stats.steps;
-                stats.curve.extend(part.curve.iter().map(|p| (p.0 + offset, p.1, p.2, p.3)));
-                // Deaths to competence: the DAgger rollouts so far are the only episodes acted out in training.
-                stats.competence.extend(part.curve.iter().map(|p| CompetencePoint {
-                    deaths,
-                    episodes: rolled,
-                    success: p.3,
-                }));
-                stats = TrainStats {
-                    curve: std::mem::take(&mut stats.curve),
-                    competence: std::mem::take(&mut stats.competence),
-                    steps: offset + part.steps,
-                    ..part
-                };
+                append_round(&mut stats, part, deaths, rolled);
             }
             // `fit` keeps the best parameters of the last round only; that round trains on the most data.
             stats.examples = n as u64;
@@ -490,14 +477,7 @@ impl<T: Task> Learner<T> for Reinforce {
                 let done = u + 1;
                 if done.is_multiple_of(c.eval_every.max(1)) || done == updates {
                     let (val, _) = evaluate(task, &net, &data.val)?;
-                    let train_success = window.2 as f64 / window.1.max(1) as f64;
-                    stats.curve.push((done, window.0 / window.1.max(1) as f64, train_success, val));
-                    stats.competence.push(CompetencePoint {
-                        deaths: stats.deaths,
-                        episodes: stats.trials,
-                        success: val,
-                    });
-                    window = (0.0, 0, 0);
+                    record_validation(&mut stats, done, std::mem::take(&mut window), val);
                     if best.as_ref().is_none_or(|b| val > b.0) {
                         best = Some((val, done, net.params.snapshot()?));
                     }
@@ -530,11 +510,7 @@ impl<T: Task> Solver<T> for PolicySolver {
         driftbench_core::solver::solve_valid(task, instances, |instances| {
             let rs = rollouts(task, &self.net, instances, Pick::Greedy)
                 .map_err(|e| crate::error::solve_error(task.id(), self.name, e))?;
-            Ok(instances
-                .iter()
-                .zip(rs)
-                .map(|(i, r)| Attempt { answer: task.answer_from_actions(i, &r.actions), info: SolveInfo::default() })
-                .collect())
+            Ok(attempts(task, instances, rs.into_iter().map(|r| r.actions)))
         })
     }
 
@@ -558,4 +534,38 @@ pub(crate) fn policy_representable<T: Task>(
     let fits = task.validate(instance).is_ok()
         && task.episode(instance).is_some_and(|ep| !needs_grid || ep.observe_grid().is_some());
     driftbench_core::solver::Representable { expressible: fits, supervised: fits }
+}
+
+/// Appends one DAgger round's training statistics (`part`, from [`fit`]) to the run's: its learning curve shifted
+/// by the steps already taken, and a deaths-to-competence point per validation (the rollouts so far, `deaths` and
+/// `rolled`, are the only episodes the learner acted out in training). The rest of `part` replaces the run's.
+pub(crate) fn append_round(stats: &mut TrainStats, part: TrainStats, deaths: u64, rolled: u64) {
+    let offset = stats.steps;
+    let mut curve = std::mem::take(&mut stats.curve);
+    let mut competence = std::mem::take(&mut stats.competence);
+    curve.extend(part.curve.iter().map(|p| (p.0 + offset, p.1, p.2, p.3)));
+    competence.extend(part.curve.iter().map(|p| CompetencePoint { deaths, episodes: rolled, success: p.3 }));
+    *stats = TrainStats { curve, competence, steps: offset + part.steps, ..part };
+}
+
+/// Records a reinforcement learner's validation after `done` updates: the learning-curve point (mean episode return,
+/// training success over `window` = (return sum, episodes, successes) since the last point, level-0 validation
+/// success `val`) and the deaths-to-competence point.
+pub(crate) fn record_validation(stats: &mut TrainStats, done: u64, window: (f64, usize, u64), val: f64) {
+    let episodes = window.1.max(1) as f64;
+    stats.curve.push((done, window.0 / episodes, window.2 as f64 / episodes, val));
+    stats.competence.push(CompetencePoint { deaths: stats.deaths, episodes: stats.trials, success: val });
+}
+
+/// The attempts of a policy whose episodes took `actions` on `instances`, in order.
+pub(crate) fn attempts<T: Task>(
+    task: &T,
+    instances: &[T::Instance],
+    actions: impl Iterator<Item = Vec<usize>>,
+) -> Vec<Attempt<T::Answer>> {
+    instances
+        .iter()
+        .zip(actions)
+        .map(|(i, a)| Attempt { answer: task.answer_from_actions(i, &a), info: SolveInfo::default() })
+        .collect()
 }

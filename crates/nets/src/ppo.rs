@@ -14,10 +14,7 @@ use crate::train::TrainConfig;
 use candle_core::{Device, Module, Tensor, D};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use driftbench_core::solver::Attempt;
-use driftbench_core::{
-    rng, CompetencePoint, Encoding, Learner, PolicyShape, Profile, SolveInfo, Solver, SolverKind, Task, TrainData,
-    TrainStats,
-};
+use driftbench_core::{rng, Encoding, Learner, PolicyShape, Profile, Solver, SolverKind, Task, TrainData, TrainStats};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -331,14 +328,7 @@ impl<T: Task> Learner<T> for Ppo {
                 let done = u + 1;
                 if done.is_multiple_of(c.eval_every.max(1)) || done == updates {
                     let val = evaluate(task, &net, &data.val)?;
-                    let train_success = window.2 as f64 / window.1.max(1) as f64;
-                    stats.curve.push((done, window.0 / window.1.max(1) as f64, train_success, val));
-                    stats.competence.push(CompetencePoint {
-                        deaths: stats.deaths,
-                        episodes: stats.trials,
-                        success: val,
-                    });
-                    window = (0.0, 0, 0);
+                    crate::policy::record_validation(&mut stats, done, std::mem::take(&mut window), val);
                     if best.as_ref().is_none_or(|b| val > b.0) {
                         best = Some((val, done, net.params.snapshot()?));
                     }
@@ -371,11 +361,7 @@ impl<T: Task> Solver<T> for PpoSolver {
         driftbench_core::solver::solve_valid(task, instances, |instances| {
             let rs = rollouts(task, &self.net, instances, None)
                 .map_err(|e| crate::error::solve_error(task.id(), "ppo", e))?;
-            Ok(instances
-                .iter()
-                .zip(rs)
-                .map(|(i, r)| Attempt { answer: task.answer_from_actions(i, &r.actions), info: SolveInfo::default() })
-                .collect())
+            Ok(crate::policy::attempts(task, instances, rs.into_iter().map(|r| r.actions)))
         })
     }
 
