@@ -49,9 +49,42 @@ pub enum SuiteError {
     /// A test-set folder whose sets hold the same instance twice.
     #[error("{task}: the test sets repeat an instance ({here} is {before}); regenerate them")]
     RepeatedInstance { task: String, here: String, before: String },
+    /// A records folder that already holds records of a selected task made under another profile: the report
+    /// could not pool them, so the run is refused before any training.
+    #[error(
+        "{folder} already holds {task} records of profile {theirs}, and this run uses {ours}: pass another --out \
+         (records of one task from two profiles cannot be reported together)"
+    )]
+    MixedProfiles { folder: String, task: String, theirs: String, ours: String },
     /// An error from the core crate.
     #[error(transparent)]
     Core(#[from] driftbench_core::Error),
+}
+
+/// Refuses a records folder whose existing records of a selected task were made under another profile (a name
+/// and its budgets, as the report tells profiles apart).
+fn check_profiles(out: &Path, tasks: &[&dyn DynTask], profile: &Profile) -> Result<(), SuiteError> {
+    if !out.is_dir() {
+        return Ok(());
+    }
+    let label = |p: &Profile| format!("`{}` (hash {})", p.name, p.short_hash());
+    let ours = profile.hash();
+    let entries = std::fs::read_dir(out)
+        .map_err(|e| driftbench_core::Error::io("reading records folder", out, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"));
+    // A record that does not parse is left to the run (which replaces it) and the report (which names it).
+    for r in entries.filter_map(|p| RunRecord::read(&p).ok()) {
+        if tasks.iter().any(|t| t.id() == r.task) && r.profile.hash() != ours {
+            return Err(SuiteError::MixedProfiles {
+                folder: out.display().to_string(),
+                task: r.task.clone(),
+                theirs: label(&r.profile),
+                ours: label(profile),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The first value of `values` that occurs twice, as text.
@@ -182,6 +215,7 @@ pub fn run_suite_with(
     }
     // Before any work: a records folder that cannot be written would otherwise fail after all the training.
     driftbench_core::record::check_output_dir(&plan.out, "records folder")?;
+    check_profiles(&plan.out, tasks, &plan.profile)?;
     for task in tasks {
         let known: Vec<&str> = task.solvers().iter().map(|s| s.name).collect();
         for s in &plan.solvers {

@@ -8,7 +8,7 @@ use driftbench_core::bench::TestSource;
 use driftbench_core::Profile;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -130,15 +130,19 @@ struct RunArgs {
     /// Budget profile: quick, full, tiny, or the path of a .toml profile file (`driftbench list --profiles`).
     #[arg(long, default_value = "quick")]
     profile: String,
-    /// Records folder.
-    #[arg(long, default_value = "results/runs")]
-    out: PathBuf,
-    /// Report folder (the report is rebuilt from every record in --out).
-    #[arg(long, default_value = "results")]
-    report: PathBuf,
+    /// Records folder (default: `results/runs` for the default suite, `runs/<profile>` for anything else).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Report folder, rebuilt from every record in the records folder (default: `results` for the default suite,
+    /// `<records folder>/report` for anything else).
+    #[arg(long)]
+    report: Option<PathBuf>,
     /// Skip the report.
     #[arg(long)]
     no_report: bool,
+    /// Also refresh README.md's results table (only with the report in `results`); the default suite does.
+    #[arg(long)]
+    update_readme: bool,
     /// Canonical test sets folder.
     #[arg(long, default_value = "datasets")]
     datasets: PathBuf,
@@ -337,13 +341,48 @@ fn default_readme(out: &std::path::Path) -> Option<&'static std::path::Path> {
     (out == std::path::Path::new("results")).then_some(std::path::Path::new("README.md"))
 }
 
+/// Where a run writes: (records folder, report folder, README to refresh).
+///
+/// Only the default suite (every task, solver and experiment, the quick profile's seeds, the canonical test sets,
+/// unsharded) writes into `results/` and refreshes README.md by default; any other run writes under
+/// `runs/<profile>/` unless told where, so a smoke run never overwrites the published results.
+fn destinations(args: &RunArgs, profile: &Profile) -> Result<(PathBuf, PathBuf, Option<&'static Path>)> {
+    let default_suite = args.task.is_empty()
+        && args.solver.is_empty()
+        && args.seeds.is_empty()
+        && args.profile == "quick"
+        && args.experiment.is_empty()
+        && args.shard == "0/1"
+        && !args.generated
+        && args.datasets == Path::new("datasets");
+    let (out, report) = match (&args.out, &args.report) {
+        (None, None) if default_suite => (PathBuf::from("results/runs"), PathBuf::from("results")),
+        (None, report) => {
+            let name: String =
+                profile.name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+            let out = Path::new("runs").join(name);
+            let report = report.clone().unwrap_or_else(|| out.join("report"));
+            (out, report)
+        }
+        (Some(out), report) => (out.clone(), report.clone().unwrap_or_else(|| out.join("report"))),
+    };
+    let in_results = report == Path::new("results");
+    if args.update_readme && (args.no_report || !in_results) {
+        bail!("--update-readme refreshes README.md from the report in `results`: pass --report results (and no --no-report)");
+    }
+    let readme = ((default_suite || args.update_readme) && in_results).then_some(Path::new("README.md"));
+    Ok((out, report, readme))
+}
+
 fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_core::bench::DynTask>]) -> Result<()> {
     let profile = load_profile(&args.profile, reg)?;
     let seeds = if args.seeds.is_empty() { profile.seeds.clone() } else { args.seeds.clone() };
     let tasks = select_tasks(reg, &args.task)?;
+    let (out, report_dir, readme) = destinations(&args, &profile)?;
+    driftbench_core::record::check_output_dir(&out, "records folder")?;
     if !args.no_report {
         // Before any training: an unusable report folder would otherwise fail only at the end.
-        driftbench_core::record::check_output_dir(&args.report, "report folder")?;
+        driftbench_core::record::check_output_dir(&report_dir, "report folder")?;
     }
     let source = if args.generated {
         TestSource::Generated { n: profile.test_per_cell }
@@ -355,7 +394,7 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
         seeds,
         profile,
         source,
-        out: args.out.clone(),
+        out: out.clone(),
         resume: args.resume,
         shard: parse_shard(&args.shard)?,
         experiments: if args.experiment.is_empty() {
@@ -424,11 +463,11 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
     println!(
         "{} runs in {wall:.1} s wall time on {threads} threads; records in {}",
         outcomes.len(),
-        args.out.display()
+        out.display()
     );
     if !args.no_report {
-        let n = report(&args.out, &args.report, default_readme(&args.report))?;
-        println!("report: {n} files in {}", args.report.display());
+        let n = report(&out, &report_dir, readme)?;
+        println!("report: {n} files in {}", report_dir.display());
     }
     Ok(())
 }

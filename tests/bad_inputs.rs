@@ -306,7 +306,7 @@ fn resume_checks_what_a_record_holds_not_its_name() {
     // An untouched record is done.
     assert!(ok("1").contains("(resumed)"));
     // A record of seed 1 under seed 2's name is not seed 2's run.
-    let runs = d.join("results/runs");
+    let runs = d.join("runs/tiny");
     std::fs::copy(
         runs.join("sorting-v1__program-search__s1__tiny.json"),
         runs.join("sorting-v1__program-search__s2__tiny.json"),

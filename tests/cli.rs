@@ -72,7 +72,7 @@ fn malformed_and_tampered_datasets_are_named_in_the_error() {
     let out = driftbench(&["run", "--datasets", "ds", "--profile", "tiny", "--solver", "symbolic"], d.path());
     fails_with(&out, "line 2");
     fails_with(&out, "length-L2.jsonl");
-    assert!(!d.path().join("results/runs").exists());
+    assert!(!d.path().join("results/runs").exists() && !d.path().join("runs").exists());
     // An out-of-range instance in a dataset is rejected by the task's validation.
     std::fs::write(&manifest, "{\"schema\": 1, \"sets\": 7}").unwrap();
     fails_with(&driftbench(&["datasets", "verify", "--dir", "ds"], d.path()), "manifest.json");
@@ -92,36 +92,36 @@ fn report_rejects_missing_empty_and_malformed_records() {
 }
 
 #[test]
-fn a_tiny_run_writes_records_and_a_report() {
+fn a_tiny_run_writes_records_and_a_report_of_its_own_and_leaves_results_alone() {
     let d = tempfile::tempdir().unwrap();
     let ds = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets");
-    let out = driftbench(
-        &[
-            "--quiet",
-            "run",
-            "--profile",
-            "tiny",
-            "--solver",
-            "symbolic",
-            "--solver",
-            "mlp",
-            "--datasets",
-            ds.to_str().unwrap(),
-        ],
-        d.path(),
-    );
+    let readme = "# x\n<!-- results:begin -->\nold table\n<!-- results:end -->\n";
+    std::fs::write(d.path().join("README.md"), readme).unwrap();
+    let args = ["--quiet", "run", "--profile", "tiny", "--solver", "symbolic", "--solver", "mlp", "--datasets"];
+    let out = driftbench(&[&args[..], &[ds.to_str().unwrap()]].concat(), d.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("wall time"), "{stdout}");
-    assert!(d.path().join("results/runs/sorting-v1__mlp__s1__tiny.json").exists());
-    let page = std::fs::read_to_string(d.path().join("results/sorting-v1.md")).unwrap();
+    assert!(stdout.contains("wall time") && stdout.contains("runs/tiny"), "{stdout}");
+    assert!(d.path().join("runs/tiny/sorting-v1__mlp__s1__tiny.json").exists());
+    let page = std::fs::read_to_string(d.path().join("runs/tiny/report/sorting-v1.md")).unwrap();
     assert!(page.contains("| symbolic | symbolic | 1 | 100.0 ["), "{page}");
-    let leftovers: Vec<_> = std::fs::read_dir(d.path().join("results/runs"))
+    assert!(!d.path().join("results").exists(), "a tiny run wrote into results/");
+    assert_eq!(std::fs::read_to_string(d.path().join("README.md")).unwrap(), readme, "a tiny run rewrote README.md");
+    let leftovers: Vec<_> = std::fs::read_dir(d.path().join("runs/tiny"))
         .unwrap()
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
         .collect();
     assert!(leftovers.is_empty());
+    // A second profile in the same records folder is refused before any work, naming both profiles.
+    let quick = ["--quiet", "run", "--task", "sorting", "--solver", "symbolic", "--out", "runs/tiny", "--datasets"];
+    let out = driftbench(&[&quick[..], &[ds.to_str().unwrap()]].concat(), d.path());
+    fails_with(&out, "already holds sorting-v1 records of profile `tiny`");
+    fails_with(&out, "`quick`");
+    assert!(!d.path().join("runs/tiny/sorting-v1__symbolic__s1__quick.json").exists());
+    // --update-readme only makes sense for the report in results/.
+    let upd = ["run", "--profile", "tiny", "--task", "sorting", "--update-readme", "--out", "elsewhere"];
+    fails_with(&driftbench(&upd, d.path()), "--update-readme");
 }
 
 #[test]
@@ -142,9 +142,13 @@ fn show_draws_an_episode_and_refuses_tasks_without_pictures() {
 
 #[test]
 fn report_refuses_to_pool_records_of_different_profiles() {
+    // `run` refuses to mix profiles in one folder; a folder assembled by hand is caught by the report.
     let d = tempfile::tempdir().unwrap();
     let base = ["--quiet", "run", "--task", "sorting", "--solver", "symbolic", "--generated", "--no-report"];
-    assert!(driftbench(&[&base[..], &["--profile", "tiny"]].concat(), d.path()).status.success());
-    assert!(driftbench(&[&base[..], &["--profile", "quick", "--seeds", "1"]].concat(), d.path()).status.success());
-    fails_with(&driftbench(&["report", "--out", "rep"], d.path()), "several profiles (quick (hash ");
+    assert!(driftbench(&[&base[..], &["--profile", "tiny", "--out", "a"]].concat(), d.path()).status.success());
+    let quick = ["--profile", "quick", "--seeds", "1", "--out", "b"];
+    assert!(driftbench(&[&base[..], &quick[..]].concat(), d.path()).status.success());
+    let name = "sorting-v1__symbolic__s1__quick.json";
+    std::fs::copy(d.path().join("b").join(name), d.path().join("a").join(name)).unwrap();
+    fails_with(&driftbench(&["report", "--in", "a", "--out", "rep"], d.path()), "several profiles (quick (hash ");
 }

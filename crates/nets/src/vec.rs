@@ -11,6 +11,9 @@ use driftbench_core::{
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Hidden-layer non-linearity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,11 +241,38 @@ fn standardised_tensor(rows: &[&[f32]], s: &Standardiser) -> Result<Tensor> {
     Ok(Tensor::from_vec(data, (rows.len(), d), &Device::Cpu)?)
 }
 
+/// Training examples, the trials they cost, and validation examples of the same kind.
+type Sets = (Vec<VecExample>, u64, Vec<VecExample>);
+
+/// Sets already drawn in this process, by (task, seed, fingerprint of the instances); each slot is filled once.
+type SetCache = Mutex<HashMap<(String, u64, u64), Arc<OnceLock<Arc<Sets>>>>>;
+
 /// Draws the training examples and a validation set of the same kind (trials from the validation instances).
-fn draw_sets<T: Task>(task: &T, data: &TrainData<T>, seed: u64) -> (Vec<VecExample>, u64, Vec<VecExample>) {
-    let (train, trials) = task.vec_training_set(&data.train, &mut rng::stream(seed, task.id(), "trials/train"));
-    let (val, _) = task.vec_training_set(&data.val, &mut rng::stream(seed, task.id(), "trials/val"));
-    (train, trials, val)
+///
+/// The draw is a pure function of the task, the seed and the instances, and every regression learner of a
+/// seed asks for the same one (a rocket run simulates 100,000 trials, about 7 core-seconds), so it is drawn once
+/// per process and shared: the learners get exactly the examples they would have drawn themselves.
+fn draw_sets<T: Task>(task: &T, data: &TrainData<T>, seed: u64) -> Arc<Sets> {
+    static CACHE: OnceLock<SetCache> = OnceLock::new();
+    let mut h = std::hash::DefaultHasher::new();
+    for (part, insts) in [("train", &data.train), ("val", &data.val)] {
+        part.hash(&mut h);
+        insts.len().hash(&mut h);
+        for i in insts.iter() {
+            serde_json::to_string(i).unwrap_or_default().hash(&mut h);
+        }
+    }
+    let key = (task.id().to_string(), seed, h.finish());
+    let slot = {
+        let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+        cache.entry(key).or_default().clone()
+    };
+    slot.get_or_init(|| {
+        let (train, trials) = task.vec_training_set(&data.train, &mut rng::stream(seed, task.id(), "trials/train"));
+        let (val, _) = task.vec_training_set(&data.val, &mut rng::stream(seed, task.id(), "trials/val"));
+        Arc::new((train, trials, val))
+    })
+    .clone()
 }
 
 impl<T: Task> Learner<T> for VecLearner {
@@ -270,9 +300,10 @@ impl<T: Task> Learner<T> for VecLearner {
     ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
         let run = || -> Result<(VecMlp, TrainStats)> {
             let shape = shape_of(task)?;
-            let (train, trials, val) = draw_sets(task, data, seed);
-            check_examples(shape, &train)?;
-            check_examples(shape, &val)?;
+            let sets = draw_sets(task, data, seed);
+            let (train, trials, val) = (&sets.0, sets.1, &sets.2);
+            check_examples(shape, train)?;
+            check_examples(shape, val)?;
             let xs: Vec<&[f32]> = train.iter().map(|e| e.input.as_slice()).collect();
             let ys: Vec<&[f32]> = train.iter().map(|e| e.target.as_slice()).collect();
             let (x_std, y_std) = (Standardiser::fit(&xs), Standardiser::fit(&ys));
@@ -405,8 +436,9 @@ impl<T: Task> Learner<T> for NearestNeighbour {
     ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
         let run = || -> Result<(NearestSolver, TrainStats)> {
             let shape = shape_of(task)?;
-            let (train, trials, _) = draw_sets(task, data, seed);
-            check_examples(shape, &train)?;
+            let sets = draw_sets(task, data, seed);
+            let (train, trials) = (&sets.0, sets.1);
+            check_examples(shape, train)?;
             let xs: Vec<&[f32]> = train.iter().map(|e| e.input.as_slice()).collect();
             let x_std = Standardiser::fit(&xs);
             let inputs: Vec<f32> = xs.iter().flat_map(|r| x_std.apply(r)).collect();
