@@ -460,11 +460,7 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
             .sum();
         println!("{}: {core_s:.1} core-seconds of training and evaluation", t.id());
     }
-    println!(
-        "{} runs in {wall:.1} s wall time on {threads} threads; records in {}",
-        outcomes.len(),
-        out.display()
-    );
+    println!("{} runs in {wall:.1} s wall time on {threads} threads; records in {}", outcomes.len(), out.display());
     if !args.no_report {
         let n = report(&out, &report_dir, readme)?;
         println!("report: {n} files in {}", report_dir.display());
