@@ -329,9 +329,10 @@ fn report(input: &std::path::Path, out: &std::path::Path, readme: Option<&std::p
     // The README's headline table is generated too, between its markers, so it never drifts from results/.
     if let Some(path) = readme.filter(|p| p.exists()) {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        if let Some(new) = driftbench_report::splice_readme(&text, &files) {
-            driftbench_core::record::write_atomic(path, new.as_bytes())?;
-        }
+        let text = driftbench_report::splice_readme(&text, &files).unwrap_or(text);
+        // So is its task table, from the registry.
+        let text = driftbench::splice_task_table(&text, &driftbench::task_table(&registry())).unwrap_or(text);
+        driftbench_core::record::write_atomic(path, text.as_bytes())?;
     }
     Ok(files.len())
 }

@@ -71,3 +71,15 @@ fn every_learner_answers_a_batch_with_edge_instances_without_failing() {
         assert!(counts.accepted > 4 && counts.rejected > 0, "{}: {counts:?}", task.id());
     }
 }
+
+#[test]
+fn readme_task_table_is_the_registrys() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = driftbench::task_table(&registry());
+    let spliced = driftbench::splice_task_table(&readme, &table).expect("README.md has the task-table markers");
+    assert!(
+        spliced == readme,
+        "README.md's task table is not the registry's: refresh it with `cargo run --release -- report` (or the \
+         default suite)"
+    );
+}
