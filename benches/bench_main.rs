@@ -1,17 +1,14 @@
-//! `cargo bench`: criterion benches of every task's generator, symbolic solver, network inference and training,
-//! of every program search, and one optimiser step of every default network.
+//! `cargo bench`: criterion benches of every registered task (generator, hand-written solver, each learner's
+//! training and inference; `tasks.rs`, from the registry), a few task-specific extras, and one optimiser step of
+//! every default network.
 use criterion::criterion_main;
 
-mod navigation;
-mod rocket;
-mod search;
-mod sorting;
+mod extras;
+mod tasks;
 mod train_step;
 
 criterion_main! {
-    sorting::benches,
-    rocket::benches,
-    navigation::benches,
-    search::benches,
+    tasks::benches,
+    extras::benches,
     train_step::benches,
 }

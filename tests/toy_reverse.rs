@@ -136,3 +136,24 @@ fn with_positional_features_the_pointer_network_learns_to_reverse() {
     let seeing = val_exact(&pointer, &Reverse { positional: true });
     assert!(seeing >= 0.9, "the pointer network follows the positions: {seeing}");
 }
+
+#[test]
+fn the_toy_task_gets_the_registrys_benches_and_task_table_row() {
+    let b = bench(Reverse { positional: true });
+    let cases = b.timing_cases();
+    let groups: std::collections::BTreeSet<&str> = cases.iter().map(|c| c.group.as_str()).collect();
+    for g in ["generate", "symbolic-solve", "mlp-train", "transformer-inference", "pointer-train", "pointer-inference"]
+    {
+        assert!(groups.contains(format!("reverse-v1/{g}").as_str()), "no {g} bench: {groups:?}");
+    }
+    // Level 0 and the farthest level of its one axis.
+    let solve: Vec<_> = cases.iter().filter(|c| c.group == "reverse-v1/symbolic-solve").collect();
+    assert_eq!(solve.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["in-dist-L0", "length-L4"]);
+    for c in cases.iter().filter(|c| c.group.ends_with("/generate") || c.group.ends_with("/symbolic-solve")) {
+        let mut timed = (c.setup)().expect("sets up");
+        assert!(timed() > 0, "{}/{} did no work", c.group, c.id);
+    }
+    drop(cases);
+    let row = driftbench::task_table(&[b]);
+    assert!(row.contains("| `reverse-v1`: ") && row.contains("read the list backwards"), "{row}");
+}

@@ -16,7 +16,9 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 mod prepared;
+mod timing;
 use prepared::PreparedBench;
+pub use timing::{all_timing_cases, Setup, Timed, TimingCase, INFER_INSTANCES, SOLVE_INSTANCES, TRAIN_INSTANCES};
 
 /// A solver as `driftbench list` shows it.
 #[derive(Debug, Clone)]
@@ -93,6 +95,9 @@ pub trait DynTask: Send + Sync {
     /// instance, a finite metric on each accepted one, no panic and no error for the batch. Returns how many
     /// instances of the batch the task accepted and rejected.
     fn learner_check(&self, seed: u64, profile: &Profile, variants: usize) -> Result<EdgeCounts, String>;
+    /// What `cargo bench` times for this task ([`TimingCase`]): generation and the hand-written solver on level 0
+    /// and the farthest level of every axis, each learner's training, and each trained learner's inference.
+    fn timing_cases(&self) -> Vec<TimingCase<'_>>;
 }
 
 /// Edge instances per cell that [`DynTask::self_check`] tries.
@@ -444,6 +449,10 @@ impl<T: Task> DynTask for Bench<T> {
             total.rejected += c.rejected;
         }
         Ok(total)
+    }
+
+    fn timing_cases(&self) -> Vec<TimingCase<'_>> {
+        self.timing_cases_of()
     }
 
     fn learner_check(&self, seed: u64, profile: &Profile, variants: usize) -> Result<EdgeCounts, String> {
