@@ -16,6 +16,7 @@ pub mod alloc;
 pub mod attack;
 pub mod error;
 pub mod grid_policy;
+mod kdtree;
 pub mod kernels;
 pub mod layers;
 pub mod learner;

@@ -1,6 +1,7 @@
 //! Vector regression ([`driftbench_core::Encoding::VecRegression`]): MLP families with input and output
 //! standardisation, and the nearest-neighbour memorisation baseline.
 use crate::error::{NetError, Result};
+use crate::kdtree::KdTree;
 use crate::layers::{linear, Linear, Params};
 use crate::train::{fit, gather_rows, Objective, TrainConfig, ValScore};
 use candle_core::{Device, Module, Tensor};
@@ -380,22 +381,16 @@ pub struct NearestNeighbour;
 
 struct NearestSolver {
     x_std: Standardiser,
-    inputs: Vec<f32>,
+    /// The standardised inputs of the training examples.
+    tree: KdTree,
     targets: Vec<Vec<f32>>,
-    dim: usize,
 }
 
 impl NearestSolver {
+    /// The target of the nearest training input (the first one among equally near), as a linear scan finds it
+    /// (the first when no distance is finite).
     fn nearest(&self, query: &[f32]) -> &[f32] {
-        let q = self.x_std.apply(query);
-        let mut best = (f32::INFINITY, 0);
-        for (i, row) in self.inputs.chunks_exact(self.dim).enumerate() {
-            let d: f32 = row.iter().zip(&q).map(|(a, b)| (a - b) * (a - b)).sum();
-            if d < best.0 {
-                best = (d, i);
-            }
-        }
-        &self.targets[best.1]
+        &self.targets[self.tree.nearest(&self.x_std.apply(query)).unwrap_or(0)]
     }
 }
 
@@ -444,9 +439,8 @@ impl<T: Task> Learner<T> for NearestNeighbour {
             let inputs: Vec<f32> = xs.iter().flat_map(|r| x_std.apply(r)).collect();
             let solver = NearestSolver {
                 x_std,
-                inputs,
+                tree: KdTree::new(inputs, shape.inputs),
                 targets: train.iter().map(|e| e.target.clone()).collect(),
-                dim: shape.inputs,
             };
             let val_inputs = inputs_of(task, &data.val)?;
             let outputs: Vec<Vec<f32>> = val_inputs.par_iter().map(|x| solver.nearest(x).to_vec()).collect();
