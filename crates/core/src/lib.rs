@@ -13,6 +13,7 @@ pub mod attack;
 pub mod axis;
 pub mod bench;
 pub mod contract;
+pub mod data;
 pub mod dataset;
 pub mod error;
 pub mod profile;
@@ -20,6 +21,7 @@ pub mod record;
 pub mod rng;
 pub mod solver;
 pub mod stats;
+pub mod surface;
 pub mod task;
 
 pub use axis::{AxisSpec, Cell, LEVELS};

@@ -1,6 +1,6 @@
 //! The task abstraction: one impl supplies everything a benchmark needs to know about a task.
 use crate::axis::{AxisSpec, Cell};
-use crate::solver::SolveInfo;
+use crate::data::SolveInfo;
 use rand_chacha::ChaCha8Rng;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
