@@ -26,7 +26,7 @@ pub mod task;
 
 pub use axis::{AxisSpec, Cell, LEVELS};
 pub use error::{Error, Result};
-pub use profile::Profile;
+pub use profile::{Profile, SearchBudget};
 pub use record::{CellResult, CompetencePoint, Provenance, RunRecord, TrainStats};
 pub use solver::{Learner, SolveInfo, Solver, SolverKind, TrainData};
 pub use task::{

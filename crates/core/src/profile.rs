@@ -26,6 +26,28 @@ pub struct Profile {
     /// is not optimised for the full budget of steps (never below [`MIN_CAPPED_STEPS`]); `None`: the full budget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_epochs: Option<f64>,
+    /// How large a program the program-search learners enumerate up to ([`SearchBudget`]); left out of the
+    /// profile's text when `full`, so the quick and full profiles read and hash as before the field existed.
+    #[serde(default, skip_serializing_if = "SearchBudget::is_full")]
+    pub search: SearchBudget,
+}
+
+/// The program-search learners' size budget: each learner names its own largest program size for each budget.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SearchBudget {
+    /// The learners' own sizes (the quick and full profiles).
+    #[default]
+    Full,
+    /// One or two sizes smaller, so that a search finishes in a test's time (the tiny profile).
+    Small,
+}
+
+impl SearchBudget {
+    /// Whether this is the default budget, [`SearchBudget::Full`].
+    pub fn is_full(&self) -> bool {
+        *self == SearchBudget::Full
+    }
 }
 
 /// The fewest optimisation steps an epoch cap ([`Profile::max_epochs`]) leaves a learner.
@@ -43,6 +65,7 @@ impl Profile {
             seeds: vec![1, 2, 3],
             train_scale: 1.0,
             max_epochs: None,
+            search: SearchBudget::Full,
         }
     }
 
@@ -57,6 +80,7 @@ impl Profile {
             seeds: (1..=10).collect(),
             train_scale: 4.0,
             max_epochs: None,
+            search: SearchBudget::Full,
         }
     }
 
@@ -71,6 +95,7 @@ impl Profile {
             seeds: vec![1],
             train_scale: 0.01,
             max_epochs: None,
+            search: SearchBudget::Small,
         }
     }
 
@@ -301,6 +326,20 @@ mod tests {
         let err = p.check_tasks(&["sorting-v1", "navigation-v1"]).unwrap_err().to_string();
         assert!(err.contains("`max_epochs`") && err.contains("move it above"), "{err}");
         assert!(Profile::quick().check_tasks(&["navigation-v1"]).is_ok());
+    }
+
+    #[test]
+    fn search_budget_is_explicit_and_leaves_quick_and_full_as_they_were() {
+        // The hash every quick record in results/ carries, from before the field existed: the field must not
+        // change the quick profile's text or hash.
+        assert_eq!(Profile::quick().hash(), "724906a6d76e0212624d2a2474e5cbbbf39ea2d75e6219d72b22c77b31cb0b63");
+        assert!(!Profile::quick().to_toml().contains("search") && !Profile::full().to_toml().contains("search"));
+        assert_eq!(Profile::tiny().search, SearchBudget::Small);
+        assert!(Profile::tiny().to_toml().contains("search = \"small\""));
+        let mut text = Profile::tiny().to_toml().replace("search = \"small\"\n", "");
+        text = text.replace("name = \"tiny\"", "name = \"mine\"");
+        assert_eq!(Profile::from_toml(&text, "x").unwrap().search, SearchBudget::Full);
+        assert!(Profile::from_toml(&format!("search = \"huge\"\n{text}"), "x").is_err());
     }
 
     #[test]

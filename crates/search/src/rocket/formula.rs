@@ -132,13 +132,15 @@ pub struct Settings {
 
 impl Settings {
     /// The settings under `profile`: size 9, 768 MiB, 3 M programs, 100 M candidates (the search enumerates 2.2 M
-    /// at size 9; size 7 under tiny profiles,
-    /// `train_scale` < 0.1); 12 probes, 512 fitting and 512 validation trials, a shortlist of 400, λ = 0.001.
+    /// at size 9; size 7 under [`SearchBudget::Small`]); 12 probes, 512 fitting and 512 validation trials, a
+    /// shortlist of 400, λ = 0.001.
     pub fn for_profile(profile: &Profile) -> Self {
-        let tiny = profile.train_scale < 0.1;
         Settings {
             caps: Caps {
-                max_size: if tiny { 7 } else { 9 },
+                max_size: match profile.search {
+                    SearchBudget::Full => 9,
+                    SearchBudget::Small => 7,
+                },
                 max_programs: 3_000_000,
                 max_bytes: 768 << 20,
                 max_candidates: 100_000_000,

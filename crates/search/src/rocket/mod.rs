@@ -24,7 +24,9 @@
 //! the hand-written solver's), counting simulated trials as work.
 use crate::enumerate::{enumerate, Cap, Caps, Control, Expr, Grammar, Production, SearchStats, Terminal};
 use driftbench_core::solver::Attempt;
-use driftbench_core::{rng, Learner, Profile, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats, VecExample};
+use driftbench_core::{
+    rng, Learner, Profile, SearchBudget, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats, VecExample,
+};
 use driftbench_tasks::rocket::{shoot, Launch, RocketInstance};
 use driftbench_tasks::Rocket;
 use rayon::prelude::*;
