@@ -104,6 +104,15 @@ impl Profile {
         self.train_examples_by_task.get(task).copied().unwrap_or(self.train_examples)
     }
 
+    /// The profile with `task`'s own training-set size for this profile's name filled in from `sizes` (a task's
+    /// [`crate::Task::train_examples_by_profile`]), unless the profile already sets one for it.
+    pub fn with_task_sizes(mut self, task: &str, sizes: &[(&str, usize)]) -> Self {
+        if let Some(&(_, n)) = sizes.iter().find(|(name, _)| *name == self.name) {
+            self.train_examples_by_task.entry(task.to_string()).or_insert(n);
+        }
+        self
+    }
+
     /// A learner's step budget under this profile: `steps` × `train_scale`, at least 1.
     pub fn scale_steps(&self, steps: u64) -> u64 {
         ((steps as f64 * self.train_scale).round() as u64).max(1)

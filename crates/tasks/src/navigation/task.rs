@@ -6,6 +6,10 @@ use super::*;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Navigation;
 
+/// Training episodes per seed under the built-in profiles: each instance is a whole episode, planned and
+/// observed tick by tick, so far fewer than the profiles' `train_examples`.
+pub const TRAIN_EXAMPLES_BY_PROFILE: [(&str, usize); 2] = [("quick", 8_000), ("full", 20_000)];
+
 const TRAINING: &str = "training: grid city from 32 seeds, 12x12, 5 cars per 100 street cells, cars 1 cell / 2 ticks";
 
 pub(super) static AXES: [AxisSpec; 4] = [
@@ -212,6 +216,10 @@ impl Task for Navigation {
 
     fn work_name(&self) -> &'static str {
         "expanded nodes"
+    }
+
+    fn train_examples_by_profile(&self) -> &'static [(&'static str, usize)] {
+        &TRAIN_EXAMPLES_BY_PROFILE
     }
 
     fn solve_symbolic(&self, inst: &NavInstance) -> (Route, SolveInfo) {

@@ -566,6 +566,23 @@ fn speeds_above_two_cells_per_tick_are_refused_because_of_the_sweep() {
 }
 
 #[test]
+fn the_task_states_the_training_set_sizes_the_builtin_profiles_use() {
+    // 8,000 episodes under quick, 20,000 under full, the profile's own count under tiny.
+    for builtin in driftbench_core::Profile::builtin() {
+        let bare = driftbench_core::Profile { train_examples_by_task: Default::default(), ..builtin.clone() };
+        let filled = bare.with_task_sizes(Navigation.id(), Navigation.train_examples_by_profile());
+        assert_eq!(
+            filled.train_examples_for(Navigation.id()),
+            builtin.train_examples_for(Navigation.id()),
+            "{}",
+            builtin.name
+        );
+    }
+    assert_eq!(driftbench_core::Profile::quick().train_examples_for(Navigation.id()), 8_000);
+    assert_eq!(driftbench_core::Profile::full().train_examples_for(Navigation.id()), 20_000);
+}
+
+#[test]
 fn levels_have_the_stated_parameters() {
     let t = Navigation;
     let mut r = rng::stream(7, "test", "levels");
