@@ -177,11 +177,10 @@ impl Profile {
     /// Reads a profile file (see [`Self::from_toml`]); its name defaults to the file's stem. A file may not
     /// reuse a built-in profile's name with other budgets: records are named and grouped by profile name.
     pub fn from_file(path: &Path) -> Result<Self, ProfileError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ProfileError::File { path: path.into(), reason: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read { path: path.into(), source })?;
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let profile = Self::from_toml(&text, &stem)
-            .map_err(|e| ProfileError::File { path: path.into(), reason: e.to_string() })?;
+            .map_err(|e| ProfileError::Invalid { path: path.into(), source: Box::new(e) })?;
         if let Some(builtin) = Self::by_name(&profile.name).filter(|b| *b != profile) {
             return Err(ProfileError::File {
                 path: path.into(),
@@ -270,7 +269,25 @@ pub enum ProfileError {
         /// What is wrong with it.
         reason: String,
     },
-    /// A profile file that cannot be read or is invalid.
+    /// A profile file that cannot be read.
+    #[error("reading profile file `{path}`")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A profile file whose contents are no valid profile.
+    #[error("profile file `{path}`")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with its contents.
+        #[source]
+        source: Box<ProfileError>,
+    },
+    /// A profile file that is valid on its own but clashes with a built-in profile.
     #[error("profile file `{path}`: {reason}")]
     File {
         /// The file.
@@ -349,6 +366,20 @@ mod tests {
         text = text.replace("name = \"tiny\"", "name = \"mine\"");
         assert_eq!(Profile::from_toml(&text, "x").unwrap().search, SearchBudget::Full);
         assert!(Profile::from_toml(&format!("search = \"huge\"\n{text}"), "x").is_err());
+    }
+
+    #[test]
+    fn file_errors_keep_their_cause_as_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("absent.toml");
+        let err = Profile::from_file(&missing).unwrap_err();
+        assert!(matches!(err, ProfileError::Read { .. }));
+        assert!(std::error::Error::source(&err).is_some_and(|s| s.is::<std::io::Error>()));
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, Profile::tiny().to_toml().replace("train_examples = 300", "train_examples = 0")).unwrap();
+        let err = Profile::from_file(&bad).unwrap_err();
+        let source = std::error::Error::source(&err).expect("a source").to_string();
+        assert!(source.contains("train_examples"), "{source}");
     }
 
     #[test]

@@ -780,6 +780,11 @@ mod tests {
         assert!(out.iter().all(|a| a.answer.is_none() && a.info.work == 0));
         // No data is an error, not a panic.
         let empty = TrainData { train: Vec::new(), val: Vec::new(), dropped_overlaps: 0 };
-        assert!(ProgramSearch::default().train(&task, &empty, &Profile::tiny(), 1, &|_| {}).is_err());
+        let Err(err) = ProgramSearch::default().train(&task, &empty, &Profile::tiny(), 1, &|_| {}) else {
+            panic!("training on no data must fail");
+        };
+        // The search's own error stays the source, not a copied string.
+        let source = std::error::Error::source(&err).expect("a source").to_string();
+        assert!(source.contains("no usable training data"), "{source}");
     }
 }
