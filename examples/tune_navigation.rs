@@ -49,7 +49,7 @@ fn cpu_seconds() -> f64 {
 fn main() {
     driftbench_nets::configure_cpu_threads();
     let task = Navigation;
-    let profile = Profile::quick();
+    let profile = Profile::quick().with_task_sizes(task.id(), task.train_examples_by_profile());
     let seed = 100;
     let draw = |purpose: &str, n: usize| {
         let mut r = rng::stream(seed, task.id(), purpose);

@@ -76,6 +76,15 @@ pub fn splice_task_table(readme: &str, table: &str) -> Option<String> {
     Some(format!("{}\n{table}{}", &readme[..a], &readme[b..]))
 }
 
+/// A built-in profile by name, or a profile file by path, checked against the registered tasks, with each task's
+/// own training-set size for that profile name filled in ([`driftbench_core::Task::train_examples_by_profile`];
+/// a size the profile sets itself wins). This is the profile runs use and records hold.
+pub fn resolve_profile(name_or_path: &str, reg: &[Box<dyn DynTask>]) -> Result<Profile, SuiteError> {
+    let profile = Profile::resolve(name_or_path)?;
+    profile.check_tasks(&reg.iter().map(|t| t.id()).collect::<Vec<_>>())?;
+    Ok(reg.iter().fold(profile, |p, t| p.with_task_sizes(t.id(), t.train_examples_by_profile())))
+}
+
 /// Errors of the suite runner.
 #[derive(Debug, thiserror::Error)]
 pub enum SuiteError {
@@ -104,6 +113,9 @@ pub enum SuiteError {
     /// An error from the core crate.
     #[error(transparent)]
     Core(#[from] driftbench_core::Error),
+    /// A profile that cannot be used.
+    #[error(transparent)]
+    Profile(#[from] driftbench_core::profile::ProfileError),
 }
 
 /// Refuses a records folder whose existing records of a selected task were made under another profile (a name

@@ -508,11 +508,7 @@ fn compare(args: CompareArgs) -> Result<()> {
 
 /// A built-in profile or a profile file, with its per-task overrides checked against the registry.
 fn load_profile(name_or_path: &str, reg: &[Box<dyn driftbench_core::bench::DynTask>]) -> Result<Profile> {
-    let profile = Profile::resolve(name_or_path)?;
-    profile
-        .check_tasks(&reg.iter().map(|t| t.id()).collect::<Vec<_>>())
-        .with_context(|| format!("profile `{name_or_path}`"))?;
-    Ok(profile)
+    driftbench::resolve_profile(name_or_path, reg).with_context(|| format!("profile `{name_or_path}`"))
 }
 
 /// The built-in profiles as one TOML document per profile, each ready to be saved as a file, after a comment
@@ -528,10 +524,14 @@ fn profiles_toml() -> String {
 #   seeds                   seeds run when --seeds is not given
 #   train_scale             multiplier on every learner's optimisation steps (1.0 = the quick budget)
 #   max_epochs              optional cap on passes over the training set (left out: no cap)
-# Unknown fields are refused.
+#   search                  program-search size budget: \"full\" (default) or \"small\"
+# Unknown fields are refused. Per-task sizes shown are the tasks' own for that profile name.
 ";
+    let reg = registry();
+    let resolved =
+        |p: &Profile| reg.iter().fold(p.clone(), |p, t| p.with_task_sizes(t.id(), t.train_examples_by_profile()));
     let sections: Vec<String> =
-        Profile::builtin().iter().map(|p| format!("\n# --- {} ---\n{}", p.name, p.to_toml())).collect();
+        Profile::builtin().iter().map(|p| format!("\n# --- {} ---\n{}", p.name, resolved(p).to_toml())).collect();
     format!("{fields}{}", sections.concat())
 }
 

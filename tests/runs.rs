@@ -63,17 +63,14 @@ fn same_seed_gives_identical_records_apart_from_timing() {
 #[test]
 fn no_test_instance_appears_in_training_or_validation_data() {
     let reg = registry();
+    let quick = driftbench::resolve_profile("quick", &reg).unwrap();
     for task in &reg {
-        let prepared = task.prepare(&TestSource::Canonical(datasets()), &Profile::quick()).unwrap();
+        let prepared = task.prepare(&TestSource::Canonical(datasets()), &quick).unwrap();
         assert!(prepared.test_source().starts_with("canonical"), "{}", prepared.test_source());
         let tests: HashSet<String> = prepared.test_lines().into_iter().collect();
         for seed in [1, 2, 3] {
             let train = prepared.training_lines(seed).unwrap();
-            assert!(
-                train.len() >= Profile::quick().train_examples_for(task.id()),
-                "{}: training set was cut short",
-                task.id()
-            );
+            assert!(train.len() >= quick.train_examples_for(task.id()), "{}: training set was cut short", task.id());
             let overlap = train.iter().filter(|l| tests.contains(*l)).count();
             assert_eq!(overlap, 0, "{} seed {seed}: {overlap} training instances are test instances", task.id());
         }

@@ -36,6 +36,17 @@ pub enum Error {
     /// A learner failed to train (the message comes from the learner's own crate).
     #[error("training `{solver}` on `{task}` failed: {reason}")]
     Training { task: String, solver: String, reason: String },
+    /// A learner failed to train, with the learner crate's own error kept as the source.
+    #[error("training `{solver}` on `{task}` failed")]
+    Learner {
+        /// The task.
+        task: String,
+        /// The learner.
+        solver: String,
+        /// The learner crate's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A solver failed while answering.
     #[error("solver `{solver}` failed on `{task}`: {reason}")]
     Solve { task: String, solver: String, reason: String },

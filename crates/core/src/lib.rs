@@ -13,6 +13,7 @@ pub mod attack;
 pub mod axis;
 pub mod bench;
 pub mod contract;
+pub mod data;
 pub mod dataset;
 pub mod error;
 pub mod profile;
@@ -20,11 +21,12 @@ pub mod record;
 pub mod rng;
 pub mod solver;
 pub mod stats;
+pub mod surface;
 pub mod task;
 
 pub use axis::{AxisSpec, Cell, LEVELS};
 pub use error::{Error, Result};
-pub use profile::Profile;
+pub use profile::{Profile, SearchBudget};
 pub use record::{CellResult, CompetencePoint, Provenance, RunRecord, TrainStats};
 pub use solver::{Learner, SolveInfo, Solver, SolverKind, TrainData};
 pub use task::{

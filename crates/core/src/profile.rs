@@ -26,6 +26,28 @@ pub struct Profile {
     /// is not optimised for the full budget of steps (never below [`MIN_CAPPED_STEPS`]); `None`: the full budget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_epochs: Option<f64>,
+    /// How large a program the program-search learners enumerate up to ([`SearchBudget`]); left out of the
+    /// profile's text when `full`, so the quick and full profiles read and hash as before the field existed.
+    #[serde(default, skip_serializing_if = "SearchBudget::is_full")]
+    pub search: SearchBudget,
+}
+
+/// The program-search learners' size budget: each learner names its own largest program size for each budget.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SearchBudget {
+    /// The learners' own sizes (the quick and full profiles).
+    #[default]
+    Full,
+    /// One or two sizes smaller, so that a search finishes in a test's time (the tiny profile).
+    Small,
+}
+
+impl SearchBudget {
+    /// Whether this is the default budget, [`SearchBudget::Full`].
+    pub fn is_full(&self) -> bool {
+        *self == SearchBudget::Full
+    }
 }
 
 /// The fewest optimisation steps an epoch cap ([`Profile::max_epochs`]) leaves a learner.
@@ -37,12 +59,13 @@ impl Profile {
         Profile {
             name: "quick".into(),
             train_examples: 100_000,
-            train_examples_by_task: [("navigation-v1".to_string(), 8_000)].into(),
+            train_examples_by_task: Default::default(),
             val_examples: 1_000,
             test_per_cell: 1_000,
             seeds: vec![1, 2, 3],
             train_scale: 1.0,
             max_epochs: None,
+            search: SearchBudget::Full,
         }
     }
 
@@ -51,12 +74,13 @@ impl Profile {
         Profile {
             name: "full".into(),
             train_examples: 400_000,
-            train_examples_by_task: [("navigation-v1".to_string(), 20_000)].into(),
+            train_examples_by_task: Default::default(),
             val_examples: 5_000,
             test_per_cell: 1_000,
             seeds: (1..=10).collect(),
             train_scale: 4.0,
             max_epochs: None,
+            search: SearchBudget::Full,
         }
     }
 
@@ -71,12 +95,22 @@ impl Profile {
             seeds: vec![1],
             train_scale: 0.01,
             max_epochs: None,
+            search: SearchBudget::Small,
         }
     }
 
     /// Training instances per seed for `task`.
     pub fn train_examples_for(&self, task: &str) -> usize {
         self.train_examples_by_task.get(task).copied().unwrap_or(self.train_examples)
+    }
+
+    /// The profile with `task`'s own training-set size for this profile's name filled in from `sizes` (a task's
+    /// [`crate::Task::train_examples_by_profile`]), unless the profile already sets one for it.
+    pub fn with_task_sizes(mut self, task: &str, sizes: &[(&str, usize)]) -> Self {
+        if let Some(&(_, n)) = sizes.iter().find(|(name, _)| *name == self.name) {
+            self.train_examples_by_task.entry(task.to_string()).or_insert(n);
+        }
+        self
     }
 
     /// A learner's step budget under this profile: `steps` × `train_scale`, at least 1.
@@ -143,11 +177,10 @@ impl Profile {
     /// Reads a profile file (see [`Self::from_toml`]); its name defaults to the file's stem. A file may not
     /// reuse a built-in profile's name with other budgets: records are named and grouped by profile name.
     pub fn from_file(path: &Path) -> Result<Self, ProfileError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ProfileError::File { path: path.into(), reason: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read { path: path.into(), source })?;
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let profile = Self::from_toml(&text, &stem)
-            .map_err(|e| ProfileError::File { path: path.into(), reason: e.to_string() })?;
+            .map_err(|e| ProfileError::Invalid { path: path.into(), source: Box::new(e) })?;
         if let Some(builtin) = Self::by_name(&profile.name).filter(|b| *b != profile) {
             return Err(ProfileError::File {
                 path: path.into(),
@@ -236,7 +269,25 @@ pub enum ProfileError {
         /// What is wrong with it.
         reason: String,
     },
-    /// A profile file that cannot be read or is invalid.
+    /// A profile file that cannot be read.
+    #[error("reading profile file `{path}`")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A profile file whose contents are no valid profile.
+    #[error("profile file `{path}`")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with its contents.
+        #[source]
+        source: Box<ProfileError>,
+    },
+    /// A profile file that is valid on its own but clashes with a built-in profile.
     #[error("profile file `{path}`: {reason}")]
     File {
         /// The file.
@@ -296,11 +347,39 @@ mod tests {
 
     #[test]
     fn overrides_must_name_known_tasks() {
-        let text = format!("{}max_epochs = 50\n", Profile::quick().to_toml());
+        let with_table = Profile { train_examples_by_task: [("sorting-v1".to_string(), 5)].into(), ..Profile::quick() };
+        let text = format!("{}max_epochs = 50\n", with_table.to_toml());
         let p = Profile::from_toml(&text, "x").unwrap();
         let err = p.check_tasks(&["sorting-v1", "navigation-v1"]).unwrap_err().to_string();
         assert!(err.contains("`max_epochs`") && err.contains("move it above"), "{err}");
         assert!(Profile::quick().check_tasks(&["navigation-v1"]).is_ok());
+    }
+
+    #[test]
+    fn search_budget_is_explicit_and_leaves_quick_and_full_as_they_were() {
+        // The quick profile's hash as records carry it (resolved with the tasks' own sizes) is pinned in the
+        // root crate's tests; here: the field stays out of the quick and full profiles' text.
+        assert!(!Profile::quick().to_toml().contains("search") && !Profile::full().to_toml().contains("search"));
+        assert_eq!(Profile::tiny().search, SearchBudget::Small);
+        assert!(Profile::tiny().to_toml().contains("search = \"small\""));
+        let mut text = Profile::tiny().to_toml().replace("search = \"small\"\n", "");
+        text = text.replace("name = \"tiny\"", "name = \"mine\"");
+        assert_eq!(Profile::from_toml(&text, "x").unwrap().search, SearchBudget::Full);
+        assert!(Profile::from_toml(&format!("search = \"huge\"\n{text}"), "x").is_err());
+    }
+
+    #[test]
+    fn file_errors_keep_their_cause_as_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("absent.toml");
+        let err = Profile::from_file(&missing).unwrap_err();
+        assert!(matches!(err, ProfileError::Read { .. }));
+        assert!(std::error::Error::source(&err).is_some_and(|s| s.is::<std::io::Error>()));
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, Profile::tiny().to_toml().replace("train_examples = 300", "train_examples = 0")).unwrap();
+        let err = Profile::from_file(&bad).unwrap_err();
+        let source = std::error::Error::source(&err).expect("a source").to_string();
+        assert!(source.contains("train_examples"), "{source}");
     }
 
     #[test]

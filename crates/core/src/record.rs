@@ -1,4 +1,6 @@
 //! Run records: one JSON document per (task, solver, seed, profile), the only input of the report.
+use crate::data::{AttackStats, SolverKind};
+pub use crate::data::{CompetencePoint, TrainStats};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -18,7 +20,7 @@ pub struct RunRecord {
     /// Solver name, e.g. `transformer`.
     pub solver: String,
     /// Solver family.
-    pub kind: crate::solver::SolverKind,
+    pub kind: SolverKind,
     /// The run's seed (training data and initialisation).
     pub seed: u64,
     /// Profile the run used.
@@ -46,7 +48,7 @@ pub struct RunRecord {
     pub experiment: Option<Experiment>,
     /// The adversarial experiment on level-0 inputs, for solvers and tasks that take part.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adversarial: Option<crate::attack::AttackStats>,
+    pub adversarial: Option<AttackStats>,
     /// SVG of the solver's answer on the first test instance of the task's picture cell
     /// ([`crate::Task::picture_cell`]), for tasks that draw pictures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,60 +87,6 @@ pub struct Timing {
     pub eval_s: f64,
     /// Mean time per answered instance, in microseconds.
     pub per_answer_us: f64,
-}
-
-/// What training cost and reached. Fields a learner does not use stay at their defaults.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrainStats {
-    /// Distinct training examples available.
-    pub examples: u64,
-    /// Examples presented, counting repeats (steps × batch).
-    pub examples_seen: u64,
-    /// Simulated trials consumed while learning (tasks where data are trials).
-    pub trials: u64,
-    /// Deaths during training (tasks where an agent can die).
-    pub deaths: u64,
-    /// Optimiser steps.
-    pub steps: u64,
-    /// Passes over the training set.
-    pub epochs: f64,
-    /// Mean training loss over the last 10% of steps.
-    pub final_train_loss: Option<f64>,
-    /// Validation loss of the kept parameters.
-    pub val_loss: Option<f64>,
-    /// The learner's own validation accuracy of the kept parameters (named by `val_accuracy_name`).
-    pub val_accuracy: Option<f64>,
-    /// What `val_accuracy` measures, e.g. `per-position rank accuracy`.
-    #[serde(default)]
-    pub val_accuracy_name: Option<String>,
-    /// Validation exact-match rate of the kept parameters.
-    pub val_exact: Option<f64>,
-    /// Step whose parameters were kept (best validation exact match).
-    pub best_step: Option<u64>,
-    /// Learning curve: (step, training loss, validation accuracy, validation exact match).
-    pub curve: Vec<(u64, f64, f64, f64)>,
-    /// Learner-specific figures.
-    pub extra: BTreeMap<String, f64>,
-    /// The learned program in readable form (program-search learners), or why none was found.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub program: Option<String>,
-    /// Deaths to competence (learners that act during training): level-0 validation success against the deaths
-    /// and episodes spent so far, one point per validation, in training order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub competence: Vec<CompetencePoint>,
-}
-
-/// One point of a learner's deaths-to-competence curve.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CompetencePoint {
-    /// Deaths during training so far (validation episodes are not counted: they only measure).
-    pub deaths: u64,
-    /// Training episodes acted out so far.
-    pub episodes: u64,
-    /// Level-0 validation success of the parameters at this point, in [0, 1].
-    pub success: f64,
 }
 
 /// Results on one evaluation cell.

@@ -1,16 +1,9 @@
 //! Solvers (anything that answers instances) and learners (anything that becomes a solver by training).
+use crate::data::TrainStats;
+pub use crate::data::{Representable, SolveInfo, SolverKind};
 use crate::error::Result;
 use crate::profile::Profile;
-use crate::record::TrainStats;
 use crate::task::Task;
-use serde::{Deserialize, Serialize};
-
-/// Work a solver reports for one answer, in the task's unit (comparisons, simulated trials, expanded nodes).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct SolveInfo {
-    /// Units of work spent on this answer; 0 where the solver does not count.
-    pub work: u64,
-}
 
 /// One answer, or none (a network whose output cannot be decoded, a search that found nothing).
 #[derive(Debug, Clone)]
@@ -21,24 +14,13 @@ pub struct Attempt<A> {
     pub info: SolveInfo,
 }
 
-/// Whether a trained solver could, in principle, give the correct answer on one instance: decided mechanically
-/// from the solver's input and output spaces and its training targets, never from its answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Representable {
-    /// The instance fits the solver's input, and its correct answer is expressible by the solver's output (the
-    /// ideal output decodes to a correct answer).
-    pub expressible: bool,
-    /// Every output unit or class the correct answer needs received a positive target somewhere in training.
-    pub supervised: bool,
-}
-
 /// Anything that answers instances of `T`: the hand-written solver, a trained network, a baseline.
 pub trait Solver<T: Task>: Send + Sync {
     /// Answers a batch of instances, in order. Batching lets networks amortise per-call overhead.
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> Result<Vec<Attempt<T::Answer>>>;
 
     /// Gradient access for the adversarial experiment (networks); `None` for solvers without gradients.
-    fn attack_surface(&self) -> Option<&dyn crate::attack::AttackSurface<T>> {
+    fn attack_surface(&self) -> Option<&dyn crate::surface::AttackSurface<T>> {
         None
     }
 
@@ -78,20 +60,6 @@ pub fn solve_valid<T: Task>(
         .map(|&v| if v { answered.next() } else { None })
         .map(|a| a.unwrap_or(Attempt { answer: None, info: SolveInfo::default() }))
         .collect())
-}
-
-/// What family a solver belongs to; tables group and colour by it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SolverKind {
-    /// Written by hand from knowledge of the task.
-    Symbolic,
-    /// A trained neural network.
-    Network,
-    /// A simple reference point such as nearest neighbour.
-    Baseline,
-    /// A program found by searching a published DSL with the same training data the networks get.
-    ProgramSearch,
 }
 
 /// The data every learner of a task receives for one seed.

@@ -1,6 +1,6 @@
 //! The task abstraction: one impl supplies everything a benchmark needs to know about a task.
 use crate::axis::{AxisSpec, Cell};
-use crate::solver::SolveInfo;
+use crate::data::SolveInfo;
 use rand_chacha::ChaCha8Rng;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -260,6 +260,13 @@ pub trait Task: Send + Sync + 'static {
 
     /// One line on how the symbolic solver works, for `driftbench list`.
     fn symbolic_description(&self) -> &'static str;
+
+    /// Training instances per seed under the built-in profiles, as (profile name, count), for tasks whose
+    /// instances cost more than most (whole episodes); a profile not listed gives the task its `train_examples`.
+    /// [`crate::Profile::with_task_sizes`] turns this into the profile's `train_examples_by_task` entry.
+    fn train_examples_by_profile(&self) -> &'static [(&'static str, usize)] {
+        &[]
+    }
 
     /// The learning shape this task offers to networks.
     fn encoding(&self) -> Encoding {

@@ -56,7 +56,16 @@ pub enum CompareError {
     /// No (task, solver, cell) is in both sides.
     #[error("A and B have no (task, solver, cell) in common")]
     NothingInCommon,
-    /// A report CSV file that cannot be read.
+    /// A report CSV file that cannot be read or parsed as CSV.
+    #[error("reading `{path}`")]
+    CsvRead {
+        /// The file.
+        path: PathBuf,
+        /// The CSV reader's error.
+        #[source]
+        source: csv::Error,
+    },
+    /// A report CSV file that parses but lacks what a comparison needs.
     #[error("reading `{path}`: {reason}")]
     Csv {
         /// The file.
@@ -181,8 +190,9 @@ impl Side {
         paths.sort();
         for path in paths {
             let err = |reason: String| CompareError::Csv { path: path.clone(), reason };
-            let mut reader = csv::Reader::from_path(&path).map_err(|e| err(e.to_string()))?;
-            let headers = reader.headers().map_err(|e| err(e.to_string()))?.clone();
+            let csv_err = |source: csv::Error| CompareError::CsvRead { path: path.clone(), source };
+            let mut reader = csv::Reader::from_path(&path).map_err(csv_err)?;
+            let headers = reader.headers().map_err(csv_err)?.clone();
             let col = |name: &str| headers.iter().position(|h| h == name);
             let needed = ["task", "solver", "seed", "profile", "axis", "level", "level_description", "n", "successes"];
             let Some(idx) = needed.iter().map(|n| col(n)).collect::<Option<Vec<usize>>>() else {
@@ -191,7 +201,7 @@ impl Side {
             let (source_col, hash_col) = (col("test_source"), col("profile_hash"));
             let mut md_source: Option<String> = None;
             for (line, row) in reader.records().enumerate() {
-                let row = row.map_err(|e| err(e.to_string()))?;
+                let row = row.map_err(csv_err)?;
                 let get = |i: usize| row.get(i).unwrap_or("");
                 let task = get(idx[0]).to_string();
                 let source = match source_col {

@@ -26,5 +26,5 @@ pub enum SearchError {
 
 /// A training failure as the core crate reports it, naming the task and the solver.
 pub(crate) fn training_error(task: &str, solver: &str, e: SearchError) -> driftbench_core::Error {
-    driftbench_core::Error::Training { task: task.into(), solver: solver.into(), reason: e.to_string() }
+    driftbench_core::Error::Learner { task: task.into(), solver: solver.into(), source: Box::new(e) }
 }

@@ -37,7 +37,7 @@
 //! (each element a filter looks at, each `min`/`max`).
 use crate::enumerate::{enumerate, Caps, Control, Expr, Grammar, Production, SearchStats, Terminal};
 use driftbench_core::solver::Attempt;
-use driftbench_core::{Learner, Profile, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats};
+use driftbench_core::{Learner, Profile, SearchBudget, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats};
 use driftbench_tasks::sorting::SortInstance;
 use driftbench_tasks::Sorting;
 use rayon::prelude::*;
@@ -455,15 +455,17 @@ pub struct ProgramSearch {
 }
 
 impl ProgramSearch {
-    /// The caps under `profile` (unless overridden): body size 10 (9 under tiny profiles, `train_scale` < 0.1),
+    /// The caps under `profile` (unless overridden): body size 10 (9 under [`SearchBudget::Small`]),
     /// 2 M programs, 512 MiB, 20 M candidates (the quick and full searches enumerate under 0.1 M).
     pub fn caps(&self, profile: &Profile) -> Caps {
         if let Some(c) = self.caps {
             return c;
         }
-        let tiny = profile.train_scale < 0.1;
         Caps {
-            max_size: if tiny { 9 } else { 10 },
+            max_size: match profile.search {
+                SearchBudget::Full => 10,
+                SearchBudget::Small => 9,
+            },
             max_programs: 2_000_000,
             max_bytes: 512 << 20,
             max_candidates: 20_000_000,
@@ -778,6 +780,11 @@ mod tests {
         assert!(out.iter().all(|a| a.answer.is_none() && a.info.work == 0));
         // No data is an error, not a panic.
         let empty = TrainData { train: Vec::new(), val: Vec::new(), dropped_overlaps: 0 };
-        assert!(ProgramSearch::default().train(&task, &empty, &Profile::tiny(), 1, &|_| {}).is_err());
+        let Err(err) = ProgramSearch::default().train(&task, &empty, &Profile::tiny(), 1, &|_| {}) else {
+            panic!("training on no data must fail");
+        };
+        // The search's own error stays the source, not a copied string.
+        let source = std::error::Error::source(&err).expect("a source").to_string();
+        assert!(source.contains("no usable training data"), "{source}");
     }
 }

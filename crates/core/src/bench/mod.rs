@@ -98,6 +98,8 @@ pub trait DynTask: Send + Sync {
     /// What `cargo bench` times for this task ([`TimingCase`]): generation and the hand-written solver on level 0
     /// and the farthest level of every axis, each learner's training, and each trained learner's inference.
     fn timing_cases(&self) -> Vec<TimingCase<'_>>;
+    /// The task's own training-set size per built-in profile name ([`Task::train_examples_by_profile`]).
+    fn train_examples_by_profile(&self) -> &'static [(&'static str, usize)];
 }
 
 /// Edge instances per cell that [`DynTask::self_check`] tries.
@@ -453,6 +455,10 @@ impl<T: Task> DynTask for Bench<T> {
 
     fn timing_cases(&self) -> Vec<TimingCase<'_>> {
         self.timing_cases_of()
+    }
+
+    fn train_examples_by_profile(&self) -> &'static [(&'static str, usize)] {
+        self.task.train_examples_by_profile()
     }
 
     fn learner_check(&self, seed: u64, profile: &Profile, variants: usize) -> Result<EdgeCounts, String> {

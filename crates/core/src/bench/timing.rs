@@ -64,7 +64,7 @@ impl<T: Task> Bench<T> {
     fn bench_budget(kind: SolverKind, task: &T) -> (Profile, usize) {
         match kind {
             SolverKind::ProgramSearch => {
-                let p = Profile::quick();
+                let p = Profile::quick().with_task_sizes(task.id(), task.train_examples_by_profile());
                 let n = p.train_examples_for(task.id());
                 (p, n)
             }

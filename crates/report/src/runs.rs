@@ -1,0 +1,217 @@
+//! Grouping records into per-solver runs, and the number formats the tables share.
+
+use super::*;
+
+/// A cell's representability pooled over seeds ([`driftbench_core::record::CellRepresentability`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Reach {
+    pub(super) n: u64,
+    pub(super) successes: u64,
+    pub(super) expressible: u64,
+    pub(super) supervised: u64,
+    pub(super) successes_supervised: u64,
+}
+
+impl Reach {
+    /// The marker a success cell carries: † some answers were not expressible, ‡ expressible but not supervised.
+    pub(super) fn marker(&self) -> &'static str {
+        if self.expressible < self.n {
+            " †"
+        } else if self.supervised < self.n {
+            " ‡"
+        } else {
+            ""
+        }
+    }
+}
+
+/// What the † and ‡ markers mean, under every table that uses them.
+pub(super) const REACH_NOTE: &str = "† some of the cell's correct answers cannot be expressed by the solver's output (the ideal output does not decode to them, or the input does not fit); ‡ expressible, but needing output units or classes that never received a positive target in training. Both are decided mechanically per instance and stored in the records; in the figures such cells are drawn as crosses.";
+
+/// The records of one solver on one task, seeds sorted.
+pub(super) struct SolverRuns<'a> {
+    pub(super) name: &'a str,
+    pub(super) kind: SolverKind,
+    pub(super) runs: Vec<&'a RunRecord>,
+}
+
+impl SolverRuns<'_> {
+    /// Cell `i` pooled over seeds: (successes, n).
+    pub(super) fn pooled(&self, i: usize) -> (u64, u64) {
+        self.runs.iter().fold((0, 0), |(s, n), r| (s + r.cells[i].successes, n + r.cells[i].n))
+    }
+    /// Cell `i` pooled over seeds under the strict criterion: (successes, n).
+    pub(super) fn pooled_strict(&self, i: usize) -> (u64, u64) {
+        self.runs.iter().fold((0, 0), |(s, n), r| (s + r.cells[i].strict_successes.unwrap_or(0), n + r.cells[i].n))
+    }
+    /// Mean over seeds of the per-seed medians.
+    pub(super) fn median_metric(&self, i: usize) -> f64 {
+        self.mean_of(|r| r.cells[i].median_metric)
+    }
+    pub(super) fn per_seed_rates(&self, i: usize) -> Vec<f64> {
+        self.runs.iter().map(|r| r.cells[i].rate()).collect()
+    }
+    pub(super) fn mean_of(&self, f: impl Fn(&RunRecord) -> f64) -> f64 {
+        self.runs.iter().map(|r| f(r)).sum::<f64>() / self.runs.len().max(1) as f64
+    }
+    /// Cell `i`'s representability pooled over seeds, when every run assessed it.
+    pub(super) fn reach(&self, i: usize) -> Option<Reach> {
+        self.runs.iter().try_fold(Reach::default(), |acc, r| {
+            let c = &r.cells[i];
+            let x = c.representability?;
+            Some(Reach {
+                n: acc.n + c.n,
+                successes: acc.successes + c.successes,
+                expressible: acc.expressible + x.expressible,
+                supervised: acc.supervised + x.supervised,
+                successes_supervised: acc.successes_supervised + x.successes_supervised,
+            })
+        })
+    }
+    /// Whether some of cell `i`'s correct answers were out of the solver's reach.
+    pub(super) fn unreachable(&self, i: usize) -> bool {
+        self.reach(i).is_some_and(|r| r.supervised < r.n)
+    }
+    pub(super) fn mean_metric(&self, i: usize) -> f64 {
+        let (sum, n) = self
+            .runs
+            .iter()
+            .fold((0.0, 0u64), |(s, n), r| (s + r.cells[i].mean_metric * r.cells[i].n as f64, n + r.cells[i].n));
+        if n == 0 {
+            0.0
+        } else {
+            sum / n as f64
+        }
+    }
+}
+
+pub(super) fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+}
+
+pub(super) fn pct(x: f64) -> String {
+    format!("{:.1}", 100.0 * x)
+}
+
+pub(super) fn rate_ci(successes: u64, n: u64) -> String {
+    let (lo, hi) = wilson(successes, n);
+    let p = if n == 0 { 0.0 } else { successes as f64 / n as f64 };
+    format!("{} [{}, {}]", pct(p), pct(lo), pct(hi))
+}
+
+pub(super) fn seed_ci(values: &[f64]) -> String {
+    match mean_ci(values) {
+        (m, Some(h)) => format!("{} ± {}", pct(m), pct(h)),
+        (m, None) => format!("{} (1 seed)", pct(m)),
+    }
+}
+
+pub(super) fn opt_pct(x: Option<f64>) -> String {
+    x.map(pct).unwrap_or_else(|| "–".into())
+}
+
+pub(super) fn count(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.2}M", x / 1e6)
+    } else if x >= 1e4 {
+        format!("{:.0}k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+pub(super) fn group<'a>(records: &[&'a RunRecord]) -> Result<BTreeMap<&'a str, Vec<SolverRuns<'a>>>, ReportError> {
+    let mut by_task: BTreeMap<&str, BTreeMap<(SolverKind, &str), Vec<&RunRecord>>> = BTreeMap::new();
+    for &r in records {
+        by_task.entry(&r.task).or_default().entry((r.kind, &r.solver)).or_default().push(r);
+    }
+    let mut out = BTreeMap::new();
+    for (task, solvers) in by_task {
+        // Pooling seeds across profiles would mix budgets in one figure: refuse rather than guess.
+        // A profile is its name and its budgets: a file that reuses a name with other budgets is another profile.
+        let profiles: std::collections::BTreeSet<String> =
+            solvers.values().flatten().map(|r| profile_label(r)).collect();
+        if profiles.len() > 1 {
+            return Err(ReportError::MixedProfiles {
+                task: task.into(),
+                profiles: profiles.into_iter().collect::<Vec<_>>().join(", "),
+            });
+        }
+        // Likewise test sets: the page header names one source, so every record must share it.
+        let sources: std::collections::BTreeSet<&str> =
+            solvers.values().flatten().map(|r| test_set_identity(&r.test_source)).collect();
+        if sources.len() > 1 {
+            return Err(ReportError::MixedTestSources {
+                task: task.into(),
+                sources: sources.into_iter().collect::<Vec<_>>().join("; "),
+            });
+        }
+        let mut list = Vec::new();
+        for ((kind, name), mut runs) in solvers {
+            runs.sort_by_key(|r| (r.seed, r.profile.name.clone()));
+            let key = |c: &CellResult| (c.axis.clone(), c.level);
+            let first: Vec<_> = runs[0].cells.iter().map(key).collect();
+            if runs.iter().any(|r| r.cells.iter().map(key).collect::<Vec<_>>() != first) {
+                return Err(ReportError::Inconsistent { task: task.into(), solver: name.into() });
+            }
+            list.push(SolverRuns { name, kind, runs });
+        }
+        out.insert(task, list);
+    }
+    Ok(out)
+}
+
+/// `name (hash 0123456789ab)`: how tables name the profile of a record.
+fn profile_label(r: &RunRecord) -> String {
+    format!("{} (hash {})", r.profile.name, r.profile.short_hash())
+}
+
+pub(super) fn kind_name(k: SolverKind) -> &'static str {
+    match k {
+        SolverKind::Symbolic => "symbolic",
+        SolverKind::Network => "network",
+        SolverKind::Baseline => "baseline",
+        SolverKind::ProgramSearch => "program search",
+    }
+}
+
+/// A drift level of one axis: (cell index, level, description).
+type Level<'a> = (usize, u8, &'a str);
+
+/// Axes in first-seen order, with their levels.
+pub(super) fn axes(cells: &[CellResult]) -> Vec<(&str, Vec<Level<'_>>)> {
+    let mut out: Vec<(&str, Vec<Level<'_>>)> = Vec::new();
+    for (i, c) in cells.iter().enumerate() {
+        if c.level == 0 {
+            continue;
+        }
+        match out.iter_mut().find(|(a, _)| *a == c.axis) {
+            Some((_, v)) => v.push((i, c.level, &c.level_description)),
+            None => out.push((&c.axis, vec![(i, c.level, &c.level_description)])),
+        }
+    }
+    out
+}
+
+/// Headline figures of one solver: level-0 rate, mean over OOD cells, worst OOD cell.
+pub(super) fn headline(s: &SolverRuns) -> (f64, f64, String) {
+    let cells = &s.runs[0].cells;
+    let rate = |i: usize| {
+        let (k, n) = s.pooled(i);
+        if n == 0 {
+            0.0
+        } else {
+            k as f64 / n as f64
+        }
+    };
+    let l0 = cells.iter().position(|c| c.level == 0).map(rate).unwrap_or(0.0);
+    let ood: Vec<(usize, f64)> = (0..cells.len()).filter(|&i| cells[i].level > 0).map(|i| (i, rate(i))).collect();
+    let mean = ood.iter().map(|x| x.1).sum::<f64>() / ood.len().max(1) as f64;
+    let worst = ood
+        .iter()
+        .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+        .map(|&(i, r)| format!("{} ({}-L{})", pct(r), cells[i].axis, cells[i].level))
+        .unwrap_or_else(|| "–".into());
+    (l0, mean, worst)
+}

@@ -1,0 +1,193 @@
+//! The `formula-search` and `formula-shoot` learners and their solver.
+
+use super::*;
+
+/// The program-search learners of this task.
+pub fn learners() -> Vec<Box<dyn Learner<Rocket>>> {
+    vec![Box::new(FormulaSearch::formula()), Box::new(FormulaSearch::shoot())]
+}
+
+/// A rocket formula learner: `formula-search` (answers with the formulas) or `formula-shoot` (uses them as the
+/// starting launch of Newton shooting on the task's simulator).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FormulaSearch {
+    /// Whether answers are refined by shooting.
+    pub shoot: bool,
+    /// Settings to use instead of [`Settings::for_profile`] (for experiments and tests); `None` in the registry.
+    pub settings: Option<Settings>,
+}
+
+impl FormulaSearch {
+    /// `formula-search`.
+    pub fn formula() -> Self {
+        FormulaSearch { shoot: false, settings: None }
+    }
+
+    /// `formula-shoot`.
+    pub fn shoot() -> Self {
+        FormulaSearch { shoot: true, settings: None }
+    }
+
+    /// The settings under `profile` (unless overridden).
+    pub fn settings(&self, profile: &Profile) -> Settings {
+        self.settings.unwrap_or_else(|| Settings::for_profile(profile))
+    }
+}
+
+struct FormulaSolver {
+    formulas: Option<(Formula, Formula)>,
+    shoot: bool,
+}
+
+impl FormulaSolver {
+    fn answer(&self, inst: &RocketInstance) -> Attempt<Launch> {
+        let none = Attempt { answer: None, info: SolveInfo::default() };
+        let Some((fx, fy)) = &self.formulas else { return none };
+        let x = inputs_of(inst);
+        let (vx, vy) = (fx.eval(&x), fy.eval(&x));
+        if !vx.is_finite() || !vy.is_finite() {
+            return none;
+        }
+        if self.shoot {
+            let (launch, trials) = shoot(&inst.env(), inst.distance, inst.flight_time, (vx, vy));
+            Attempt { answer: Some(launch), info: SolveInfo { work: trials } }
+        } else {
+            Attempt { answer: Some(Launch { vx, vy }), info: SolveInfo::default() }
+        }
+    }
+}
+
+impl Solver<Rocket> for FormulaSolver {
+    fn solve_batch(
+        &self,
+        _task: &Rocket,
+        instances: &[RocketInstance],
+    ) -> driftbench_core::Result<Vec<Attempt<Launch>>> {
+        Ok(instances.par_iter().map(|i| self.answer(i)).collect())
+    }
+}
+
+/// Validation instances on which the learner reports its task success rate.
+const VAL_SCORED: usize = 256;
+
+impl Learner<Rocket> for FormulaSearch {
+    fn name(&self) -> &'static str {
+        if self.shoot {
+            "formula-shoot"
+        } else {
+            "formula-search"
+        }
+    }
+
+    fn kind(&self) -> SolverKind {
+        SolverKind::ProgramSearch
+    }
+
+    fn description(&self) -> String {
+        let base = "formulas for (vx, vy) over D, T, g, rho, h0, 1, 2 and + - * / (size-capped, up to 2 fitted \
+                    constants) by enumeration with observational-equivalence pruning, from the networks' trials";
+        if self.shoot {
+            format!("{base}; used as the start of Newton shooting on the task's simulator")
+        } else {
+            base.into()
+        }
+    }
+
+    fn config(&self, _task: &Rocket, profile: &Profile) -> serde_json::Value {
+        let s = self.settings(profile);
+        serde_json::json!({
+            "dsl": dsl(),
+            "settings": s,
+            "shoot": self.shoot,
+            "selection": "per output: screen every skeleton and form on the probes; refit the shortlist on the \
+                          fitting trials; least validation relative RMSE + lambda * size",
+        })
+    }
+
+    fn train(
+        &self,
+        task: &Rocket,
+        data: &TrainData<Rocket>,
+        profile: &Profile,
+        seed: u64,
+        progress: &dyn Fn(f64),
+    ) -> driftbench_core::Result<(Box<dyn Solver<Rocket>>, TrainStats)> {
+        let settings = self.settings(profile);
+        // The networks' trials: a prefix of the instances gives the networks' first examples.
+        let n_train = settings.fit_trials.max(settings.probes).min(data.train.len());
+        let n_val = settings.val_trials.min(data.val.len());
+        let (train_ex, used_trials) =
+            task.vec_training_set(&data.train[..n_train], &mut rng::stream(seed, task.id(), "trials/train"));
+        let (val_ex, _) = task.vec_training_set(&data.val[..n_val], &mut rng::stream(seed, task.id(), "trials/val"));
+        let (train, val) = (trials(&train_ex), trials(&val_ex));
+        if train.is_empty() {
+            let e = crate::SearchError::NoData("no landed training trial".into());
+            return Err(crate::training_error(task.id(), self.name(), e));
+        }
+        let fit = search(&train, &val, &settings);
+        let s = &fit.stats;
+        let formulas = fit.vx.as_ref().zip(fit.vy.as_ref()).map(|(a, b)| (a.formula.clone(), b.formula.clone()));
+        let solver = FormulaSolver { formulas, shoot: self.shoot };
+        let mut stats = TrainStats {
+            examples: train.len().min(settings.fit_trials) as u64,
+            trials: used_trials,
+            ..Default::default()
+        };
+        let consistent = |f: &Option<Fitted>| f.as_ref().map_or(0, |f| f.consistent) as f64;
+        let extra = [
+            ("programs_enumerated", s.enumerated as f64),
+            ("distinct_behaviours", s.kept as f64),
+            ("search_s", s.seconds),
+            ("fit_s", fit.fit_seconds),
+            ("peak_bytes", s.peak_bytes as f64),
+            ("consistent_programs", consistent(&fit.vx).min(consistent(&fit.vy))),
+            ("consistent_programs_vx", consistent(&fit.vx)),
+            ("consistent_programs_vy", consistent(&fit.vy)),
+            ("found", solver.formulas.is_some() as u8 as f64),
+            ("max_size", s.size_completed as f64),
+            ("probe_trials", settings.probes.min(train.len()) as f64),
+            ("val_trials", val.len() as f64),
+            ("trials_available", data.train.len() as f64),
+        ];
+        stats.extra = extra.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        match (&fit.vx, &fit.vy) {
+            (Some(fx), Some(fy)) => {
+                stats.program = Some(format!("vx = {}; vy = {}", fx.formula, fy.formula));
+                for (k, v) in [
+                    ("val_rel_rmse_vx", fx.val_error),
+                    ("val_rel_rmse_vy", fy.val_error),
+                    ("fit_rel_rmse_vx", fx.fit_error),
+                    ("fit_rel_rmse_vy", fy.fit_error),
+                    ("program_size_vx", fx.formula.size() as f64),
+                    ("program_size_vy", fy.formula.size() as f64),
+                ] {
+                    stats.extra.insert(k.into(), v);
+                }
+                stats.val_loss = Some((fx.val_error + fy.val_error) / 2.0);
+                let scored = &data.val[..data.val.len().min(VAL_SCORED)];
+                let outcomes: Vec<_> =
+                    scored.par_iter().map(|i| solver.answer(i).answer.map(|a| task.score(i, &a))).collect();
+                if !scored.is_empty() {
+                    let n = scored.len() as f64;
+                    let hit = |strict: bool| {
+                        let count = outcomes.iter().filter(|o| {
+                            o.is_some_and(
+                                |o| if strict { task.strict_success(&o).unwrap_or(o.success) } else { o.success },
+                            )
+                        });
+                        count.count() as f64 / n
+                    };
+                    stats.val_accuracy = Some(hit(true));
+                    stats.val_accuracy_name = Some(task.strict_name().into());
+                    stats.val_exact = Some(hit(false));
+                }
+            }
+            _ => {
+                let why = s.cap_hit.map_or("search stopped".to_string(), |c: Cap| c.to_string());
+                stats.program = Some(format!("none found: {why} (size {}, {} programs)", s.size_completed, s.kept));
+            }
+        }
+        progress(1.0);
+        Ok((Box::new(solver), stats))
+    }
+}

@@ -1,0 +1,331 @@
+//! City generation: the four street patterns on a W×H grid, connectivity and street distances.
+
+use super::*;
+
+/// The layout of a city: which cells are streets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct City {
+    pub(super) width: i32,
+    pub(super) height: i32,
+    pub(super) street: Vec<bool>,
+}
+
+impl City {
+    /// Builds the city of `pattern` from `seed` (deterministic; every street cell reaches every other).
+    pub fn generate(pattern: Pattern, seed: u64, width: u32, height: u32) -> City {
+        let (w, h) = (width.min(MAX_SIZE) as i32, height.min(MAX_SIZE) as i32);
+        let mut city = City { width: w, height: h, street: vec![false; (w * h) as usize] };
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        if w > 0 && h > 0 {
+            match pattern {
+                Pattern::Grid => city.grid(&mut rng),
+                Pattern::Offset => city.offset(&mut rng),
+                Pattern::Ring => city.ring(&mut rng),
+                Pattern::Maze => city.maze(&mut rng),
+            }
+        }
+        city.keep_largest_component();
+        city
+    }
+
+    /// Cells west to east.
+    pub fn width(&self) -> i32 {
+        self.width
+    }
+
+    /// Cells north to south.
+    pub fn height(&self) -> i32 {
+        self.height
+    }
+
+    /// Whether (x, y) is a street cell (false off the map).
+    pub fn is_street(&self, (x, y): (i32, i32)) -> bool {
+        (0..self.width).contains(&x) && (0..self.height).contains(&y) && self.street[(y * self.width + x) as usize]
+    }
+
+    /// Every street cell, row by row.
+    pub fn street_cells(&self) -> Vec<(i32, i32)> {
+        (0..self.street.len()).filter(|&i| self.street[i]).map(|i| self.cell(i)).collect()
+    }
+
+    /// Street distance (shortest path along streets) from `from` to every cell, row by row; `u32::MAX` for
+    /// buildings and unreachable cells.
+    pub fn distances_from(&self, from: (i32, i32)) -> Vec<u32> {
+        let mut dist = vec![u32::MAX; self.street.len()];
+        if !self.is_street(from) {
+            return dist;
+        }
+        let mut queue = VecDeque::from([from]);
+        dist[self.index(from)] = 0;
+        while let Some(c) = queue.pop_front() {
+            let d = dist[self.index(c)];
+            for n in self.neighbours(c) {
+                let i = self.index(n);
+                if dist[i] == u32::MAX {
+                    dist[i] = d + 1;
+                    queue.push_back(n);
+                }
+            }
+        }
+        dist
+    }
+
+    /// Where an agent on `from` ends up after `action`: the neighbour if it is a street, else `from`.
+    pub fn moved(&self, from: (i32, i32), action: Action) -> (i32, i32) {
+        let (dx, dy) = action.delta();
+        let to = (from.0 + dx, from.1 + dy);
+        if self.is_street(to) {
+            to
+        } else {
+            from
+        }
+    }
+
+    pub(super) fn index(&self, (x, y): (i32, i32)) -> usize {
+        (y * self.width + x) as usize
+    }
+
+    pub(super) fn cell(&self, i: usize) -> (i32, i32) {
+        (i as i32 % self.width, i as i32 / self.width)
+    }
+
+    fn set(&mut self, (x, y): (i32, i32), street: bool) {
+        if (0..self.width).contains(&x) && (0..self.height).contains(&y) {
+            self.street[(y * self.width + x) as usize] = street;
+        }
+    }
+
+    fn neighbours(&self, (x, y): (i32, i32)) -> impl Iterator<Item = (i32, i32)> + '_ {
+        [(0, -1), (0, 1), (1, 0), (-1, 0)]
+            .into_iter()
+            .map(move |(dx, dy)| (x + dx, y + dy))
+            .filter(|&c| self.is_street(c))
+    }
+
+    /// Component label of every street cell (`usize::MAX` for buildings) and the size of each component.
+    fn components(&self) -> (Vec<usize>, Vec<usize>) {
+        let mut label = vec![usize::MAX; self.street.len()];
+        let mut sizes = Vec::new();
+        for i in 0..self.street.len() {
+            if !self.street[i] || label[i] != usize::MAX {
+                continue;
+            }
+            let id = sizes.len();
+            let mut stack = vec![self.cell(i)];
+            label[i] = id;
+            let mut size = 0;
+            while let Some(c) = stack.pop() {
+                size += 1;
+                for n in self.neighbours(c) {
+                    let j = self.index(n);
+                    if label[j] == usize::MAX {
+                        label[j] = id;
+                        stack.push(n);
+                    }
+                }
+            }
+            sizes.push(size);
+        }
+        (label, sizes)
+    }
+
+    #[cfg(test)]
+    pub(super) fn is_connected(&self) -> bool {
+        self.components().1.len() <= 1
+    }
+
+    fn keep_largest_component(&mut self) {
+        let (label, sizes) = self.components();
+        // The first of the largest, so that the result is deterministic.
+        let Some(best) = (0..sizes.len()).max_by_key(|&i| (sizes[i], Reverse(i))) else {
+            return;
+        };
+        for (s, l) in self.street.iter_mut().zip(label) {
+            *s = *s && l == best;
+        }
+    }
+
+    fn grid(&mut self, rng: &mut ChaCha8Rng) {
+        let (kx, ky) = (rng.random_range(3..=4), rng.random_range(3..=4));
+        let (ox, oy) = (rng.random_range(0..kx), rng.random_range(0..ky));
+        let (column, row) = (|x: i32| x % kx == ox, |y: i32| y % ky == oy);
+        for y in 0..self.height {
+            for x in 0..self.width {
+                self.set((x, y), column(x) || row(y));
+            }
+        }
+        // A segment is a maximal run of street cells between crossings (or a crossing and the edge), with the
+        // cells just beyond its two ends.
+        type Segment = (Vec<(i32, i32)>, (i32, i32), (i32, i32));
+        let mut segments: Vec<Segment> = Vec::new();
+        let mut run = Vec::new();
+        for y in (0..self.height).filter(|&y| row(y)) {
+            for x in 0..=self.width {
+                if x < self.width && !column(x) {
+                    run.push((x, y));
+                } else if let Some(&(x0, _)) = run.first() {
+                    segments.push((std::mem::take(&mut run), (x0 - 1, y), (x, y)));
+                }
+            }
+        }
+        for x in (0..self.width).filter(|&x| column(x)) {
+            for y in 0..=self.height {
+                if y < self.height && !row(y) {
+                    run.push((x, y));
+                } else if let Some(&(_, y0)) = run.first() {
+                    segments.push((std::mem::take(&mut run), (x, y0 - 1), (x, y)));
+                }
+            }
+        }
+        segments.shuffle(rng);
+        for (cells, a, b) in segments {
+            if rng.random_bool(0.15) {
+                cells.iter().for_each(|&c| self.set(c, false));
+                // A segment's cells touch only each other and its two end crossings (streets are at least 3 apart),
+                // so removing it disconnects the streets exactly when no other way joins its two ends; a segment
+                // that runs to the edge is a dead end.
+                if self.is_street(a) && self.is_street(b) && !self.reaches(a, b) {
+                    cells.iter().for_each(|&c| self.set(c, true));
+                }
+            }
+        }
+    }
+
+    /// Whether `to` can be reached from `from` along streets (a search that stops as soon as it arrives).
+    fn reaches(&self, from: (i32, i32), to: (i32, i32)) -> bool {
+        let mut seen = vec![false; self.street.len()];
+        let mut queue = VecDeque::from([from]);
+        seen[self.index(from)] = true;
+        while let Some(c) = queue.pop_front() {
+            if c == to {
+                return true;
+            }
+            for n in self.neighbours(c) {
+                if !std::mem::replace(&mut seen[self.index(n)], true) {
+                    queue.push_back(n);
+                }
+            }
+        }
+        false
+    }
+
+    fn offset(&mut self, rng: &mut ChaCha8Rng) {
+        let mut rows = Vec::new();
+        let mut y = rng.random_range(0..3);
+        while y < self.height {
+            rows.push(y);
+            y += rng.random_range(3..=4);
+        }
+        for &y in &rows {
+            (0..self.width).for_each(|x| self.set((x, y), true));
+        }
+        // Bands of building rows: between two street rows, and from each edge to the nearest street row.
+        let mut bounds = vec![-1];
+        bounds.extend(&rows);
+        bounds.push(self.height);
+        for pair in bounds.windows(2) {
+            let (lo, hi) = (pair[0] + 1, pair[1]);
+            if lo >= hi {
+                continue;
+            }
+            let mut x = rng.random_range(0..3);
+            while x < self.width {
+                (lo..hi).for_each(|y| self.set((x, y), true));
+                x += rng.random_range(3..=5);
+            }
+        }
+    }
+
+    fn ring(&mut self, rng: &mut ChaCha8Rng) {
+        let (w, h) = (self.width, self.height);
+        let mut insets = Vec::new();
+        let mut d = rng.random_range(0..=1);
+        while w - 2 * d >= 3 && h - 2 * d >= 3 {
+            insets.push(d);
+            d += 3;
+        }
+        for &d in &insets {
+            for x in d..w - d {
+                self.set((x, d), true);
+                self.set((x, h - 1 - d), true);
+            }
+            for y in d..h - d {
+                self.set((d, y), true);
+                self.set((w - 1 - d, y), true);
+            }
+        }
+        for pair in insets.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            for _ in 0..rng.random_range(2..=4) {
+                // A straight connector from ring a to ring b on one of the four sides, within ring b's span.
+                match rng.random_range(0..4) {
+                    0 => {
+                        let x = rng.random_range(b..w - b);
+                        (a..=b).for_each(|y| self.set((x, y), true));
+                    }
+                    1 => {
+                        let x = rng.random_range(b..w - b);
+                        (h - 1 - b..=h - 1 - a).for_each(|y| self.set((x, y), true));
+                    }
+                    2 => {
+                        let y = rng.random_range(b..h - b);
+                        (a..=b).for_each(|x| self.set((x, y), true));
+                    }
+                    _ => {
+                        let y = rng.random_range(b..h - b);
+                        (w - 1 - b..=w - 1 - a).for_each(|x| self.set((x, y), true));
+                    }
+                }
+            }
+        }
+        if let (Some(&outer), true) = (insets.first(), rng.random_bool(0.5)) {
+            if rng.random_bool(0.5) {
+                (outer..w - outer).for_each(|x| self.set((x, h / 2), true));
+            } else {
+                (outer..h - outer).for_each(|y| self.set((w / 2, y), true));
+            }
+        }
+    }
+
+    fn maze(&mut self, rng: &mut ChaCha8Rng) {
+        let (ox, oy) = (rng.random_range(0..=1), rng.random_range(0..=1));
+        // Lattice cells ("rooms") at (ox + 2i, oy + 2j); walls between neighbouring rooms are carved.
+        let (nx, ny) = ((self.width - ox + 1) / 2, (self.height - oy + 1) / 2);
+        if nx <= 0 || ny <= 0 {
+            return;
+        }
+        let room = |i: i32, j: i32| (ox + 2 * i, oy + 2 * j);
+        let mut visited = vec![false; (nx * ny) as usize];
+        let first = (rng.random_range(0..nx), rng.random_range(0..ny));
+        visited[(first.1 * nx + first.0) as usize] = true;
+        self.set(room(first.0, first.1), true);
+        let mut stack = vec![first];
+        while let Some(&(i, j)) = stack.last() {
+            let next: Vec<(i32, i32)> = [(0, -1), (0, 1), (1, 0), (-1, 0)]
+                .into_iter()
+                .map(|(di, dj)| (i + di, j + dj))
+                .filter(|&(a, b)| (0..nx).contains(&a) && (0..ny).contains(&b) && !visited[(b * nx + a) as usize])
+                .collect();
+            let Some(&(a, b)) = next.choose(rng) else {
+                stack.pop();
+                continue;
+            };
+            visited[(b * nx + a) as usize] = true;
+            let (p, q) = (room(i, j), room(a, b));
+            self.set(q, true);
+            self.set(((p.0 + q.0) / 2, (p.1 + q.1) / 2), true);
+            stack.push((a, b));
+        }
+        for j in 0..ny {
+            for i in 0..nx {
+                let p = room(i, j);
+                for (a, b) in [(i + 1, j), (i, j + 1)] {
+                    if a < nx && b < ny && rng.random_bool(0.2) {
+                        let q = room(a, b);
+                        self.set(((p.0 + q.0) / 2, (p.1 + q.1) / 2), true);
+                    }
+                }
+            }
+        }
+    }
+}

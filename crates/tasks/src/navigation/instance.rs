@@ -1,0 +1,169 @@
+//! Instances and answers: street patterns, episode parameters, actions and routes.
+
+use super::*;
+
+/// A street pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pattern {
+    /// Streets every 3rd or 4th row and column, some segments built over.
+    Grid,
+    /// Full street rows with staggered cross streets (brick-like blocks).
+    Offset,
+    /// Concentric ring roads with radial connectors.
+    Ring,
+    /// One-cell corridors of a random maze with loops.
+    Maze,
+}
+
+impl Pattern {
+    /// The pattern's name as in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pattern::Grid => "grid",
+            Pattern::Offset => "offset",
+            Pattern::Ring => "ring",
+            Pattern::Maze => "maze",
+        }
+    }
+}
+
+/// One episode: the parameters the city, the cars and the agent's task are regenerated from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NavInstance {
+    /// Street pattern.
+    pub pattern: Pattern,
+    /// Seed of the city layout.
+    pub city_seed: u64,
+    /// Cells west to east.
+    pub width: u32,
+    /// Cells north to south.
+    pub height: u32,
+    /// Seed of the car tracks and starting points.
+    pub traffic_seed: u64,
+    /// Traffic density: cars per 100 street cells.
+    pub cars_per_100_cells: u32,
+    /// Cars drive `speed_cells` cells every `speed_ticks` ticks.
+    pub speed_cells: u32,
+    /// See `speed_cells`.
+    pub speed_ticks: u32,
+    /// Where the agent starts, (x, y).
+    pub start: (i32, i32),
+    /// Where it must go, (x, y).
+    pub goal: (i32, i32),
+    /// Ticks before the episode ends as a timeout.
+    pub max_steps: u32,
+    /// Cars stated explicitly, on top of those drawn from the traffic seed (none in generated instances; the
+    /// adversarial experiment adds them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added_cars: Vec<AddedCar>,
+}
+
+impl NavInstance {
+    /// The city of this instance.
+    pub fn city(&self) -> City {
+        City::generate(self.pattern, self.city_seed, self.width, self.height)
+    }
+
+    /// Everything but solvability: sizes, speed, density and step limit within bounds.
+    pub(super) fn check_shape(&self) -> Result<(), String> {
+        for (name, v) in [("width", self.width), ("height", self.height)] {
+            if !(MIN_SIZE..=MAX_SIZE).contains(&v) {
+                return Err(format!("{name} {v} is outside {MIN_SIZE}..={MAX_SIZE}"));
+            }
+        }
+        if self.cars_per_100_cells > MAX_TRAFFIC {
+            return Err(format!("cars_per_100_cells {} is above {MAX_TRAFFIC}", self.cars_per_100_cells));
+        }
+        let (c, t) = (self.speed_cells, self.speed_ticks);
+        if !(1..=MAX_SPEED_TICKS).contains(&t) {
+            return Err(format!("speed_ticks {t} is outside 1..={MAX_SPEED_TICKS}"));
+        }
+        if c == 0 {
+            return Err("speed_cells 0: cars must move".into());
+        }
+        // Deliberate: a tick's sweep holds at most MAX_CELLS_PER_TICK + 1 cells and the death rules and the
+        // observation know one middle cell at most; a faster car would pass through the agent unseen.
+        if c > MAX_CELLS_PER_TICK * t {
+            return Err(format!(
+                "speed_cells {c} / speed_ticks {t} is faster than {MAX_CELLS_PER_TICK} cells per tick, the most the \
+                 traffic sweep follows"
+            ));
+        }
+        if !(1..=MAX_STEPS).contains(&self.max_steps) {
+            return Err(format!("max_steps {} is outside 1..={MAX_STEPS}", self.max_steps));
+        }
+        if self.added_cars.len() > MAX_ADDED_CARS {
+            return Err(format!("added_cars: {} cars, more than {MAX_ADDED_CARS}", self.added_cars.len()));
+        }
+        for car in &self.added_cars {
+            car.check_shape(self.speed_ticks)?;
+        }
+        Ok(())
+    }
+}
+
+/// An agent's action in one tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// y − 1.
+    North,
+    /// y + 1.
+    South,
+    /// x + 1.
+    East,
+    /// x − 1.
+    West,
+    /// Stay.
+    Wait,
+}
+
+impl Action {
+    /// Every action, in index order.
+    pub const ALL: [Action; 5] = [Action::North, Action::South, Action::East, Action::West, Action::Wait];
+
+    /// Position in [`Action::ALL`] (a network's class).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The action at `index` of [`Action::ALL`].
+    pub fn from_index(index: usize) -> Option<Action> {
+        Action::ALL.get(index).copied()
+    }
+
+    /// The (dx, dy) of the move.
+    pub fn delta(self) -> (i32, i32) {
+        match self {
+            Action::North => (0, -1),
+            Action::South => (0, 1),
+            Action::East => (1, 0),
+            Action::West => (-1, 0),
+            Action::Wait => (0, 0),
+        }
+    }
+
+    /// The move with the given (dx, dy), if it is one.
+    pub(super) fn from_delta(d: (i32, i32)) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.delta() == d)
+    }
+
+    pub(super) fn opposite(self) -> Action {
+        match self {
+            Action::North => Action::South,
+            Action::South => Action::North,
+            Action::East => Action::West,
+            Action::West => Action::East,
+            Action::Wait => Action::Wait,
+        }
+    }
+}
+
+/// An answer: the actions the agent took, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    /// One action per tick.
+    pub actions: Vec<Action>,
+}
