@@ -33,8 +33,9 @@ pub const NETWORKS: [&str; 7] = [
     "nav-ppo",
 ];
 
-/// Networks that can be timed but are no longer in the default suite (REINFORCE was replaced by PPO).
-pub const EXTRA_NETWORKS: [&str; 1] = ["nav-reinforce"];
+/// Networks that can be timed but are not in the default suite: REINFORCE (replaced by PPO), and PPO's step with
+/// [`crate::train::AdamW`] instead of `candle_nn::AdamW` (what switching would save; same values bit for bit).
+pub const EXTRA_NETWORKS: [&str; 2] = ["nav-reinforce", "nav-ppo-one-pass-adamw"];
 
 /// States per REINFORCE update in the comparison (the mean of a quick-profile run's updates); also the size of
 /// the rollout batch PPO's mini-batches are drawn from (the same 64 episodes per update).
@@ -285,7 +286,7 @@ fn relu_mlp(layers: &[Linear], x: &Tensor) -> candle_core::Result<Tensor> {
 /// One PPO mini-batch step: the policy and value MLPs of `crates/nets/src/ppo.rs` (`ActorCritic`), its loss
 /// (clipped surrogate + value error − entropy bonus) on `minibatch` rows of a rollout batch, and its optimiser
 /// (`candle_nn::AdamW`, no weight decay).
-fn ppo(rng: &mut ChaCha8Rng) -> Result<StepBench> {
+fn ppo(rng: &mut ChaCha8Rng, one_pass: bool) -> Result<StepBench> {
     let c = Ppo::default().0;
     let n = REINFORCE_STATES;
     let mut p = Params::default();
@@ -319,8 +320,13 @@ fn ppo(rng: &mut ChaCha8Rng) -> Result<StepBench> {
         Ok(((surrogate.neg()? + (value_loss * value_coef)?)? - (entropy * entropy_weight)?)?)
     });
     let cfg = TrainConfig { steps: 0, batch: c.minibatch, lr: c.lr, weight_decay: 0.0, warmup: 0.05, eval_every: 1 };
-    let opt = candle_nn::AdamW::new(vars.clone(), ParamsAdamW { lr: c.lr, weight_decay: 0.0, ..Default::default() })?;
-    bench_with("nav-ppo", cfg, n, vars, loss, Opt::Candle(opt))
+    let params = ParamsAdamW { lr: c.lr, weight_decay: 0.0, ..Default::default() };
+    if one_pass {
+        let opt = Opt::Project(AdamW::new(vars.clone(), params)?);
+        return bench_with("nav-ppo-one-pass-adamw", cfg, n, vars, loss, opt);
+    }
+    let opt = Opt::Candle(candle_nn::AdamW::new(vars.clone(), params)?);
+    bench_with("nav-ppo", cfg, n, vars, loss, opt)
 }
 
 /// Builds the step benchmark of the network `name` (one of [`NETWORKS`] or [`EXTRA_NETWORKS`]); `None` for
@@ -334,7 +340,8 @@ pub fn step_bench(name: &str) -> Option<Result<StepBench>> {
         "rocket-mlp" => rocket("rocket-mlp", VecLearner::relu(), &mut rng),
         "rocket-mlp-tanh" => rocket("rocket-mlp-tanh", VecLearner::tanh(), &mut rng),
         "nav-imitation" => imitation(&mut rng),
-        "nav-ppo" => ppo(&mut rng),
+        "nav-ppo" => ppo(&mut rng, false),
+        "nav-ppo-one-pass-adamw" => ppo(&mut rng, true),
         "nav-reinforce" => reinforce(&mut rng),
         // The VIN network's timer (a self-contained function) is added with grid_policy.rs.
         _ => return None,

@@ -8,7 +8,7 @@ use driftbench_nets::perf::{step_bench, EXTRA_NETWORKS, NETWORKS};
 
 /// Parameter fingerprints after 21 steps (`step_timer NET --reps 1 --steps 1`) of each network, recorded with stock
 /// candle-core 0.11.1 (before the patch) on x86-64 with FMA.
-const STOCK_FINGERPRINTS: [(&str, &str); 8] = [
+const STOCK_FINGERPRINTS: [(&str, &str); 9] = [
     ("sorting-mlp", "2a0fa959b0dfed01"),
     ("sorting-transformer", "0274620358fdad05"),
     ("sorting-pointer", "fca3188fa8efe91e"),
@@ -17,6 +17,8 @@ const STOCK_FINGERPRINTS: [(&str, &str); 8] = [
     ("nav-imitation", "b35604a86b9e8b07"),
     ("nav-ppo", "c59fb5801d9e3982"),
     ("nav-reinforce", "22f60a5d5abc4497"),
+    // PPO's step with the project's one-pass AdamW: the same parameters as with candle_nn::AdamW.
+    ("nav-ppo-one-pass-adamw", "c59fb5801d9e3982"),
 ];
 
 #[test]
