@@ -1,8 +1,8 @@
 """The project's PyTorch reference (run by scripts/side_by_side.py; see docs/performance.md). PyTorch is optional
 and never used in CI. Keep it in step with crates/nets/src/perf.rs when the default networks change.
 
-PyTorch equivalents of driftbench's default networks (and REINFORCE's): same shapes, same losses, torch.optim.AdamW with the
-project's lr / weight decay (betas 0.9/0.999, eps 1e-8 = candle-nn's defaults), the project's warm-up + cosine
+PyTorch equivalents of driftbench's default networks (and REINFORCE's): same shapes, same losses,
+torch.optim.AdamW with the project's lr / weight decay (betas 0.9/0.999, eps 1e-8 = candle-nn's defaults), the project's warm-up + cosine
 learning-rate schedule set every step. Times pure training steps (mini-batch gather from tensors already in
 memory + forward + loss + backward + optimiser step) and batched inference (forward + (log-)softmax under
 inference_mode) on 256 instances.
@@ -223,7 +223,10 @@ def pointer():
         x, m, t = b
         return set_cross_entropy(model(x, m), t, m)
 
-    return model, cfg, X.shape[0], make, loss, {"forward": (256, lambda: F.log_softmax(model(Xt[:, :lt], Mt[:, :lt]), -1))}
+    def infer():
+        return F.log_softmax(model(Xt[:, :lt], Mt[:, :lt]), -1)
+
+    return model, cfg, X.shape[0], make, loss, {"forward": (256, infer)}
 
 
 # ------------------------------------------------------------------------------------------------------------ rocket
