@@ -16,6 +16,53 @@ fn broadcast_back(arg: &Tensor, node: &Tensor, reduced_dims: &[usize]) -> Result
     }
 }
 
+/// driftbench patch: the ReLU backward product `grad · (arg ≥ 0 ? 1 : 0)` in one pass over contiguous f32 CPU
+/// storage, instead of a tensor of zeros, a comparison, a conversion and a product. Each element is the same
+/// product stock candle computes (`g · 1.0` or `g · 0.0`), so the values are the same bit for bit.
+struct ReluGrad;
+
+impl ReluGrad {
+    fn applies(grad: &Tensor, arg: &Tensor) -> bool {
+        grad.dtype() == crate::DType::F32
+            && arg.dtype() == crate::DType::F32
+            && grad.device().is_cpu()
+            && arg.device().is_cpu()
+            && grad.shape() == arg.shape()
+            && grad.is_contiguous()
+            && arg.is_contiguous()
+    }
+}
+
+impl crate::CustomOp2 for ReluGrad {
+    fn name(&self) -> &'static str {
+        "relu-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &crate::CpuStorage,
+        l1: &crate::Layout,
+        s2: &crate::CpuStorage,
+        l2: &crate::Layout,
+    ) -> Result<(crate::CpuStorage, crate::Shape)> {
+        let (crate::CpuStorage::F32(g), crate::CpuStorage::F32(a)) = (s1, s2) else {
+            crate::bail!("relu-grad: f32 only")
+        };
+        let (Some((g0, g1)), Some((a0, a1))) = (l1.contiguous_offsets(), l2.contiguous_offsets()) else {
+            crate::bail!("relu-grad: contiguous tensors only")
+        };
+        if g1 - g0 != a1 - a0 {
+            crate::bail!("relu-grad: sizes differ")
+        }
+        let out = g[g0..g1]
+            .iter()
+            .zip(&a[a0..a1])
+            .map(|(&g, &a)| g * if a >= 0.0 { 1.0 } else { 0.0 })
+            .collect();
+        Ok((crate::CpuStorage::F32(out), l1.shape().clone()))
+    }
+}
+
 thread_local! {
     static CANDLE_GRAD_DO_NOT_DETACH: bool = {
         match std::env::var("CANDLE_GRAD_DO_NOT_DETACH") {
@@ -589,8 +636,13 @@ impl Tensor {
                         grads.accumulate(arg, &(&grad * gelu_erf_grad)?)?;
                     }
                     Op::Unary(arg, UnaryOp::Relu) => {
-                        let relu_grad = arg.ge(&arg.zeros_like()?)?.to_dtype(arg.dtype())?;
-                        grads.accumulate(arg, &(&grad * relu_grad)?)?
+                        // driftbench: one pass for contiguous f32 CPU tensors, the same products.
+                        if ReluGrad::applies(&grad, arg) {
+                            grads.accumulate(arg, &grad.apply_op2_no_bwd(arg, &ReluGrad)?)?
+                        } else {
+                            let relu_grad = arg.ge(&arg.zeros_like()?)?.to_dtype(arg.dtype())?;
+                            grads.accumulate(arg, &(&grad * relu_grad)?)?
+                        }
                     }
                     Op::Unary(arg, UnaryOp::Silu) => {
                         // d/dx silu = sigmoid(x) * (1 + x * (1 - sigmoid(x))) = sigmoid(x) * (1 - node) + node
