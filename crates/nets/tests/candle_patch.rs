@@ -1,5 +1,5 @@
-//! Pins the patched candle-core (`vendor/candle-core`, `GradStore::accumulate` in its `src/backprop.rs`): the
-//! patch is in the build, and training is bit for bit what stock candle-core 0.11.1 computed.
+//! Pins the patched candle-core (`vendor/candle-core/src/backprop.rs`: `GradStore::accumulate` and the one-pass
+//! ReLU backward): the patch is in the build, and training is bit for bit what stock candle-core 0.11.1 computed.
 //!
 //! One test function, so that `configure_cpu_threads` runs before any other thread of this binary exists.
 use candle_core::{Device, Tensor, Var};
@@ -45,6 +45,13 @@ fn patched_backward_pass_is_in_place_and_trains_as_stock_candle() {
     let y = (w.as_tensor() * 2.0).unwrap();
     let grads = (y.sum_all().unwrap() + w.as_tensor().sqr().unwrap().sum_all().unwrap()).unwrap().backward().unwrap();
     assert_eq!(grads.get(w.as_tensor()).unwrap().to_vec1::<f32>().unwrap(), [4., 6., 8.]);
+
+    // The one-pass ReLU backward keeps stock candle's convention: gradient 1 at 0 (arg ≥ 0), and `g · 0` below.
+    let r = Var::new(&[-1f32, 0., 2., -0.5], dev).unwrap();
+    let up = Tensor::new(&[3f32, 4., 5., -6.], dev).unwrap();
+    let grads = (r.as_tensor().relu().unwrap() * &up).unwrap().sum_all().unwrap().backward().unwrap();
+    let g: Vec<u32> = grads.get(r.as_tensor()).unwrap().to_vec1::<f32>().unwrap().iter().map(|v| v.to_bits()).collect();
+    assert_eq!(g, [0f32, 4., 5., -0.].map(f32::to_bits), "ReLU gradient");
 
     // Every default network trains to the parameters stock candle gave, bit for bit (on the machine kind the
     // fingerprints were recorded on; `gemm`'s scalar kernels round differently).
