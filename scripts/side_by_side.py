@@ -18,7 +18,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-NETS = ["sorting-mlp", "sorting-transformer", "rocket-mlp", "rocket-mlp-tanh", "nav-imitation", "nav-reinforce"]
+NETS = ["sorting-mlp", "sorting-transformer", "sorting-pointer", "rocket-mlp", "rocket-mlp-tanh", "nav-imitation",
+        "nav-ppo"]
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--python", help="a Python interpreter with torch and numpy installed")

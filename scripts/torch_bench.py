@@ -1,8 +1,8 @@
 """The project's PyTorch reference (run by scripts/side_by_side.py; see docs/performance.md). PyTorch is optional
 and never used in CI. Keep it in step with crates/nets/src/perf.rs when the default networks change.
 
-PyTorch equivalents of driftbench's six default networks: same shapes, same losses, torch.optim.AdamW with the
-project's lr / weight decay (betas 0.9/0.999, eps 1e-8 = candle-nn's defaults), the project's warm-up + cosine
+PyTorch equivalents of driftbench's default networks (and REINFORCE's): same shapes, same losses,
+torch.optim.AdamW with the project's lr / weight decay (betas 0.9/0.999, eps 1e-8 = candle-nn's defaults), the project's warm-up + cosine
 learning-rate schedule set every step. Times pure training steps (mini-batch gather from tensors already in
 memory + forward + loss + backward + optimiser step) and batched inference (forward + (log-)softmax under
 inference_mode) on 256 instances.
@@ -112,14 +112,17 @@ class Block(nn.Module):
 class Transformer(nn.Module):
     """seq.rs Transformer with the default config: sigmoid attention, no LayerNorm, no pairwise bias."""
 
-    def __init__(self, d=64, heads=4, layers=2, ffn=128):
+    def __init__(self, d=64, heads=4, layers=2, ffn=128, classes=CLASSES):
         super().__init__()
         self.d, self.h = d, heads
         self.embed = nn.Linear(1, d)
         self.blocks = nn.ModuleList(Block(d, ffn) for _ in range(layers))
-        self.head = nn.Linear(d, CLASSES)
+        self.head = nn.Linear(d, classes)
 
-    def forward(self, x, mask):  # x [B, L], mask [B, L]
+    def forward(self, x, mask):
+        return self.head(self.encode(x, mask))
+
+    def encode(self, x, mask):  # x [B, L], mask [B, L]
         b, l = x.shape
         d, hn = self.d, self.h
         dh = d // hn
@@ -133,7 +136,7 @@ class Transformer(nn.Module):
             o = (w @ v).transpose(1, 2).reshape(b, l, d)
             h = h + blk.out(o)
             h = h + blk.ff2(F.relu(blk.ff1(h)))
-        return self.head(h)
+        return h
 
 
 def sorting(transformer):
@@ -158,6 +161,70 @@ def sorting(transformer):
 
     def infer():
         return F.log_softmax(model(xt, mt), -1)
+
+    return model, cfg, X.shape[0], make, loss, {"forward": (256, infer)}
+
+
+class Pointer(nn.Module):
+    """pointer.rs PointerNet with PointerLearner::pointer()'s config: edge MLP [32, 32] on (100·(x_j − x_i),
+    sign(j − i)), one sigmoid-attention encoder layer (d 32, 4 heads, ffn 64) with a bilinear q·k term and a
+    self-pointer read-out; the encoder's unused one-class head is kept so that the parameter counts agree."""
+
+    def __init__(self, d=32, heads=4, layers=1, ffn=64, edge_hidden=(32, 32), edge_scale=100.0):
+        super().__init__()
+        self.enc = Transformer(d, heads, layers, ffn, classes=1)
+        self.q, self.k, self.s = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, 1)
+        dims = [2, *edge_hidden, 1]
+        self.edge = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims, dims[1:]))
+        self.self_bias = nn.Parameter(torch.zeros(1))
+        self.d, self.scale = d, edge_scale
+
+    def forward(self, x, mask):  # x [B, L], mask [B, L] -> [B, L, L]
+        b, l = x.shape
+        diff = (x.reshape(b, 1, l, 1) - x.reshape(b, l, 1, 1)) * self.scale
+        i = torch.arange(l, dtype=torch.float32)
+        order = (torch.sign(i.reshape(1, l) - i.reshape(l, 1)) * (1.0 - torch.eye(l))).reshape(1, l, l, 1)
+        e = torch.cat([diff, order.expand(b, l, l, 1)], 3)
+        for n, layer in enumerate(self.edge):
+            e = layer(e)
+            if n + 1 < len(self.edge):
+                e = F.relu(e)
+        scores = e.reshape(b, l, l)
+        h = self.enc.encode(x, mask)
+        scores = scores + self.q(h) @ self.k(h).transpose(-1, -2) * (1.0 / math.sqrt(self.d))
+        first = self.self_bias.reshape(1, 1).expand(b, l) + self.s(h).squeeze(-1)
+        eye = torch.eye(l)
+        scores = scores * (1.0 - eye) + eye * first.unsqueeze(2)
+        return scores + ((1.0 - mask) * -1e4).unsqueeze(1)
+
+
+def pointer():
+    """Each element points at its predecessor in the stable sorted order (itself when first)."""
+    X, M, _, Ls = sorting_data(20_000)
+    pred = np.full((X.shape[0], MAX_LEN), MAX_LEN, np.int64)  # padding points at an extra column, cut off below
+    for e in range(X.shape[0]):
+        L = int(Ls[e])
+        order = np.argsort(X[e, :L].numpy(), kind="stable")
+        pred[e, order[0]] = order[0]
+        pred[e, order[1:]] = order[:-1]
+    P = torch.from_numpy(pred)
+    model = Pointer()
+    cfg = dict(lr=2e-3, wd=0.01, batch=64, warmup=0.05)
+    Xt, Mt, _, Lt = sorting_data(256)
+    lt = int(Lt.max())
+
+    def make(idx):
+        longest = int(Ls[idx].max())
+        p = P[idx, :longest].clamp(max=longest)
+        t = torch.full((len(idx), longest, longest + 1), -1e4).scatter_(2, p.unsqueeze(-1), 0.0)[:, :, :longest]
+        return X[idx, :longest], M[idx, :longest], t
+
+    def loss(b):
+        x, m, t = b
+        return set_cross_entropy(model(x, m), t, m)
+
+    def infer():
+        return F.log_softmax(model(Xt[:, :lt], Mt[:, :lt]), -1)
 
     return model, cfg, X.shape[0], make, loss, {"forward": (256, infer)}
 
@@ -237,15 +304,43 @@ def reinforce():
     return model, cfg, n, make, loss, policy_infer(model)
 
 
+def ppo():
+    """ppo.rs: policy and value MLPs [128, 128], clipped surrogate (ε 0.2) + 0.5 × value error − 0.01 × entropy,
+    mini-batches of 256 rows of one update's rollout batch, AdamW lr 3e-3 without weight decay."""
+    policy, value = mlp([OBS, 128, 128, ACTS], nn.ReLU), mlp([OBS, 128, 128, 1], nn.ReLU)
+    model = nn.ModuleDict({"policy": policy, "value": value})
+    n = args.n_reinforce
+    cfg = dict(lr=3e-3, wd=0.0, batch=256, warmup=0.05)
+    X, A = obs(n), torch.randint(0, ACTS, (n, 1))
+    OLD, ADV, TGT = torch.randn(n) * 0.1 - math.log(ACTS), torch.randn(n), torch.randn(n)
+
+    def make(idx):
+        return X[idx], A[idx], OLD[idx], ADV[idx], TGT[idx]
+
+    def loss(b):
+        x, a, old, adv, tgt = b
+        logp = F.log_softmax(policy(x), -1)
+        ratio = (logp.gather(1, a).squeeze(1) - old).exp()
+        surrogate = torch.minimum(ratio * adv, ratio.clamp(0.8, 1.2) * adv).mean()
+        value_loss = ((value(x).squeeze(1) - tgt) ** 2).mean()
+        entropy = -(logp.exp() * logp).sum(-1).mean()
+        return -surrogate + 0.5 * value_loss - 0.01 * entropy
+
+    return model, cfg, n, make, loss, policy_infer(policy)
+
+
 # ------------------------------------------------------------------------------------------------------------ timing
 BUILD = {
     "sorting-mlp": lambda: sorting(False),
     "sorting-transformer": lambda: sorting(True),
+    "sorting-pointer": pointer,
     "rocket-mlp": lambda: rocket(False),
     "rocket-mlp-tanh": lambda: rocket(True),
     "nav-imitation": imitation,
+    "nav-ppo": ppo,
     "nav-reinforce": reinforce,
 }
+DEFAULT = [n for n in BUILD if n != "nav-reinforce"]
 
 
 class Loop:
@@ -330,6 +425,6 @@ def measure(name):
     return out
 
 
-names = list(BUILD) if args.net == "all" else args.net.split(",")
+names = DEFAULT if args.net == "all" else args.net.split(",")
 for name in names:
     print(json.dumps(measure(name)), flush=True)

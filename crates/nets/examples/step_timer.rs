@@ -4,7 +4,7 @@
 //! network (same keys as the PyTorch script), plus a fingerprint of the parameters after the timed steps.
 //!
 //! `cargo run --release -p driftbench-nets --example step_timer -- [all|NET,NET] [--reps 7] [--steps 50]`
-use driftbench_nets::perf::{step_bench, NETWORKS};
+use driftbench_nets::perf::{step_bench, EXTRA_NETWORKS, NETWORKS};
 use std::time::Instant;
 
 /// CPU time this process has used, all threads (what Python's `time.process_time` reads).
@@ -38,7 +38,7 @@ fn main() {
     let names: Vec<&str> = if which == "all" { NETWORKS.to_vec() } else { which.split(',').collect() };
     for name in names {
         let Some(built) = step_bench(name) else {
-            eprintln!("unknown network `{name}`; known: {}", NETWORKS.join(", "));
+            eprintln!("unknown network `{name}`; known: {}", [&NETWORKS[..], &EXTRA_NETWORKS[..]].concat().join(", "));
             std::process::exit(2);
         };
         let mut b = built.unwrap_or_else(|e| {

@@ -42,6 +42,25 @@ fn chunk_len(k: usize) -> usize {
 /// `dst (m × n, row-major) = lhs (m × k) · rhs (k × n)`, or `+=` with `accumulate`, summing over `k` in chunks of
 /// at most [`MAX_REDUCTION`] terms added to `dst` in order.
 fn matmul_into(dst: &mut [f32], m: usize, n: usize, k: usize, lhs: Mat, rhs: Mat, accumulate: bool) -> Result<()> {
+    matmul_chunked(dst, m, n, k, lhs, rhs, accumulate, chunk_len(k))
+}
+
+/// [`matmul_into`] with the sum cut into chunks of `chunk` terms (the last one shorter), so that a sum over the
+/// first `k` of a longer sum's terms is cut where the longer one would be.
+#[allow(clippy::too_many_arguments)]
+fn matmul_chunked(
+    dst: &mut [f32],
+    m: usize,
+    n: usize,
+    k: usize,
+    lhs: Mat,
+    rhs: Mat,
+    accumulate: bool,
+    chunk: usize,
+) -> Result<()> {
+    if chunk == 0 || chunk > MAX_REDUCTION {
+        bail!("matmul chunk of {chunk} terms (1..={MAX_REDUCTION})")
+    }
     if dst.len() != m * n {
         bail!("matmul destination holds {} values, not {m}x{n}", dst.len())
     }
@@ -58,7 +77,6 @@ fn matmul_into(dst: &mut [f32], m: usize, n: usize, k: usize, lhs: Mat, rhs: Mat
     }
     let threads = candle_core::utils::get_num_threads();
     let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
-    let chunk = chunk_len(k);
     let mut depth = 0;
     while depth < k {
         let kb = chunk.min(k - depth);
@@ -92,6 +110,29 @@ fn matmul_into(dst: &mut [f32], m: usize, n: usize, k: usize, lhs: Mat, rhs: Mat
         depth += kb;
     }
     Ok(())
+}
+
+/// One past the last column of the `rows × cols` matrix `g` that holds a non-zero value. Columns after it are all
+/// zeros (the gradient of outputs that a loss narrows away, as the sorting MLP's padded positions): their products
+/// add exact zeros to every sum, so the backward pass leaves them out. That changes no value: a sum to which only
+/// (±)0 terms are added keeps its value (at most the sign of a zero differs, and AdamW's moment updates add every
+/// gradient to +0 moments, so parameters are the same bit for bit), as long as the remaining terms are cut into
+/// the same chunks ([`matmul_chunked`]). Non-finite activations would turn those products into NaN; a step that
+/// sees one has already failed (its loss is not finite).
+fn live_columns(g: Mat, rows: usize, cols: usize) -> usize {
+    let mut live = 0;
+    for r in 0..rows {
+        let base = g.off + r * g.rs;
+        let mut c = cols;
+        while c > live && g.data[base + (c - 1) * g.cs] == 0.0 {
+            c -= 1;
+        }
+        live = live.max(c);
+        if live == cols {
+            break;
+        }
+    }
+    live
 }
 
 /// The kernel family `gemm` runs its f32 products with on this CPU (it picks one at start-up; kernels of different
@@ -210,6 +251,8 @@ impl candle_core::CustomOp3 for Affine {
         let Storage::Cpu(gs) = &*gs else { bail!("affine backward runs on the CPU only") };
         let (g, _, _) = mat(f32s(gs, "affine gradient")?, gl, "affine gradient")?;
         g.check(rows, out)?;
+        // Trailing all-zero gradient columns (outputs the loss never reads) are left out of both products below.
+        let live = live_columns(g, rows, out);
         let dev = x.device();
         // d bias: column sums over the rows, in row order (candle's own sum over dimension 0 adds in this order).
         let db = if b.track_op() {
@@ -231,7 +274,17 @@ impl candle_core::CustomOp3 for Affine {
         let dw = if w.track_op() {
             let mut dst = vec![0f32; inner * out];
             let xt = Mat { data: xm.data, off: xm.off, rs: xm.cs, cs: xm.rs };
-            matmul_into(&mut dst, inner, out, rows, xt, g, false)?;
+            if live == out {
+                matmul_into(&mut dst, inner, out, rows, xt, g, false)?;
+            } else if live > 0 {
+                // Each column of the product is its own set of sums: the live ones are computed alone, the others
+                // stay zero.
+                let mut part = vec![0f32; inner * live];
+                matmul_into(&mut part, inner, live, rows, xt, g, false)?;
+                for (row, src) in dst.chunks_exact_mut(out).zip(part.chunks_exact(live)) {
+                    row[..live].copy_from_slice(src);
+                }
+            }
             Some(Tensor::from_vec(dst, (inner, out), dev)?)
         } else {
             None
@@ -243,7 +296,8 @@ impl candle_core::CustomOp3 for Affine {
             let (wm, _, _) = mat(f32s(ws, "affine weight")?, wl, "affine weight")?;
             let wt = Mat { data: wm.data, off: wm.off, rs: wm.cs, cs: wm.rs };
             let mut dst = vec![0f32; rows * inner];
-            matmul_into(&mut dst, rows, inner, out, g, wt, false)?;
+            // The sum over the `out` terms, cut where the whole sum would be cut, stopping after the live ones.
+            matmul_chunked(&mut dst, rows, inner, live, g, wt, false, chunk_len(out))?;
             Some(Tensor::from_vec(dst, (rows, inner), dev)?)
         } else {
             None
@@ -418,6 +472,65 @@ mod tests {
             };
             assert_eq!(run(true), run(false), "shape {rows}x{inner}x{out}");
         }
+    }
+
+    /// Outputs a loss narrows away give all-zero gradient columns, which the backward pass leaves out: the same
+    /// gradients as candle's `matmul` + `broadcast_add` + `narrow`, bit for bit.
+    #[test]
+    fn narrowed_outputs_give_the_same_gradients() {
+        let dev = &Device::Cpu;
+        for (rows, inner, out, keep) in [(64, 96, 200, 120), (9, 40, 512, 1), (5, 7, 16, 15)] {
+            let x = Var::from_vec(ramp(rows * inner, 2.0), (rows, inner), dev).unwrap();
+            let w = Var::from_vec(ramp(inner * out, 0.3), (inner, out), dev).unwrap();
+            let b = Var::from_vec(ramp(out, 1.0), out, dev).unwrap();
+            let target = Tensor::from_vec(ramp(rows * keep, 3.0), (rows, keep), dev).unwrap();
+            let run = |fused: bool| {
+                let y = if fused {
+                    affine(x.as_tensor(), w.as_tensor(), b.as_tensor()).unwrap()
+                } else {
+                    x.as_tensor().matmul(w.as_tensor()).unwrap().broadcast_add(b.as_tensor()).unwrap()
+                };
+                let loss = (y.narrow(1, 0, keep).unwrap() * &target).unwrap().sqr().unwrap().sum_all().unwrap();
+                let g = loss.backward().unwrap();
+                let bits = |t: &Tensor| -> Vec<u32> {
+                    t.flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|v| v.to_bits()).collect()
+                };
+                [
+                    bits(g.get(x.as_tensor()).unwrap()),
+                    bits(g.get(w.as_tensor()).unwrap()),
+                    bits(g.get(b.as_tensor()).unwrap()),
+                ]
+            };
+            assert_eq!(run(true), run(false), "shape {rows}x{inner}x{out}, first {keep} outputs read");
+        }
+        // Rows whose gradient is zero beyond different columns: the last non-zero column of any row counts.
+        let g = [0f32, 1., 0., 0., 2., 0., 0., 0., 0., -0., 0., 0.];
+        assert_eq!(live_columns(Mat { data: &g, off: 0, rs: 4, cs: 1 }, 3, 4), 2);
+        assert_eq!(live_columns(Mat { data: &g[8..], off: 0, rs: 4, cs: 1 }, 1, 4), 0);
+    }
+
+    /// A sum whose trailing terms are zero, stopped before them but cut where the whole sum is cut, has the
+    /// whole sum's value, also beyond [`MAX_REDUCTION`] terms.
+    #[test]
+    fn a_sum_stopped_before_zero_terms_keeps_its_value() {
+        let (m, k, live, n) = (3, 1300, 900, 70);
+        let mut a = ramp(m * k, 1.0);
+        for row in a.chunks_exact_mut(k) {
+            row[live..].fill(0.0);
+        }
+        let b = ramp(k * n, 1.0);
+        let am = Mat { data: &a, off: 0, rs: k, cs: 1 };
+        let bm = Mat { data: &b, off: 0, rs: n, cs: 1 };
+        let mut whole = vec![0f32; m * n];
+        matmul_into(&mut whole, m, n, k, am, bm, false).unwrap();
+        let mut stopped = vec![0f32; m * n];
+        matmul_chunked(&mut stopped, m, n, live, am, bm, false, chunk_len(k)).unwrap();
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&stopped), bits(&whole));
+        // Cut into different chunks, the same terms round differently: the test can tell.
+        let mut recut = vec![0f32; m * n];
+        matmul_into(&mut recut, m, n, live, am, bm, false).unwrap();
+        assert_ne!(bits(&recut), bits(&whole));
     }
 
     /// Sums longer than [`MAX_REDUCTION`] are split into equal chunks added in order, whatever `gemm` would pick.

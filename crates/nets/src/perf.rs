@@ -2,13 +2,19 @@
 //! `train-step` criterion benches and the side-by-side comparison with PyTorch (`scripts/torch_bench.py`, same
 //! shapes, losses and AdamW settings) time. A step is what [`crate::train::fit`] does per step: draw a
 //! mini-batch, set the learning rate, compute the loss, read it, backward pass, AdamW update.
-use crate::error::Result;
+//!
+//! Each network uses the optimiser its learner uses: [`crate::train::AdamW`] for everything trained by
+//! [`crate::train::fit`] and REINFORCE, `candle_nn::AdamW` for PPO (`crates/nets/src/ppo.rs`).
+use crate::error::{NetError, Result};
+use crate::layers::{linear, Linear, Params};
 use crate::learner::SeqLearner;
+use crate::pointer::{predecessors, PointerLearner};
 use crate::policy::{Imitation, PolicyNet, Reinforce};
+use crate::ppo::Ppo;
 use crate::seq::{make_batch, set_cross_entropy, SeqModel};
 use crate::train::{gather_rows, AdamW, TrainConfig};
 use crate::vec::{VecLearner, VecMlp};
-use candle_core::{Device, Tensor, Var, D};
+use candle_core::{Device, Module, Tensor, Var, D};
 use candle_nn::{Optimizer, ParamsAdamW};
 use driftbench_core::{SeqClassShape, SeqExample};
 use rand::seq::SliceRandom;
@@ -17,13 +23,50 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// The default networks, by the names the benches and `scripts/torch_bench.py` use.
-pub const NETWORKS: [&str; 6] =
-    ["sorting-mlp", "sorting-transformer", "rocket-mlp", "rocket-mlp-tanh", "nav-imitation", "nav-reinforce"];
+pub const NETWORKS: [&str; 7] = [
+    "sorting-mlp",
+    "sorting-transformer",
+    "sorting-pointer",
+    "rocket-mlp",
+    "rocket-mlp-tanh",
+    "nav-imitation",
+    "nav-ppo",
+];
 
-/// States per REINFORCE update in the comparison (the mean of a quick-profile run's updates).
+/// Networks that can be timed but are not in the default suite: REINFORCE (replaced by PPO), and PPO's step with
+/// [`crate::train::AdamW`] instead of `candle_nn::AdamW` (what switching would save; same values bit for bit).
+pub const EXTRA_NETWORKS: [&str; 2] = ["nav-reinforce", "nav-ppo-one-pass-adamw"];
+
+/// States per REINFORCE update in the comparison (the mean of a quick-profile run's updates); also the size of
+/// the rollout batch PPO's mini-batches are drawn from (the same 64 episodes per update).
 pub const REINFORCE_STATES: usize = 3542;
 
 type LossFn = Box<dyn Fn(&[usize]) -> Result<Tensor>>;
+
+/// The optimiser a learner uses.
+enum Opt {
+    /// `crate::train::AdamW` (one pass per variable).
+    Project(AdamW),
+    /// `candle_nn::AdamW` (PPO).
+    Candle(candle_nn::AdamW),
+}
+
+impl Opt {
+    fn set_learning_rate(&mut self, lr: f64) {
+        match self {
+            Opt::Project(o) => o.set_learning_rate(lr),
+            Opt::Candle(o) => o.set_learning_rate(lr),
+        }
+    }
+
+    fn backward_step(&mut self, loss: &Tensor) -> Result<()> {
+        match self {
+            Opt::Project(o) => o.backward_step(loss)?,
+            Opt::Candle(o) => o.backward_step(loss)?,
+        }
+        Ok(())
+    }
+}
 
 /// One default network with its synthetic training data and optimiser, ready to take steps.
 pub struct StepBench {
@@ -36,7 +79,7 @@ pub struct StepBench {
     n: usize,
     cfg: TrainConfig,
     loss: LossFn,
-    opt: AdamW,
+    opt: Opt,
     order: Vec<usize>,
     cursor: usize,
     rng: ChaCha8Rng,
@@ -76,6 +119,17 @@ impl StepBench {
 fn bench(name: &'static str, cfg: TrainConfig, n: usize, vars: Vec<Var>, loss: LossFn) -> Result<StepBench> {
     let opt =
         AdamW::new(vars.clone(), ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() })?;
+    bench_with(name, cfg, n, vars, loss, Opt::Project(opt))
+}
+
+fn bench_with(
+    name: &'static str,
+    cfg: TrainConfig,
+    n: usize,
+    vars: Vec<Var>,
+    loss: LossFn,
+    opt: Opt,
+) -> Result<StepBench> {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(&mut rng);
@@ -131,6 +185,33 @@ fn sorting(name: &'static str, learner: SeqLearner, rng: &mut ChaCha8Rng) -> Res
         set_cross_entropy(&logits, &targets, &b.mask.narrow(1, 0, longest)?)
     });
     bench(name, learner.train, n, params, loss)
+}
+
+/// The pointer network on the same lists: `PointerObjective::loss` in `crates/nets/src/pointer.rs`.
+fn pointer(rng: &mut ChaCha8Rng) -> Result<StepBench> {
+    let learner = PointerLearner::pointer();
+    let shape = SeqClassShape { features: 1, classes: 32, max_len: 32, positional: false, permutation: true };
+    let model = learner.model.init(shape, rng)?;
+    let params = model.params().vars().to_vec();
+    let train = sorting_examples(20_000, rng);
+    let n = train.len();
+    let loss: LossFn = Box::new(move |idx| {
+        let exs: Vec<&SeqExample> = idx.iter().map(|&i| &train[i]).collect();
+        let longest = exs.iter().map(|e| e.len()).max().unwrap_or(0);
+        let b = make_batch(&exs, shape, longest, false)?;
+        let logits = model.forward(&b.x, &b.mask)?;
+        // Each position's predecessor: 0 there, -1e4 elsewhere (pointer.rs `target_logmask`).
+        let mut t = vec![-1e4f32; exs.len() * longest * longest];
+        for (e, ex) in exs.iter().enumerate() {
+            let pred = predecessors(&ex.targets).ok_or_else(|| NetError::Encoding("not a permutation".into()))?;
+            for (i, &j) in pred.iter().enumerate() {
+                t[(e * longest + i) * longest + j] = 0.0;
+            }
+        }
+        let targets = Tensor::from_vec(t, (exs.len(), longest, longest), &Device::Cpu)?;
+        set_cross_entropy(&logits, &targets, &b.mask)
+    });
+    bench("sorting-pointer", learner.train, n, params, loss)
 }
 
 fn normal(n: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
@@ -191,16 +272,78 @@ fn reinforce(rng: &mut ChaCha8Rng) -> Result<StepBench> {
     bench("nav-reinforce", cfg, n, params, loss)
 }
 
-/// Builds the step benchmark of the default network `name` (one of [`NETWORKS`]); `None` for another name.
+fn relu_mlp(layers: &[Linear], x: &Tensor) -> candle_core::Result<Tensor> {
+    let mut h = x.clone();
+    for (i, l) in layers.iter().enumerate() {
+        h = l.forward(&h)?;
+        if i + 1 < layers.len() {
+            h = h.relu()?;
+        }
+    }
+    Ok(h)
+}
+
+/// One PPO mini-batch step: the policy and value MLPs of `crates/nets/src/ppo.rs` (`ActorCritic`), its loss
+/// (clipped surrogate + value error − entropy bonus) on `minibatch` rows of a rollout batch, and its optimiser
+/// (`candle_nn::AdamW`, no weight decay).
+fn ppo(rng: &mut ChaCha8Rng, one_pass: bool) -> Result<StepBench> {
+    let c = Ppo::default().0;
+    let n = REINFORCE_STATES;
+    let mut p = Params::default();
+    let mlp = |out: usize, p: &mut Params, rng: &mut ChaCha8Rng| -> Result<Vec<Linear>> {
+        let dims = [&[326][..], &c.hidden, &[out]].concat();
+        dims.windows(2).map(|w| linear(w[0], w[1], p, rng)).collect()
+    };
+    let policy = mlp(5, &mut p, rng)?;
+    let value = mlp(1, &mut p, rng)?;
+    let dev = &Device::Cpu;
+    let x = Tensor::from_vec(observations(n, rng), (n, 326), dev)?;
+    let a = Tensor::from_vec((0..n).map(|_| rng.random_range(0..5u32)).collect::<Vec<_>>(), (n, 1), dev)?;
+    // Log-probabilities of the rollout policy: near uniform over 5 actions, so that some ratios are clipped.
+    let old = Tensor::from_vec(normal(n, rng).iter().map(|z| z * 0.1 - 5f32.ln()).collect::<Vec<_>>(), n, dev)?;
+    let adv = Tensor::from_vec(normal(n, rng), n, dev)?;
+    let targets = Tensor::from_vec(normal(n, rng), n, dev)?;
+    let vars = p.vars().to_vec();
+    let (clip, value_coef, entropy_weight) = (c.clip, c.value_coef, c.entropy);
+    let loss: LossFn = Box::new(move |idx| {
+        let ids = Tensor::from_vec(idx.iter().map(|&i| i as u32).collect::<Vec<_>>(), idx.len(), &Device::Cpu)?;
+        let xb = x.index_select(&ids, 0)?;
+        let logp = candle_nn::ops::log_softmax(&relu_mlp(&policy, &xb)?, D::Minus1)?;
+        let chosen = logp.gather(&a.index_select(&ids, 0)?, 1)?.squeeze(1)?;
+        let ratio = (chosen - old.index_select(&ids, 0)?)?.exp()?;
+        let advb = adv.index_select(&ids, 0)?;
+        let clipped = ratio.clamp(1.0 - clip, 1.0 + clip)?;
+        let surrogate = (&ratio * &advb)?.minimum(&(clipped * &advb)?)?.mean_all()?;
+        let v = relu_mlp(&value, &xb)?.squeeze(1)?;
+        let value_loss = (v - targets.index_select(&ids, 0)?)?.sqr()?.mean_all()?;
+        let entropy = (logp.exp()? * &logp)?.sum(D::Minus1)?.mean_all()?.neg()?;
+        Ok(((surrogate.neg()? + (value_loss * value_coef)?)? - (entropy * entropy_weight)?)?)
+    });
+    let cfg = TrainConfig { steps: 0, batch: c.minibatch, lr: c.lr, weight_decay: 0.0, warmup: 0.05, eval_every: 1 };
+    let params = ParamsAdamW { lr: c.lr, weight_decay: 0.0, ..Default::default() };
+    if one_pass {
+        let opt = Opt::Project(AdamW::new(vars.clone(), params)?);
+        return bench_with("nav-ppo-one-pass-adamw", cfg, n, vars, loss, opt);
+    }
+    let opt = Opt::Candle(candle_nn::AdamW::new(vars.clone(), params)?);
+    bench_with("nav-ppo", cfg, n, vars, loss, opt)
+}
+
+/// Builds the step benchmark of the network `name` (one of [`NETWORKS`] or [`EXTRA_NETWORKS`]); `None` for
+/// another name.
 pub fn step_bench(name: &str) -> Option<Result<StepBench>> {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     Some(match name {
         "sorting-mlp" => sorting("sorting-mlp", SeqLearner::mlp(), &mut rng),
         "sorting-transformer" => sorting("sorting-transformer", SeqLearner::transformer(), &mut rng),
+        "sorting-pointer" => pointer(&mut rng),
         "rocket-mlp" => rocket("rocket-mlp", VecLearner::relu(), &mut rng),
         "rocket-mlp-tanh" => rocket("rocket-mlp-tanh", VecLearner::tanh(), &mut rng),
         "nav-imitation" => imitation(&mut rng),
+        "nav-ppo" => ppo(&mut rng, false),
+        "nav-ppo-one-pass-adamw" => ppo(&mut rng, true),
         "nav-reinforce" => reinforce(&mut rng),
+        // The VIN network's timer (a self-contained function) is added with grid_policy.rs.
         _ => return None,
     })
 }
@@ -211,7 +354,7 @@ mod tests {
 
     #[test]
     fn every_network_takes_finite_steps() {
-        for name in NETWORKS {
+        for name in NETWORKS.into_iter().chain(EXTRA_NETWORKS) {
             let mut b = step_bench(name).expect("known").unwrap();
             for _ in 0..2 {
                 assert!(b.step(10).unwrap().is_finite(), "{name}");
