@@ -17,8 +17,15 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// The default networks, by the names the benches and `scripts/torch_bench.py` use.
-pub const NETWORKS: [&str; 6] =
-    ["sorting-mlp", "sorting-transformer", "rocket-mlp", "rocket-mlp-tanh", "nav-imitation", "nav-reinforce"];
+pub const NETWORKS: [&str; 7] = [
+    "sorting-mlp",
+    "sorting-transformer",
+    "rocket-mlp",
+    "rocket-mlp-tanh",
+    "nav-imitation",
+    "nav-reinforce",
+    "nav-vin",
+];
 
 /// States per REINFORCE update in the comparison (the mean of a quick-profile run's updates).
 pub const REINFORCE_STATES: usize = 3542;
@@ -191,6 +198,17 @@ fn reinforce(rng: &mut ChaCha8Rng) -> Result<StepBench> {
     bench("nav-reinforce", cfg, n, params, loss)
 }
 
+/// The value-iteration network: one step plans a batch of 16 synthetic 12×12 worlds (K = 24) and learns from 20
+/// states in each, as the `vin` learner's steps do.
+fn vin(rng: &mut ChaCha8Rng) -> Result<StepBench> {
+    let cfg = crate::grid_policy::Vin::default().0.train;
+    let worlds = std::sync::Arc::new(crate::grid_policy::SyntheticWorlds::new(400, rng)?);
+    let params = worlds.params().vars().to_vec();
+    let n = worlds.len();
+    let loss: LossFn = Box::new(move |idx| worlds.loss(idx));
+    bench("nav-vin", cfg, n, params, loss)
+}
+
 /// Builds the step benchmark of the default network `name` (one of [`NETWORKS`]); `None` for another name.
 pub fn step_bench(name: &str) -> Option<Result<StepBench>> {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
@@ -201,6 +219,7 @@ pub fn step_bench(name: &str) -> Option<Result<StepBench>> {
         "rocket-mlp-tanh" => rocket("rocket-mlp-tanh", VecLearner::tanh(), &mut rng),
         "nav-imitation" => imitation(&mut rng),
         "nav-reinforce" => reinforce(&mut rng),
+        "nav-vin" => vin(&mut rng),
         _ => return None,
     })
 }
