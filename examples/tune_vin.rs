@@ -21,6 +21,9 @@ fn candidates() -> Vec<(String, Vin)> {
         ("discount 0.99".into(), vin(&|v| v.0.discount = 0.99)),
         ("lr 1e-3".into(), vin(&|v| v.0.train.lr = 1e-3)),
         ("3000 steps".into(), vin(&|v| v.0.train.steps = 3000)),
+        ("lr 1e-2".into(), vin(&|v| v.0.train.lr = 1e-2)),
+        ("q 16, reward hidden 32".into(), vin(&|v| (v.0.q_channels, v.0.reward_hidden) = (16, 32))),
+        ("8000 demos, 3 rounds of 1000".into(), vin(&|v| (v.0.demonstrations, v.0.dagger_rounds, v.0.dagger_episodes) = (8000, 3, 1000))),
     ]
 }
 

@@ -328,7 +328,7 @@ impl Default for Vin {
             discount: 0.95,
             window: 7,
             hidden: vec![128, 128],
-            train: TrainConfig { steps: 1500, batch: 16, lr: 3e-3, weight_decay: 1e-4, warmup: 0.05, eval_every: 500 },
+            train: TrainConfig { steps: 1500, batch: 16, lr: 1e-2, weight_decay: 1e-4, warmup: 0.05, eval_every: 500 },
             demonstrations: 2000,
             dagger_rounds: 2,
             dagger_episodes: 500,

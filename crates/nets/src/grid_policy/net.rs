@@ -5,9 +5,12 @@ use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
 use candle_core::{Device, Module, Tensor};
 use driftbench_core::GridObservation;
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 
+/// Initial transition logit of the cell an action map starts by moving to.
+const MOVE_LOGIT: f32 = 3.0;
 /// Worlds planned together in one batch while acting.
 const PLAN_CHUNK: usize = 128;
 
@@ -125,7 +128,15 @@ impl VinNet {
         if !(c.discount > 0.0 && c.discount < 1.0) {
             return Err(NetError::Encoding(format!("the VIN's discount must lie in (0, 1), not {}", c.discount)));
         }
-        let q_value = p.uniform(&[STENCIL, c.q_channels], 0.1, rng)?;
+        // Action map a starts as "move to stencil cell a mod 5" (83% of its weight there), small noise on top: the
+        // maps start apart, as moves, instead of all averaging the neighbourhood alike.
+        let noise: Vec<f32> = (0..STENCIL * c.q_channels).map(|_| rng.random_range(-0.1f32..0.1)).collect();
+        let logits: Vec<f32> = noise
+            .iter()
+            .enumerate()
+            .map(|(i, e)| e + if i / c.q_channels == (i % c.q_channels) % STENCIL { MOVE_LOGIT } else { 0.0 })
+            .collect();
+        let q_value = p.from_vec(logits, &[STENCIL, c.q_channels])?;
         let mut dims = vec![channels * c.window * c.window + c.q_channels + 4];
         dims.extend(&c.hidden);
         dims.push(actions);
@@ -381,5 +392,21 @@ mod tests {
         for v in &n.params.vars()[..7] {
             assert!(g.get(v.as_tensor()).is_some(), "a planning weight has no gradient");
         }
+    }
+
+    #[test]
+    fn planned_values_stay_bounded_on_the_largest_city() {
+        let n = net();
+        // Push the transition logits far from uniform: the kernel must stay a discounted distribution.
+        let logits = (n.q_value.abs().unwrap() * 50.0).unwrap();
+        n.params.vars()[6].set(&logits).unwrap();
+        let m = n.static_map(&grid(36, 36, (0, 0), 11));
+        let (x, _, _, k) = n.stack(&[&m]).unwrap();
+        assert_eq!(k, 72);
+        let qr = n.q_reward.forward(&n.reward.forward(&n.reward_hidden.forward(&x).unwrap().relu().unwrap()).unwrap());
+        let top = qr.unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        let planned = n.plan(&x, k).unwrap();
+        let v = planned.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert!(v.is_finite() && v as f64 <= top as f64 / (1.0 - n.discount) * 1.0001, "{v} vs {top}");
     }
 }

@@ -19,6 +19,8 @@ pub const STENCIL: usize = 5;
 /// The value-iteration step (see the module docs); `reduce` takes the max over the action channels.
 struct ViStep {
     reduce: bool,
+    /// The maximising action of every cell, kept by the forward pass for the backward pass.
+    best: std::sync::Mutex<Vec<u8>>,
 }
 
 /// The contiguous f32 data of one argument.
@@ -55,6 +57,9 @@ fn stencils(h: usize, w: usize) -> Vec<[usize; STENCIL]> {
 /// Checks the shapes: r `[B, H, W, A]`, v `[B, H, W, 1]`, p `[5, A]`; returns (B, H, W, A).
 fn dims(r: &Shape, v: &Shape, p: &Shape) -> Result<(usize, usize, usize, usize)> {
     let (b, h, w, a) = r.dims4()?;
+    if a > 256 {
+        bail!("value iteration: at most 256 action maps, not {a}")
+    }
     if v.dims() != [b, h, w, 1] || p.dims() != [STENCIL, a] {
         bail!("value iteration: shapes r {r:?}, v {v:?}, p {p:?} do not fit")
     }
@@ -62,16 +67,36 @@ fn dims(r: &Shape, v: &Shape, p: &Shape) -> Result<(usize, usize, usize, usize)>
 }
 
 /// The action values of one cell into `q`.
-#[inline]
+#[inline(always)]
 fn cell_q(r: &[f32], v: &[f32], p: &[f32], nb: &[usize; STENCIL], q: &mut [f32]) {
-    let a = q.len();
-    q.copy_from_slice(r);
-    for (s, &c) in nb.iter().enumerate() {
-        let vs = v[c];
-        for (qa, pa) in q.iter_mut().zip(&p[s * a..(s + 1) * a]) {
-            *qa += pa * vs;
+    match q.len() {
+        4 => cell_q_fixed::<4>(r, v, p, nb, q),
+        8 => cell_q_fixed::<8>(r, v, p, nb, q),
+        16 => cell_q_fixed::<16>(r, v, p, nb, q),
+        a => {
+            q.copy_from_slice(r);
+            for (s, &c) in nb.iter().enumerate() {
+                let vs = v[c];
+                for (qa, pa) in q.iter_mut().zip(&p[s * a..(s + 1) * a]) {
+                    *qa += pa * vs;
+                }
+            }
         }
     }
+}
+
+/// [`cell_q`] for `A` action maps known at compile time (so that the sums vectorise).
+#[inline(always)]
+fn cell_q_fixed<const A: usize>(r: &[f32], v: &[f32], p: &[f32], nb: &[usize; STENCIL], q: &mut [f32]) {
+    let mut acc: [f32; A] = r[..A].try_into().expect("A action values");
+    for (s, &c) in nb.iter().enumerate() {
+        let vs = v[c];
+        let ps: &[f32; A] = p[s * A..(s + 1) * A].try_into().expect("A weights");
+        for k in 0..A {
+            acc[k] += ps[k] * vs;
+        }
+    }
+    q[..A].copy_from_slice(&acc);
 }
 
 /// Index of the first largest entry.
@@ -106,17 +131,23 @@ impl CustomOp3 for ViStep {
         let cells = h * w;
         let mut out = Vec::with_capacity(b * cells * if self.reduce { 1 } else { a });
         let mut q = vec![0.0f32; a];
+        let mut best = Vec::with_capacity(if self.reduce { b * cells } else { 0 });
         for k in 0..b {
             let vk = &v[k * cells..(k + 1) * cells];
             for (c, nb) in st.iter().enumerate() {
                 let at = (k * cells + c) * a;
                 cell_q(&r[at..at + a], vk, p, nb, &mut q);
                 if self.reduce {
-                    out.push(q[argmax(&q)]);
+                    let i = argmax(&q);
+                    out.push(q[i]);
+                    best.push(i as u8);
                 } else {
                     out.extend_from_slice(&q);
                 }
             }
+        }
+        if self.reduce {
+            *self.best.lock().map_err(|_| candle_core::Error::Msg("value iteration: poisoned".into()))? = best;
         }
         let shape = if self.reduce { (b, h, w, 1) } else { (b, h, w, a) };
         Ok((CpuStorage::F32(out), shape.into()))
@@ -138,15 +169,17 @@ impl CustomOp3 for ViStep {
         let mut gr = vec![0.0f32; rv.len()];
         let mut gv = vec![0.0f32; vv.len()];
         let mut gp = vec![0.0f32; pv.len()];
-        let mut q = vec![0.0f32; a];
+        let kept = self.best.lock().map_err(|_| candle_core::Error::Msg("value iteration: poisoned".into()))?;
+        if self.reduce && kept.len() != b * cells {
+            bail!("value iteration: backward pass without its forward pass")
+        }
         for k in 0..b {
             let vk = &vv[k * cells..(k + 1) * cells];
             let gvk = &mut gv[k * cells..(k + 1) * cells];
             for (c, nb) in st.iter().enumerate() {
                 let at = (k * cells + c) * a;
                 if self.reduce {
-                    cell_q(&rv[at..at + a], vk, &pv, nb, &mut q);
-                    let best = argmax(&q);
+                    let best = kept[k * cells + c] as usize;
                     let gc = g[k * cells + c];
                     gr[at + best] = gc;
                     for (s, &n) in nb.iter().enumerate() {
@@ -177,7 +210,7 @@ impl CustomOp3 for ViStep {
 
 /// One value-iteration step: the action maps `[B, H, W, A]`, or with `reduce` their max `[B, H, W, 1]`.
 pub fn vi_step(r: &Tensor, v: &Tensor, p: &Tensor, reduce: bool) -> Result<Tensor> {
-    r.contiguous()?.apply_op3(&v.contiguous()?, &p.contiguous()?, ViStep { reduce })
+    r.contiguous()?.apply_op3(&v.contiguous()?, &p.contiguous()?, ViStep { reduce, best: Default::default() })
 }
 
 #[cfg(test)]
@@ -239,5 +272,46 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `[5, a]` weights whose columns are distributions (from arbitrary, far from uniform logits) times `gamma`.
+    fn discounted(a: usize, gamma: f32, seed: u32) -> Tensor {
+        let logits = Tensor::from_vec(uniform(STENCIL * a, seed), (STENCIL, a), &Device::Cpu).unwrap();
+        (candle_nn::ops::softmax(&(logits * 8.0).unwrap(), 0).unwrap() * gamma as f64).unwrap()
+    }
+
+    fn max_abs(t: &Tensor) -> f32 {
+        t.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap()
+    }
+
+    #[test]
+    fn a_discounted_step_is_a_contraction() {
+        let d = &Device::Cpu;
+        let (h, w, a, gamma) = (38, 38, 8, 0.95f32);
+        let r = Tensor::from_vec(uniform(h * w * a, 5), (1, h, w, a), d).unwrap();
+        let p = discounted(a, gamma, 6);
+        let v1 = (Tensor::from_vec(uniform(h * w, 7), (1, h, w, 1), d).unwrap() * 30.0).unwrap();
+        let v2 = (Tensor::from_vec(uniform(h * w, 8), (1, h, w, 1), d).unwrap() * -20.0).unwrap();
+        let before = max_abs(&(&v1 - &v2).unwrap());
+        let after = max_abs(&(vi_step(&r, &v1, &p, true).unwrap() - vi_step(&r, &v2, &p, true).unwrap()).unwrap());
+        assert!(after <= gamma * before + 1e-4, "{after} > {gamma} x {before}");
+    }
+
+    #[test]
+    fn values_stay_bounded_on_a_large_map_for_any_number_of_steps() {
+        let d = &Device::Cpu;
+        // A 36×36 city with its border, 3 × 72 steps (three times what the network runs there).
+        let (h, w, a, gamma) = (38, 38, 8, 0.95f32);
+        let r = (Tensor::from_vec(uniform(h * w * a, 9), (1, h, w, a), d).unwrap() * 5.0).unwrap();
+        let bound = max_abs(&r) / (1.0 - gamma);
+        let p = discounted(a, gamma, 10);
+        let mut v = r.max_keepdim(3).unwrap();
+        for _ in 0..216 {
+            v = vi_step(&r, &v, &p, true).unwrap();
+        }
+        let top = max_abs(&v);
+        assert!(top.is_finite() && top <= bound * 1.0001, "{top} > {bound}");
+        // And the values are not trivially small: the fixed point is reached, not washed out.
+        assert!(top > max_abs(&r), "{top}");
     }
 }
