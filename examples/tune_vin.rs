@@ -5,9 +5,10 @@
 //! training; no drift level is ever generated here. Candidates run on one thread each.
 //!
 //! `cargo run --release --example tune_vin -- [--seeds 1,2,3] [candidate-index ...]`
-use driftbench_core::{rng, Cell, Learner, Profile, Task, TrainData};
+use driftbench_core::{rng, Cell, Learner, Profile, Solver, Task, TrainData};
 use driftbench_nets::grid_policy::Vin;
 use driftbench_tasks::Navigation;
+use std::collections::BTreeMap;
 
 fn candidates() -> Vec<(String, Vin)> {
     let vin = |f: &dyn Fn(&mut Vin)| {
@@ -21,9 +22,13 @@ fn candidates() -> Vec<(String, Vin)> {
         ("discount 0.99".into(), vin(&|v| v.0.discount = 0.99)),
         ("lr 1e-3".into(), vin(&|v| v.0.train.lr = 1e-3)),
         ("3000 steps".into(), vin(&|v| v.0.train.steps = 3000)),
+        ("window 9".into(), vin(&|v| v.0.window = 9)),
         ("lr 1e-2".into(), vin(&|v| v.0.train.lr = 1e-2)),
         ("q 16, reward hidden 32".into(), vin(&|v| (v.0.q_channels, v.0.reward_hidden) = (16, 32))),
-        ("8000 demos, 3 rounds of 1000".into(), vin(&|v| (v.0.demonstrations, v.0.dagger_rounds, v.0.dagger_episodes) = (8000, 3, 1000))),
+        (
+            "8000 demos, 3 rounds of 1000".into(),
+            vin(&|v| (v.0.demonstrations, v.0.dagger_rounds, v.0.dagger_episodes) = (8000, 3, 1000)),
+        ),
     ]
 }
 
@@ -33,6 +38,26 @@ fn cpu_seconds() -> f64 {
     let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Failure labels of the trained solver on the validation instances, counted.
+fn failures(
+    task: &Navigation,
+    solver: &dyn Solver<Navigation>,
+    val: &[<Navigation as Task>::Instance],
+) -> BTreeMap<&'static str, usize> {
+    let mut out = BTreeMap::new();
+    if let Ok(attempts) = solver.solve_batch(task, val) {
+        for (a, inst) in attempts.iter().zip(val) {
+            let o = a.answer.as_ref().map(|ans| task.score(inst, ans));
+            if let Some(f) =
+                o.map_or(Some("no answer"), |o| if o.success { None } else { Some(o.failure.unwrap_or("other")) })
+            {
+                *out.entry(f).or_default() += 1;
+            }
+        }
+    }
+    out
 }
 
 fn main() {
@@ -67,13 +92,15 @@ fn main() {
             };
             let cpu = cpu_seconds();
             match learner.train(&task, &data, &profile, seed, &|_| {}) {
-                Ok((_, s)) => println!(
-                    "{i:2} {name:24} seed {seed} val success {:.3}  agreement {:.3}  deaths {}  {:.1} CPU s  curve {:?}",
+                Ok((solver, s)) => println!(
+                    "{i:2} {name:24} seed {seed} val success {:.3}  agreement {:.3}  deaths {}  {:.1} CPU s  curve {:?}  \
+                     val failures {:?}",
                     s.val_exact.unwrap_or(0.0),
                     s.val_accuracy.unwrap_or(0.0),
                     s.deaths,
                     cpu_seconds() - cpu,
-                    s.curve.iter().map(|c| (c.0, (c.3 * 1000.0).round() / 1000.0)).collect::<Vec<_>>()
+                    s.curve.iter().map(|c| (c.0, (c.3 * 1000.0).round() / 1000.0)).collect::<Vec<_>>(),
+                    failures(&task, solver.as_ref(), &data.val)
                 ),
                 Err(e) => println!("{i:2} {name:24} seed {seed} failed: {e}"),
             }

@@ -483,7 +483,6 @@ impl<T: Task> Solver<T> for VinSolver {
     }
 }
 
-
 /// The VIN's training loss on synthetic worlds of the shapes the suite trains on, for the one-step timer in
 /// [`crate::perf`]: 12×12 cities (14×14 with the border) of 6 maps, a third of the cells buildings, 20 labelled
 /// states per world.
