@@ -322,8 +322,8 @@ pub struct Vin(pub VinConfig);
 impl Default for Vin {
     fn default() -> Self {
         Vin(VinConfig {
-            reward_hidden: 16,
-            q_channels: 8,
+            reward_hidden: 32,
+            q_channels: 16,
             iterations_per_cell: 1.0,
             discount: 0.95,
             window: 7,

@@ -337,7 +337,7 @@ mod tests {
             let flat = n.attend_flat(&planned, &m, a);
             let (x, _, _, k) = n.stack(&[&m]).unwrap();
             let t = n.attend(&n.plan(&x, k).unwrap(), &[(0, a)]).unwrap().to_vec2::<f32>().unwrap().remove(0);
-            assert_eq!(flat.len(), 12);
+            assert_eq!(flat.len(), n.q_channels + 4);
             for (u, v) in flat.iter().zip(&t) {
                 assert!((u - v).abs() < 1e-4, "{flat:?} vs {t:?}");
             }
