@@ -2,9 +2,10 @@
 //! (Tamar et al., 2016) trained by imitating the expert, with DAgger.
 //!
 //! The **planning module** reads the maps that stay fixed during an episode (for navigation: buildings and the
-//! goal), makes a reward map with two convolutions, and runs K steps of value iteration as a convolution of
-//! [reward, value] over each cell and its four neighbours into `q_channels` action maps followed by a max over
-//! them; K grows with the map
+//! goal), makes a reward map with two convolutions and from it `q_channels` action reward maps R_a, and runs K steps
+//! of value iteration v ← max_a (R_a + Σ_s p_a(s) v(s)) over each cell and its four neighbours s (`vi.rs`), where each
+//! action's transition weights p_a are a softmax over the five cells times a discount γ < 1: every step is a
+//! contraction, so values stay bounded for any K and map size. K grows with the map
 //! (⌈`iterations_per_cell` × (W + H)⌉), so a larger city gets a longer plan from the same weights. Its
 //! **attention** reads, at the agent's cell, the action values minus the cell's value and the value of the four
 //! neighbouring cells minus it. The **reactive module** sees a `window`×`window` crop of every map around the agent
