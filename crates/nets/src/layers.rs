@@ -28,6 +28,11 @@ impl Params {
         self.push(Tensor::from_vec(data, shape, &Device::Cpu)?)
     }
 
+    /// A variable holding `data` (row-major, of `shape`).
+    pub fn from_vec(&mut self, data: Vec<f32>, shape: &[usize]) -> Result<Tensor> {
+        self.push(Tensor::from_vec(data, shape, &Device::Cpu)?)
+    }
+
     /// A variable filled with `value`.
     pub fn constant(&mut self, shape: &[usize], value: f32) -> Result<Tensor> {
         self.push((Tensor::ones(shape, DType::F32, &Device::Cpu)? * value as f64)?)

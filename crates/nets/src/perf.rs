@@ -23,7 +23,7 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// The default networks, by the names the benches and `scripts/torch_bench.py` use.
-pub const NETWORKS: [&str; 7] = [
+pub const NETWORKS: [&str; 8] = [
     "sorting-mlp",
     "sorting-transformer",
     "sorting-pointer",
@@ -31,6 +31,7 @@ pub const NETWORKS: [&str; 7] = [
     "rocket-mlp-tanh",
     "nav-imitation",
     "nav-ppo",
+    "nav-vin",
 ];
 
 /// Networks that can be timed but are not in the default suite: REINFORCE (replaced by PPO), and PPO's step with
@@ -329,6 +330,17 @@ fn ppo(rng: &mut ChaCha8Rng, one_pass: bool) -> Result<StepBench> {
     bench_with("nav-ppo", cfg, n, vars, loss, opt)
 }
 
+/// The value-iteration network: one step plans a batch of 16 synthetic 12×12 worlds (K = 24) and learns from 20
+/// states in each, as the `vin` learner's steps do.
+fn vin(rng: &mut ChaCha8Rng) -> Result<StepBench> {
+    let cfg = crate::grid_policy::Vin::default().0.train;
+    let worlds = std::sync::Arc::new(crate::grid_policy::SyntheticWorlds::new(400, rng)?);
+    let params = worlds.params().vars().to_vec();
+    let n = worlds.len();
+    let loss: LossFn = Box::new(move |idx| worlds.loss(idx));
+    bench("nav-vin", cfg, n, params, loss)
+}
+
 /// Builds the step benchmark of the network `name` (one of [`NETWORKS`] or [`EXTRA_NETWORKS`]); `None` for
 /// another name.
 pub fn step_bench(name: &str) -> Option<Result<StepBench>> {
@@ -343,7 +355,7 @@ pub fn step_bench(name: &str) -> Option<Result<StepBench>> {
         "nav-ppo" => ppo(&mut rng, false),
         "nav-ppo-one-pass-adamw" => ppo(&mut rng, true),
         "nav-reinforce" => reinforce(&mut rng),
-        // The VIN network's timer (a self-contained function) is added with grid_policy.rs.
+        "nav-vin" => vin(&mut rng),
         _ => return None,
     })
 }

@@ -2,9 +2,10 @@
 //! (Tamar et al., 2016) trained by imitating the expert, with DAgger.
 //!
 //! The **planning module** reads the maps that stay fixed during an episode (for navigation: buildings and the
-//! goal), makes a reward map with two convolutions, and runs K steps of value iteration as a convolution of
-//! [reward, value] over each cell and its four neighbours into `q_channels` action maps followed by a max over
-//! them; K grows with the map
+//! goal), makes a reward map with two convolutions and from it `q_channels` action reward maps R_a, and runs K steps
+//! of value iteration v ← max_a (R_a + Σ_s p_a(s) v(s)) over each cell and its four neighbours s (`vi.rs`), where each
+//! action's transition weights p_a are a softmax over the five cells times a discount γ < 1: every step is a
+//! contraction, so values stay bounded for any K and map size. K grows with the map
 //! (⌈`iterations_per_cell` × (W + H)⌉), so a larger city gets a longer plan from the same weights. Its
 //! **attention** reads, at the agent's cell, the action values minus the cell's value and the value of the four
 //! neighbouring cells minus it. The **reactive module** sees a `window`×`window` crop of every map around the agent
@@ -14,24 +15,27 @@
 //! per episode and reuses them while those maps stay the same (checked at every step). Worlds of different sizes
 //! in one batch are padded with each channel's `outside` value; every map gets a one-cell border of it, so that
 //! the agent always has four neighbours.
+mod net;
+mod vi;
+
+use net::StaticMap;
+pub use net::VinNet;
+
 use crate::error::{NetError, Result};
-use crate::layers::{linear, Linear, Params};
+use crate::layers::Params;
 use crate::train::{fit, gather_rows, Objective, TrainConfig, ValScore};
-use candle_core::{DType, Device, Module, Tensor, D};
+use candle_core::{DType, Device, Tensor, D};
 use driftbench_core::solver::Attempt;
 use driftbench_core::{
     rng, Encoding, GridObservation, Learner, Profile, Solver, SolverKind, Task, TrainData, TrainStats,
 };
 use rand::seq::IndexedRandom;
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Hard cap on episode length, in case a task's own step limit is missing.
 const MAX_EPISODE: usize = 10_000;
-/// Worlds planned together in one batch while acting.
-const PLAN_CHUNK: usize = 128;
 
 /// Hyper-parameters of the value-iteration policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +47,8 @@ pub struct VinConfig {
     pub q_channels: usize,
     /// Value-iteration steps per cell of width + height: K = ⌈this × (W + H)⌉.
     pub iterations_per_cell: f64,
+    /// Discount γ in (0, 1) of the value iteration: each action map's transition weights sum to it.
+    pub discount: f64,
     /// Side of the crop of every map around the agent that the reactive module sees (odd).
     pub window: usize,
     /// Hidden widths of the MLP head.
@@ -55,285 +61,6 @@ pub struct VinConfig {
     pub dagger_rounds: usize,
     /// Training instances rolled out per DAgger round (at `train_scale` 1).
     pub dagger_episodes: usize,
-}
-
-/// The cells a convolution reads, as (dy, dx) offsets into the input padded by one cell.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Stencil {
-    /// The cell itself (a 1×1 convolution).
-    Point,
-    /// The cell and its four neighbours: all that one move can reach, so enough for a value-iteration step.
-    Plus,
-    /// The 3×3 square.
-    Square,
-}
-
-impl Stencil {
-    fn offsets(self) -> &'static [(usize, usize)] {
-        match self {
-            Stencil::Point => &[(1, 1)],
-            Stencil::Plus => &[(1, 1), (0, 1), (2, 1), (1, 2), (1, 0)],
-            Stencil::Square => &[(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)],
-        }
-    }
-}
-
-/// A convolution (zero padding, stride 1) on channel-last maps `[B, H, W, C]`, computed as one matmul over the
-/// shifted copies of the input that its stencil reads: candle's own CPU conv2d was the bottleneck (direct loops,
-/// half of a run's time in a profile), and this form has a plain matmul backward.
-struct Conv {
-    /// `[cells · in, out]`, rows in (stencil cell, input channel) order.
-    weight: Tensor,
-    bias: Option<Tensor>,
-    stencil: Stencil,
-}
-
-impl Conv {
-    fn new(out: usize, inp: usize, stencil: Stencil, bias: bool, p: &mut Params, rng: &mut ChaCha8Rng) -> Result<Conv> {
-        let cells = stencil.offsets().len();
-        let bound = 1.0 / ((inp * cells) as f64).sqrt();
-        let weight = p.uniform(&[cells * inp, out], bound, rng)?;
-        let bias = if bias { Some(p.uniform(&[out], bound, rng)?) } else { None };
-        Ok(Conv { weight, bias, stencil })
-    }
-
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let (b, h, w, c) = x.dims4()?;
-        let offsets = self.stencil.offsets();
-        let patches = if self.stencil == Stencil::Point {
-            x.clone()
-        } else {
-            let xp = x.pad_with_zeros(1, 1, 1)?.pad_with_zeros(2, 1, 1)?;
-            let shifted = offsets
-                .iter()
-                .map(|&(dy, dx)| xp.narrow(1, dy, h)?.narrow(2, dx, w))
-                .collect::<candle_core::Result<Vec<_>>>()?;
-            Tensor::cat(&shifted, 3)?
-        };
-        let y = patches.reshape((b * h * w, offsets.len() * c))?.matmul(&self.weight)?;
-        let y = match &self.bias {
-            Some(bias) => y.broadcast_add(bias)?,
-            None => y,
-        };
-        y.reshape((b, h, w, ()))
-    }
-}
-
-/// The fixed maps of one world, with a one-cell border of `outside` values.
-#[derive(Debug, Clone, PartialEq)]
-struct StaticMap {
-    height: usize,
-    width: usize,
-    /// Channel-last `height × width × static_channels`, padded.
-    data: Vec<f32>,
-    /// Each fixed channel's value beyond the edge.
-    outside: Vec<f32>,
-    /// Value-iteration steps for this world.
-    iterations: usize,
-}
-
-/// The value-iteration network.
-pub struct VinNet {
-    reward_hidden: Conv,
-    reward: Conv,
-    q_reward: Conv,
-    q_value: Conv,
-    head: Vec<Linear>,
-    params: Params,
-    channels: usize,
-    static_channels: usize,
-    q_channels: usize,
-    window: usize,
-    iterations_per_cell: f64,
-}
-
-impl VinNet {
-    fn new(
-        c: &VinConfig,
-        channels: usize,
-        static_channels: usize,
-        actions: usize,
-        rng: &mut ChaCha8Rng,
-    ) -> Result<Self> {
-        if c.window.is_multiple_of(2) || static_channels == 0 {
-            return Err(NetError::Encoding(format!(
-                "the VIN needs an odd window ({}) and at least one fixed map ({static_channels})",
-                c.window
-            )));
-        }
-        let mut params = Params::default();
-        let p = &mut params;
-        let reward_hidden = Conv::new(c.reward_hidden, static_channels, Stencil::Square, true, p, rng)?;
-        let reward = Conv::new(1, c.reward_hidden, Stencil::Point, true, p, rng)?;
-        let q_reward = Conv::new(c.q_channels, 1, Stencil::Plus, true, p, rng)?;
-        let q_value = Conv::new(c.q_channels, 1, Stencil::Plus, false, p, rng)?;
-        let mut dims = vec![channels * c.window * c.window + c.q_channels + 4];
-        dims.extend(&c.hidden);
-        dims.push(actions);
-        let head = dims.windows(2).map(|w| linear(w[0], w[1], p, rng)).collect::<Result<_>>()?;
-        Ok(VinNet {
-            reward_hidden,
-            reward,
-            q_reward,
-            q_value,
-            head,
-            params,
-            channels,
-            static_channels,
-            q_channels: c.q_channels,
-            window: c.window,
-            iterations_per_cell: c.iterations_per_cell,
-        })
-    }
-
-    /// Width of one row of the head's input.
-    fn input_width(&self) -> usize {
-        self.channels * self.window * self.window + self.q_channels + 4
-    }
-
-    /// The fixed maps of `g`, padded with a border.
-    fn static_map(&self, g: &GridObservation) -> StaticMap {
-        let (h, w) = (g.height + 2, g.width + 2);
-        let mut data = Vec::with_capacity(self.static_channels * h * w);
-        for y in 0..h {
-            for x in 0..w {
-                let inside = (1..=g.height).contains(&y) && (1..=g.width).contains(&x);
-                for c in 0..self.static_channels {
-                    data.push(if inside { g.data[(c * g.height + y - 1) * g.width + x - 1] } else { g.outside[c] });
-                }
-            }
-        }
-        let iterations = (self.iterations_per_cell * (g.height + g.width) as f64).ceil().max(1.0) as usize;
-        StaticMap { height: h, width: w, data, outside: g.outside[..self.static_channels].to_vec(), iterations }
-    }
-
-    /// The `window`×`window` crop of every map around the agent, `outside` beyond the edge.
-    fn crop(&self, g: &GridObservation) -> Vec<f32> {
-        let r = (self.window / 2) as i64;
-        let mut out = Vec::with_capacity(self.channels * self.window * self.window);
-        let (ax, ay) = (g.agent.0 as i64, g.agent.1 as i64);
-        for c in 0..g.channels {
-            for dy in -r..=r {
-                for dx in -r..=r {
-                    let (x, y) = (ax + dx, ay + dy);
-                    let inside = x >= 0 && y >= 0 && (x as usize) < g.width && (y as usize) < g.height;
-                    out.push(if inside {
-                        g.data[(c * g.height + y as usize) * g.width + x as usize]
-                    } else {
-                        g.outside[c]
-                    });
-                }
-            }
-        }
-        out
-    }
-
-    /// Stacks maps (padded to the largest with each channel's border value, top-left aligned) into channel-last
-    /// `[B, H, W, static_channels]`, with the most iterations any of them needs.
-    fn stack(&self, maps: &[&StaticMap]) -> Result<(Tensor, usize, usize, usize)> {
-        let h = maps.iter().map(|m| m.height).max().unwrap_or(1);
-        let w = maps.iter().map(|m| m.width).max().unwrap_or(1);
-        let k = maps.iter().map(|m| m.iterations).max().unwrap_or(1);
-        let s = self.static_channels;
-        let mut data = Vec::with_capacity(maps.len() * s * h * w);
-        for m in maps {
-            for y in 0..h {
-                for x in 0..w {
-                    if y < m.height && x < m.width {
-                        let at = (y * m.width + x) * s;
-                        data.extend_from_slice(&m.data[at..at + s]);
-                    } else {
-                        data.extend_from_slice(&m.outside);
-                    }
-                }
-            }
-        }
-        Ok((Tensor::from_vec(data, (maps.len(), h, w, s), &Device::Cpu)?, h, w, k))
-    }
-
-    /// Value iteration: channel-last `[B, H, W, q_channels + 1]`, the action maps then the value map.
-    fn plan(&self, x: &Tensor, iterations: usize) -> candle_core::Result<Tensor> {
-        let r = self.reward.forward(&self.reward_hidden.forward(x)?.relu()?)?;
-        let qr = self.q_reward.forward(&r)?;
-        let mut q = qr.clone();
-        let mut v = q.max_keepdim(3)?;
-        for _ in 0..iterations {
-            q = (&qr + self.q_value.forward(&v)?)?;
-            v = q.max_keepdim(3)?;
-        }
-        Tensor::cat(&[q, v], 3)
-    }
-
-    /// The attention read-out, differentiable: `[N, q_channels + 4]`, one row per query (index of the world in
-    /// `maps`, agent cell in padded coordinates).
-    fn attend(&self, maps: &Tensor, queries: &[(usize, (usize, usize))]) -> candle_core::Result<Tensor> {
-        let (u, h, w, m) = maps.dims4()?;
-        let mut idx = Vec::with_capacity(queries.len() * 5);
-        for &(k, (x, y)) in queries {
-            idx.extend(neighbourhood(x, y, w).iter().map(|&c| (k * h * w + c) as u32));
-        }
-        let n = queries.len();
-        let idx = Tensor::from_vec(idx, n * 5, maps.device())?;
-        let g = maps.reshape((u * h * w, m))?.index_select(&idx, 0)?.reshape((n, 5, m))?;
-        let a = self.q_channels;
-        let v = g.narrow(2, a, 1)?.squeeze(2)?;
-        let v_here = v.narrow(1, 0, 1)?;
-        let q_here = g.narrow(1, 0, 1)?.squeeze(1)?.narrow(1, 0, a)?;
-        Tensor::cat(&[q_here.broadcast_sub(&v_here)?, v.narrow(1, 1, 4)?.broadcast_sub(&v_here)?], 1)
-    }
-
-    /// Action scores from the head's input rows.
-    fn head(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let mut h = x.clone();
-        for (i, l) in self.head.iter().enumerate() {
-            h = l.forward(&h)?;
-            if i + 1 < self.head.len() {
-                h = h.relu()?;
-            }
-        }
-        Ok(h)
-    }
-
-    /// Value maps of each world (flattened channel-last `[H, W, q_channels + 1]` at the map's own padded size).
-    fn plan_all(&self, maps: &[&StaticMap]) -> Result<Vec<Vec<f32>>> {
-        let mut out = vec![Vec::new(); maps.len()];
-        // Worlds of one size are planned together, so that none is padded.
-        let mut by_size: BTreeMap<(usize, usize, usize), Vec<usize>> = BTreeMap::new();
-        for (i, m) in maps.iter().enumerate() {
-            by_size.entry((m.height, m.width, m.iterations)).or_default().push(i);
-        }
-        for ((_, _, k), group) in by_size {
-            for chunk in group.chunks(PLAN_CHUNK) {
-                let sel: Vec<&StaticMap> = chunk.iter().map(|&i| maps[i]).collect();
-                let (x, _, _, _) = self.stack(&sel)?;
-                let planned = self.plan(&x, k)?;
-                let n = planned.dim(0)?;
-                let flat = planned.reshape((n, ()))?.to_vec2::<f32>()?;
-                for (&i, v) in chunk.iter().zip(flat) {
-                    out[i] = v;
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// The attention read-out from planned maps held as plain numbers (the acting path of [`VinNet::attend`]).
-    fn attend_flat(&self, planned: &[f32], map: &StaticMap, agent: (usize, usize)) -> Vec<f32> {
-        let m = self.q_channels + 1;
-        let cells = neighbourhood(agent.0, agent.1, map.width);
-        let a = self.q_channels;
-        let v = |c: usize| planned[c * m + a];
-        let here = v(cells[0]);
-        let mut f: Vec<f32> = (0..a).map(|k| planned[cells[0] * m + k] - here).collect();
-        f.extend(cells[1..].iter().map(|&c| v(c) - here));
-        f
-    }
-}
-
-/// Flat indices of (x, y) and its north, south, east and west neighbours in a padded map `w` wide.
-fn neighbourhood(x: usize, y: usize, w: usize) -> [usize; 5] {
-    let at = |x: usize, y: usize| y * w + x;
-    [at(x, y), at(x, y - 1), at(x, y + 1), at(x + 1, y), at(x - 1, y)]
 }
 
 /// One state an acting policy visited: what the head saw there.
@@ -539,24 +266,28 @@ struct VinObjective<'a, T: Task> {
     val_insts: &'a [T::Instance],
 }
 
-impl<T: Task> VinObjective<'_, T> {
-    /// Action scores of every state of the given worlds, and those states' indices.
-    fn logits(&self, data: &Labelled, crops: &Tensor, groups: &[&(usize, Vec<usize>)]) -> Result<(Tensor, Vec<usize>)> {
-        let maps: Vec<&StaticMap> = groups.iter().map(|g| &data.maps[g.0]).collect();
-        let (x, _, _, k) = self.net.stack(&maps)?;
-        let planned = self.net.plan(&x, k)?;
-        let mut states = Vec::new();
-        let mut queries = Vec::new();
-        for (u, g) in groups.iter().enumerate() {
-            for &i in &g.1 {
-                states.push(i);
-                queries.push((u, data.agent[i]));
-            }
+/// Action scores of every state of the given worlds of `data`, and those states' indices: the worlds are planned
+/// together once.
+fn world_logits(
+    net: &VinNet,
+    data: &Labelled,
+    crops: &Tensor,
+    groups: &[&(usize, Vec<usize>)],
+) -> Result<(Tensor, Vec<usize>)> {
+    let maps: Vec<&StaticMap> = groups.iter().map(|g| &data.maps[g.0]).collect();
+    let (x, _, _, k) = net.stack(&maps)?;
+    let planned = net.plan(&x, k)?;
+    let mut states = Vec::new();
+    let mut queries = Vec::new();
+    for (u, g) in groups.iter().enumerate() {
+        for &i in &g.1 {
+            states.push(i);
+            queries.push((u, data.agent[i]));
         }
-        let attended = self.net.attend(&planned, &queries)?;
-        let input = Tensor::cat(&[gather_rows(crops, &states)?, attended], 1)?;
-        Ok((self.net.head(&input)?, states))
     }
+    let attended = net.attend(&planned, &queries)?;
+    let input = Tensor::cat(&[gather_rows(crops, &states)?, attended], 1)?;
+    Ok((net.head(&input)?, states))
 }
 
 impl<T: Task> Objective for VinObjective<'_, T> {
@@ -568,7 +299,7 @@ impl<T: Task> Objective for VinObjective<'_, T> {
     }
     fn loss(&self, idx: &[usize]) -> Result<Tensor> {
         let groups: Vec<&(usize, Vec<usize>)> = idx.iter().map(|&i| &self.groups[i]).collect();
-        let (logits, states) = self.logits(self.data, &self.crops, &groups)?;
+        let (logits, states) = world_logits(self.net, self.data, &self.crops, &groups)?;
         Ok(candle_nn::loss::cross_entropy(&logits, &gather_rows(&self.labels, &states)?)?)
     }
     fn validate(&self) -> Result<ValScore> {
@@ -577,7 +308,7 @@ impl<T: Task> Objective for VinObjective<'_, T> {
         let crops = Tensor::from_slice(&self.val.crops, (n, crop), &Device::Cpu)?;
         let labels = Tensor::from_slice(&self.val.actions, n, &Device::Cpu)?;
         let groups = self.val.groups();
-        let (logits, states) = self.logits(self.val, &crops, &groups.iter().collect::<Vec<_>>())?;
+        let (logits, states) = world_logits(self.net, self.val, &crops, &groups.iter().collect::<Vec<_>>())?;
         let labels = gather_rows(&labels, &states)?;
         let loss = candle_nn::loss::cross_entropy(&logits, &labels)?.to_scalar::<f32>()? as f64;
         let agree = logits.argmax(D::Minus1)?.eq(&labels)?.to_dtype(DType::F32)?.mean_all()?.to_scalar::<f32>()?;
@@ -592,12 +323,13 @@ pub struct Vin(pub VinConfig);
 impl Default for Vin {
     fn default() -> Self {
         Vin(VinConfig {
-            reward_hidden: 16,
-            q_channels: 8,
+            reward_hidden: 32,
+            q_channels: 16,
             iterations_per_cell: 1.0,
+            discount: 0.95,
             window: 7,
             hidden: vec![128, 128],
-            train: TrainConfig { steps: 1500, batch: 16, lr: 3e-3, weight_decay: 1e-4, warmup: 0.05, eval_every: 500 },
+            train: TrainConfig { steps: 1500, batch: 16, lr: 1e-2, weight_decay: 1e-4, warmup: 0.05, eval_every: 500 },
             demonstrations: 2000,
             dagger_rounds: 2,
             dagger_episodes: 500,
@@ -752,87 +484,67 @@ impl<T: Task> Solver<T> for VinSolver {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rand_chacha::rand_core::SeedableRng;
+/// The VIN's training loss on synthetic worlds of the shapes the suite trains on, for the one-step timer in
+/// [`crate::perf`]: 12×12 cities (14×14 with the border) of 6 maps, a third of the cells buildings, 20 labelled
+/// states per world.
+pub struct SyntheticWorlds {
+    net: VinNet,
+    data: Labelled,
+    groups: Vec<(usize, Vec<usize>)>,
+    crops: Tensor,
+    labels: Tensor,
+}
 
-    fn net() -> VinNet {
+impl SyntheticWorlds {
+    /// `worlds` random worlds and a default VIN drawn from `rng`.
+    pub fn new(worlds: usize, rng: &mut rand_chacha::ChaCha8Rng) -> Result<Self> {
+        use rand::Rng;
         let c = Vin::default().0;
-        VinNet::new(&VinConfig { hidden: vec![8], ..c }, 3, 2, 5, &mut ChaCha8Rng::seed_from_u64(1)).unwrap()
-    }
-
-    fn grid(w: usize, h: usize, agent: (usize, usize), seed: u64) -> GridObservation {
-        let mut r = ChaCha8Rng::seed_from_u64(seed);
-        let data = (0..3 * w * h).map(|_| f32::from(rand::Rng::random_bool(&mut r, 0.3))).collect();
-        GridObservation { channels: 3, height: h, width: w, data, agent, static_channels: 2, outside: vec![1., 0., 0.] }
-    }
-
-    #[test]
-    fn acting_and_training_read_the_same_features() {
-        let n = net();
-        for (w, h, agent) in [(5, 4, (0, 0)), (7, 7, (6, 3)), (9, 6, (4, 5))] {
-            let g = grid(w, h, agent, w as u64);
-            let m = n.static_map(&g);
-            let planned = n.plan_all(&[&m]).unwrap().remove(0);
-            let a = (agent.0 + 1, agent.1 + 1);
-            let flat = n.attend_flat(&planned, &m, a);
-            let (x, _, _, k) = n.stack(&[&m]).unwrap();
-            let t = n.attend(&n.plan(&x, k).unwrap(), &[(0, a)]).unwrap().to_vec2::<f32>().unwrap().remove(0);
-            assert_eq!(flat.len(), 12);
-            for (u, v) in flat.iter().zip(&t) {
-                assert!((u - v).abs() < 1e-4, "{flat:?} vs {t:?}");
+        let (side, channels, states) = (12, 6, 20);
+        let net = VinNet::new(&c, channels, 2, 5, rng)?;
+        let mut data = Labelled::default();
+        for m in 0..worlds {
+            let mut g = GridObservation {
+                channels,
+                height: side,
+                width: side,
+                data: (0..channels * side * side).map(|_| f32::from(rng.random_bool(0.3))).collect(),
+                agent: (0, 0),
+                static_channels: 2,
+                outside: vec![1., 0., 0., 0., 0., 0.],
+            };
+            data.maps.push(net.static_map(&g));
+            for _ in 0..states {
+                g.agent = (rng.random_range(0..side), rng.random_range(0..side));
+                let v = Visit { map: m, agent: (g.agent.0 + 1, g.agent.1 + 1), crop: net.crop(&g) };
+                data.push(v, rng.random_range(0..5));
             }
         }
+        let n = data.len();
+        let crops = Tensor::from_slice(&data.crops, (n, net.channels * net.window * net.window), &Device::Cpu)?;
+        let labels = Tensor::from_slice(&data.actions, n, &Device::Cpu)?;
+        Ok(SyntheticWorlds { groups: data.groups(), net, data, crops, labels })
     }
 
-    #[test]
-    fn worlds_of_different_sizes_are_padded_with_each_channels_border_value() {
-        let n = net();
-        let small = n.static_map(&grid(5, 5, (2, 2), 3));
-        let big = n.static_map(&grid(9, 9, (2, 2), 4));
-        let (x, h, w, k) = n.stack(&[&small, &big]).unwrap();
-        assert_eq!((h, w, k), (11, 11, big.iterations));
-        let x0: Vec<f32> = x.get(0).unwrap().flatten_all().unwrap().to_vec1().unwrap();
-        let at = |x: usize, y: usize, c: usize| x0[(y * 11 + x) * 2 + c];
-        assert_eq!((at(8, 7, 0), at(8, 7, 1)), (1.0, 0.0), "building, no goal beyond the edge");
-        assert_eq!(at(1, 1, 0), small.data[(7 + 1) * 2], "the world itself is copied top-left");
-        assert_eq!(at(1, 1, 1), small.data[(7 + 1) * 2 + 1]);
+    /// Worlds (training batches draw worlds).
+    pub fn len(&self) -> usize {
+        self.groups.len()
     }
 
-    #[test]
-    fn shifted_matmul_convolution_equals_candles_conv2d() {
-        let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let mut p = Params::default();
-        let conv = Conv::new(4, 3, Stencil::Square, true, &mut p, &mut rng).unwrap();
-        let x = p.uniform(&[2, 5, 6, 3], 1.0, &mut rng).unwrap();
-        let ours = conv.forward(&x).unwrap();
-        // candle: channel-first input, kernel [out, in, k, k] from our (dy, dx, in) x out rows.
-        let kernel = conv.weight.reshape((3, 3, 3, 4)).unwrap().permute((3, 2, 0, 1)).unwrap().contiguous().unwrap();
-        let theirs = x
-            .permute((0, 3, 1, 2))
-            .unwrap()
-            .contiguous()
-            .unwrap()
-            .conv2d(&kernel, 1, 1, 1, 1)
-            .unwrap()
-            .broadcast_add(&conv.bias.as_ref().unwrap().reshape((1, 4, 1, 1)).unwrap())
-            .unwrap()
-            .permute((0, 2, 3, 1))
-            .unwrap();
-        let diff = (ours - theirs).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
-        assert!(diff < 1e-5, "{diff}");
+    /// Whether there are no worlds.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
     }
 
-    #[test]
-    fn conv_and_value_iteration_have_gradients() {
-        let n = net();
-        let m = n.static_map(&grid(6, 5, (1, 1), 9));
-        let (x, _, _, k) = n.stack(&[&m]).unwrap();
-        let out = n.attend(&n.plan(&x, k).unwrap(), &[(0, (2, 2))]).unwrap();
-        let g = out.sqr().unwrap().sum_all().unwrap().backward().unwrap();
-        for v in &n.params.vars()[..7] {
-            assert!(g.get(v.as_tensor()).is_some(), "a planning weight has no gradient");
-        }
+    /// The network's parameters.
+    pub fn params(&self) -> &Params {
+        &self.net.params
+    }
+
+    /// Mean cross-entropy over every state of the worlds `idx`.
+    pub fn loss(&self, idx: &[usize]) -> Result<Tensor> {
+        let groups: Vec<&(usize, Vec<usize>)> = idx.iter().map(|&i| &self.groups[i]).collect();
+        let (logits, states) = world_logits(&self.net, &self.data, &self.crops, &groups)?;
+        Ok(candle_nn::loss::cross_entropy(&logits, &gather_rows(&self.labels, &states)?)?)
     }
 }
