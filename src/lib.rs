@@ -323,10 +323,13 @@ pub fn run_suite_with(
     let mine: Vec<_> = jobs.into_iter().enumerate().filter(|(i, _)| i % shards == shard).map(|(_, j)| j).collect();
     let run_job = |&(ti, solver, seed, size): &(usize, &str, u64, Option<usize>)| -> Result<RunOutcome, SuiteError> {
         let task = tasks[ti];
-        let mut name = driftbench_core::record::record_file_name(task.id(), solver, seed, &plan.profile.name);
-        if let Some(n) = size {
-            name = format!("{}__n{n}.json", name.trim_end_matches(".json"));
-        }
+        let name = driftbench_core::record::record_file_name(
+            task.id(),
+            solver,
+            seed,
+            &plan.profile.name,
+            size.map(|n| n as u64),
+        );
         let path = plan.out.join(name);
         if plan.resume && path.exists() {
             // Done only if the record's own content is this job's: its key, profile, test sets and config (a file

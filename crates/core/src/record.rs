@@ -182,13 +182,11 @@ pub struct Provenance {
 impl RunRecord {
     /// File name of the record inside a records folder.
     pub fn file_name(&self) -> String {
-        let base = record_file_name(&self.task, &self.solver, self.seed, &self.profile.name);
-        match &self.experiment {
-            None => base,
-            Some(Experiment::SampleEfficiency { train_examples, .. }) => {
-                format!("{}__n{train_examples}.json", base.trim_end_matches(".json"))
-            }
-        }
+        let size = match &self.experiment {
+            None => None,
+            Some(Experiment::SampleEfficiency { train_examples, .. }) => Some(*train_examples),
+        };
+        record_file_name(&self.task, &self.solver, self.seed, &self.profile.name, size)
     }
 
     /// A copy with every timing field zeroed: two runs with the same config and seed compare equal this way.
@@ -279,9 +277,13 @@ impl RunRecord {
     }
 }
 
-/// `<task>__<solver>__s<seed>__<profile>.json`.
-pub fn record_file_name(task: &str, solver: &str, seed: u64, profile: &str) -> String {
-    format!("{task}__{solver}__s{seed}__{profile}.json")
+/// `<task>__<solver>__s<seed>__<profile>.json`, or `..._<profile>__n<N>.json` for a sample-efficiency run on `N`
+/// training instances: the one place record file names are made.
+pub fn record_file_name(task: &str, solver: &str, seed: u64, profile: &str, train_examples: Option<u64>) -> String {
+    match train_examples {
+        None => format!("{task}__{solver}__s{seed}__{profile}.json"),
+        Some(n) => format!("{task}__{solver}__s{seed}__{profile}__n{n}.json"),
+    }
 }
 
 /// Reads every `*.json` record in `dir`, sorted by file name. An unreadable record is an error.
