@@ -182,10 +182,7 @@ pub struct Provenance {
 impl RunRecord {
     /// File name of the record inside a records folder.
     pub fn file_name(&self) -> String {
-        let size = match &self.experiment {
-            None => None,
-            Some(Experiment::SampleEfficiency { train_examples, .. }) => Some(*train_examples),
-        };
+        let size = self.experiment.as_ref().map(|Experiment::SampleEfficiency { train_examples, .. }| *train_examples);
         record_file_name(&self.task, &self.solver, self.seed, &self.profile.name, size)
     }
 
