@@ -59,6 +59,9 @@ fn main() -> anyhow::Result<()> {
     for (p, c) in stats.curve.iter().zip(stats.competence.iter().chain(std::iter::repeat(&Default::default()))) {
         println!("curve step {:>6} return {:>7.3} train {:>5.3} val {:>5.3} deaths {}", p.0, p.1, p.2, p.3, c.deaths);
     }
+    for (k, v) in stats.extra.iter().filter(|(k, _)| k.starts_with("ppo_")) {
+        println!("diag {k} {v:.4}");
+    }
     let attempts = solver.solve_batch(&task, &data.val).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (mut ok, mut death, mut timeout, mut loops) = (0, 0, 0, 0);
     let mut shown = 0;

@@ -1,6 +1,7 @@
 //! Policies ([`driftbench_core::Encoding::Policy`]): an MLP from observation to action scores, trained either by
 //! imitating the symbolic solver's demonstrations or by reinforcement learning (REINFORCE with a baseline) with
-//! every death during training counted.
+//! every death during training counted. The imitation policy also reads its own memory of the cells it has
+//! visited in the episode ([`Memory`]).
 use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
 use crate::train::AdamW;
@@ -78,10 +79,22 @@ impl Memory {
     }
 }
 
+/// How a learner's description names its memory of visited cells (nothing without one).
+pub(crate) fn memory_note(radius: usize) -> String {
+    if radius == 0 {
+        String::new()
+    } else {
+        format!(", memory of visited cells {0}x{0}", 2 * radius + 1)
+    }
+}
+
+/// A grid cell, (x, y).
+type Cell = (usize, usize);
+
 /// The observations (with memory features) of the episodes at `active`, computed in parallel.
 pub(crate) fn observe_all(eps: &[Box<dyn Episode>], memories: &mut [Memory], active: &[usize]) -> Vec<Vec<f32>> {
     let with_grid = memories.first().is_some_and(|m| m.radius > 0);
-    let raw: Vec<(Vec<f32>, Option<(usize, usize)>)> = active
+    let raw: Vec<(Vec<f32>, Option<Cell>)> = active
         .par_iter()
         .map(|&i| (eps[i].observe(), if with_grid { eps[i].observe_grid().map(|g| g.agent) } else { None }))
         .collect();
@@ -261,10 +274,10 @@ impl Default for Imitation {
     fn default() -> Self {
         Imitation(ImitationConfig {
             hidden: vec![256, 256],
-            train: TrainConfig { steps: 4000, batch: 256, lr: 1e-3, weight_decay: 1e-4, warmup: 0.05, eval_every: 250 },
+            train: TrainConfig { steps: 4000, batch: 256, lr: 2e-3, weight_decay: 1e-4, warmup: 0.05, eval_every: 250 },
             dagger_rounds: 3,
             dagger_episodes: 2000,
-            memory: 0,
+            memory: 2,
         })
     }
 }
@@ -341,8 +354,10 @@ impl<T: Task> Learner<T> for Imitation {
     }
     fn description(&self) -> String {
         format!(
-            "policy MLP {:?} cloned from the planner's demonstrations, {} DAgger rounds",
-            self.0.hidden, self.0.dagger_rounds
+            "policy MLP {:?} cloned from the planner's demonstrations, {} DAgger rounds{}",
+            self.0.hidden,
+            self.0.dagger_rounds,
+            memory_note(self.0.memory)
         )
     }
     fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
@@ -657,4 +672,36 @@ pub(crate) fn attempts<T: Task>(
         .zip(actions)
         .map(|(i, a)| Attempt { answer: task.answer_from_actions(i, &a), info: SolveInfo::default() })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_counts_the_ticks_begun_on_each_cell_around_the_agent() {
+        assert_eq!(Memory::features(0), 0);
+        assert_eq!(Memory::features(1), 9);
+        let mut none = Memory::new(0);
+        let mut o = vec![7.0];
+        none.extend(&mut o, Some((1, 1)));
+        assert_eq!(o, [7.0], "radius 0 adds nothing");
+
+        let mut m = Memory::new(1);
+        let mut feats = |m: &mut Memory, at| {
+            let mut o = Vec::new();
+            m.extend(&mut o, at);
+            o
+        };
+        assert_eq!(feats(&mut m, Some((5, 5))), [0.0; 9], "nothing visited yet");
+        // A wasted move: the agent begins its second tick on the same cell.
+        assert_eq!(feats(&mut m, Some((5, 5)))[4], 0.5);
+        // One step east: (5, 5), visited twice, is now the west neighbour (row 1, column 0).
+        let f = feats(&mut m, Some((6, 5)));
+        assert_eq!(f[3], 0.75);
+        assert_eq!(f.iter().filter(|&&v| v > 0.0).count(), 1);
+        // Cells off the map's north-west corner read as unvisited; no grid reads as nothing visited.
+        assert_eq!(feats(&mut m, Some((0, 0))), [0.0; 9]);
+        assert_eq!(feats(&mut m, None), [0.0; 9]);
+    }
 }

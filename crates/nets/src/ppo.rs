@@ -1,5 +1,7 @@
 //! Proximal policy optimisation (Schulman et al., 2017) for [`driftbench_core::Encoding::Policy`] tasks: the
-//! same flat observations and rewards as every other policy learner, every death during training counted.
+//! same flat observations and rewards as every other policy learner, every death during training counted. The
+//! observation gains the policy's own memory of the cells it has visited ([`crate::policy::Memory`]), which lets
+//! a greedy policy stop repeating itself where its view repeats.
 //!
 //! Each update rolls the current policy out (actions sampled) on `episodes_per_update` training instances, drawn
 //! like the sampling itself from the run's seeded stream; computes advantages with GAE(γ, λ) against a value
@@ -90,7 +92,7 @@ impl Default for Ppo {
             eval_every: 10,
             max_grad_norm: 0.0,
             head_scale: 1.0,
-            memory: 0,
+            memory: 2,
         })
     }
 }
@@ -300,9 +302,14 @@ impl<T: Task> Learner<T> for Ppo {
     }
     fn description(&self) -> String {
         format!(
-            "policy and value MLPs {:?} trained by PPO (clip {}, GAE λ {}, {} epochs per batch of {} episodes); \
+            "policy and value MLPs {:?} trained by PPO (clip {}, GAE λ {}, {} epochs per batch of {} episodes){}; \
              deaths counted",
-            self.0.hidden, self.0.clip, self.0.lambda, self.0.epochs, self.0.episodes_per_update
+            self.0.hidden,
+            self.0.clip,
+            self.0.lambda,
+            self.0.epochs,
+            self.0.episodes_per_update,
+            crate::policy::memory_note(self.0.memory)
         )
     }
     fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
@@ -478,5 +485,36 @@ mod tests {
         let (adv, _) = gae(&r, &v, 0.9, 0.0);
         assert!((adv[0] - (0.9 * 0.2 - 0.5)).abs() < 1e-6);
         assert!((adv[2] - (1.0 - 0.1)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn gradient_clipping_scales_the_global_norm_down_to_the_limit_and_leaves_small_gradients() {
+        let a = Var::new(&[1.0f32, 2.0][..], &Device::Cpu).unwrap();
+        let b = Var::new(&[3.0f32][..], &Device::Cpu).unwrap();
+        // Gradients (3, 4) for a and 12 for b: global norm 13.
+        let loss = ((a.as_tensor() * 3.0).unwrap().sum_all().unwrap()
+            + a.as_tensor().narrow(0, 1, 1).unwrap().sum_all().unwrap()
+            + (b.as_tensor() * 12.0).unwrap().sum_all().unwrap())
+        .unwrap();
+        let vars = [a.clone(), b.clone()];
+        let mut grads = loss.backward().unwrap();
+        let norm = clip_grad_norm(&mut grads, &vars, 1.0).unwrap();
+        assert!((norm - 13.0).abs() < 1e-4, "{norm}");
+        let ga = grads.get(a.as_tensor()).unwrap().to_vec1::<f32>().unwrap();
+        let gb = grads.get(b.as_tensor()).unwrap().to_vec1::<f32>().unwrap();
+        for (g, want) in ga.iter().chain(&gb).zip([3.0 / 13.0, 4.0 / 13.0, 12.0 / 13.0]) {
+            assert!((g - want).abs() < 1e-5, "{ga:?} {gb:?}");
+        }
+        let mut grads = loss.backward().unwrap();
+        clip_grad_norm(&mut grads, &vars, 20.0).unwrap();
+        assert_eq!(grads.get(b.as_tensor()).unwrap().to_vec1::<f32>().unwrap(), [12.0]);
+    }
+
+    #[test]
+    fn configs_written_before_the_clip_init_and_memory_options_still_read() {
+        let old = r#"{"hidden":[128,128],"updates":100,"episodes_per_update":64,"epochs":4,"minibatch":256,
+            "lr":0.003,"gamma":0.98,"lambda":0.95,"clip":0.2,"value_coef":0.5,"entropy":0.01,"eval_every":10}"#;
+        let c: PpoConfig = serde_json::from_str(old).unwrap();
+        assert_eq!((c.max_grad_norm, c.head_scale, c.memory), (0.0, 1.0, 0));
     }
 }
