@@ -79,8 +79,8 @@ impl Default for Ppo {
     fn default() -> Self {
         Ppo(PpoConfig {
             hidden: vec![128, 128],
-            updates: 100,
-            episodes_per_update: 64,
+            updates: 50,
+            episodes_per_update: 128,
             epochs: 4,
             minibatch: 256,
             lr: 3e-3,
@@ -89,7 +89,7 @@ impl Default for Ppo {
             clip: 0.2,
             value_coef: 0.5,
             entropy: 0.01,
-            eval_every: 10,
+            eval_every: 5,
             max_grad_norm: 0.0,
             head_scale: 1.0,
             memory: 2,
