@@ -89,8 +89,15 @@ fn main() -> anyhow::Result<()> {
                 }
                 if shown < 8 {
                     shown += 1;
-                    let tail: Vec<String> =
-                        route.actions.iter().rev().take(12).rev().map(|a| format!("{a:?}")[..1].to_string()).collect();
+                    // North, South, East, West, wait (`.`).
+                    let tail: Vec<&str> = route
+                        .actions
+                        .iter()
+                        .rev()
+                        .take(12)
+                        .rev()
+                        .map(|&a| ["N", "S", "E", "W", "."][a as usize])
+                        .collect();
                     println!(
                         "timeout: {} steps, {} distinct cells, {} waits, final goal offset ({gx:.1},{gy:.1}), last {}",
                         route.actions.len(),

@@ -688,7 +688,7 @@ mod tests {
         assert_eq!(o, [7.0], "radius 0 adds nothing");
 
         let mut m = Memory::new(1);
-        let mut feats = |m: &mut Memory, at| {
+        let feats = |m: &mut Memory, at| {
             let mut o = Vec::new();
             m.extend(&mut o, at);
             o
