@@ -525,6 +525,7 @@ fn profiles_toml() -> String {
 #   train_scale             multiplier on every learner's optimisation steps (1.0 = the quick budget)
 #   max_epochs              optional cap on passes over the training set (left out: no cap)
 #   search                  program-search size budget: \"full\" (default) or \"small\"
+#   rl_scale                further multiplier on reinforcement learners' episodes (default 1)
 # Unknown fields are refused. Per-task sizes shown are the tasks' own for that profile name.
 ";
     let reg = registry();

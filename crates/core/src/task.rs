@@ -79,6 +79,11 @@ pub trait Episode: Send + Sync {
     fn observe_grid(&self) -> Option<GridObservation> {
         None
     }
+    /// The agent's cell, as [`Episode::observe_grid`] gives it (`None` without a grid). Override it when the grid
+    /// is costly to build and the cell is at hand: policies that remember where they have been ask every tick.
+    fn agent_cell(&self) -> Option<(usize, usize)> {
+        self.observe_grid().map(|g| g.agent)
+    }
 }
 
 /// The whole world around an agent as `channels` maps of `height × width` cells (e.g. buildings, goal, cars now

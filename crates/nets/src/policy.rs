@@ -26,7 +26,7 @@ const MAX_EPISODE: usize = 10_000;
 /// of a (2r+1)×(2r+1) window centred on the agent (row-major, north-west first), 1 − ½^visits, visits being the
 /// ticks the agent has begun on that cell so far. Without it a greedy policy, a function of what it sees, can only
 /// repeat itself where its view repeats: walking into the same wall or back and forth between two cells until the
-/// step limit. The agent's cell comes from [`driftbench_core::Episode::observe_grid`]; a task that offers no grid
+/// step limit. The agent's cell comes from [`driftbench_core::Episode::agent_cell`]; a task that offers no grid
 /// gets zeros. Radius 0 adds nothing.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Memory {
@@ -73,7 +73,7 @@ impl Memory {
     pub(crate) fn observe(&mut self, ep: &dyn Episode) -> Vec<f32> {
         let mut o = ep.observe();
         if self.radius > 0 {
-            self.extend(&mut o, ep.observe_grid().map(|g| g.agent));
+            self.extend(&mut o, ep.agent_cell());
         }
         o
     }
@@ -94,10 +94,8 @@ type Cell = (usize, usize);
 /// The observations (with memory features) of the episodes at `active`, computed in parallel.
 pub(crate) fn observe_all(eps: &[Box<dyn Episode>], memories: &mut [Memory], active: &[usize]) -> Vec<Vec<f32>> {
     let with_grid = memories.first().is_some_and(|m| m.radius > 0);
-    let raw: Vec<(Vec<f32>, Option<Cell>)> = active
-        .par_iter()
-        .map(|&i| (eps[i].observe(), if with_grid { eps[i].observe_grid().map(|g| g.agent) } else { None }))
-        .collect();
+    let raw: Vec<(Vec<f32>, Option<Cell>)> =
+        active.par_iter().map(|&i| (eps[i].observe(), if with_grid { eps[i].agent_cell() } else { None })).collect();
     raw.into_iter()
         .zip(active)
         .map(|((mut o, agent), &i)| {

@@ -314,7 +314,7 @@ impl<T: Task> Learner<T> for Ppo {
     }
     fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
         let mut v = serde_json::to_value(&self.0).expect("config serialises");
-        v["updates"] = profile.scale_steps(self.0.updates).into();
+        v["updates"] = profile.scale_episodes(self.0.updates).into();
         v
     }
     fn train(
@@ -347,7 +347,7 @@ impl<T: Task> Learner<T> for Ppo {
             )?;
             let schedule =
                 TrainConfig { steps: 0, batch: 0, lr: c.lr, weight_decay: 0.0, warmup: 0.05, eval_every: c.eval_every };
-            let updates = profile.scale_steps(c.updates);
+            let updates = profile.scale_episodes(c.updates);
             let mut episodes_rng = rng::stream(seed, task.id(), "episodes/ppo");
             let mut batches = rng::stream(seed, task.id(), "batches/ppo");
             let mut stats = TrainStats::default();

@@ -125,6 +125,11 @@ impl Episode for NavEpisode {
         Some(self.world.observe_grid())
     }
 
+    fn agent_cell(&self) -> Option<(usize, usize)> {
+        let (x, y) = self.world.position();
+        Some((x as usize, y as usize))
+    }
+
     fn step(&mut self, action: usize) -> EpisodeStep {
         let Some(a) = Action::from_index(action) else {
             // An index outside the action set wastes the tick, as a move into a wall does.
