@@ -13,10 +13,11 @@
 use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
 use crate::policy::{observe_all, Memory};
+use crate::train::AdamW;
 use crate::train::TrainConfig;
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Module, Tensor, Var, D};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use candle_nn::{Optimizer, ParamsAdamW};
 use driftbench_core::solver::Attempt;
 use driftbench_core::{rng, Encoding, Learner, PolicyShape, Profile, Solver, SolverKind, Task, TrainData, TrainStats};
 use rand::seq::{IndexedRandom, SliceRandom};
