@@ -1,6 +1,7 @@
 //! Policies ([`driftbench_core::Encoding::Policy`]): an MLP from observation to action scores, trained either by
 //! imitating the symbolic solver's demonstrations or by reinforcement learning (REINFORCE with a baseline) with
-//! every death during training counted.
+//! every death during training counted. The imitation policy also reads its own memory of the cells it has
+//! visited in the episode ([`Memory`]).
 use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
 use crate::train::AdamW;
@@ -9,8 +10,8 @@ use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{Optimizer, ParamsAdamW};
 use driftbench_core::solver::Attempt;
 use driftbench_core::{
-    rng, CompetencePoint, Encoding, Learner, PolicyShape, Profile, SolveInfo, Solver, SolverKind, Task, TrainData,
-    TrainStats,
+    rng, CompetencePoint, Encoding, Episode, Learner, PolicyShape, Profile, SolveInfo, Solver, SolverKind, Task,
+    TrainData, TrainStats,
 };
 use rand::seq::IndexedRandom;
 use rand::Rng;
@@ -21,6 +22,91 @@ use serde::{Deserialize, Serialize};
 /// Hard cap on episode length, in case a task's own step limit is missing.
 const MAX_EPISODE: usize = 10_000;
 
+/// A policy's memory of where it has been in the current episode, as extra observation features: for each cell
+/// of a (2r+1)×(2r+1) window centred on the agent (row-major, north-west first), 1 − ½^visits, visits being the
+/// ticks the agent has begun on that cell so far. Without it a greedy policy, a function of what it sees, can only
+/// repeat itself where its view repeats: walking into the same wall or back and forth between two cells until the
+/// step limit. The agent's cell comes from [`driftbench_core::Episode::observe_grid`]; a task that offers no grid
+/// gets zeros. Radius 0 adds nothing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Memory {
+    radius: usize,
+    visits: std::collections::HashMap<(usize, usize), u32>,
+}
+
+impl Memory {
+    /// An empty memory of the given window radius.
+    pub(crate) fn new(radius: usize) -> Self {
+        Memory { radius, visits: Default::default() }
+    }
+
+    /// Features added to every observation with `radius`.
+    pub(crate) fn features(radius: usize) -> usize {
+        if radius == 0 {
+            0
+        } else {
+            (2 * radius + 1).pow(2)
+        }
+    }
+
+    /// Appends the memory features around `agent` to `obs` and counts this tick's visit of `agent`.
+    pub(crate) fn extend(&mut self, obs: &mut Vec<f32>, agent: Option<(usize, usize)>) {
+        if self.radius == 0 {
+            return;
+        }
+        let r = self.radius as i64;
+        for dy in -r..=r {
+            for dx in -r..=r {
+                let seen = agent.and_then(|(x, y)| {
+                    let (cx, cy) = (x as i64 + dx, y as i64 + dy);
+                    (cx >= 0 && cy >= 0).then(|| self.visits.get(&(cx as usize, cy as usize)).copied()).flatten()
+                });
+                obs.push(1.0 - 0.5f32.powi(seen.unwrap_or(0).min(30) as i32));
+            }
+        }
+        if let Some(a) = agent {
+            *self.visits.entry(a).or_default() += 1;
+        }
+    }
+
+    /// The observation of `ep` with the memory features, counting this tick's visit.
+    pub(crate) fn observe(&mut self, ep: &dyn Episode) -> Vec<f32> {
+        let mut o = ep.observe();
+        if self.radius > 0 {
+            self.extend(&mut o, ep.observe_grid().map(|g| g.agent));
+        }
+        o
+    }
+}
+
+/// How a learner's description names its memory of visited cells (nothing without one).
+pub(crate) fn memory_note(radius: usize) -> String {
+    if radius == 0 {
+        String::new()
+    } else {
+        format!(", memory of visited cells {0}x{0}", 2 * radius + 1)
+    }
+}
+
+/// A grid cell, (x, y).
+type Cell = (usize, usize);
+
+/// The observations (with memory features) of the episodes at `active`, computed in parallel.
+pub(crate) fn observe_all(eps: &[Box<dyn Episode>], memories: &mut [Memory], active: &[usize]) -> Vec<Vec<f32>> {
+    let with_grid = memories.first().is_some_and(|m| m.radius > 0);
+    let raw: Vec<(Vec<f32>, Option<Cell>)> = active
+        .par_iter()
+        .map(|&i| (eps[i].observe(), if with_grid { eps[i].observe_grid().map(|g| g.agent) } else { None }))
+        .collect();
+    raw.into_iter()
+        .zip(active)
+        .map(|((mut o, agent), &i)| {
+            memories[i].extend(&mut o, agent);
+            o
+        })
+        .collect()
+}
+
 /// A ReLU MLP from observation to action logits.
 pub struct PolicyNet {
     layers: Vec<Linear>,
@@ -28,8 +114,8 @@ pub struct PolicyNet {
 }
 
 impl PolicyNet {
-    fn new(shape: PolicyShape, hidden: &[usize], rng: &mut ChaCha8Rng) -> Result<Self> {
-        Self::with_dims(shape.observation, hidden, shape.actions, rng)
+    fn new(shape: PolicyShape, hidden: &[usize], memory: usize, rng: &mut ChaCha8Rng) -> Result<Self> {
+        Self::with_dims(shape.observation + Memory::features(memory), hidden, shape.actions, rng)
     }
 
     /// A policy from `observation` features through `hidden` widths to `actions` logits.
@@ -88,7 +174,13 @@ struct Rollout {
 }
 
 /// Runs one episode per instance in lockstep, batching the policy's forward passes.
-fn rollouts<T: Task>(task: &T, net: &PolicyNet, insts: &[T::Instance], mut pick: Pick) -> Result<Vec<Rollout>> {
+fn rollouts<T: Task>(
+    task: &T,
+    net: &PolicyNet,
+    insts: &[T::Instance],
+    memory: usize,
+    mut pick: Pick,
+) -> Result<Vec<Rollout>> {
     let mut eps = insts
         .iter()
         .map(|i| task.episode(i).ok_or_else(|| NetError::Encoding(format!("{} offers no episodes", task.id()))))
@@ -97,11 +189,12 @@ fn rollouts<T: Task>(task: &T, net: &PolicyNet, insts: &[T::Instance], mut pick:
         .map(|_| Rollout { actions: vec![], observations: vec![], rewards: vec![], died: false, reached: false })
         .collect();
     let mut active: Vec<usize> = (0..insts.len()).collect();
+    let mut memories = vec![Memory::new(memory); insts.len()];
     for _ in 0..MAX_EPISODE {
         if active.is_empty() {
             break;
         }
-        let obs: Vec<Vec<f32>> = active.par_iter().map(|&i| eps[i].observe()).collect();
+        let obs = observe_all(&eps, &mut memories, &active);
         let probs = net.probs(&obs)?;
         let actions: Vec<usize> = probs
             .iter()
@@ -145,8 +238,8 @@ fn shape_of<T: Task>(task: &T) -> Result<PolicyShape> {
 }
 
 /// Greedy success rate and death count on `insts`.
-fn evaluate<T: Task>(task: &T, net: &PolicyNet, insts: &[T::Instance]) -> Result<(f64, u64)> {
-    let rs = rollouts(task, net, insts, Pick::Greedy)?;
+fn evaluate<T: Task>(task: &T, net: &PolicyNet, insts: &[T::Instance], memory: usize) -> Result<(f64, u64)> {
+    let rs = rollouts(task, net, insts, memory, Pick::Greedy)?;
     let ok = rs
         .iter()
         .zip(insts)
@@ -168,6 +261,9 @@ pub struct ImitationConfig {
     pub dagger_rounds: usize,
     /// Training instances rolled out per DAgger round.
     pub dagger_episodes: usize,
+    /// Radius of the window of visited cells added to the observation ([`Memory`]; 0 = none).
+    #[serde(default)]
+    pub memory: usize,
 }
 
 /// Behaviour cloning of the symbolic solver's demonstrations.
@@ -178,9 +274,10 @@ impl Default for Imitation {
     fn default() -> Self {
         Imitation(ImitationConfig {
             hidden: vec![256, 256],
-            train: TrainConfig { steps: 4000, batch: 256, lr: 1e-3, weight_decay: 1e-4, warmup: 0.05, eval_every: 250 },
+            train: TrainConfig { steps: 4000, batch: 256, lr: 2e-3, weight_decay: 1e-4, warmup: 0.05, eval_every: 250 },
             dagger_rounds: 3,
             dagger_episodes: 2000,
+            memory: 2,
         })
     }
 }
@@ -193,6 +290,7 @@ struct ImitationObjective<'a, T: Task> {
     val_x: Tensor,
     val_y: Tensor,
     val_insts: &'a [T::Instance],
+    memory: usize,
 }
 
 impl<T: Task> Objective for ImitationObjective<'_, T> {
@@ -210,7 +308,7 @@ impl<T: Task> Objective for ImitationObjective<'_, T> {
         let logits = self.net.logits(&self.val_x)?;
         let loss = candle_nn::loss::cross_entropy(&logits, &self.val_y)?.to_scalar::<f32>()? as f64;
         let agree = logits.argmax(D::Minus1)?.eq(&self.val_y)?.to_dtype(DType::F32)?.mean_all()?.to_scalar::<f32>()?;
-        let (success, _) = evaluate(self.task, self.net, self.val_insts)?;
+        let (success, _) = evaluate(self.task, self.net, self.val_insts, self.memory)?;
         Ok(ValScore { loss, accuracy: agree as f64, exact: success })
     }
 }
@@ -219,15 +317,16 @@ impl<T: Task> Objective for ImitationObjective<'_, T> {
 type Pairs = Vec<(Vec<f32>, u32)>;
 
 /// (observation, expert action) pairs from the demonstrations on `insts`.
-fn demonstrations<T: Task>(task: &T, insts: &[T::Instance]) -> Result<(Vec<f32>, Vec<u32>, usize)> {
+fn demonstrations<T: Task>(task: &T, insts: &[T::Instance], memory: usize) -> Result<(Vec<f32>, Vec<u32>, usize)> {
     let per: Vec<Result<Pairs>> = insts
         .par_iter()
         .map(|i| {
             let actions = task.demonstration(i).ok_or_else(|| NetError::Encoding("no demonstration".into()))?;
             let mut ep = task.episode(i).ok_or_else(|| NetError::Encoding("no episode".into()))?;
             let mut pairs = Vec::with_capacity(actions.len());
+            let mut mem = Memory::new(memory);
             for a in actions {
-                pairs.push((ep.observe(), a as u32));
+                pairs.push((mem.observe(&*ep), a as u32));
                 if ep.step(a).done {
                     break;
                 }
@@ -255,8 +354,10 @@ impl<T: Task> Learner<T> for Imitation {
     }
     fn description(&self) -> String {
         format!(
-            "policy MLP {:?} cloned from the planner's demonstrations, {} DAgger rounds",
-            self.0.hidden, self.0.dagger_rounds
+            "policy MLP {:?} cloned from the planner's demonstrations, {} DAgger rounds{}",
+            self.0.hidden,
+            self.0.dagger_rounds,
+            memory_note(self.0.memory)
         )
     }
     fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
@@ -275,14 +376,15 @@ impl<T: Task> Learner<T> for Imitation {
         let run = || -> Result<(PolicyNet, TrainStats)> {
             let c = &self.0;
             let shape = shape_of(task)?;
-            let (mut x, mut y, mut n) = demonstrations(task, &data.train)?;
-            let (vx, vy, vn) = demonstrations(task, &data.val)?;
+            let (mut x, mut y, mut n) = demonstrations(task, &data.train, c.memory)?;
+            let (vx, vy, vn) = demonstrations(task, &data.val, c.memory)?;
+            let dim = shape.observation + Memory::features(c.memory);
             if n == 0 {
                 return Err(NetError::NoData);
             }
-            let net = PolicyNet::new(shape, &c.hidden, &mut rng::stream(seed, task.id(), "init/imitation"))?;
+            let net = PolicyNet::new(shape, &c.hidden, c.memory, &mut rng::stream(seed, task.id(), "init/imitation"))?;
             let dev = &Device::Cpu;
-            let (val_x, val_y) = (Tensor::from_vec(vx, (vn, shape.observation), dev)?, Tensor::from_vec(vy, vn, dev)?);
+            let (val_x, val_y) = (Tensor::from_vec(vx, (vn, dim), dev)?, Tensor::from_vec(vy, vn, dev)?);
             let mut batches = rng::stream(seed, task.id(), "batches/imitation");
             let mut picks = rng::stream(seed, task.id(), "dagger/imitation");
             let rounds = c.dagger_rounds + 1;
@@ -300,7 +402,7 @@ impl<T: Task> Learner<T> for Imitation {
                         .max(1);
                     let insts: Vec<T::Instance> =
                         (0..episodes).map(|_| data.train.choose(&mut picks).expect("not empty").clone()).collect();
-                    let rs = rollouts(task, &net, &insts, Pick::Greedy)?;
+                    let rs = rollouts(task, &net, &insts, c.memory, Pick::Greedy)?;
                     rolled += rs.len() as u64;
                     deaths += rs.iter().filter(|r| r.died).count() as u64;
                     let labelled: Vec<Pairs> = rs
@@ -325,11 +427,12 @@ impl<T: Task> Learner<T> for Imitation {
                 let obj = ImitationObjective {
                     task,
                     net: &net,
-                    x: Tensor::from_slice(&x, (n, shape.observation), dev)?,
+                    x: Tensor::from_slice(&x, (n, dim), dev)?,
                     y: Tensor::from_slice(&y, n, dev)?,
                     val_x: val_x.clone(),
                     val_y: val_y.clone(),
                     val_insts: &data.val,
+                    memory: c.memory,
                 };
                 let done = round as f64 / rounds as f64;
                 let part = fit(&obj, &c.train, per_round, &mut batches, &|f| progress(done + f / rounds as f64))?;
@@ -347,7 +450,7 @@ impl<T: Task> Learner<T> for Imitation {
             Ok((net, stats))
         };
         let (net, stats) = run().map_err(|e| crate::error::training_error(task.id(), "imitation", e))?;
-        Ok((Box::new(PolicySolver { net, name: "imitation" }), stats))
+        Ok((Box::new(PolicySolver { net, name: "imitation", memory: self.0.memory }), stats))
     }
 }
 
@@ -423,7 +526,7 @@ impl<T: Task> Learner<T> for Reinforce {
             if data.train.is_empty() {
                 return Err(NetError::NoData);
             }
-            let net = PolicyNet::new(shape, &c.hidden, &mut rng::stream(seed, task.id(), "init/reinforce"))?;
+            let net = PolicyNet::new(shape, &c.hidden, 0, &mut rng::stream(seed, task.id(), "init/reinforce"))?;
             let mut opt = AdamW::new(
                 net.params.vars().to_vec(),
                 ParamsAdamW { lr: c.lr, weight_decay: 0.0, ..Default::default() },
@@ -438,7 +541,7 @@ impl<T: Task> Learner<T> for Reinforce {
             for u in 0..updates {
                 let batch: Vec<T::Instance> =
                     (0..c.episodes_per_update).map(|_| data.train.choose(&mut r).expect("not empty").clone()).collect();
-                let rs = rollouts(task, &net, &batch, Pick::Sample(&mut r))?;
+                let rs = rollouts(task, &net, &batch, 0, Pick::Sample(&mut r))?;
                 stats.trials += rs.len() as u64;
                 stats.deaths += rs.iter().filter(|x| x.died).count() as u64;
                 let (mut obs, mut acts, mut returns) = (Vec::new(), Vec::new(), Vec::new());
@@ -476,7 +579,7 @@ impl<T: Task> Learner<T> for Reinforce {
                 opt.backward_step(&loss)?;
                 let done = u + 1;
                 if done.is_multiple_of(c.eval_every.max(1)) || done == updates {
-                    let (val, _) = evaluate(task, &net, &data.val)?;
+                    let (val, _) = evaluate(task, &net, &data.val, 0)?;
                     record_validation(&mut stats, done, std::mem::take(&mut window), val);
                     if best.as_ref().is_none_or(|b| val > b.0) {
                         best = Some((val, done, net.params.snapshot()?));
@@ -494,7 +597,7 @@ impl<T: Task> Learner<T> for Reinforce {
             Ok((net, stats))
         };
         let (net, stats) = run().map_err(|e| crate::error::training_error(task.id(), "reinforce", e))?;
-        Ok((Box::new(PolicySolver { net, name: "reinforce" }), stats))
+        Ok((Box::new(PolicySolver { net, name: "reinforce", memory: 0 }), stats))
     }
 }
 
@@ -502,13 +605,14 @@ impl<T: Task> Learner<T> for Reinforce {
 struct PolicySolver {
     net: PolicyNet,
     name: &'static str,
+    memory: usize,
 }
 
 impl<T: Task> Solver<T> for PolicySolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
         // An instance the task rejects offers no episode; it gets no answer instead of failing the batch.
         driftbench_core::solver::solve_valid(task, instances, |instances| {
-            let rs = rollouts(task, &self.net, instances, Pick::Greedy)
+            let rs = rollouts(task, &self.net, instances, self.memory, Pick::Greedy)
                 .map_err(|e| crate::error::solve_error(task.id(), self.name, e))?;
             Ok(attempts(task, instances, rs.into_iter().map(|r| r.actions)))
         })
@@ -568,4 +672,36 @@ pub(crate) fn attempts<T: Task>(
         .zip(actions)
         .map(|(i, a)| Attempt { answer: task.answer_from_actions(i, &a), info: SolveInfo::default() })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_counts_the_ticks_begun_on_each_cell_around_the_agent() {
+        assert_eq!(Memory::features(0), 0);
+        assert_eq!(Memory::features(1), 9);
+        let mut none = Memory::new(0);
+        let mut o = vec![7.0];
+        none.extend(&mut o, Some((1, 1)));
+        assert_eq!(o, [7.0], "radius 0 adds nothing");
+
+        let mut m = Memory::new(1);
+        let feats = |m: &mut Memory, at| {
+            let mut o = Vec::new();
+            m.extend(&mut o, at);
+            o
+        };
+        assert_eq!(feats(&mut m, Some((5, 5))), [0.0; 9], "nothing visited yet");
+        // A wasted move: the agent begins its second tick on the same cell.
+        assert_eq!(feats(&mut m, Some((5, 5)))[4], 0.5);
+        // One step east: (5, 5), visited twice, is now the west neighbour (row 1, column 0).
+        let f = feats(&mut m, Some((6, 5)));
+        assert_eq!(f[3], 0.75);
+        assert_eq!(f.iter().filter(|&&v| v > 0.0).count(), 1);
+        // Cells off the map's north-west corner read as unvisited; no grid reads as nothing visited.
+        assert_eq!(feats(&mut m, Some((0, 0))), [0.0; 9]);
+        assert_eq!(feats(&mut m, None), [0.0; 9]);
+    }
 }

@@ -1,5 +1,7 @@
 //! Proximal policy optimisation (Schulman et al., 2017) for [`driftbench_core::Encoding::Policy`] tasks: the
-//! same flat observations and rewards as every other policy learner, every death during training counted.
+//! same flat observations and rewards as every other policy learner, every death during training counted. The
+//! observation gains the policy's own memory of the cells it has visited ([`crate::policy::Memory`]), which lets
+//! a greedy policy stop repeating itself where its view repeats.
 //!
 //! Each update rolls the current policy out (actions sampled) on `episodes_per_update` training instances, drawn
 //! like the sampling itself from the run's seeded stream; computes advantages with GAE(γ, λ) against a value
@@ -10,15 +12,16 @@
 //! validation is a point of the learning curve and of the deaths-to-competence curve.
 use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
+use crate::policy::{observe_all, Memory};
 use crate::train::TrainConfig;
-use candle_core::{Device, Module, Tensor, D};
+use candle_core::backprop::GradStore;
+use candle_core::{DType, Device, Module, Tensor, Var, D};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use driftbench_core::solver::Attempt;
 use driftbench_core::{rng, Encoding, Learner, PolicyShape, Profile, Solver, SolverKind, Task, TrainData, TrainStats};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Hard cap on episode length, in case a task's own step limit is missing.
@@ -52,6 +55,20 @@ pub struct PpoConfig {
     pub entropy: f64,
     /// Validate (greedy, on held-out instances) every this many updates.
     pub eval_every: u64,
+    /// Global gradient-norm clip of each mini-batch step (0 = none).
+    #[serde(default)]
+    pub max_grad_norm: f64,
+    /// Scale of the policy's output layer at initialisation (1 = as every layer; small = a near-uniform first
+    /// policy).
+    #[serde(default = "one")]
+    pub head_scale: f64,
+    /// Radius of the window of visited cells added to the observation ([`crate::policy::Memory`]; 0 = none).
+    #[serde(default)]
+    pub memory: usize,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// PPO with a clipped objective, GAE and a value head; deaths counted.
@@ -62,8 +79,8 @@ impl Default for Ppo {
     fn default() -> Self {
         Ppo(PpoConfig {
             hidden: vec![128, 128],
-            updates: 100,
-            episodes_per_update: 64,
+            updates: 50,
+            episodes_per_update: 128,
             epochs: 4,
             minibatch: 256,
             lr: 3e-3,
@@ -72,7 +89,10 @@ impl Default for Ppo {
             clip: 0.2,
             value_coef: 0.5,
             entropy: 0.01,
-            eval_every: 10,
+            eval_every: 5,
+            max_grad_norm: 0.0,
+            head_scale: 1.0,
+            memory: 2,
         })
     }
 }
@@ -103,15 +123,22 @@ pub struct ActorCritic {
     value: Mlp,
     params: Params,
     observation: usize,
+    memory: usize,
 }
 
 impl ActorCritic {
-    fn new(shape: PolicyShape, hidden: &[usize], rng: &mut ChaCha8Rng) -> Result<Self> {
+    fn new(shape: PolicyShape, hidden: &[usize], head_scale: f64, memory: usize, rng: &mut ChaCha8Rng) -> Result<Self> {
         let mut params = Params::default();
-        let dims = |out: usize| [&[shape.observation][..], hidden, &[out]].concat();
+        let observation = shape.observation + Memory::features(memory);
+        let dims = |out: usize| [&[observation][..], hidden, &[out]].concat();
         let policy = Mlp::new(&dims(shape.actions), &mut params, rng)?;
+        // The policy's output layer (its last weight and bias) scaled.
+        let head = 2 * hidden.len();
+        for v in &params.vars()[head..head + 2] {
+            v.set(&(v.as_tensor() * head_scale)?)?;
+        }
         let value = Mlp::new(&dims(1), &mut params, rng)?;
-        Ok(ActorCritic { policy, value, params, observation: shape.observation })
+        Ok(ActorCritic { policy, value, params, observation, memory })
     }
 
     fn batch(&self, obs: &[Vec<f32>]) -> Result<Tensor> {
@@ -145,11 +172,12 @@ fn rollouts<T: Task>(
     let mut out: Vec<Episode> = (0..insts.len()).map(|_| Episode::default()).collect();
     let mut active: Vec<usize> = (0..insts.len()).collect();
     let learning = rng.is_some();
+    let mut memories = vec![Memory::new(net.memory); insts.len()];
     for _ in 0..MAX_EPISODE {
         if active.is_empty() {
             break;
         }
-        let obs: Vec<Vec<f32>> = active.par_iter().map(|&i| eps[i].observe()).collect();
+        let obs = observe_all(&eps, &mut memories, &active);
         let x = net.batch(&obs)?;
         let logp = candle_nn::ops::log_softmax(&net.policy.forward(&x)?, D::Minus1)?.to_vec2::<f32>()?;
         let values = if learning { net.value.forward(&x)?.squeeze(1)?.to_vec1::<f32>()? } else { Vec::new() };
@@ -204,6 +232,51 @@ fn gae(rewards: &[f32], values: &[f32], gamma: f32, lambda: f32) -> (Vec<f32>, V
     (adv, targets)
 }
 
+/// Scales `grads` of `vars` so that their global L2 norm is at most `max` (as `clip_grad_norm_` in PyTorch).
+fn clip_grad_norm(grads: &mut GradStore, vars: &[Var], max: f64) -> Result<f64> {
+    let mut sq = 0f64;
+    for v in vars {
+        if let Some(g) = grads.get(v.as_tensor()) {
+            sq += g.sqr()?.sum_all()?.to_scalar::<f32>()? as f64;
+        }
+    }
+    let norm = sq.sqrt();
+    if norm > max {
+        let k = max / (norm + 1e-6);
+        for v in vars {
+            if let Some(g) = grads.remove(v.as_tensor()) {
+                grads.insert(v.as_tensor(), (g * k)?);
+            }
+        }
+    }
+    Ok(norm)
+}
+
+/// Mean clip fraction, approximate KL, value loss and entropy of the mini-batch steps since the last validation.
+#[derive(Default)]
+struct Diagnostics {
+    sums: [f64; 4],
+    n: usize,
+}
+
+impl Diagnostics {
+    fn add(&mut self, clip: f64, kl: f64, value_loss: f64, entropy: f64) {
+        for (s, x) in self.sums.iter_mut().zip([clip, kl, value_loss, entropy]) {
+            *s += x;
+        }
+        self.n += 1;
+    }
+
+    /// Stores the means as `extra` entries `ppo_<what>@<update>` and starts a new window.
+    fn record(&mut self, stats: &mut TrainStats, update: u64) {
+        let n = self.n.max(1) as f64;
+        for (name, s) in ["clip_fraction", "approx_kl", "value_loss", "entropy"].iter().zip(self.sums) {
+            stats.extra.insert(format!("ppo_{name}@{update}"), s / n);
+        }
+        *self = Diagnostics::default();
+    }
+}
+
 /// Greedy success rate on `insts`.
 fn evaluate<T: Task>(task: &T, net: &ActorCritic, insts: &[T::Instance]) -> Result<f64> {
     let rs = rollouts(task, net, insts, None)?;
@@ -229,9 +302,14 @@ impl<T: Task> Learner<T> for Ppo {
     }
     fn description(&self) -> String {
         format!(
-            "policy and value MLPs {:?} trained by PPO (clip {}, GAE λ {}, {} epochs per batch of {} episodes); \
+            "policy and value MLPs {:?} trained by PPO (clip {}, GAE λ {}, {} epochs per batch of {} episodes){}; \
              deaths counted",
-            self.0.hidden, self.0.clip, self.0.lambda, self.0.epochs, self.0.episodes_per_update
+            self.0.hidden,
+            self.0.clip,
+            self.0.lambda,
+            self.0.epochs,
+            self.0.episodes_per_update,
+            crate::policy::memory_note(self.0.memory)
         )
     }
     fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
@@ -256,7 +334,13 @@ impl<T: Task> Learner<T> for Ppo {
             if data.train.is_empty() {
                 return Err(NetError::NoData);
             }
-            let net = ActorCritic::new(shape, &c.hidden, &mut rng::stream(seed, task.id(), "init/ppo"))?;
+            let net = ActorCritic::new(
+                shape,
+                &c.hidden,
+                c.head_scale,
+                c.memory,
+                &mut rng::stream(seed, task.id(), "init/ppo"),
+            )?;
             let mut opt = AdamW::new(
                 net.params.vars().to_vec(),
                 ParamsAdamW { lr: c.lr, weight_decay: 0.0, ..Default::default() },
@@ -270,6 +354,7 @@ impl<T: Task> Learner<T> for Ppo {
             let mut best: Option<(f64, u64, Vec<Tensor>)> = None;
             let mut window = (0.0f64, 0usize, 0u64);
             let mut steps = 0u64;
+            let mut diag = Diagnostics::default();
             let dev = &Device::Cpu;
             for u in 0..updates {
                 let batch: Vec<T::Instance> = (0..c.episodes_per_update)
@@ -295,7 +380,7 @@ impl<T: Task> Learner<T> for Ppo {
                 let mean = adv.iter().sum::<f32>() / n as f32;
                 let std = (adv.iter().map(|g| (g - mean).powi(2)).sum::<f32>() / n as f32).sqrt().max(1e-6);
                 let adv: Vec<f32> = adv.iter().map(|g| (g - mean) / std).collect();
-                let x = Tensor::from_vec(obs, (n, shape.observation), dev)?;
+                let x = Tensor::from_vec(obs, (n, net.observation), dev)?;
                 let a = Tensor::from_vec(acts, (n, 1), dev)?;
                 let old = Tensor::from_vec(old, n, dev)?;
                 let adv = Tensor::from_vec(adv, n, dev)?;
@@ -316,17 +401,29 @@ impl<T: Task> Learner<T> for Ppo {
                         let v = net.value.forward(&xb)?.squeeze(1)?;
                         let value_loss = (v - targets.index_select(&idx, 0)?)?.sqr()?.mean_all()?;
                         let entropy = (logp.exp()? * &logp)?.sum(D::Minus1)?.mean_all()?.neg()?;
+                        let clipped_frac =
+                            ((&ratio - 1.0)?.abs()?.gt(c.clip)?.to_dtype(DType::F32)?.mean_all()?.to_scalar::<f32>()?)
+                                as f64;
+                        // http://joschu.net/blog/kl-approx.html: (r − 1) − log r.
+                        let kl = ((&ratio - 1.0)? - ratio.log()?)?.mean_all()?.to_scalar::<f32>()? as f64;
+                        let (vl, ent) = (value_loss.to_scalar::<f32>()? as f64, entropy.to_scalar::<f32>()? as f64);
                         let loss = ((surrogate.neg()? + (value_loss * c.value_coef)?)? - (entropy * c.entropy)?)?;
                         let value = loss.to_scalar::<f32>()?;
                         if !value.is_finite() {
                             return Err(NetError::Diverged { step: steps, loss: value });
                         }
-                        opt.backward_step(&loss)?;
+                        let mut grads = loss.backward()?;
+                        if c.max_grad_norm > 0.0 {
+                            clip_grad_norm(&mut grads, net.params.vars(), c.max_grad_norm)?;
+                        }
+                        opt.step(&grads)?;
+                        diag.add(clipped_frac, kl, vl, ent);
                         steps += 1;
                     }
                 }
                 let done = u + 1;
                 if done.is_multiple_of(c.eval_every.max(1)) || done == updates {
+                    diag.record(&mut stats, done);
                     let val = evaluate(task, &net, &data.val)?;
                     crate::policy::record_validation(&mut stats, done, std::mem::take(&mut window), val);
                     if best.as_ref().is_none_or(|b| val > b.0) {
@@ -388,5 +485,36 @@ mod tests {
         let (adv, _) = gae(&r, &v, 0.9, 0.0);
         assert!((adv[0] - (0.9 * 0.2 - 0.5)).abs() < 1e-6);
         assert!((adv[2] - (1.0 - 0.1)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn gradient_clipping_scales_the_global_norm_down_to_the_limit_and_leaves_small_gradients() {
+        let a = Var::new(&[1.0f32, 2.0][..], &Device::Cpu).unwrap();
+        let b = Var::new(&[3.0f32][..], &Device::Cpu).unwrap();
+        // Gradients (3, 4) for a and 12 for b: global norm 13.
+        let loss = ((a.as_tensor() * 3.0).unwrap().sum_all().unwrap()
+            + a.as_tensor().narrow(0, 1, 1).unwrap().sum_all().unwrap()
+            + (b.as_tensor() * 12.0).unwrap().sum_all().unwrap())
+        .unwrap();
+        let vars = [a.clone(), b.clone()];
+        let mut grads = loss.backward().unwrap();
+        let norm = clip_grad_norm(&mut grads, &vars, 1.0).unwrap();
+        assert!((norm - 13.0).abs() < 1e-4, "{norm}");
+        let ga = grads.get(a.as_tensor()).unwrap().to_vec1::<f32>().unwrap();
+        let gb = grads.get(b.as_tensor()).unwrap().to_vec1::<f32>().unwrap();
+        for (g, want) in ga.iter().chain(&gb).zip([3.0 / 13.0, 4.0 / 13.0, 12.0 / 13.0]) {
+            assert!((g - want).abs() < 1e-5, "{ga:?} {gb:?}");
+        }
+        let mut grads = loss.backward().unwrap();
+        clip_grad_norm(&mut grads, &vars, 20.0).unwrap();
+        assert_eq!(grads.get(b.as_tensor()).unwrap().to_vec1::<f32>().unwrap(), [12.0]);
+    }
+
+    #[test]
+    fn configs_written_before_the_clip_init_and_memory_options_still_read() {
+        let old = r#"{"hidden":[128,128],"updates":100,"episodes_per_update":64,"epochs":4,"minibatch":256,
+            "lr":0.003,"gamma":0.98,"lambda":0.95,"clip":0.2,"value_coef":0.5,"entropy":0.01,"eval_every":10}"#;
+        let c: PpoConfig = serde_json::from_str(old).unwrap();
+        assert_eq!((c.max_grad_norm, c.head_scale, c.memory), (0.0, 1.0, 0));
     }
 }
