@@ -29,6 +29,9 @@ fn candidates() -> Vec<(String, Vin)> {
             "8000 demos, 3 rounds of 1000".into(),
             vin(&|v| (v.0.demonstrations, v.0.dagger_rounds, v.0.dagger_episodes) = (8000, 3, 1000)),
         ),
+        ("no memory".into(), vin(&|v| v.0.memory = 0)),
+        ("memory radius 2".into(), vin(&|v| v.0.memory = 2)),
+        ("memory radius 3".into(), vin(&|v| v.0.memory = 3)),
     ]
 }
 
