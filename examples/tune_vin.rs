@@ -32,6 +32,8 @@ fn candidates() -> Vec<(String, Vin)> {
         ("no memory".into(), vin(&|v| v.0.memory = 0)),
         ("memory radius 2".into(), vin(&|v| v.0.memory = 2)),
         ("memory radius 3".into(), vin(&|v| v.0.memory = 3)),
+        ("3 DAgger rounds of 500".into(), vin(&|v| v.0.dagger_rounds = 3)),
+        ("2 DAgger rounds of 1000".into(), vin(&|v| v.0.dagger_episodes = 1000)),
     ]
 }
 
