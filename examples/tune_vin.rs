@@ -34,6 +34,9 @@ fn candidates() -> Vec<(String, Vin)> {
         ("memory radius 3".into(), vin(&|v| v.0.memory = 3)),
         ("3 DAgger rounds of 500".into(), vin(&|v| v.0.dagger_rounds = 3)),
         ("2 DAgger rounds of 1000".into(), vin(&|v| v.0.dagger_episodes = 1000)),
+        ("radius 1, window 9".into(), vin(&|v| v.0.window = 9)),
+        ("radius 1, window 5".into(), vin(&|v| v.0.window = 5)),
+        ("radius 1, head [256, 256]".into(), vin(&|v| v.0.hidden = vec![256, 256])),
     ]
 }
 
