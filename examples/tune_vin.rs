@@ -29,6 +29,14 @@ fn candidates() -> Vec<(String, Vin)> {
             "8000 demos, 3 rounds of 1000".into(),
             vin(&|v| (v.0.demonstrations, v.0.dagger_rounds, v.0.dagger_episodes) = (8000, 3, 1000)),
         ),
+        ("no memory".into(), vin(&|v| v.0.memory = 0)),
+        ("memory radius 2".into(), vin(&|v| v.0.memory = 2)),
+        ("memory radius 3".into(), vin(&|v| v.0.memory = 3)),
+        ("3 DAgger rounds of 500".into(), vin(&|v| v.0.dagger_rounds = 3)),
+        ("2 DAgger rounds of 1000".into(), vin(&|v| v.0.dagger_episodes = 1000)),
+        ("radius 1, window 9".into(), vin(&|v| v.0.window = 9)),
+        ("radius 1, window 5".into(), vin(&|v| v.0.window = 5)),
+        ("radius 1, head [256, 256]".into(), vin(&|v| v.0.hidden = vec![256, 256])),
     ]
 }
 

@@ -24,7 +24,7 @@ const STOCK_FINGERPRINTS: [(&str, &str); 8] = [
 /// a change of rounding in their training shows here. The imitation policy's learning rate went from 1e-3 to
 /// 2e-3 after the patch (its stock fingerprint at 1e-3 was b35604a86b9e8b07, which the patched build reproduced).
 const PATCHED_FINGERPRINTS: [(&str, &str); 2] =
-    [("nav-vin", "8ace19d7cee7981f"), ("nav-imitation", "6462c95f37ee509a")];
+    [("nav-vin", "04dea6d80c29cb74"), ("nav-imitation", "6462c95f37ee509a")];
 
 #[test]
 fn patched_backward_pass_is_in_place_and_trains_as_stock_candle() {

@@ -23,6 +23,7 @@ pub use net::VinNet;
 
 use crate::error::{NetError, Result};
 use crate::layers::Params;
+use crate::policy::Memory;
 use crate::train::{fit, gather_rows, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Tensor, D};
 use driftbench_core::solver::Attempt;
@@ -51,6 +52,10 @@ pub struct VinConfig {
     pub discount: f64,
     /// Side of the crop of every map around the agent that the reactive module sees (odd).
     pub window: usize,
+    /// Radius of the window of the policy's own visits that the reactive module also sees
+    /// ([`crate::policy::Memory`]: 1 − ½^visits per cell; 0 = none).
+    #[serde(default)]
+    pub memory: usize,
     /// Hidden widths of the MLP head.
     pub hidden: Vec<usize>,
     /// Optimisation (steps are split evenly over the rounds).
@@ -69,8 +74,16 @@ struct Visit {
     map: usize,
     /// The agent's cell in padded coordinates.
     agent: (usize, usize),
-    /// The crop around the agent.
+    /// The reactive input: the crop around the agent, then the memory window ([`VinNet::reactive_width`]).
     crop: Vec<f32>,
+}
+
+/// The reactive input at `g`: the crop of every map around the agent, then the window of `memory` (which counts
+/// this tick's visit). Acting, demonstrations and DAgger all read states through this one function.
+fn reactive(net: &VinNet, g: &GridObservation, memory: &mut Memory) -> Vec<f32> {
+    let mut row = net.crop(g);
+    memory.extend(&mut row, Some(g.agent));
+    row
 }
 
 /// One finished episode of the grid policy.
@@ -112,6 +125,7 @@ fn grid_rollouts<T: Task>(
         .map(|_| GridRollout { actions: vec![], visits: vec![], died: false, reached: false })
         .collect();
     let mut active: Vec<usize> = (0..insts.len()).collect();
+    let mut memories = vec![Memory::new(net.memory); insts.len()];
     let width = net.input_width();
     for _ in 0..MAX_EPISODE {
         if active.is_empty() {
@@ -139,14 +153,19 @@ fn grid_rollouts<T: Task>(
                 planned[i] = p;
             }
         }
-        let rows: Vec<(Vec<f32>, (usize, usize))> = active
+        let attended: Vec<Vec<f32>> = active
             .par_iter()
             .zip(&grids)
-            .map(|(&i, g)| {
-                let agent = (g.agent.0 + 1, g.agent.1 + 1);
-                let mut row = net.crop(g);
-                row.extend(net.attend_flat(&planned[i], &maps[map_of[i]], agent));
-                (row, agent)
+            .map(|(&i, g)| net.attend_flat(&planned[i], &maps[map_of[i]], (g.agent.0 + 1, g.agent.1 + 1)))
+            .collect();
+        let rows: Vec<(Vec<f32>, (usize, usize))> = active
+            .iter()
+            .zip(&grids)
+            .zip(attended)
+            .map(|((&i, g), att)| {
+                let mut row = reactive(net, g, &mut memories[i]);
+                row.extend(att);
+                (row, (g.agent.0 + 1, g.agent.1 + 1))
             })
             .collect();
         let mut x = Vec::with_capacity(rows.len() * width);
@@ -161,7 +180,7 @@ fn grid_rollouts<T: Task>(
             let r = &mut out[i];
             if keep {
                 let mut crop = row;
-                crop.truncate(net.channels * net.window * net.window);
+                crop.truncate(net.reactive_width());
                 r.visits.push(Visit { map: map_of[i], agent, crop });
             }
             r.actions.push(a);
@@ -222,23 +241,30 @@ impl Labelled {
 /// One world's fixed maps and the states of the expert's route through it, with its actions.
 type Demonstration = (StaticMap, Vec<(Visit, usize)>);
 
+/// The states of `actions` played from the start of `inst`'s episode (until it ends), as the head sees them.
+fn replay<T: Task>(task: &T, net: &VinNet, inst: &T::Instance, actions: &[usize]) -> Result<Demonstration> {
+    let mut ep = task.episode(inst).ok_or_else(|| NetError::Encoding("no episode".into()))?;
+    let map = net.static_map(&grid_of(ep.as_ref())?);
+    let mut visits = Vec::with_capacity(actions.len());
+    let mut memory = Memory::new(net.memory);
+    for &a in actions {
+        let g = grid_of(ep.as_ref())?;
+        let crop = reactive(net, &g, &mut memory);
+        visits.push((Visit { map: 0, agent: (g.agent.0 + 1, g.agent.1 + 1), crop }, a));
+        if ep.step(a).done {
+            break;
+        }
+    }
+    Ok((map, visits))
+}
+
 /// The expert's demonstrations on `insts`, as labelled states.
 fn demonstrations<T: Task>(task: &T, net: &VinNet, insts: &[T::Instance], into: &mut Labelled) -> Result<()> {
     let per: Vec<Result<Demonstration>> = insts
         .par_iter()
         .map(|i| {
             let actions = task.demonstration(i).ok_or_else(|| NetError::Encoding("no demonstration".into()))?;
-            let mut ep = task.episode(i).ok_or_else(|| NetError::Encoding("no episode".into()))?;
-            let map = net.static_map(&grid_of(ep.as_ref())?);
-            let mut visits = Vec::with_capacity(actions.len());
-            for a in actions {
-                let g = grid_of(ep.as_ref())?;
-                visits.push((Visit { map: 0, agent: (g.agent.0 + 1, g.agent.1 + 1), crop: net.crop(&g) }, a));
-                if ep.step(a).done {
-                    break;
-                }
-            }
-            Ok((map, visits))
+            replay(task, net, i, &actions)
         })
         .collect();
     for p in per {
@@ -304,8 +330,7 @@ impl<T: Task> Objective for VinObjective<'_, T> {
     }
     fn validate(&self) -> Result<ValScore> {
         let n = self.val.len();
-        let crop = self.net.channels * self.net.window * self.net.window;
-        let crops = Tensor::from_slice(&self.val.crops, (n, crop), &Device::Cpu)?;
+        let crops = Tensor::from_slice(&self.val.crops, (n, self.net.reactive_width()), &Device::Cpu)?;
         let labels = Tensor::from_slice(&self.val.actions, n, &Device::Cpu)?;
         let groups = self.val.groups();
         let (logits, states) = world_logits(self.net, self.val, &crops, &groups.iter().collect::<Vec<_>>())?;
@@ -328,6 +353,7 @@ impl Default for Vin {
             iterations_per_cell: 1.0,
             discount: 0.95,
             window: 7,
+            memory: 1,
             hidden: vec![128, 128],
             train: TrainConfig { steps: 1500, batch: 16, lr: 1e-2, weight_decay: 1e-4, warmup: 0.05, eval_every: 500 },
             demonstrations: 2000,
@@ -354,11 +380,12 @@ impl<T: Task> Learner<T> for Vin {
     fn description(&self) -> String {
         format!(
             "value iteration network over the whole city (K = {} x (W+H) steps, {} action maps, {}x{} reactive \
-             window, head {:?}) cloned from the planner, {} DAgger rounds",
+             window{}, head {:?}) cloned from the planner, {} DAgger rounds",
             self.0.iterations_per_cell,
             self.0.q_channels,
             self.0.window,
             self.0.window,
+            crate::policy::memory_note(self.0.memory),
             self.0.hidden,
             self.0.dagger_rounds
         )
@@ -402,7 +429,7 @@ impl<T: Task> Learner<T> for Vin {
             let per_round = (profile.steps_for(c.train.steps, demos, c.train.batch) / rounds as u64).max(1);
             let mut stats = TrainStats::default();
             let (mut deaths, mut queried, mut rolled) = (0u64, 0u64, 0u64);
-            let crop = net.channels * net.window * net.window;
+            let crop = net.reactive_width();
             for round in 0..rounds {
                 if round > 0 {
                     // DAgger: the states the policy itself reaches, labelled by the expert; at most a quarter of
@@ -514,14 +541,15 @@ impl SyntheticWorlds {
                 outside: vec![1., 0., 0., 0., 0., 0.],
             };
             data.maps.push(net.static_map(&g));
+            let mut memory = Memory::new(net.memory);
             for _ in 0..states {
                 g.agent = (rng.random_range(0..side), rng.random_range(0..side));
-                let v = Visit { map: m, agent: (g.agent.0 + 1, g.agent.1 + 1), crop: net.crop(&g) };
+                let v = Visit { map: m, agent: (g.agent.0 + 1, g.agent.1 + 1), crop: reactive(&net, &g, &mut memory) };
                 data.push(v, rng.random_range(0..5));
             }
         }
         let n = data.len();
-        let crops = Tensor::from_slice(&data.crops, (n, net.channels * net.window * net.window), &Device::Cpu)?;
+        let crops = Tensor::from_slice(&data.crops, (n, net.reactive_width()), &Device::Cpu)?;
         let labels = Tensor::from_slice(&data.actions, n, &Device::Cpu)?;
         Ok(SyntheticWorlds { groups: data.groups(), net, data, crops, labels })
     }
@@ -546,5 +574,38 @@ impl SyntheticWorlds {
         let groups: Vec<&(usize, Vec<usize>)> = idx.iter().map(|&i| &self.groups[i]).collect();
         let (logits, states) = world_logits(&self.net, &self.data, &self.crops, &groups)?;
         Ok(candle_nn::loss::cross_entropy(&logits, &gather_rows(&self.labels, &states)?)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use driftbench_core::Cell;
+    use driftbench_tasks::Navigation;
+
+    #[test]
+    fn acting_and_replayed_states_carry_the_same_memory_features() {
+        let task = Navigation;
+        let mut r = rng::stream(7, task.id(), "test");
+        let insts: Vec<_> = (0..4).map(|_| task.generate(Cell::IN_DIST, &mut r)).collect();
+        let ep = task.episode(&insts[0]).unwrap();
+        let g = grid_of(ep.as_ref()).unwrap();
+        let c = VinConfig { hidden: vec![8], memory: 2, ..Vin::default().0 };
+        let net = VinNet::new(&c, g.channels, g.static_channels, 5, &mut rng::stream(7, task.id(), "init")).unwrap();
+        let rs = grid_rollouts(&task, &net, &insts, &mut Vec::new(), true).unwrap();
+        let crop = net.channels * net.window * net.window;
+        let mut remembered = 0;
+        for (r, inst) in rs.iter().zip(&insts) {
+            let (_, replayed) = replay(&task, &net, inst, &r.actions).unwrap();
+            assert_eq!(replayed.len(), r.visits.len());
+            for (v, (w, _)) in r.visits.iter().zip(&replayed) {
+                assert_eq!(v.crop.len(), net.reactive_width());
+                assert_eq!(v.crop, w.crop);
+                assert_eq!(v.agent, w.agent);
+                remembered += v.crop[crop..].iter().filter(|&&m| m > 0.0).count();
+            }
+        }
+        // An untrained greedy policy comes back to cells it has been on: the memory window is not all zeros.
+        assert!(remembered > 0);
     }
 }

@@ -3,6 +3,7 @@ use super::vi::{vi_step, STENCIL};
 use super::VinConfig;
 use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
+use crate::policy::Memory;
 use candle_core::{Device, Module, Tensor};
 use driftbench_core::GridObservation;
 use rand::Rng;
@@ -102,6 +103,8 @@ pub struct VinNet {
     pub(super) static_channels: usize,
     pub(super) q_channels: usize,
     pub(super) window: usize,
+    /// Radius of the window of visited cells the head reads ([`crate::policy::Memory`]; 0 = none).
+    pub(super) memory: usize,
     pub(super) iterations_per_cell: f64,
     pub(super) discount: f64,
 }
@@ -137,7 +140,7 @@ impl VinNet {
             .map(|(i, e)| e + if i / c.q_channels == (i % c.q_channels) % STENCIL { MOVE_LOGIT } else { 0.0 })
             .collect();
         let q_value = p.from_vec(logits, &[STENCIL, c.q_channels])?;
-        let mut dims = vec![channels * c.window * c.window + c.q_channels + 4];
+        let mut dims = vec![channels * c.window * c.window + Memory::features(c.memory) + c.q_channels + 4];
         dims.extend(&c.hidden);
         dims.push(actions);
         let head = dims.windows(2).map(|w| linear(w[0], w[1], p, rng)).collect::<Result<_>>()?;
@@ -152,14 +155,20 @@ impl VinNet {
             static_channels,
             q_channels: c.q_channels,
             window: c.window,
+            memory: c.memory,
             iterations_per_cell: c.iterations_per_cell,
             discount: c.discount,
         })
     }
 
+    /// Width of the reactive part of one head input row: the crop of every map, then the memory window.
+    pub(super) fn reactive_width(&self) -> usize {
+        self.channels * self.window * self.window + Memory::features(self.memory)
+    }
+
     /// Width of one row of the head's input.
     pub(super) fn input_width(&self) -> usize {
-        self.channels * self.window * self.window + self.q_channels + 4
+        self.reactive_width() + self.q_channels + 4
     }
 
     /// The fixed maps of `g`, padded with a border.
