@@ -228,7 +228,7 @@ fn rollouts<T: Task>(
     Ok(out)
 }
 
-fn shape_of<T: Task>(task: &T) -> Result<PolicyShape> {
+pub(crate) fn shape_of<T: Task>(task: &T) -> Result<PolicyShape> {
     match task.encoding() {
         Encoding::Policy(s) => Ok(s),
         other => Err(NetError::Encoding(format!("{other:?} is not Policy"))),

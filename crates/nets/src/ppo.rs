@@ -19,7 +19,7 @@ use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Module, Tensor, Var, D};
 use candle_nn::{Optimizer, ParamsAdamW};
 use driftbench_core::solver::Attempt;
-use driftbench_core::{rng, Encoding, Learner, PolicyShape, Profile, Solver, SolverKind, Task, TrainData, TrainStats};
+use driftbench_core::{rng, Learner, PolicyShape, Profile, Solver, SolverKind, Task, TrainData, TrainStats};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -328,10 +328,7 @@ impl<T: Task> Learner<T> for Ppo {
     ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
         let run = || -> Result<(ActorCritic, TrainStats)> {
             let c = &self.0;
-            let shape = match task.encoding() {
-                Encoding::Policy(s) => s,
-                other => return Err(NetError::Encoding(format!("{other:?} is not Policy"))),
-            };
+            let shape = crate::policy::shape_of(task)?;
             if data.train.is_empty() {
                 return Err(NetError::NoData);
             }

@@ -27,9 +27,7 @@ use crate::policy::Memory;
 use crate::train::{fit, gather_rows, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Tensor, D};
 use driftbench_core::solver::Attempt;
-use driftbench_core::{
-    rng, Encoding, GridObservation, Learner, Profile, Solver, SolverKind, Task, TrainData, TrainStats,
-};
+use driftbench_core::{rng, GridObservation, Learner, Profile, Solver, SolverKind, Task, TrainData, TrainStats};
 use rand::seq::IndexedRandom;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -405,10 +403,7 @@ impl<T: Task> Learner<T> for Vin {
     ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
         let run = || -> Result<(VinNet, TrainStats)> {
             let c = &self.0;
-            let actions = match task.encoding() {
-                Encoding::Policy(s) => s.actions,
-                other => return Err(NetError::Encoding(format!("{other:?} is not Policy"))),
-            };
+            let actions = crate::policy::shape_of(task)?.actions;
             let probe = data.train.first().ok_or(NetError::NoData)?;
             let ep = task.episode(probe).ok_or_else(|| NetError::Encoding("no episode".into()))?;
             let g = grid_of(ep.as_ref())?;
