@@ -359,9 +359,8 @@ fn destinations(args: &RunArgs, profile: &Profile) -> Result<(PathBuf, PathBuf, 
     let (out, report) = match (&args.out, &args.report) {
         (None, None) if default_suite => (PathBuf::from("results/runs"), PathBuf::from("results")),
         (None, report) => {
-            let name: String =
-                profile.name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
-            let out = Path::new("runs").join(name);
+            // A profile's name is already safe as a file name (`Profile::check`).
+            let out = Path::new("runs").join(&profile.name);
             let report = report.clone().unwrap_or_else(|| out.join("report"));
             (out, report)
         }
