@@ -8,7 +8,7 @@
 //! every variant that still parses as an instance. [`check_edges`] then holds the task to its promise;
 //! [`crate::bench::DynTask::learner_check`] holds every learner to its own (an answer or no answer for each
 //! instance, never a panic, never a failed batch).
-use crate::task::Task;
+use crate::task::{Outcome, Task};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -230,6 +230,7 @@ pub fn check_edges<T: Task>(task: &T, instances: &[T::Instance]) -> Result<EdgeC
     if !task.no_answer_metric().is_finite() {
         return Err("the no-answer metric is not finite".into());
     }
+    let mut rejected = Vec::new();
     for inst in instances {
         let text = json(inst);
         match no_panic("validate", || task.validate(inst)).map_err(|e| format!("{e} on {text}"))? {
@@ -255,6 +256,7 @@ pub fn check_edges<T: Task>(task: &T, instances: &[T::Instance]) -> Result<EdgeC
             }
             Err(message) => {
                 counts.rejected += 1;
+                rejected.push(inst);
                 let fields = serde_json::to_value(inst).map(|v| field_names(&v)).unwrap_or_default();
                 if !fields.is_empty() && !fields.iter().any(|f| message.contains(f.as_str())) {
                     return Err(format!(
@@ -265,7 +267,48 @@ pub fn check_edges<T: Task>(task: &T, instances: &[T::Instance]) -> Result<EdgeC
             }
         }
     }
+    let accepted: Vec<T::Instance> =
+        instances.iter().filter(|i| !rejected.iter().any(|r| std::ptr::eq(*r, *i))).cloned().collect();
+    check_batches(task, &accepted)?;
     Ok(counts)
+}
+
+/// Holds a task's batch forms to their single forms on valid `instances`: [`Task::solve_symbolic_batch`] gives the
+/// same answers and work counts as [`Task::solve_symbolic`] one at a time, and [`Task::score_batch`] the same
+/// outcomes (bit for bit) as [`Outcome::of`] on each attempt, with every other attempt left unanswered.
+pub fn check_batches<T: Task>(task: &T, instances: &[T::Instance]) -> Result<(), String> {
+    let single: Vec<_> =
+        no_panic("the symbolic solver", || instances.iter().map(|i| task.solve_symbolic(i)).collect())?;
+    let batch: Vec<_> = no_panic("the batched symbolic solver", || task.solve_symbolic_batch(instances))?;
+    if batch.len() != instances.len() {
+        return Err(format!("solve_symbolic_batch gave {} answers for {} instances", batch.len(), instances.len()));
+    }
+    for ((inst, (a, ia)), (b, ib)) in instances.iter().zip(&single).zip(&batch) {
+        if json(a) != json(b) || ia.work != ib.work {
+            return Err(format!(
+                "solve_symbolic_batch answered {} (work {}) where solve_symbolic answered {} (work {}) on {}",
+                json(b),
+                ib.work,
+                json(a),
+                ia.work,
+                json(inst)
+            ));
+        }
+    }
+    let answers: Vec<Option<&T::Answer>> =
+        single.iter().enumerate().map(|(k, (a, _))| (k % 2 == 0).then_some(a)).collect();
+    let one: Vec<Outcome> =
+        no_panic("score", || instances.iter().zip(&answers).map(|(i, a)| Outcome::of(task, i, *a)).collect())?;
+    let many = no_panic("score_batch", || task.score_batch(instances, &answers))?;
+    if many.len() != instances.len() {
+        return Err(format!("score_batch gave {} outcomes for {} attempts", many.len(), instances.len()));
+    }
+    for ((inst, x), y) in instances.iter().zip(&one).zip(&many) {
+        if x.success != y.success || x.metric.to_bits() != y.metric.to_bits() || x.failure != y.failure {
+            return Err(format!("score_batch scored {y:?} where score gave {x:?} on {}", json(inst)));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -112,13 +112,10 @@ struct SymbolicSolver;
 
 impl<T: Task> Solver<T> for SymbolicSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> Result<Vec<Attempt<T::Answer>>> {
-        use rayon::prelude::*;
-        Ok(instances
-            .par_iter()
-            .map(|inst| {
-                let (answer, info) = task.solve_symbolic(inst);
-                Attempt { answer: Some(answer), info }
-            })
+        Ok(task
+            .solve_symbolic_batch(instances)
+            .into_iter()
+            .map(|(answer, info)| Attempt { answer: Some(answer), info })
             .collect())
     }
 }

@@ -24,7 +24,7 @@ impl Outcome {
 
     /// How a solver's attempt on `instance` fared: the task's score of its answer, or a failure of kind
     /// `no answer` with [`Task::no_answer_metric`] when it gave none.
-    pub fn of<T: Task>(task: &T, instance: &T::Instance, answer: Option<&T::Answer>) -> Self {
+    pub fn of<T: Task + ?Sized>(task: &T, instance: &T::Instance, answer: Option<&T::Answer>) -> Self {
         match answer {
             Some(a) => task.score(instance, a),
             None => Outcome { success: false, metric: task.no_answer_metric(), failure: Some("no answer") },
@@ -257,6 +257,22 @@ pub trait Task: Send + Sync + 'static {
 
     /// The hand-written symbolic solver.
     fn solve_symbolic(&self, instance: &Self::Instance) -> (Self::Answer, SolveInfo);
+
+    /// [`Task::solve_symbolic`] on many instances at once. A task may override it to batch the solver's work
+    /// (e.g. simulations run side by side); the answers and work counts must equal solving each instance alone,
+    /// which `driftbench check` verifies.
+    fn solve_symbolic_batch(&self, instances: &[Self::Instance]) -> Vec<(Self::Answer, SolveInfo)> {
+        use rayon::prelude::*;
+        instances.par_iter().map(|i| self.solve_symbolic(i)).collect()
+    }
+
+    /// [`Outcome::of`] many attempts at once (`None`: the solver gave no answer). A task whose scorer is costly
+    /// (a simulation) may override it to batch the work; the outcomes must equal scoring each attempt alone, which
+    /// `driftbench check` verifies.
+    fn score_batch(&self, instances: &[Self::Instance], answers: &[Option<&Self::Answer>]) -> Vec<Outcome> {
+        use rayon::prelude::*;
+        instances.par_iter().zip(answers.par_iter()).map(|(i, a)| Outcome::of(self, i, *a)).collect()
+    }
 
     /// Unit of [`SolveInfo::work`] in tables, e.g. `comparisons` or `simulated trials`.
     fn work_name(&self) -> &'static str {

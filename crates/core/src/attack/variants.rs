@@ -24,7 +24,8 @@ pub(super) fn run_variants<T: Task>(
         Ok(attempts)
     };
     let score = |insts: &[T::Instance], attempts: &[crate::solver::Attempt<T::Answer>]| -> Vec<Outcome> {
-        insts.par_iter().zip(attempts.par_iter()).map(|(i, a)| Outcome::of(task, i, a.answer.as_ref())).collect()
+        let answers: Vec<_> = attempts.iter().map(|a| a.answer.as_ref()).collect();
+        task.score_batch(insts, &answers)
     };
     // Whether the task offers variants at all, asked with the hand-written solver's answers to a few instances.
     let offers = instances.iter().take(5).enumerate().any(|(t, inst)| {

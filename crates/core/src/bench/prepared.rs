@@ -179,10 +179,12 @@ impl<T: Task> PreparedBench<'_, T> {
                     reason: format!("{} answers for {} instances", attempts.len(), insts.len()),
                 });
             }
-            let outcomes: Vec<_> = insts
-                .par_iter()
-                .zip(attempts.par_iter())
-                .map(|(inst, a)| (Outcome::of(t, inst, a.answer.as_ref()), a.answer.is_none(), a.info.work))
+            let answers: Vec<Option<&T::Answer>> = attempts.iter().map(|a| a.answer.as_ref()).collect();
+            let outcomes: Vec<_> = t
+                .score_batch(insts, &answers)
+                .into_iter()
+                .zip(&attempts)
+                .map(|(o, a)| (o, a.answer.is_none(), a.info.work))
                 .collect();
             let n = outcomes.len() as u64;
             answered += n;

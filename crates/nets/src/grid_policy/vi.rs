@@ -111,6 +111,120 @@ fn argmax(q: &[f32]) -> usize {
     best
 }
 
+/// The arguments of one forward step: action rewards `[B, H, W, A]`, values `[B, H, W]` and weights `[5, A]`.
+struct Step<'a> {
+    r: &'a [f32],
+    v: &'a [f32],
+    p: &'a [f32],
+    h: usize,
+    w: usize,
+}
+
+/// The forward step for `A` action maps known at compile time. Every cell's sums run in the same order as
+/// [`cell_q`] (reward, then the cell and its north, south, east and west neighbours), with separate multiplies and
+/// adds: the result is bit for bit the same on every CPU, whether or not the AVX2 copy runs.
+fn forward<const A: usize>(s: &Step, out: &mut [f32], best: Option<&mut [u8]>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe { forward_avx2::<A>(s, out, best) };
+        return;
+    }
+    forward_cells::<A>(s, out, best)
+}
+
+/// [`forward_cells`] compiled with AVX2 (no FMA, so the rounding stays that of separate multiplies and adds).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn forward_avx2<const A: usize>(s: &Step, out: &mut [f32], best: Option<&mut [u8]>) {
+    forward_cells::<A>(s, out, best)
+}
+
+#[inline(always)]
+fn forward_cells<const A: usize>(s: &Step, out: &mut [f32], mut best: Option<&mut [u8]>) {
+    let pw: [[f32; A]; STENCIL] = std::array::from_fn(|k| {
+        let mut row = [0.0f32; A];
+        row.copy_from_slice(&s.p[k * A..(k + 1) * A]);
+        row
+    });
+    let (h, w) = (s.h, s.w);
+    let cells = h * w;
+    for (m, v) in s.v.chunks_exact(cells).enumerate() {
+        for y in 0..h {
+            for x in 0..w {
+                let c = y * w + x;
+                let nb = [
+                    c,
+                    if y > 0 { c - w } else { c },
+                    if y + 1 < h { c + w } else { c },
+                    if x + 1 < w { c + 1 } else { c },
+                    if x > 0 { c - 1 } else { c },
+                ];
+                let at = m * cells + c;
+                let mut acc = [0.0f32; A];
+                acc.copy_from_slice(&s.r[at * A..(at + 1) * A]);
+                for (ps, &n) in pw.iter().zip(&nb) {
+                    let vs = v[n];
+                    for k in 0..A {
+                        acc[k] += ps[k] * vs;
+                    }
+                }
+                match best {
+                    Some(ref mut kept) => {
+                        let i = first_max(&acc);
+                        out[at] = acc[i];
+                        kept[at] = i as u8;
+                    }
+                    None => out[at * A..(at + 1) * A].copy_from_slice(&acc),
+                }
+            }
+        }
+    }
+}
+
+/// [`argmax`] for a power-of-two `A`, without a branch per entry: the largest value by a tree of comparisons,
+/// then the first entry equal to it (the same entry [`argmax`] picks; NaNs go to [`argmax`] itself).
+#[inline(always)]
+fn first_max<const A: usize>(q: &[f32; A]) -> usize {
+    if q.iter().any(|x| x.is_nan()) {
+        return argmax(q);
+    }
+    let mut m = *q;
+    let mut n = A;
+    while n > 1 {
+        n /= 2;
+        for i in 0..n {
+            m[i] = if m[i + n] > m[i] { m[i + n] } else { m[i] };
+        }
+    }
+    let mut hits = 0u32;
+    for (i, &x) in q.iter().enumerate() {
+        hits |= u32::from(x == m[0]) << i;
+    }
+    hits.trailing_zeros() as usize
+}
+
+/// The forward step for any number of action maps (the reference form of [`forward`]).
+fn forward_any(s: &Step, a: usize, out: &mut [f32], mut best: Option<&mut [u8]>) {
+    let st = stencils(s.h, s.w);
+    let cells = s.h * s.w;
+    let mut q = vec![0.0f32; a];
+    for (k, vk) in s.v.chunks_exact(cells).enumerate() {
+        for (c, nb) in st.iter().enumerate() {
+            let at = (k * cells + c) * a;
+            cell_q(&s.r[at..at + a], vk, s.p, nb, &mut q);
+            match best {
+                Some(ref mut kept) => {
+                    let i = argmax(&q);
+                    out[k * cells + c] = q[i];
+                    kept[k * cells + c] = i as u8;
+                }
+                None => out[at..at + a].copy_from_slice(&q),
+            }
+        }
+    }
+}
+
 impl CustomOp3 for ViStep {
     fn name(&self) -> &'static str {
         "driftbench-value-iteration"
@@ -127,24 +241,14 @@ impl CustomOp3 for ViStep {
     ) -> Result<(CpuStorage, Shape)> {
         let (b, h, w, a) = dims(l1.shape(), l2.shape(), l3.shape())?;
         let (r, v, p) = (data(s1, l1, "r")?, data(s2, l2, "v")?, data(s3, l3, "p")?);
-        let st = stencils(h, w);
-        let cells = h * w;
-        let mut out = Vec::with_capacity(b * cells * if self.reduce { 1 } else { a });
-        let mut q = vec![0.0f32; a];
-        let mut best = Vec::with_capacity(if self.reduce { b * cells } else { 0 });
-        for k in 0..b {
-            let vk = &v[k * cells..(k + 1) * cells];
-            for (c, nb) in st.iter().enumerate() {
-                let at = (k * cells + c) * a;
-                cell_q(&r[at..at + a], vk, p, nb, &mut q);
-                if self.reduce {
-                    let i = argmax(&q);
-                    out.push(q[i]);
-                    best.push(i as u8);
-                } else {
-                    out.extend_from_slice(&q);
-                }
-            }
+        let cells = b * h * w;
+        let mut out = vec![0.0f32; cells * if self.reduce { 1 } else { a }];
+        let mut best = vec![0u8; if self.reduce { cells } else { 0 }];
+        let args = Step { r, v, p, h, w };
+        match a {
+            8 => forward::<8>(&args, &mut out, self.reduce.then_some(&mut best[..])),
+            16 => forward::<16>(&args, &mut out, self.reduce.then_some(&mut best[..])),
+            _ => forward_any(&args, a, &mut out, self.reduce.then_some(&mut best[..])),
         }
         if self.reduce {
             *self.best.lock().map_err(|_| candle_core::Error::Msg("value iteration: poisoned".into()))? = best;
@@ -272,6 +376,43 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The specialised forward step (plain and, where the CPU has it, AVX2) gives the reference step's outputs
+    /// and chosen actions bit for bit, including ties, signed zeros and NaNs.
+    #[test]
+    fn the_fast_forward_step_matches_the_reference_bit_for_bit() {
+        fn check<const A: usize>(h: usize, w: usize, seed: u32) {
+            let b = 2;
+            let mut r = uniform(b * h * w * A, seed);
+            // Ties (a rounded grid of values), signed zeros and a NaN.
+            for (i, x) in r.iter_mut().enumerate() {
+                if i % 3 == 0 {
+                    *x = (*x * 2.0).round() / 2.0;
+                }
+                if i % 11 == 0 {
+                    *x = -0.0;
+                }
+            }
+            r[(b * h * w - 1) * A + 1] = f32::NAN;
+            let v: Vec<f32> = uniform(b * h * w, seed + 1).iter().map(|x| (x * 4.0).round() / 4.0).collect();
+            let p: Vec<f32> = uniform(STENCIL * A, seed + 2).iter().map(|x| x.abs() / 5.0).collect();
+            let args = Step { r: &r, v: &v, p: &p, h, w };
+            for reduce in [false, true] {
+                let n = b * h * w * if reduce { 1 } else { A };
+                let run = |f: &dyn Fn(&mut [f32], Option<&mut [u8]>)| {
+                    let (mut out, mut best) = (vec![0.0f32; n], vec![0u8; b * h * w]);
+                    f(&mut out, reduce.then_some(&mut best[..]));
+                    (out.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), best)
+                };
+                let want = run(&|o, k| forward_any(&args, A, o, k));
+                assert_eq!(run(&|o, k| forward::<A>(&args, o, k)), want, "A = {A}, reduce = {reduce}");
+                assert_eq!(run(&|o, k| forward_cells::<A>(&args, o, k)), want, "A = {A}, reduce = {reduce}");
+            }
+        }
+        check::<8>(5, 7, 11);
+        check::<16>(6, 4, 12);
+        check::<16>(1, 1, 13);
     }
 
     /// `[5, a]` weights whose columns are distributions (from arbitrary, far from uniform logits) times `gamma`.
