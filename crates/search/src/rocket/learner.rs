@@ -39,20 +39,28 @@ struct FormulaSolver {
     shoot: bool,
 }
 
+/// Instances whose Newton runs share one set of simulator lanes.
+const SHOOT_CHUNK: usize = 256;
+
 impl FormulaSolver {
-    fn answer(&self, inst: &RocketInstance) -> Attempt<Launch> {
-        let none = Attempt { answer: None, info: SolveInfo::default() };
-        let Some((fx, fy)) = &self.formulas else { return none };
+    /// The shooting problem that starts from the formulas' launch, or `None` where they give no finite launch.
+    fn start(&self, inst: &RocketInstance) -> Option<ShootProblem> {
+        let (fx, fy) = self.formulas.as_ref()?;
         let x = inputs_of(inst);
         let (vx, vy) = (fx.eval(&x), fy.eval(&x));
-        if !vx.is_finite() || !vy.is_finite() {
-            return none;
-        }
-        if self.shoot {
-            let (launch, trials) = shoot(&inst.env(), inst.distance, inst.flight_time, (vx, vy));
-            Attempt { answer: Some(launch), info: SolveInfo { work: trials } }
-        } else {
-            Attempt { answer: Some(Launch { vx, vy }), info: SolveInfo::default() }
+        (vx.is_finite() && vy.is_finite()).then(|| ShootProblem {
+            env: inst.env(),
+            distance: inst.distance,
+            time: inst.flight_time,
+            start: (vx, vy),
+        })
+    }
+
+    /// The formulas' launch as the answer (`formula-search`).
+    fn answer(&self, inst: &RocketInstance) -> Attempt<Launch> {
+        match self.start(inst) {
+            Some(p) => Attempt { answer: Some(Launch { vx: p.start.0, vy: p.start.1 }), info: SolveInfo::default() },
+            None => Attempt { answer: None, info: SolveInfo::default() },
         }
     }
 }
@@ -63,7 +71,29 @@ impl Solver<Rocket> for FormulaSolver {
         _task: &Rocket,
         instances: &[RocketInstance],
     ) -> driftbench_core::Result<Vec<Attempt<Launch>>> {
-        Ok(instances.par_iter().map(|i| self.answer(i)).collect())
+        if !self.shoot {
+            return Ok(instances.par_iter().map(|i| self.answer(i)).collect());
+        }
+        // The Newton runs of a chunk of instances share the simulator's lanes (`shoot_many`: the same launches
+        // and trial counts as `shoot` on each).
+        Ok(instances
+            .par_chunks(SHOOT_CHUNK)
+            .flat_map_iter(|insts| {
+                let starts: Vec<Option<ShootProblem>> = insts.iter().map(|i| self.start(i)).collect();
+                let problems: Vec<ShootProblem> = starts.iter().flatten().copied().collect();
+                let mut shot = shoot_many(&problems).into_iter();
+                starts
+                    .into_iter()
+                    .map(|s| match s {
+                        None => Attempt { answer: None, info: SolveInfo::default() },
+                        Some(_) => {
+                            let (launch, trials) = shot.next().expect("one run per problem");
+                            Attempt { answer: Some(launch), info: SolveInfo { work: trials } }
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect())
     }
 }
 
@@ -165,8 +195,10 @@ impl Learner<Rocket> for FormulaSearch {
                 }
                 stats.val_loss = Some((fx.val_error + fy.val_error) / 2.0);
                 let scored = &data.val[..data.val.len().min(VAL_SCORED)];
-                let outcomes: Vec<_> =
-                    scored.par_iter().map(|i| solver.answer(i).answer.map(|a| task.score(i, &a))).collect();
+                let attempts = solver.solve_batch(task, scored)?;
+                let answers: Vec<Option<&Launch>> = attempts.iter().map(|a| a.answer.as_ref()).collect();
+                let outcomes: Vec<Option<driftbench_core::Outcome>> =
+                    task.score_batch(scored, &answers).into_iter().zip(&answers).map(|(o, a)| a.map(|_| o)).collect();
                 if !scored.is_empty() {
                     let n = scored.len() as f64;
                     let hit = |strict: bool| {

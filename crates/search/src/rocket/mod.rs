@@ -27,7 +27,7 @@ use driftbench_core::solver::Attempt;
 use driftbench_core::{
     rng, Learner, Profile, SearchBudget, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats, VecExample,
 };
-use driftbench_tasks::rocket::{shoot, Launch, RocketInstance};
+use driftbench_tasks::rocket::{shoot_many, Launch, RocketInstance, ShootProblem};
 use driftbench_tasks::Rocket;
 use rayon::prelude::*;
 use std::cmp::Ordering;

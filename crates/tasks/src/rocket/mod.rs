@@ -112,11 +112,13 @@ const ALTITUDE_LEVELS: [f64; 4] = [50.0, 150.0, 300.0, 600.0];
 
 mod flight;
 mod instance;
+mod lanes;
 mod shooter;
 mod task;
 
 pub use flight::*;
 pub use instance::*;
+pub use lanes::simulate_many;
 pub use shooter::*;
 pub use task::*;
 

@@ -1,6 +1,7 @@
 //! The `rocket-v1` task: drift axes, instance drawing, validation, scoring and the vector encoding.
 
 use super::*;
+use rayon::prelude::*;
 
 /// The rocket task.
 #[derive(Debug, Clone, Copy, Default)]
@@ -154,16 +155,39 @@ impl Task for Rocket {
 
     fn score(&self, inst: &RocketInstance, answer: &Launch) -> Outcome {
         // The rule: the simulated launch lands, within 5% of the target distance.
-        let missed = Outcome::new(false, 1.0);
         if !answer.vx.is_finite() || !answer.vy.is_finite() {
-            return missed;
+            return MISSED;
         }
-        let landing = simulate(&inst.env(), answer.vx, answer.vy);
-        if !landing.landed || !landing.distance.is_finite() {
-            return missed;
-        }
-        let miss = ((landing.distance - inst.distance).abs() / inst.distance).min(1.0);
-        Outcome::new(miss <= SUCCESS_TOLERANCE, miss)
+        judge(inst, simulate(&inst.env(), answer.vx, answer.vy))
+    }
+
+    /// The simulations of many answers run side by side ([`simulate_many`]); the outcomes are those of
+    /// [`Task::score`] on each, bit for bit.
+    fn score_batch(&self, instances: &[RocketInstance], answers: &[Option<&Launch>]) -> Vec<Outcome> {
+        instances
+            .par_chunks(BATCH)
+            .zip(answers.par_chunks(BATCH))
+            .flat_map_iter(|(insts, answers)| {
+                let flights: Vec<(usize, (Env, f64, f64))> = insts
+                    .iter()
+                    .zip(answers)
+                    .enumerate()
+                    .filter_map(|(k, (i, a))| {
+                        a.filter(|a| a.vx.is_finite() && a.vy.is_finite()).map(|a| (k, (i.env(), a.vx, a.vy)))
+                    })
+                    .collect();
+                let launches: Vec<_> = flights.iter().map(|(_, f)| *f).collect();
+                let mut landings = vec![None; insts.len()];
+                for ((k, _), l) in flights.iter().zip(simulate_many(&launches)) {
+                    landings[*k] = Some(l);
+                }
+                insts.iter().zip(answers).zip(landings).map(|((inst, answer), landing)| match (answer, landing) {
+                    (None, _) => Outcome::of(self, inst, None),
+                    (Some(_), None) => MISSED,
+                    (Some(_), Some(l)) => judge(inst, l),
+                })
+            })
+            .collect()
     }
 
     fn metric_name(&self) -> &'static str {
@@ -180,6 +204,25 @@ impl Task for Rocket {
 
     fn work_name(&self) -> &'static str {
         "simulated trials"
+    }
+
+    /// The Newton runs of many instances share the lanes of [`shoot_many`]: the same answers and trial counts as
+    /// [`Task::solve_symbolic`] on each.
+    fn solve_symbolic_batch(&self, instances: &[RocketInstance]) -> Vec<(Launch, SolveInfo)> {
+        instances
+            .par_chunks(BATCH)
+            .flat_map_iter(|insts| {
+                let problems: Vec<ShootProblem> = insts
+                    .iter()
+                    .map(|i| {
+                        let env = i.env();
+                        let start = vacuum_launch(&env, i.distance, i.flight_time);
+                        ShootProblem { env, distance: i.distance, time: i.flight_time, start }
+                    })
+                    .collect();
+                shoot_many(&problems).into_iter().map(|(launch, trials)| (launch, SolveInfo { work: trials }))
+            })
+            .collect()
     }
 
     fn solve_symbolic(&self, inst: &RocketInstance) -> (Launch, SolveInfo) {
@@ -282,22 +325,25 @@ impl Task for Rocket {
     /// 15-120 m/s on both components) is simulated, and the example maps where it landed (distance, flight time)
     /// and the environment back to the launch. One simulation is one trial.
     fn vec_training_set(&self, train: &[RocketInstance], rng: &mut ChaCha8Rng) -> (Vec<VecExample>, u64) {
-        let mut out = Vec::with_capacity(train.len());
-        let mut trials = 0;
-        for inst in train {
-            let env = inst.env();
-            let vx = rng.random_range(TRIAL_VX.0..=TRIAL_VX.1);
-            let vy = rng.random_range(TRIAL_VY.0..=TRIAL_VY.1);
-            trials += 1;
-            let landing = simulate(&env, vx, vy);
-            if landing.landed {
-                out.push(VecExample {
-                    input: features(landing.distance, landing.time, &env),
-                    target: vec![vx as f32, vy as f32],
-                });
-            }
-        }
-        (out, trials)
+        // The launches are drawn first (the draws do not depend on the landings), then flown side by side.
+        let launches: Vec<(Env, f64, f64)> = train
+            .iter()
+            .map(|inst| {
+                let vx = rng.random_range(TRIAL_VX.0..=TRIAL_VX.1);
+                let vy = rng.random_range(TRIAL_VY.0..=TRIAL_VY.1);
+                (inst.env(), vx, vy)
+            })
+            .collect();
+        let out = launches
+            .iter()
+            .zip(simulate_many(&launches))
+            .filter(|(_, landing)| landing.landed)
+            .map(|((env, vx, vy), landing)| VecExample {
+                input: features(landing.distance, landing.time, env),
+                target: vec![*vx as f32, *vy as f32],
+            })
+            .collect();
+        (out, train.len() as u64)
     }
 }
 
@@ -308,4 +354,19 @@ pub const TRIAL_VY: (f64, f64) = (10.0, 130.0);
 
 fn features(distance: f64, time: f64, env: &Env) -> Vec<f32> {
     [distance, time, env.gravity, env.air_density, env.altitude].iter().map(|&x| x as f32).collect()
+}
+
+/// Instances whose flights share one set of lanes (a thread's share of a batch).
+const BATCH: usize = 256;
+
+/// The outcome of an answer that does not land (or is not finite).
+const MISSED: Outcome = Outcome { success: false, metric: 1.0, failure: None };
+
+/// The scoring rule on a simulated landing: it landed, within 5% of the target distance.
+fn judge(inst: &RocketInstance, landing: Landing) -> Outcome {
+    if !landing.landed || !landing.distance.is_finite() {
+        return MISSED;
+    }
+    let miss = ((landing.distance - inst.distance).abs() / inst.distance).min(1.0);
+    Outcome::new(miss <= SUCCESS_TOLERANCE, miss)
 }

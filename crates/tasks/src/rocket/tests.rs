@@ -393,3 +393,98 @@ fn levels_have_the_stated_values() {
     assert_eq!(ALTITUDE_LEVELS, [50.0, 150.0, 300.0, 600.0]);
     assert_eq!(DISTANCE_LEVELS[3], (3500.0, 5000.0));
 }
+
+/// Bits of a landing, so that NaN distances compare equal to themselves.
+fn bits(l: &Landing) -> (u64, u64, bool) {
+    (l.distance.to_bits(), l.time.to_bits(), l.landed)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Flights in lanes land exactly where one flight alone lands: launches of every kind side by side (in air and
+    /// vacuum, landing, falling at once, non-finite, overflowing), in any order and number.
+    #[test]
+    fn flights_side_by_side_land_bit_for_bit_where_one_alone_lands(
+        launches in proptest::collection::vec(
+            (0.1f64..=300.0, prop_oneof![Just(0.0), 0.0f64..=50.0], prop_oneof![Just(0.0), 0.0f64..=10_000.0],
+             prop_oneof![-50.0f64..=500.0, Just(f64::NAN), Just(1e200)], -200.0f64..=500.0),
+            0..23,
+        )
+    ) {
+        let launches: Vec<(Env, f64, f64)> =
+            launches.into_iter().map(|(g, rho, h0, vx, vy)| (env(g, rho, h0), vx, vy)).collect();
+        let many = simulate_many(&launches);
+        prop_assert_eq!(many.len(), launches.len());
+        for ((e, vx, vy), l) in launches.iter().zip(&many) {
+            prop_assert_eq!(bits(l), bits(&simulate(e, *vx, *vy)), "{:?} {} {}", e, vx, vy);
+        }
+    }
+
+    /// Newton runs side by side give the same launches and trial counts as one run alone, from good, poor and
+    /// hopeless starts, on instances of every cell.
+    #[test]
+    fn shooting_side_by_side_matches_shooting_alone(seed in any::<u64>(), scale in prop_oneof![Just(1.0), 0.3f64..=3.0]) {
+        let t = Rocket;
+        let mut rng = driftbench_core::rng::stream(seed, t.id(), "lanes");
+        let mut problems = Vec::new();
+        for cell in Cell::grid(AXES.len()) {
+            for k in 0..3 {
+                let i = t.generate(cell, &mut rng);
+                let e = i.env();
+                let (vx, vy) = vacuum_launch(&e, i.distance, i.flight_time);
+                let start = match k {
+                    0 => (vx, vy),
+                    1 => (vx * scale, vy / scale),
+                    _ => (-vx, -vy * scale),
+                };
+                problems.push(ShootProblem { env: e, distance: i.distance, time: i.flight_time, start });
+            }
+        }
+        let many = shoot_many(&problems);
+        for (p, (launch, trials)) in problems.iter().zip(&many) {
+            let (one, n) = shoot(&p.env, p.distance, p.time, p.start);
+            prop_assert_eq!((launch.vx.to_bits(), launch.vy.to_bits(), *trials), (one.vx.to_bits(), one.vy.to_bits(), n));
+        }
+    }
+}
+
+#[test]
+fn flights_past_the_cap_stop_at_the_same_place_in_lanes() {
+    let launches =
+        [(env(9.8, 0.0, 0.0), 10.0, 5000.0), (env(9.8, 1.2, 0.0), 50.0, 50.0), (env(0.1, 0.0, 10.0), 1.0, 40.0)];
+    for ((e, vx, vy), l) in launches.iter().zip(simulate_many(&launches)) {
+        assert_eq!(bits(&l), bits(&simulate(e, *vx, *vy)));
+    }
+    assert!(!simulate_many(&launches[..1])[0].landed);
+}
+
+#[test]
+fn batched_scoring_and_solving_equal_their_single_forms() {
+    let t = Rocket;
+    let mut rng = driftbench_core::rng::stream(5, t.id(), "batch");
+    let insts: Vec<RocketInstance> = Cell::grid(AXES.len())
+        .into_iter()
+        .flat_map(|c| (0..4).map(|_| t.generate(c, &mut rng)).collect::<Vec<_>>())
+        .collect();
+    driftbench_core::contract::check_batches(&t, &insts).unwrap();
+    // Answers that miss, that never land and that are not finite score as one at a time too.
+    let wrong: Vec<Launch> = insts
+        .iter()
+        .enumerate()
+        .map(|(k, i)| {
+            let (vx, vy) = vacuum_launch(&i.env(), i.distance, i.flight_time);
+            match k % 4 {
+                0 => Launch { vx: vx * 1.2, vy },
+                1 => Launch { vx, vy: -vy },
+                2 => Launch { vx: f64::NAN, vy },
+                _ => Launch { vx: 1e300, vy: 1e300 },
+            }
+        })
+        .collect();
+    let answers: Vec<Option<&Launch>> = wrong.iter().map(Some).collect();
+    for ((i, a), o) in insts.iter().zip(&wrong).zip(t.score_batch(&insts, &answers)) {
+        let one = t.score(i, a);
+        assert_eq!((o.success, o.metric.to_bits(), o.failure), (one.success, one.metric.to_bits(), one.failure));
+    }
+}
