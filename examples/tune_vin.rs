@@ -37,6 +37,12 @@ fn candidates() -> Vec<(String, Vin)> {
         ("radius 1, window 9".into(), vin(&|v| v.0.window = 9)),
         ("radius 1, window 5".into(), vin(&|v| v.0.window = 5)),
         ("radius 1, head [256, 256]".into(), vin(&|v| v.0.hidden = vec![256, 256])),
+        ("radius 1, batches of 32 worlds".into(), vin(&|v| v.0.train.batch = 32)),
+        (
+            "radius 1, 3000 steps, head [256, 256]".into(),
+            vin(&|v| (v.0.train.steps, v.0.hidden) = (3000, vec![256, 256])),
+        ),
+        ("radius 1, 2250 steps".into(), vin(&|v| v.0.train.steps = 2250)),
     ]
 }
 

@@ -64,6 +64,16 @@ impl Params {
 pub struct Linear {
     weight_t: Tensor,
     bias: Tensor,
+    /// Whether the input is mostly zeros ([`crate::kernels::sparse_affine`]).
+    sparse_input: bool,
+}
+
+impl Linear {
+    /// The same layer, computed for a mostly-zero input (one-hot or binary features): the work follows the
+    /// non-zero inputs ([`crate::kernels::sparse_affine`]).
+    pub fn with_sparse_input(self) -> Linear {
+        Linear { sparse_input: true, ..self }
+    }
 }
 
 /// Builds a [`Linear`] mapping `in_dim` to `out_dim` features.
@@ -72,7 +82,7 @@ pub fn linear(in_dim: usize, out_dim: usize, p: &mut Params, rng: &mut ChaCha8Rn
     // Stored transposed (in × out) so that the forward pass is one matmul without a transpose.
     let weight_t = p.uniform(&[in_dim, out_dim], bound, rng)?;
     let bias = p.uniform(&[out_dim], bound, rng)?;
-    Ok(Linear { weight_t, bias })
+    Ok(Linear { weight_t, bias, sparse_input: false })
 }
 
 impl Module for Linear {
@@ -82,7 +92,12 @@ impl Module for Linear {
         let rows: usize = lead.iter().product();
         // One fused op (crate::kernels::affine): the values of `matmul` + `broadcast_add`, a cheaper backward pass,
         // and sums bounded so that results do not depend on the CPU's cache sizes.
-        let out = crate::kernels::affine(&xs.reshape((rows, last[0]))?, &self.weight_t, &self.bias)?;
+        let x = xs.reshape((rows, last[0]))?;
+        let out = if self.sparse_input {
+            crate::kernels::sparse_affine(&x, &self.weight_t, &self.bias)?
+        } else {
+            crate::kernels::affine(&x, &self.weight_t, &self.bias)?
+        };
         let mut shape = lead.to_vec();
         shape.push(self.bias.dim(0)?);
         out.reshape(shape)

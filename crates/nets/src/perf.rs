@@ -4,9 +4,10 @@
 //! mini-batch, set the learning rate, compute the loss, read it, backward pass, AdamW update.
 //!
 //! Each network uses the optimiser its learner uses: [`crate::train::AdamW`] for every learner (PPO switched from
-//! `candle_nn::AdamW`, with the same values bit for bit). The navigation policies are timed on the 326 features
-//! of the window observation; the learners add 25 features of their memory of visited cells (8% more first-layer
-//! work).
+//! `candle_nn::AdamW`, with the same values bit for bit). The imitation policy is timed on the 351 features its
+//! learner reads (the 326 of the window observation, 15% ones, and 25 of its memory of visited cells, a few of
+//! them 0.5); PPO and REINFORCE on the 326 window features, as their fingerprints were recorded with stock
+//! candle-core (their learners read the memory too: 8% more first-layer work).
 use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
 use crate::learner::SeqLearner;
@@ -240,11 +241,21 @@ fn observations(n: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
     (0..n * 326).map(|_| if rng.random::<f32>() < 0.15 { 1.0 } else { 0.0 }).collect()
 }
 
+/// Navigation observations with the memory: 326 window features (15% ones), then 25 memory features (20% 0.5).
+fn observations_with_memory(n: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    let mut out = Vec::with_capacity(n * 351);
+    for _ in 0..n {
+        out.extend((0..326).map(|_| if rng.random::<f32>() < 0.15 { 1.0 } else { 0.0 }));
+        out.extend((0..25).map(|_| if rng.random::<f32>() < 0.2 { 0.5 } else { 0.0 }));
+    }
+    out
+}
+
 fn imitation(rng: &mut ChaCha8Rng) -> Result<StepBench> {
     let learner = Imitation::default();
     let n = 50_000;
-    let net = std::sync::Arc::new(PolicyNet::with_dims(326, &learner.0.hidden, 5, rng)?);
-    let x = Tensor::from_vec(observations(n, rng), (n, 326), &Device::Cpu)?;
+    let net = std::sync::Arc::new(PolicyNet::with_dims(351, &learner.0.hidden, 5, rng)?);
+    let x = Tensor::from_vec(observations_with_memory(n, rng), (n, 351), &Device::Cpu)?;
     let y = Tensor::from_vec((0..n).map(|_| rng.random_range(0..5u32)).collect::<Vec<_>>(), n, &Device::Cpu)?;
     let params = net.params().vars().to_vec();
     let loss: LossFn = Box::new(move |idx| {

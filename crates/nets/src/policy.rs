@@ -127,7 +127,14 @@ impl PolicyNet {
         let mut dims = vec![observation];
         dims.extend(hidden);
         dims.push(actions);
-        let layers = dims.windows(2).map(|w| linear(w[0], w[1], &mut params, rng)).collect::<Result<_>>()?;
+        // The observation is mostly zeros (a window of binary maps and a memory of few visited cells).
+        let layers = dims
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| {
+                Ok(linear(w[0], w[1], &mut params, rng)?).map(|l| if i == 0 { l.with_sparse_input() } else { l })
+            })
+            .collect::<Result<_>>()?;
         Ok(PolicyNet { layers, params })
     }
 
