@@ -341,7 +341,7 @@ struct NonZeros {
 impl NonZeros {
     /// The non-zero entries of row-major `x` (`inner` columns), found without a branch per entry.
     fn of(x: &[f32], inner: usize) -> NonZeros {
-        let rows = if inner == 0 { 0 } else { x.len() / inner };
+        let rows = x.len().checked_div(inner).unwrap_or(0);
         let mut nz = NonZeros {
             rows,
             inner,
