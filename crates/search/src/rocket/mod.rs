@@ -26,6 +26,7 @@ use crate::enumerate::{enumerate, Cap, Caps, Control, Expr, Grammar, Production,
 use driftbench_core::solver::Attempt;
 use driftbench_core::{
     rng, Learner, Profile, SearchBudget, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats, VecExample,
+    VecTask,
 };
 use driftbench_tasks::rocket::{shoot, Launch, RocketInstance};
 use driftbench_tasks::Rocket;

@@ -90,7 +90,8 @@
 //! assert!(last.reached && last.terminated && !last.died);
 //! ```
 use driftbench_core::{
-    AxisSpec, Cell, Encoding, Episode, EpisodeStep, GridObservation, Outcome, PolicyShape, SolveInfo, Task,
+    AxisSpec, Cell, Episode, EpisodeStep, GridObservation, Outcome, PolicyShape, PolicyTask, SolveInfo, Task,
+    VariantAttackTask,
 };
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng;
