@@ -15,6 +15,18 @@
 //! over the task's own DSL). Rust has no specialisation, so nothing is discovered at run time: a task that does
 //! not implement a trait cannot call the method that needs it, and the shape is a type parameter of the entry,
 //! so a second shape or an attack of the wrong kind does not compile either.
+//!
+//! A task without a shape's trait cannot take its families (navigation is no `SeqTask`):
+//!
+//! ```compile_fail
+//! let _ = driftbench::Entry::new(driftbench_tasks::Navigation).seq();
+//! ```
+//!
+//! and the attacks need a shape first (sorting's box attack reads its sequence features):
+//!
+//! ```compile_fail
+//! let _ = driftbench::Entry::new(driftbench_tasks::Sorting).attacks();
+//! ```
 use driftbench_core::bench::{Bench, DynTask};
 use driftbench_core::solver::Symbolic;
 use driftbench_core::{AttackTask, Learner, PolicyTask, SeqTask, Task, VariantAttackTask, VecTask};

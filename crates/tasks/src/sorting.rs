@@ -294,7 +294,7 @@ impl AttackTask for Sorting {
     }
 
     /// The values are integers and a perturbation that keeps every pair of distinct values in order (as every
-    /// move within [`Task::attack_radius`] does) leaves the sorted answer unchanged, so the perturbed features
+    /// move within [`AttackTask::attack_radius`] does) leaves the sorted answer unchanged, so the perturbed features
     /// describe the original instance; `None` when they swap two distinct values, are not finite, or do not have
     /// one feature per value.
     fn attacked_instance(&self, inst: &SortInstance, features: &[f32]) -> Option<SortInstance> {

@@ -334,7 +334,7 @@ impl VariantAttackTask for Navigation {
     }
 }
 
-/// Draws per variant [`Task::attack_variants`] may spend before it returns fewer variants than asked for.
+/// Draws per variant [`VariantAttackTask::attack_variants`] may spend before it returns fewer variants than asked for.
 pub const VARIANT_DRAWS: usize = 8;
 
 /// A car on a straight track of 4-8 street cells through `cell` that stands on `cell` at tick `t`; `None` when no
