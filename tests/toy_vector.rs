@@ -1,6 +1,6 @@
 //! A vector-regression toy task (the midpoint of two numbers) added through the public API, as
 //! `docs/adding-a-task.md` walks through it: a core `Task`, a `VecTask` and one registry line
-//! (`Entry::new(Midpoint).vec().build()`). The registry's self-check holds it to the vector contract, and it gets
+//! (`Entry::new(Midpoint { outputs: 1 }).vec().build()`). The registry's self-check holds it to the vector contract, and it gets
 //! the regression families, their benches and a task-table row with no further code.
 use driftbench::Entry;
 use driftbench_core::bench::DynTask;
@@ -19,7 +19,10 @@ struct Pair {
     b: f64,
 }
 
-struct Midpoint;
+/// `outputs`: the output length the task declares (1 is right; anything else breaks the vector contract).
+struct Midpoint {
+    outputs: usize,
+}
 
 static AXES: [AxisSpec; 1] = [AxisSpec {
     name: "range",
@@ -76,7 +79,7 @@ impl Task for Midpoint {
 
 impl VecTask for Midpoint {
     fn vec_shape(&self) -> VecShape {
-        VecShape { inputs: 2, outputs: 1 }
+        VecShape { inputs: 2, outputs: self.outputs }
     }
     fn encode_vec(&self, p: &Pair) -> Option<Vec<f32>> {
         Some(vec![p.a as f32, p.b as f32])
@@ -90,13 +93,13 @@ impl VecTask for Midpoint {
 }
 
 /// The task's registry line.
-fn entry() -> Box<dyn DynTask> {
-    Entry::new(Midpoint).vec().build()
+fn entry(outputs: usize) -> Box<dyn DynTask> {
+    Entry::new(Midpoint { outputs }).vec().build()
 }
 
 #[test]
 fn the_vector_toy_passes_the_self_check_with_the_regression_families() {
-    let b = entry();
+    let b = entry(1);
     b.self_check(3, 40).expect("the toy keeps the task and vector contracts");
     let names: Vec<&str> = b.solvers().iter().map(|s| s.name).collect();
     assert_eq!(names, ["symbolic", "mlp", "mlp-tanh", "nearest-neighbour"]);
@@ -113,10 +116,16 @@ fn the_vector_toy_passes_the_self_check_with_the_regression_families() {
 fn the_default_training_set_pairs_encodings_with_the_hand_written_answers() {
     let insts = [Pair { a: 1.0, b: 3.0 }, Pair { a: 4.0, b: 4.0 }];
     let mut rng = driftbench_core::rng::stream(1, "midpoint-v1", "toy");
-    let (examples, trials) = Midpoint.vec_training_set(&insts, &mut rng);
+    let (examples, trials) = Midpoint { outputs: 1 }.vec_training_set(&insts, &mut rng);
     assert_eq!(trials, 0);
     assert_eq!(
         examples.iter().map(|e| (e.input.clone(), e.target.clone())).collect::<Vec<_>>(),
         [(vec![1.0, 3.0], vec![2.0]), (vec![4.0, 4.0], vec![4.0])]
     );
+}
+
+#[test]
+fn the_self_check_refuses_a_vector_shape_that_the_answers_do_not_have() {
+    let err = entry(2).self_check(3, 10).expect_err("one output per answer, two declared");
+    assert!(err.contains("declared shape"), "{err}");
 }
