@@ -16,6 +16,12 @@
 //! not implement a trait cannot call the method that needs it, and the shape is a type parameter of the entry,
 //! so a second shape or an attack of the wrong kind does not compile either.
 //!
+//! A sorting entry compiles (sorting is a `SeqTask` and an `AttackTask`):
+//!
+//! ```no_run
+//! let _ = driftbench::Entry::new(driftbench_tasks::Sorting).seq().attacks().build();
+//! ```
+//!
 //! A task without a shape's trait cannot take its families (navigation is no `SeqTask`):
 //!
 //! ```compile_fail
