@@ -33,8 +33,10 @@ impl Outcome {
     }
 }
 
-/// The learning shapes that the nets crate has generic models for. A task that fits a shape gets networks
-/// without writing any network code.
+/// The learning shapes that the nets crate has generic models for, as a description: a task offers one by
+/// implementing its capability trait ([`SeqTask`], [`VecTask`] or [`PolicyTask`]), and its registry line records
+/// it here ([`crate::bench::DynTask::encoding`]). A task that fits a shape gets networks without writing any
+/// network code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum Encoding {
     /// The task offers no network encoding.
