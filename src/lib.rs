@@ -2,32 +2,26 @@
 //!
 //! [`registry`] is the one list a new task is added to; everything else (the CLI, records, report, benches)
 //! reads the tasks from it.
-use driftbench_core::bench::{Bench, DynTask, Prepared, Progress, TestSource};
-use driftbench_core::solver::Symbolic;
-use driftbench_core::{Learner, Profile, Provenance, RunRecord, SolverKind, Task};
+use driftbench_core::bench::{DynTask, Prepared, Progress, TestSource};
+use driftbench_core::{Profile, Provenance, RunRecord, SolverKind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// Wraps a task with the symbolic solver and every network family that fits its encoding.
-pub fn bench<T: Task>(task: T) -> Box<dyn DynTask> {
-    bench_with(task, Vec::new())
-}
+mod entry;
+pub use entry::{Entry, NoShape, Policy, Seq, Vector};
 
-/// Like [`bench`], plus task-specific learners (such as a program search over the task's own DSL).
-pub fn bench_with<T: Task>(task: T, extra: Vec<Box<dyn Learner<T>>>) -> Box<dyn DynTask> {
-    let mut learners: Vec<Box<dyn Learner<T>>> = vec![Box::new(Symbolic)];
-    learners.extend(driftbench_nets::learners_for::<T>(task.encoding()));
-    learners.extend(extra);
-    Box::new(Bench::new(task, learners))
-}
-
-/// Every registered task. Adding a task means adding one line here.
+/// Every registered task. Adding a task means adding one line here: an [`Entry`] with the learning shape and
+/// experiments its capability traits allow (see [`entry`](crate::Entry)).
 pub fn registry() -> Vec<Box<dyn DynTask>> {
     vec![
-        bench_with(driftbench_tasks::Sorting, driftbench_search::sorting::learners()),
-        bench_with(driftbench_tasks::Rocket, driftbench_search::rocket::learners()),
-        bench_with(driftbench_tasks::Navigation, driftbench_search::navigation::learners()),
+        Entry::new(driftbench_tasks::Sorting).seq().attacks().learners(driftbench_search::sorting::learners()).build(),
+        Entry::new(driftbench_tasks::Rocket).vec().attacks().learners(driftbench_search::rocket::learners()).build(),
+        Entry::new(driftbench_tasks::Navigation)
+            .policy()
+            .attacks()
+            .learners(driftbench_search::navigation::learners())
+            .build(),
     ]
 }
 

@@ -1,9 +1,11 @@
-//! A position-dependent toy task (reverse a list) added through the public API, as a new user would: it needs
-//! `positional: true` in its sequence encoding. The registry-wide self-check refuses it without, and with it the
-//! transformer and the pointer network learn it in distribution.
-use driftbench::bench;
+//! A position-dependent toy task (reverse a list) added through the public API, as a new user would: a core
+//! `Task`, a `SeqTask` and one registry line (`Entry::new(..).seq().build()`). It needs `positional: true` in its
+//! sequence encoding: the registry-wide self-check refuses it without, and with it the transformer and the pointer
+//! network learn it in distribution.
+use driftbench::Entry;
+use driftbench_core::bench::DynTask;
 use driftbench_core::{
-    AxisSpec, Cell, Encoding, Learner, Outcome, Profile, SeqClassShape, SeqExample, SolveInfo, Task, TrainData,
+    AxisSpec, Cell, Learner, Outcome, Profile, SeqClassShape, SeqExample, SeqTask, SolveInfo, Task, TrainData,
 };
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -68,14 +70,17 @@ impl Task for Reverse {
     fn symbolic_description(&self) -> &'static str {
         "read the list backwards"
     }
-    fn encoding(&self) -> Encoding {
-        Encoding::SeqClass(SeqClassShape {
+}
+
+impl SeqTask for Reverse {
+    fn seq_shape(&self) -> SeqClassShape {
+        SeqClassShape {
             features: 1,
             classes: MAX_LEN,
             max_len: MAX_LEN,
             positional: self.positional,
             permutation: true,
-        })
+        }
     }
     fn encode_seq(&self, l: &List) -> Option<SeqExample> {
         let n = l.values.len() as u32;
@@ -97,6 +102,11 @@ impl Task for Reverse {
             })
             .collect()
     }
+}
+
+/// The task's registry line.
+fn bench(task: Reverse) -> Box<dyn DynTask> {
+    Entry::new(task).seq().build()
 }
 
 fn data(task: &Reverse, train: usize, val: usize) -> TrainData<Reverse> {

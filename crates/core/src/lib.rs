@@ -12,6 +12,7 @@
 pub mod attack;
 pub mod axis;
 pub mod bench;
+pub mod capability;
 pub mod contract;
 pub mod data;
 pub mod dataset;
@@ -25,6 +26,7 @@ pub mod surface;
 pub mod task;
 
 pub use axis::{AxisSpec, Cell, LEVELS};
+pub use capability::{AttackTask, PolicyTask, SeqTask, VariantAttackTask, VecTask};
 pub use error::{Error, Result};
 pub use profile::{Profile, SearchBudget};
 pub use record::{CellResult, CompetencePoint, Provenance, RunRecord, TrainStats};

@@ -1,5 +1,7 @@
 //! Gradient access to a trained network for the adversarial experiment ([`crate::attack`]): the surface a network
 //! solver exposes. Apart from `attack` so that `solver` can name it without importing the experiment.
+#[cfg(doc)]
+use crate::capability::{SeqTask, VecTask};
 use crate::error::Result;
 #[cfg(doc)]
 use crate::task::Encoding;
@@ -32,7 +34,7 @@ pub struct AttackPoint<'a, T: Task> {
 }
 
 /// Gradient access to a trained network, for the adversarial experiment. Works on the encoded input features
-/// (what the network reads: [`Task::encode_seq`] features or [`Task::encode_vec`]).
+/// (what the network reads: [`SeqTask::encode_seq`] features or [`VecTask::encode_vec`]).
 pub trait AttackSurface<T: Task>: Send + Sync {
     /// The features the network reads for `instance`.
     fn features(&self, task: &T, instance: &T::Instance) -> Option<Vec<f32>>;

@@ -1,5 +1,6 @@
 //! The task abstraction: one impl supplies everything a benchmark needs to know about a task.
 use crate::axis::{AxisSpec, Cell};
+pub use crate::capability::{AttackTask, PolicyTask, SeqTask, VariantAttackTask, VecTask};
 use crate::data::SolveInfo;
 use rand_chacha::ChaCha8Rng;
 use serde::de::DeserializeOwned;
@@ -32,8 +33,10 @@ impl Outcome {
     }
 }
 
-/// The learning shapes that the nets crate has generic models for. A task that fits a shape gets networks
-/// without writing any network code.
+/// The learning shapes that the nets crate has generic models for, as a description: a task offers one by
+/// implementing its capability trait ([`SeqTask`], [`VecTask`] or [`PolicyTask`]), and its registry line records
+/// it here ([`crate::bench::DynTask::encoding`]). A task that fits a shape gets networks without writing any
+/// network code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum Encoding {
     /// The task offers no network encoding.
@@ -210,7 +213,10 @@ pub fn assign_slots(targets: &[(u32, u32)]) -> Option<Vec<usize>> {
     Some(slots)
 }
 
-/// A benchmark task. Implement this once per task; [`crate::bench::Bench`] does the rest.
+/// A benchmark task: generation, validation, scoring, the hand-written solver, names, axes and presentation.
+/// Implement this once per task; what a task offers to learners and experiments beyond that it declares with the
+/// capability traits of [`crate::capability`] ([`SeqTask`], [`VecTask`], [`PolicyTask`], [`AttackTask`],
+/// [`VariantAttackTask`]), and the registry wires exactly the learner families those traits allow.
 pub trait Task: Send + Sync + 'static {
     /// A problem instance; serialisable so that canonical test sets can be frozen as JSON Lines.
     type Instance: Clone + Send + Sync + Serialize + DeserializeOwned + 'static;
@@ -289,55 +295,6 @@ pub trait Task: Send + Sync + 'static {
         &[]
     }
 
-    /// The learning shape this task offers to networks.
-    fn encoding(&self) -> Encoding {
-        Encoding::None
-    }
-
-    /// Encodes an instance with its correct targets (used for training and validation data).
-    fn encode_seq(&self, _instance: &Self::Instance) -> Option<SeqExample> {
-        None
-    }
-
-    /// Input features of an instance for [`Encoding::VecRegression`] (what a network sees when it answers).
-    fn encode_vec(&self, _instance: &Self::Instance) -> Option<Vec<f32>> {
-        None
-    }
-
-    /// Turns a regression network's output into an answer.
-    fn decode_vec(&self, _instance: &Self::Instance, _output: &[f32]) -> Option<Self::Answer> {
-        None
-    }
-
-    /// The examples a [`Encoding::VecRegression`] learner trains on, drawn from the training instances, and the
-    /// number of simulated trials they cost. Tasks whose data *are* trials (record an action, observe where it
-    /// led) override this; the count goes into the run record.
-    fn vec_training_set(&self, _train: &[Self::Instance], _rng: &mut ChaCha8Rng) -> (Vec<VecExample>, u64) {
-        (Vec::new(), 0)
-    }
-
-    /// Starts an episode on an instance, for [`Encoding::Policy`] learners.
-    fn episode(&self, _instance: &Self::Instance) -> Option<Box<dyn Episode>> {
-        None
-    }
-
-    /// The expert's actions on an instance (for imitation), e.g. the symbolic planner's.
-    fn demonstration(&self, _instance: &Self::Instance) -> Option<Vec<usize>> {
-        None
-    }
-
-    /// The expert's next action in the state reached by taking `taken` from the start (for imitation learners
-    /// that query the expert in the states their own policy visits, as DAgger does); `None` when the episode is
-    /// over or the expert has no answer.
-    fn expert_action(&self, _instance: &Self::Instance, _taken: &[usize]) -> Option<usize> {
-        None
-    }
-
-    /// The answer made of the actions an agent took.
-    fn answer_from_actions(&self, _instance: &Self::Instance, _actions: &[usize]) -> Option<Self::Answer> {
-        None
-    }
-
     /// An SVG picture of one instance and, if given, a solver's answer on it (tasks with something to show).
     fn render_svg(&self, _instance: &Self::Instance, _answer: Option<&Self::Answer>) -> Option<String> {
         None
@@ -358,51 +315,5 @@ pub trait Task: Send + Sync + 'static {
     /// Name of [`Task::strict_success`] in tables.
     fn strict_name(&self) -> &'static str {
         "strict success"
-    }
-
-    /// Turns a network's per-position class log-probabilities (`len × classes`, row-major, each row normalised) into an
-    /// answer. The decoding must not call a solver: the network's output has to carry the answer itself.
-    fn decode_seq(&self, _instance: &Self::Instance, _scores: &[f32]) -> Option<Self::Answer> {
-        None
-    }
-
-    /// The adversarial experiment ([`crate::attack`]): for each encoded input feature (the row-major
-    /// [`Task::encode_seq`] features for [`Encoding::SeqClass`], [`Task::encode_vec`] for
-    /// [`Encoding::VecRegression`]), the largest move at budget 1 that leaves the question unchanged (0 for a
-    /// feature that must not move). `None`: the task, or this instance, takes no part.
-    fn attack_radius(&self, _instance: &Self::Instance) -> Option<Vec<f32>> {
-        None
-    }
-
-    /// What a budget of 1 means for this task, for tables.
-    fn attack_unit(&self) -> &'static str {
-        "the largest answer-preserving perturbation"
-    }
-
-    /// The instance that perturbed `features` describe, against which an answer given on them is judged (and
-    /// which the hand-written control solves); `None` when the features are not a perturbation the task allows
-    /// (wrong length, not finite, or beyond [`Task::attack_radius`]).
-    fn attacked_instance(&self, _instance: &Self::Instance, _features: &[f32]) -> Option<Self::Instance> {
-        None
-    }
-
-    /// The output vector of an [`Encoding::VecRegression`] network that decodes to `answer` (the inverse of
-    /// [`Task::decode_vec`]). The attack measures a network's output against the correct one through it.
-    fn encode_vec_answer(&self, _instance: &Self::Instance, _answer: &Self::Answer) -> Option<Vec<f32>> {
-        None
-    }
-
-    /// The adversarial experiment for tasks whose input has no small continuous perturbation (navigation): up to
-    /// `count` instances drawn from `rng`, each `size` small discrete changes away from `instance` (e.g. cars
-    /// added), aimed at where `answer` goes, every one still solvable. Empty: the task takes no part.
-    fn attack_variants(
-        &self,
-        _instance: &Self::Instance,
-        _answer: &Self::Answer,
-        _size: usize,
-        _count: usize,
-        _rng: &mut ChaCha8Rng,
-    ) -> Vec<Self::Instance> {
-        Vec::new()
     }
 }

@@ -6,9 +6,9 @@
 //!
 //! Training and validation instances are drawn as the benchmark draws them (without its exclusion of test
 //! instances); the attacked instances are the first 200 of the generated level-0 test set.
-use driftbench_core::attack::{run_attack, run_attack_with, AttackConfig, AttackSurface};
+use driftbench_core::attack::{seq_attack, variant_attack, vec_attack, AttackConfig, AttackFn, AttackSurface};
 use driftbench_core::solver::Symbolic;
-use driftbench_core::{rng, Cell, Learner, Profile, Task, TrainData};
+use driftbench_core::{rng, AttackTask, Cell, Learner, Profile, Task, TrainData};
 use driftbench_nets::policy::{Imitation, Reinforce};
 use driftbench_nets::vec::VecLearner;
 use driftbench_nets::SeqLearner;
@@ -19,7 +19,17 @@ use std::time::Instant;
 /// Level-0 instances attacked per run, as in the benchmark.
 const ATTACKED: usize = 200;
 
-fn report<T: Task>(task: &T, learners: &[&dyn Learner<T>], profile: &Profile, seed: u64) {
+/// A dense probe of the attack box ([`probe`]), for tasks with one.
+type Probe<T> = fn(&T, &dyn AttackSurface<T>, &[<T as Task>::Instance], u64) -> usize;
+
+fn report<T: Task>(
+    task: &T,
+    learners: &[&dyn Learner<T>],
+    profile: &Profile,
+    seed: u64,
+    attack: AttackFn<T>,
+    probe: Option<Probe<T>>,
+) {
     let draw = |purpose: &str, n: usize| {
         let mut r = rng::stream(seed, task.id(), purpose);
         (0..n).map(|_| task.generate(Cell::IN_DIST, &mut r)).collect::<Vec<_>>()
@@ -42,7 +52,7 @@ fn report<T: Task>(task: &T, learners: &[&dyn Learner<T>], profile: &Profile, se
         };
         let trained_s = started.elapsed().as_secs_f64();
         let started = Instant::now();
-        let result = run_attack(task, solver.as_ref(), learner.kind(), &insts, seed);
+        let result = attack(task, solver.as_ref(), learner.kind(), &insts, seed, &AttackConfig::default());
         let attack_s = started.elapsed().as_secs_f64();
         println!(
             "{} {} (trained in {trained_s:.1} s, val exact {:?}): attack {attack_s:.2} s",
@@ -76,7 +86,7 @@ fn report<T: Task>(task: &T, learners: &[&dyn Learner<T>], profile: &Profile, se
                     ];
                     for (name, cfg) in efforts {
                         let started = Instant::now();
-                        let a = run_attack_with(task, solver.as_ref(), learner.kind(), &insts, seed, &cfg);
+                        let a = attack(task, solver.as_ref(), learner.kind(), &insts, seed, &cfg);
                         let s = started.elapsed().as_secs_f64();
                         let a = a.expect("attack runs").expect("attacked");
                         let left: Vec<u64> = a.budgets.iter().map(|b| b.successes).collect();
@@ -86,7 +96,7 @@ fn report<T: Task>(task: &T, learners: &[&dyn Learner<T>], profile: &Profile, se
                         );
                     }
                 }
-                if let Some(surface) = solver.attack_surface() {
+                if let (Some(surface), Some(probe)) = (solver.attack_surface(), probe) {
                     let started = Instant::now();
                     let broken = probe(task, surface, &insts, seed);
                     let s = started.elapsed().as_secs_f64();
@@ -101,7 +111,7 @@ fn report<T: Task>(task: &T, learners: &[&dyn Learner<T>], profile: &Profile, se
 
 /// Correct answers broken by dense sampling of the budget-1 box: a grid of 41 points per moving feature when at
 /// most two features move, otherwise 512 random points (half of them corners) per instance.
-fn probe<T: Task>(task: &T, surface: &dyn AttackSurface<T>, insts: &[T::Instance], seed: u64) -> usize {
+fn probe<T: AttackTask>(task: &T, surface: &dyn AttackSurface<T>, insts: &[T::Instance], seed: u64) -> usize {
     let mut r = rng::stream(seed, task.id(), "probe");
     let mut broken = 0;
     for inst in insts {
@@ -171,15 +181,15 @@ fn main() {
         .into_iter()
         .filter(|l| keep("sorting", l.name()))
         .collect();
-    report(&Sorting, &sorting, &profile, seed);
+    report(&Sorting, &sorting, &profile, seed, seq_attack, Some(probe));
     let (relu, tanh) = (VecLearner::relu(), VecLearner::tanh());
     let rocket: Vec<&dyn Learner<Rocket>> =
         [&Symbolic as &dyn Learner<Rocket>, &relu, &tanh].into_iter().filter(|l| keep("rocket", l.name())).collect();
-    report(&Rocket, &rocket, &profile, seed);
+    report(&Rocket, &rocket, &profile, seed, vec_attack, Some(probe));
     let (imitation, reinforce) = (Imitation::default(), Reinforce::default());
     let navigation: Vec<&dyn Learner<Navigation>> = [&Symbolic as &dyn Learner<Navigation>, &imitation, &reinforce]
         .into_iter()
         .filter(|l| keep("navigation", l.name()))
         .collect();
-    report(&Navigation, &navigation, &profile, seed);
+    report(&Navigation, &navigation, &profile, seed, variant_attack, None);
 }

@@ -5,7 +5,7 @@
 //!
 //! `cargo run --release -p driftbench-nets --example policy_tune -- ppo '{"lr":1e-3}' [--train 8000] [--val 1000]
 //! [--seed 100] [--scale 1]`
-use driftbench_core::{rng, Cell, Learner, Profile, Task, TrainData};
+use driftbench_core::{rng, Cell, Learner, PolicyTask, Profile, Task, TrainData};
 use driftbench_nets::policy::Imitation;
 use driftbench_nets::ppo::Ppo;
 use driftbench_tasks::Navigation;

@@ -15,13 +15,13 @@ use crate::seq::{make_batch, predict};
 use crate::vec::VecSolver;
 use candle_core::{Device, Tensor, Var, D};
 use driftbench_core::attack::{AttackPoint, AttackSurface, LinearReference};
-use driftbench_core::{SeqExample, Task};
+use driftbench_core::{SeqExample, SeqTask, VecTask};
 
 /// Points per forward-backward pass (bounds memory; the points are independent).
 const CHUNK: usize = 512;
 
 /// The instance's sequence encoding with `features` in place of its own.
-fn with_features<T: Task>(task: &T, inst: &T::Instance, features: &[f32]) -> Result<SeqExample> {
+fn with_features<T: SeqTask>(task: &T, inst: &T::Instance, features: &[f32]) -> Result<SeqExample> {
     let ex = task.encode_seq(inst).ok_or_else(|| NetError::Encoding(format!("{} gave no encoding", task.id())))?;
     if features.len() != ex.features.len() || features.iter().any(|x| !x.is_finite()) {
         return Err(NetError::Encoding(format!(
@@ -43,7 +43,7 @@ fn grad_rows(grads: &candle_core::backprop::GradStore, x: &Var) -> Result<Vec<Ve
 }
 
 impl NetSolver {
-    fn seq_loss_and_grad<T: Task>(&self, task: &T, points: &[AttackPoint<'_, T>]) -> Result<Vec<(f32, Vec<f32>)>> {
+    fn seq_loss_and_grad<T: SeqTask>(&self, task: &T, points: &[AttackPoint<'_, T>]) -> Result<Vec<(f32, Vec<f32>)>> {
         let exs: Vec<SeqExample> =
             points.iter().map(|p| with_features(task, p.instance, p.features)).collect::<Result<_>>()?;
         let mut out = Vec::with_capacity(exs.len());
@@ -73,7 +73,7 @@ impl NetSolver {
     }
 }
 
-impl<T: Task> AttackSurface<T> for NetSolver {
+impl<T: SeqTask> AttackSurface<T> for NetSolver {
     fn features(&self, task: &T, instance: &T::Instance) -> Option<Vec<f32>> {
         task.encode_seq(instance).map(|e| e.features)
     }
@@ -100,7 +100,7 @@ impl<T: Task> AttackSurface<T> for NetSolver {
 }
 
 impl VecSolver {
-    fn vec_loss_and_grad<T: Task>(&self, task: &T, points: &[AttackPoint<'_, T>]) -> Result<Vec<(f32, Vec<f32>)>> {
+    fn vec_loss_and_grad<T: VecTask>(&self, task: &T, points: &[AttackPoint<'_, T>]) -> Result<Vec<(f32, Vec<f32>)>> {
         let (xs, ys) = (&self.model.x_std, &self.model.y_std);
         let (d, o) = (xs.mean.len(), ys.mean.len());
         let bad = |what: &str| NetError::Encoding(format!("attack point with {what}"));
@@ -153,7 +153,7 @@ impl VecSolver {
     }
 }
 
-impl<T: Task> AttackSurface<T> for VecSolver {
+impl<T: VecTask> AttackSurface<T> for VecSolver {
     fn features(&self, task: &T, instance: &T::Instance) -> Option<Vec<f32>> {
         task.encode_vec(instance)
     }
@@ -183,9 +183,9 @@ mod tests {
     use super::*;
     use crate::learner::SeqLearner;
     use crate::vec::{NearestNeighbour, VecLearner};
-    use driftbench_core::attack::run_attack;
+    use driftbench_core::attack::{seq_attack, variant_attack, vec_attack, AttackConfig};
     use driftbench_core::solver::Symbolic;
-    use driftbench_core::{rng, Cell, Learner, Profile, Solver, SolverKind, TrainData};
+    use driftbench_core::{rng, Cell, Learner, Profile, Solver, SolverKind, Task, TrainData};
     use driftbench_tasks::{Navigation, Rocket, Sorting};
 
     fn data<T: Task>(task: &T, n: usize) -> TrainData<T> {
@@ -269,26 +269,35 @@ mod tests {
         let insts = tests(&t);
         for learner in [SeqLearner::mlp(), SeqLearner::transformer()] {
             let net = trained(&t, &learner);
-            let stats = run_attack(&t, net.as_ref(), SolverKind::Network, &insts, 1).unwrap().unwrap();
+            let stats = seq_attack(&t, net.as_ref(), SolverKind::Network, &insts, 1, &AttackConfig::default())
+                .unwrap()
+                .unwrap();
             check_stats(&stats, 40);
         }
         let control = trained(&t, &Symbolic);
-        let stats = run_attack(&t, control.as_ref(), SolverKind::Symbolic, &insts, 1).unwrap().unwrap();
+        let stats = seq_attack(&t, control.as_ref(), SolverKind::Symbolic, &insts, 1, &AttackConfig::default())
+            .unwrap()
+            .unwrap();
         check_stats(&stats, 40);
         assert!(stats.clean_successes == 40 && stats.budgets.iter().all(|b| b.successes == 40));
 
         let r = Rocket;
         let insts = tests(&r);
         let net = trained(&r, &VecLearner::relu());
-        let stats = run_attack(&r, net.as_ref(), SolverKind::Network, &insts, 1).unwrap().unwrap();
+        let stats =
+            vec_attack(&r, net.as_ref(), SolverKind::Network, &insts, 1, &AttackConfig::default()).unwrap().unwrap();
         check_stats(&stats, 40);
         let control = trained(&r, &Symbolic);
-        let stats = run_attack(&r, control.as_ref(), SolverKind::Symbolic, &insts, 1).unwrap().unwrap();
+        let stats = vec_attack(&r, control.as_ref(), SolverKind::Symbolic, &insts, 1, &AttackConfig::default())
+            .unwrap()
+            .unwrap();
         assert!(stats.clean_successes == 40 && stats.budgets.iter().all(|b| b.successes == 40), "{stats:?}");
         assert_eq!(stats.median_breaking_budget, None);
         // Nearest neighbour has no gradient: not attacked.
         let nn = trained(&r, &NearestNeighbour);
-        assert!(run_attack(&r, nn.as_ref(), SolverKind::Baseline, &insts, 1).unwrap().is_none());
+        assert!(vec_attack(&r, nn.as_ref(), SolverKind::Baseline, &insts, 1, &AttackConfig::default())
+            .unwrap()
+            .is_none());
     }
 
     #[test]
@@ -296,11 +305,15 @@ mod tests {
         let t = Navigation;
         let insts = tests(&t);
         let control = trained(&t, &Symbolic);
-        let stats = run_attack(&t, control.as_ref(), SolverKind::Symbolic, &insts, 1).unwrap().unwrap();
+        let stats = variant_attack(&t, control.as_ref(), SolverKind::Symbolic, &insts, 1, &AttackConfig::default())
+            .unwrap()
+            .unwrap();
         assert_eq!(stats.clean_successes, 40);
         assert!(stats.budgets.iter().all(|b| b.successes == 40 && b.failures.is_empty()), "{stats:?}");
         let net = trained(&t, &crate::policy::Imitation::default());
-        let stats = run_attack(&t, net.as_ref(), SolverKind::Network, &insts, 1).unwrap().unwrap();
+        let stats = variant_attack(&t, net.as_ref(), SolverKind::Network, &insts, 1, &AttackConfig::default())
+            .unwrap()
+            .unwrap();
         check_stats(&stats, 40);
         for w in stats.budgets.windows(2) {
             assert!(w[1].successes <= w[0].successes, "{stats:?}");

@@ -4,10 +4,11 @@ use crate::seq::{make_batch, predict, set_cross_entropy, AttentionKind, MlpConfi
 use crate::train::{fit, Objective, TrainConfig, ValScore};
 use driftbench_core::solver::{Attempt, Representable};
 use driftbench_core::task::assign_slots;
+use driftbench_core::SeqTask;
 use driftbench_core::{
-    rng, Encoding, Learner, Profile, Result, SeqClassShape, SeqExample, SolveInfo, Solver, SolverKind, Task, TrainData,
-    TrainStats,
+    rng, Learner, Profile, Result, SeqClassShape, SeqExample, SolveInfo, Solver, SolverKind, TrainData, TrainStats,
 };
+use driftbench_core::{PolicyTask, VecTask};
 use serde::{Deserialize, Serialize};
 
 /// A sequence-model family and its hyper-parameters.
@@ -20,7 +21,7 @@ pub enum SeqFamily {
     Transformer(TransformerConfig),
 }
 
-/// Learner for [`Encoding::SeqClass`] tasks.
+/// Learner for [`SeqTask`]s.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeqLearner {
     /// Name on the command line.
@@ -75,33 +76,36 @@ impl SeqLearner {
     }
 }
 
-/// The network learners that fit `encoding`.
-pub fn learners_for<T: Task>(encoding: Encoding) -> Vec<Box<dyn Learner<T>>> {
-    match encoding {
-        Encoding::SeqClass(shape) => {
-            let mut v: Vec<Box<dyn Learner<T>>> =
-                vec![Box::new(SeqLearner::mlp()), Box::new(SeqLearner::transformer())];
-            if shape.permutation {
-                v.push(Box::new(crate::pointer::PointerLearner::pointer()));
-                v.push(Box::new(crate::memorise::NearestList));
-            }
-            v
-        }
-        Encoding::VecRegression(_) => vec![
-            Box::new(crate::vec::VecLearner::relu()),
-            Box::new(crate::vec::VecLearner::tanh()),
-            Box::new(crate::vec::NearestNeighbour),
-        ],
-        Encoding::Policy(_) => vec![
-            Box::new(crate::policy::Imitation::default()),
-            Box::new(crate::grid_policy::Vin::default()),
-            Box::new(crate::ppo::Ppo::default()),
-        ],
-        Encoding::None => Vec::new(),
+/// The sequence families ([`SeqTask`]): the padded MLP and the transformer, and for a permutation encoding
+/// ([`SeqClassShape::permutation`]) the pointer network and the nearest-list baseline.
+pub fn seq_learners<T: SeqTask>(task: &T) -> Vec<Box<dyn Learner<T>>> {
+    let mut v: Vec<Box<dyn Learner<T>>> = vec![Box::new(SeqLearner::mlp()), Box::new(SeqLearner::transformer())];
+    if task.seq_shape().permutation {
+        v.push(Box::new(crate::pointer::PointerLearner::pointer()));
+        v.push(Box::new(crate::memorise::NearestList));
     }
+    v
 }
 
-struct SeqObjective<'a, T: Task> {
+/// The vector-regression families ([`VecTask`]): the ReLU and tanh MLPs and the nearest-neighbour baseline.
+pub fn vec_learners<T: VecTask>() -> Vec<Box<dyn Learner<T>>> {
+    vec![
+        Box::new(crate::vec::VecLearner::relu()),
+        Box::new(crate::vec::VecLearner::tanh()),
+        Box::new(crate::vec::NearestNeighbour),
+    ]
+}
+
+/// The policy families ([`PolicyTask`]): imitation, the value-iteration network and PPO.
+pub fn policy_learners<T: PolicyTask>() -> Vec<Box<dyn Learner<T>>> {
+    vec![
+        Box::new(crate::policy::Imitation::default()),
+        Box::new(crate::grid_policy::Vin::default()),
+        Box::new(crate::ppo::Ppo::default()),
+    ]
+}
+
+struct SeqObjective<'a, T: SeqTask> {
     task: &'a T,
     model: &'a dyn SeqModel,
     shape: SeqClassShape,
@@ -110,7 +114,7 @@ struct SeqObjective<'a, T: Task> {
     val_insts: &'a [T::Instance],
 }
 
-impl<T: Task> Objective for SeqObjective<'_, T> {
+impl<T: SeqTask> Objective for SeqObjective<'_, T> {
     fn params(&self) -> &crate::layers::Params {
         self.model.params()
     }
@@ -150,14 +154,14 @@ impl<T: Task> Objective for SeqObjective<'_, T> {
 }
 
 /// The sequence encodings of `insts`, or an error naming the task when one has none.
-pub(crate) fn encode_all<T: Task>(task: &T, insts: &[T::Instance]) -> crate::Result<Vec<SeqExample>> {
+pub(crate) fn encode_all<T: SeqTask>(task: &T, insts: &[T::Instance]) -> crate::Result<Vec<SeqExample>> {
     insts
         .iter()
         .map(|i| task.encode_seq(i).ok_or_else(|| NetError::Encoding(format!("{} gave no encoding", task.id()))))
         .collect()
 }
 
-impl<T: Task> Learner<T> for SeqLearner {
+impl<T: SeqTask> Learner<T> for SeqLearner {
     fn name(&self) -> &'static str {
         self.name
     }
@@ -192,16 +196,7 @@ impl<T: Task> Learner<T> for SeqLearner {
         seed: u64,
         progress: &dyn Fn(f64),
     ) -> Result<(Box<dyn Solver<T>>, TrainStats)> {
-        let shape = match task.encoding() {
-            Encoding::SeqClass(s) => s,
-            other => {
-                return Err(crate::error::training_error(
-                    task.id(),
-                    self.name,
-                    NetError::Encoding(format!("{other:?} is not SeqClass")),
-                ))
-            }
-        };
+        let shape = task.seq_shape();
         let run = || -> crate::Result<(Box<dyn SeqModel>, TrainStats, Vec<bool>)> {
             let mut init_rng = rng::stream(seed, task.id(), &format!("init/{}", self.name));
             let model = self.build(shape, &mut init_rng)?;
@@ -283,7 +278,7 @@ impl NetSolver {
     }
 }
 
-impl<T: Task> Solver<T> for NetSolver {
+impl<T: SeqTask> Solver<T> for NetSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> Result<Vec<Attempt<T::Answer>>> {
         driftbench_core::solver::solve_valid(task, instances, |instances| {
             let exs = encode_all(task, instances).map_err(|e| crate::error::solve_error(task.id(), self.name, e))?;

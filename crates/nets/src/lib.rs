@@ -1,6 +1,6 @@
 //! driftbench-nets: the only crate that depends on candle.
 //!
-//! It knows learning *shapes*, never particular tasks: a task that offers [`driftbench_core::Encoding::SeqClass`]
+//! It knows learning *shapes*, never particular tasks: a task that implements [`driftbench_core::SeqTask`]
 //! gets the padded MLP and the transformer encoder of [`seq`] without writing network code. Every family trains
 //! through the one loop in [`train`], initialises its weights from a seeded ChaCha stream (candle's CPU RNG cannot
 //! be seeded) and is evaluated as an ordinary [`driftbench_core::Solver`].
@@ -30,7 +30,7 @@ pub mod train;
 pub mod vec;
 
 pub use error::{NetError, Result};
-pub use learner::{learners_for, SeqLearner};
+pub use learner::{policy_learners, seq_learners, vec_learners, SeqLearner};
 
 /// Pins candle's per-op thread count to one. driftbench parallelises across runs and evaluation cells with its
 /// own rayon pool, which beats splitting small matmuls; and with the variable set, candle no longer parses

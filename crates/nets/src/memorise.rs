@@ -5,8 +5,9 @@
 use crate::error::NetError;
 use driftbench_core::solver::{Attempt, Representable};
 use driftbench_core::task::assign_slots;
+use driftbench_core::SeqTask;
 use driftbench_core::{
-    Encoding, Learner, Profile, SeqClassShape, SeqExample, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats,
+    Learner, Profile, SeqClassShape, SeqExample, SolveInfo, Solver, SolverKind, TrainData, TrainStats,
 };
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashSet};
@@ -46,14 +47,14 @@ impl NearestListSolver {
         bucket.slots.get(at).map(Vec::as_slice)
     }
 
-    fn answer<T: Task>(&self, task: &T, inst: &T::Instance) -> Option<T::Answer> {
+    fn answer<T: SeqTask>(&self, task: &T, inst: &T::Instance) -> Option<T::Answer> {
         let ex = task.encode_seq(inst)?;
         let scores = crate::pointer::slot_scores(self.nearest(&ex)?, self.shape.classes)?;
         task.decode_seq(inst, &scores)
     }
 }
 
-impl<T: Task> Solver<T> for NearestListSolver {
+impl<T: SeqTask> Solver<T> for NearestListSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
         Ok(instances
             .par_iter()
@@ -75,7 +76,7 @@ impl<T: Task> Solver<T> for NearestListSolver {
     }
 }
 
-impl<T: Task> Learner<T> for NearestList {
+impl<T: SeqTask> Learner<T> for NearestList {
     fn name(&self) -> &'static str {
         "nearest-list"
     }
@@ -97,9 +98,9 @@ impl<T: Task> Learner<T> for NearestList {
         progress: &dyn Fn(f64),
     ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
         let err = |e: NetError| crate::error::training_error(task.id(), "nearest-list", e);
-        let shape = match task.encoding() {
-            Encoding::SeqClass(s) if s.permutation => s,
-            other => return Err(err(NetError::Encoding(format!("{other:?} is not a permutation SeqClass encoding")))),
+        let shape = match task.seq_shape() {
+            s if s.permutation => s,
+            other => return Err(err(NetError::Encoding(format!("{other:?} is not a permutation encoding")))),
         };
         let mut buckets: BTreeMap<usize, Bucket> = BTreeMap::new();
         for inst in &data.train {

@@ -28,9 +28,9 @@ use crate::train::{fit, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Module, Tensor, D};
 use driftbench_core::solver::{Attempt, Representable};
 use driftbench_core::task::assign_slots;
+use driftbench_core::SeqTask;
 use driftbench_core::{
-    rng, Encoding, Learner, Profile, SeqClassShape, SeqExample, SolveInfo, Solver, SolverKind, Task, TrainData,
-    TrainStats,
+    rng, Learner, Profile, SeqClassShape, SeqExample, SolveInfo, Solver, SolverKind, TrainData, TrainStats,
 };
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -241,7 +241,7 @@ impl PointerLearner {
     }
 }
 
-struct PointerObjective<'a, T: Task> {
+struct PointerObjective<'a, T: SeqTask> {
     task: &'a T,
     model: &'a PointerNet,
     shape: SeqClassShape,
@@ -250,7 +250,7 @@ struct PointerObjective<'a, T: Task> {
     val_insts: &'a [T::Instance],
 }
 
-impl<T: Task> Objective for PointerObjective<'_, T> {
+impl<T: SeqTask> Objective for PointerObjective<'_, T> {
     fn params(&self) -> &Params {
         self.model.params()
     }
@@ -288,14 +288,14 @@ impl<T: Task> Objective for PointerObjective<'_, T> {
     }
 }
 
-fn shape_of<T: Task>(task: &T) -> Result<SeqClassShape> {
-    match task.encoding() {
-        Encoding::SeqClass(s) if s.permutation => Ok(s),
-        other => Err(NetError::Encoding(format!("{other:?} is not a permutation SeqClass encoding"))),
+fn shape_of<T: SeqTask>(task: &T) -> Result<SeqClassShape> {
+    match task.seq_shape() {
+        s if s.permutation => Ok(s),
+        other => Err(NetError::Encoding(format!("{other:?} is not a permutation encoding"))),
     }
 }
 
-impl<T: Task> Learner<T> for PointerLearner {
+impl<T: SeqTask> Learner<T> for PointerLearner {
     fn name(&self) -> &'static str {
         self.name
     }
@@ -358,7 +358,7 @@ pub struct PointerSolver {
     name: &'static str,
 }
 
-impl<T: Task> Solver<T> for PointerSolver {
+impl<T: SeqTask> Solver<T> for PointerSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
         driftbench_core::solver::solve_valid(task, instances, |instances| {
             let exs = encode_all(task, instances).map_err(|e| crate::error::solve_error(task.id(), self.name, e))?;

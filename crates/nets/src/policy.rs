@@ -9,9 +9,9 @@ use crate::train::{fit, gather_rows, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{Optimizer, ParamsAdamW};
 use driftbench_core::solver::Attempt;
+use driftbench_core::PolicyTask;
 use driftbench_core::{
-    rng, CompetencePoint, Encoding, Episode, Learner, PolicyShape, Profile, SolveInfo, Solver, SolverKind, Task,
-    TrainData, TrainStats,
+    rng, CompetencePoint, Episode, Learner, PolicyShape, Profile, SolveInfo, Solver, SolverKind, TrainData, TrainStats,
 };
 use rand::seq::IndexedRandom;
 use rand::Rng;
@@ -179,7 +179,7 @@ struct Rollout {
 }
 
 /// Runs one episode per instance in lockstep, batching the policy's forward passes.
-fn rollouts<T: Task>(
+fn rollouts<T: PolicyTask>(
     task: &T,
     net: &PolicyNet,
     insts: &[T::Instance],
@@ -235,15 +235,12 @@ fn rollouts<T: Task>(
     Ok(out)
 }
 
-pub(crate) fn shape_of<T: Task>(task: &T) -> Result<PolicyShape> {
-    match task.encoding() {
-        Encoding::Policy(s) => Ok(s),
-        other => Err(NetError::Encoding(format!("{other:?} is not Policy"))),
-    }
+pub(crate) fn shape_of<T: PolicyTask>(task: &T) -> Result<PolicyShape> {
+    Ok(task.policy_shape())
 }
 
 /// Greedy success rate and death count on `insts`.
-fn evaluate<T: Task>(task: &T, net: &PolicyNet, insts: &[T::Instance], memory: usize) -> Result<(f64, u64)> {
+fn evaluate<T: PolicyTask>(task: &T, net: &PolicyNet, insts: &[T::Instance], memory: usize) -> Result<(f64, u64)> {
     let rs = rollouts(task, net, insts, memory, Pick::Greedy)?;
     let ok = rs
         .iter()
@@ -287,7 +284,7 @@ impl Default for Imitation {
     }
 }
 
-struct ImitationObjective<'a, T: Task> {
+struct ImitationObjective<'a, T: PolicyTask> {
     task: &'a T,
     net: &'a PolicyNet,
     x: Tensor,
@@ -298,7 +295,7 @@ struct ImitationObjective<'a, T: Task> {
     memory: usize,
 }
 
-impl<T: Task> Objective for ImitationObjective<'_, T> {
+impl<T: PolicyTask> Objective for ImitationObjective<'_, T> {
     fn params(&self) -> &Params {
         &self.net.params
     }
@@ -322,7 +319,11 @@ impl<T: Task> Objective for ImitationObjective<'_, T> {
 type Pairs = Vec<(Vec<f32>, u32)>;
 
 /// (observation, expert action) pairs from the demonstrations on `insts`.
-fn demonstrations<T: Task>(task: &T, insts: &[T::Instance], memory: usize) -> Result<(Vec<f32>, Vec<u32>, usize)> {
+fn demonstrations<T: PolicyTask>(
+    task: &T,
+    insts: &[T::Instance],
+    memory: usize,
+) -> Result<(Vec<f32>, Vec<u32>, usize)> {
     let per: Vec<Result<Pairs>> = insts
         .par_iter()
         .map(|i| {
@@ -350,7 +351,7 @@ fn demonstrations<T: Task>(task: &T, insts: &[T::Instance], memory: usize) -> Re
     Ok((x, y, n))
 }
 
-impl<T: Task> Learner<T> for Imitation {
+impl<T: PolicyTask> Learner<T> for Imitation {
     fn name(&self) -> &'static str {
         "imitation"
     }
@@ -497,7 +498,7 @@ impl Default for Reinforce {
     }
 }
 
-impl<T: Task> Learner<T> for Reinforce {
+impl<T: PolicyTask> Learner<T> for Reinforce {
     fn name(&self) -> &'static str {
         "reinforce"
     }
@@ -613,7 +614,7 @@ struct PolicySolver {
     memory: usize,
 }
 
-impl<T: Task> Solver<T> for PolicySolver {
+impl<T: PolicyTask> Solver<T> for PolicySolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
         // An instance the task rejects offers no episode; it gets no answer instead of failing the batch.
         driftbench_core::solver::solve_valid(task, instances, |instances| {
@@ -635,7 +636,7 @@ impl<T: Task> Solver<T> for PolicySolver {
 /// target (or an explored choice) in training, so an instance is within reach whenever it starts an episode (with
 /// a whole-city map when the policy reads one). Whether the observation shows enough of the city to plan is a
 /// different question, which the size and city axes measure.
-pub(crate) fn policy_representable<T: Task>(
+pub(crate) fn policy_representable<T: PolicyTask>(
     task: &T,
     instance: &T::Instance,
     needs_grid: bool,
@@ -667,7 +668,7 @@ pub(crate) fn record_validation(stats: &mut TrainStats, done: u64, window: (f64,
 }
 
 /// The attempts of a policy whose episodes took `actions` on `instances`, in order.
-pub(crate) fn attempts<T: Task>(
+pub(crate) fn attempts<T: PolicyTask>(
     task: &T,
     instances: &[T::Instance],
     actions: impl Iterator<Item = Vec<usize>>,

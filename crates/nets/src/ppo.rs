@@ -19,7 +19,8 @@ use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Module, Tensor, Var, D};
 use candle_nn::{Optimizer, ParamsAdamW};
 use driftbench_core::solver::Attempt;
-use driftbench_core::{rng, Learner, PolicyShape, Profile, Solver, SolverKind, Task, TrainData, TrainStats};
+use driftbench_core::PolicyTask;
+use driftbench_core::{rng, Learner, PolicyShape, Profile, Solver, SolverKind, TrainData, TrainStats};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -160,7 +161,7 @@ struct Episode {
 }
 
 /// Runs one episode per instance in lockstep; `rng` samples the actions, `None` acts greedily.
-fn rollouts<T: Task>(
+fn rollouts<T: PolicyTask>(
     task: &T,
     net: &ActorCritic,
     insts: &[T::Instance],
@@ -279,7 +280,7 @@ impl Diagnostics {
 }
 
 /// Greedy success rate on `insts`.
-fn evaluate<T: Task>(task: &T, net: &ActorCritic, insts: &[T::Instance]) -> Result<f64> {
+fn evaluate<T: PolicyTask>(task: &T, net: &ActorCritic, insts: &[T::Instance]) -> Result<f64> {
     let rs = rollouts(task, net, insts, None)?;
     let ok = rs
         .iter()
@@ -289,7 +290,7 @@ fn evaluate<T: Task>(task: &T, net: &ActorCritic, insts: &[T::Instance]) -> Resu
     Ok(ok as f64 / insts.len().max(1) as f64)
 }
 
-impl<T: Task> Learner<T> for Ppo {
+impl<T: PolicyTask> Learner<T> for Ppo {
     fn name(&self) -> &'static str {
         "ppo"
     }
@@ -450,7 +451,7 @@ struct PpoSolver {
     net: ActorCritic,
 }
 
-impl<T: Task> Solver<T> for PpoSolver {
+impl<T: PolicyTask> Solver<T> for PpoSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
         // An instance the task rejects gets no answer instead of failing the batch.
         driftbench_core::solver::solve_valid(task, instances, |instances| {

@@ -6,8 +6,9 @@ use crate::layers::{linear, Linear, Params};
 use crate::train::{fit, gather_rows, Objective, TrainConfig, ValScore};
 use candle_core::{Device, Module, Tensor};
 use driftbench_core::solver::Attempt;
+use driftbench_core::VecTask;
 use driftbench_core::{
-    rng, Encoding, Learner, Profile, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats, VecExample, VecShape,
+    rng, Learner, Profile, SolveInfo, Solver, SolverKind, TrainData, TrainStats, VecExample, VecShape,
 };
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -163,14 +164,11 @@ impl VecLearner {
     }
 }
 
-fn shape_of<T: Task>(task: &T) -> Result<VecShape> {
-    match task.encoding() {
-        Encoding::VecRegression(s) => Ok(s),
-        other => Err(NetError::Encoding(format!("{other:?} is not VecRegression"))),
-    }
+fn shape_of<T: VecTask>(task: &T) -> Result<VecShape> {
+    Ok(task.vec_shape())
 }
 
-fn inputs_of<T: Task>(task: &T, insts: &[T::Instance]) -> Result<Vec<Vec<f32>>> {
+fn inputs_of<T: VecTask>(task: &T, insts: &[T::Instance]) -> Result<Vec<Vec<f32>>> {
     insts
         .iter()
         .map(|i| task.encode_vec(i).ok_or_else(|| NetError::Encoding(format!("{} gave no vector encoding", task.id()))))
@@ -193,7 +191,7 @@ fn check_examples(shape: VecShape, exs: &[VecExample]) -> Result<()> {
 }
 
 /// Success rate (and strict-success rate, when the task has one) of `answers` on `insts`.
-fn success_rates<T: Task>(task: &T, insts: &[T::Instance], outputs: &[Vec<f32>]) -> (f64, f64) {
+fn success_rates<T: VecTask>(task: &T, insts: &[T::Instance], outputs: &[Vec<f32>]) -> (f64, f64) {
     let outcomes: Vec<_> = insts
         .par_iter()
         .zip(outputs.par_iter())
@@ -206,7 +204,7 @@ fn success_rates<T: Task>(task: &T, insts: &[T::Instance], outputs: &[Vec<f32>])
     (ok, strict)
 }
 
-struct VecObjective<'a, T: Task> {
+struct VecObjective<'a, T: VecTask> {
     task: &'a T,
     model: &'a VecMlp,
     x: Tensor,
@@ -217,7 +215,7 @@ struct VecObjective<'a, T: Task> {
     val_insts: &'a [T::Instance],
 }
 
-impl<T: Task> Objective for VecObjective<'_, T> {
+impl<T: VecTask> Objective for VecObjective<'_, T> {
     fn params(&self) -> &Params {
         &self.model.params
     }
@@ -253,7 +251,7 @@ type SetCache = Mutex<HashMap<(String, u64, u64), Arc<OnceLock<Arc<Sets>>>>>;
 /// The draw is a pure function of the task, the seed and the instances, and every regression learner of a
 /// seed asks for the same one (a rocket run simulates 100,000 trials, about 7 core-seconds), so it is drawn once
 /// per process and shared: the learners get exactly the examples they would have drawn themselves.
-fn draw_sets<T: Task>(task: &T, data: &TrainData<T>, seed: u64) -> Arc<Sets> {
+fn draw_sets<T: VecTask>(task: &T, data: &TrainData<T>, seed: u64) -> Arc<Sets> {
     static CACHE: OnceLock<SetCache> = OnceLock::new();
     let mut h = std::hash::DefaultHasher::new();
     for (part, insts) in [("train", &data.train), ("val", &data.val)] {
@@ -276,7 +274,7 @@ fn draw_sets<T: Task>(task: &T, data: &TrainData<T>, seed: u64) -> Arc<Sets> {
     .clone()
 }
 
-impl<T: Task> Learner<T> for VecLearner {
+impl<T: VecTask> Learner<T> for VecLearner {
     fn name(&self) -> &'static str {
         self.name
     }
@@ -346,7 +344,7 @@ pub(crate) struct VecSolver {
     pub(crate) name: &'static str,
 }
 
-impl<T: Task> Solver<T> for VecSolver {
+impl<T: VecTask> Solver<T> for VecSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
         driftbench_core::solver::solve_valid(task, instances, |instances| {
             let outputs = inputs_of(task, instances)
@@ -394,7 +392,7 @@ impl NearestSolver {
     }
 }
 
-impl<T: Task> Solver<T> for NearestSolver {
+impl<T: VecTask> Solver<T> for NearestSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
         driftbench_core::solver::solve_valid(task, instances, |instances| {
             let inputs =
@@ -408,7 +406,7 @@ impl<T: Task> Solver<T> for NearestSolver {
     }
 }
 
-impl<T: Task> Learner<T> for NearestNeighbour {
+impl<T: VecTask> Learner<T> for NearestNeighbour {
     fn name(&self) -> &'static str {
         "nearest-neighbour"
     }

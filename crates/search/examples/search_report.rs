@@ -3,7 +3,7 @@
 //! level on freshly generated instances.
 //!
 //! `cargo run --release -p driftbench-search --example search_report -- [seed] [profile] [per-cell]`
-use driftbench_core::{rng, Cell, Learner, Profile, Task, TrainData};
+use driftbench_core::{rng, Cell, Learner, Profile, Task, TrainData, VecTask};
 use driftbench_tasks::{Rocket, Sorting};
 
 fn draw<T: Task>(task: &T, seed: u64, purpose: &str, n: usize) -> Vec<T::Instance> {

@@ -9,7 +9,7 @@
 //! windows, then the goal direction alone. Ties go to the lower action index. It acts in the task's episode
 //! until the episode ends, so the task's scorer judges deaths and timeouts.
 use driftbench_core::solver::Attempt;
-use driftbench_core::{Learner, Profile, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats};
+use driftbench_core::{Learner, PolicyTask, Profile, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats};
 use driftbench_tasks::navigation::{Action, WINDOW};
 use driftbench_tasks::Navigation;
 use rayon::prelude::*;

@@ -17,7 +17,7 @@
 //! let (answer, _) = task.solve_symbolic(&inst);
 //! assert!(task.score(&inst, &answer).success);
 //! ```
-use driftbench_core::{AxisSpec, Cell, Encoding, Outcome, SeqClassShape, SeqExample, SolveInfo, Task};
+use driftbench_core::{AttackTask, AxisSpec, Cell, Outcome, SeqClassShape, SeqExample, SeqTask, SolveInfo, Task};
 use rand::seq::IndexedRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -243,15 +243,11 @@ impl Task for Sorting {
     fn symbolic_description(&self) -> &'static str {
         "bottom-up merge sort"
     }
+}
 
-    fn encoding(&self) -> Encoding {
-        Encoding::SeqClass(SeqClassShape {
-            features: 1,
-            classes: MAX_LEN,
-            max_len: MAX_LEN,
-            positional: false,
-            permutation: true,
-        })
+impl SeqTask for Sorting {
+    fn seq_shape(&self) -> SeqClassShape {
+        SeqClassShape { features: 1, classes: MAX_LEN, max_len: MAX_LEN, positional: false, permutation: true }
     }
 
     fn encode_seq(&self, inst: &SortInstance) -> Option<SeqExample> {
@@ -277,7 +273,9 @@ impl Task for Sorting {
             })
             .collect()
     }
+}
 
+impl AttackTask for Sorting {
     /// Every value may move by just under half the smallest gap between distinct values (× (1 − 10⁻³), in
     /// feature units), so that no two distinct values can change order and the sorted answer stays the same. A
     /// list without two distinct values has no gap; its values may move by just under half a unit, half the
@@ -296,7 +294,7 @@ impl Task for Sorting {
     }
 
     /// The values are integers and a perturbation that keeps every pair of distinct values in order (as every
-    /// move within [`Task::attack_radius`] does) leaves the sorted answer unchanged, so the perturbed features
+    /// move within [`AttackTask::attack_radius`] does) leaves the sorted answer unchanged, so the perturbed features
     /// describe the original instance; `None` when they swap two distinct values, are not finite, or do not have
     /// one feature per value.
     fn attacked_instance(&self, inst: &SortInstance, features: &[f32]) -> Option<SortInstance> {

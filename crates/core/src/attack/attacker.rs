@@ -2,18 +2,9 @@
 
 use super::*;
 
-/// The task's own encoded features of `inst` (what a network of its encoding would read).
-pub(super) fn encoded_features<T: Task>(task: &T, inst: &T::Instance) -> Option<Vec<f32>> {
-    match task.encoding() {
-        Encoding::SeqClass(_) => task.encode_seq(inst).map(|e| e.features),
-        Encoding::VecRegression(_) => task.encode_vec(inst),
-        _ => None,
-    }
-}
-
 /// The correct output of `inst` and its central differences across the box's faces, from the hand-written
 /// solver's answers; `None` when the task cannot express answers as outputs.
-pub(super) fn linear_reference<T: Task>(
+pub(super) fn linear_reference<T: VecTask + AttackTask>(
     task: &T,
     inst: &T::Instance,
     x0: &[f32],
@@ -54,7 +45,7 @@ pub(super) struct Job {
     pub(super) u: Vec<f32>,
 }
 
-pub(super) struct Attacker<'a, T: Task> {
+pub(super) struct Attacker<'a, T: AttackTask> {
     pub(super) task: &'a T,
     pub(super) solver: &'a dyn Solver<T>,
     pub(super) surface: Option<&'a dyn AttackSurface<T>>,
@@ -100,7 +91,7 @@ impl Tally {
     }
 }
 
-impl<T: Task> Attacker<'_, T> {
+impl<T: AttackTask> Attacker<'_, T> {
     fn features(&self, job: &Job) -> Vec<f32> {
         let t = &self.targets[job.target];
         t.x0.iter().zip(&t.radius).zip(&job.u).map(|((x, r), u)| x + r * u).collect()

@@ -2,12 +2,12 @@
 //! the question does not change, searched by gradient ascent on a network's input, and how often they turn a
 //! correct answer wrong. The hand-written solver's row is the control.
 //!
-//! **The box.** A task opts in with [`Task::attack_radius`]: per encoded input feature, the largest move at
+//! **The box.** A task opts in with [`AttackTask::attack_radius`]: per encoded input feature, the largest move at
 //! budget 1 (sorting: just under half the smallest gap between distinct values, so that no two values change
 //! order; rocket: target distance and flight time each within the 5% success tolerance, the world fixed). At
 //! budget b a perturbation may move feature k by at most b·radius_k, so the attacks work in normalised
 //! coordinates u ∈ [−b, b]^F with features x0 + u ⊙ radius (an L∞ ball scaled per feature). Every point is
-//! judged by the task's own scorer against [`Task::attacked_instance`], the instance the perturbed features
+//! judged by the task's own scorer against [`AttackTask::attacked_instance`], the instance the perturbed features
 //! describe (the original one for sorting; the moved target for rocket).
 //!
 //! **Networks** ([`AttackSurface`]): the attack loss is the network's distance from the correct answer (sorting:
@@ -36,10 +36,10 @@
 //!
 //! **The control** (the hand-written solver, no gradient): the same random corners at every budget, each
 //! attacked instance solved afresh; it should stay at 100%. Other solvers without gradients (nearest
-//! neighbour, program search) are not attacked by the continuous attacks ([`run_attack`] returns `None`).
+//! neighbour, program search) are not attacked by the continuous attacks ([`seq_attack`] and [`vec_attack`] return `None`).
 //!
 //! **Discrete attacks** (policy tasks such as navigation, whose observation is a window of whole cells: there is no
-//! small continuous perturbation for a gradient to follow): [`Task::attack_variants`] draws instances a few
+//! small continuous perturbation for a gradient to follow): [`VariantAttackTask::attack_variants`] draws instances a few
 //! discrete changes away, aimed at the solver's own answer and still solvable (navigation: 1, 2 or 3 cars added
 //! on new tracks through cells of the agent's route, timed to stand there when the agent does; the planner must
 //! still reach the goal). Every solver takes part, networks or not, through its ordinary answers: per episode it
@@ -47,15 +47,16 @@
 //! size at most k makes it fail. The budget is the number of changes (cars), and the median breaking budget is
 //! the median fewest cars that turned a success into a failure ([`BudgetResult::failures`] says how many were
 //! deaths). The hand-written planner, which sees the added cars like every other car, is the control.
+use crate::capability::{AttackTask, SeqTask, VariantAttackTask, VecTask};
 use crate::error::{Error, Result};
 use crate::rng::stream;
 use crate::solver::{Solver, SolverKind};
-use crate::task::{Encoding, Outcome, Task};
+use crate::task::{Outcome, Task};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-/// Budgets of the sweep, as fractions of [`Task::attack_radius`].
+/// Budgets of the sweep, as fractions of [`AttackTask::attack_radius`].
 pub const BUDGETS: [f64; 3] = [0.25, 0.5, 1.0];
 /// Projected-gradient steps per PGD run.
 pub const PGD_STEPS: usize = 10;
@@ -67,12 +68,12 @@ pub const PGD_STEP: f64 = 2.5 / PGD_STEPS as f64;
 pub const RANDOM_CORNERS: usize = 16;
 /// Bisection steps for the smallest breaking budget (resolution: the gap between two sweep budgets / 64).
 pub const BISECTION_STEPS: usize = 6;
-/// Sizes of the discrete attack ([`Task::attack_variants`], e.g. cars added), smallest first.
+/// Sizes of the discrete attack ([`VariantAttackTask::attack_variants`], e.g. cars added), smallest first.
 pub const VARIANT_SIZES: [usize; 3] = [1, 2, 3];
 /// Variants tried per instance and size in the discrete attack.
 pub const VARIANTS: usize = 4;
 
-/// How hard the attacks search; [`AttackConfig::default`] is what [`run_attack`] uses (the constants above).
+/// How hard the attacks search; [`AttackConfig::default`] is what the registry's runs use (the constants above).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttackConfig {
     /// Projected-gradient steps per PGD run (0: no PGD).
@@ -107,23 +108,16 @@ pub use crate::surface::{AttackPoint, AttackSurface, LinearReference};
 use attacker::*;
 use variants::*;
 
-/// Runs the adversarial experiment on `instances` (level-0 test instances) for one trained solver of family
-/// `kind`: gradient attacks for solvers with an [`AttackSurface`], corners of the box for the hand-written
-/// control, and for policy tasks the discrete attack on any solver. `None` when the task takes no part (no
-/// [`Task::attack_radius`], or a policy task without [`Task::attack_variants`]), or when a continuous attack meets
-/// a solver without gradient that is not the control. Deterministic given `seed`.
-pub fn run_attack<T: Task>(
-    task: &T,
-    solver: &dyn Solver<T>,
-    kind: SolverKind,
-    instances: &[T::Instance],
-    seed: u64,
-) -> Result<Option<AttackStats>> {
-    run_attack_with(task, solver, kind, instances, seed, &AttackConfig::default())
-}
+/// The adversarial experiment as a task's registration wires it ([`seq_attack`], [`vec_attack`] or
+/// [`variant_attack`], whichever its capability traits allow): runs it on `instances` (level-0 test instances)
+/// for one trained solver of family `kind` with the search effort `cfg`. Deterministic given `seed`.
+pub type AttackFn<T> =
+    fn(&T, &dyn Solver<T>, SolverKind, &[<T as Task>::Instance], u64, &AttackConfig) -> Result<Option<AttackStats>>;
 
-/// [`run_attack`] with another search effort.
-pub fn run_attack_with<T: Task>(
+/// The continuous attacks on a sequence task's encoded features: gradient attacks for solvers with an
+/// [`AttackSurface`], corners of the box for the hand-written control. `None` when no instance takes part (no
+/// [`AttackTask::attack_radius`]) or the solver has no gradient and is not the control.
+pub fn seq_attack<T: SeqTask + AttackTask>(
     task: &T,
     solver: &dyn Solver<T>,
     kind: SolverKind,
@@ -131,12 +125,52 @@ pub fn run_attack_with<T: Task>(
     seed: u64,
     cfg: &AttackConfig,
 ) -> Result<Option<AttackStats>> {
-    let encoding = task.encoding();
-    match encoding {
-        Encoding::None => return Ok(None),
-        Encoding::Policy(_) => return run_variants(task, solver, instances, seed, cfg),
-        _ => {}
-    }
+    run_box(task, solver, kind, instances, seed, cfg, |t, i| t.encode_seq(i).map(|e| e.features), None)
+}
+
+/// [`seq_attack`] for a regression task: the features are [`VecTask::encode_vec`], and a network's output is
+/// measured against the correct output linearised over the box ([`LinearReference`]).
+pub fn vec_attack<T: VecTask + AttackTask>(
+    task: &T,
+    solver: &dyn Solver<T>,
+    kind: SolverKind,
+    instances: &[T::Instance],
+    seed: u64,
+    cfg: &AttackConfig,
+) -> Result<Option<AttackStats>> {
+    run_box(task, solver, kind, instances, seed, cfg, |t, i| t.encode_vec(i), Some(linear_reference::<T>))
+}
+
+/// The discrete attack ([`VariantAttackTask::attack_variants`]) on any solver, network or not. `None` when the
+/// task offers no variants on these instances.
+pub fn variant_attack<T: VariantAttackTask>(
+    task: &T,
+    solver: &dyn Solver<T>,
+    _kind: SolverKind,
+    instances: &[T::Instance],
+    seed: u64,
+    cfg: &AttackConfig,
+) -> Result<Option<AttackStats>> {
+    run_variants(task, solver, instances, seed, cfg)
+}
+
+/// The encoded features of an instance that a continuous attack perturbs (the task's learning shape).
+type Features<T> = fn(&T, &<T as Task>::Instance) -> Option<Vec<f32>>;
+/// The correct output around a point of the box, for regression attacks.
+type Reference<T> = fn(&T, &<T as Task>::Instance, &[f32], &[f32]) -> Option<LinearReference>;
+
+/// The continuous attacks on the box around `features`.
+#[allow(clippy::too_many_arguments)]
+fn run_box<T: AttackTask>(
+    task: &T,
+    solver: &dyn Solver<T>,
+    kind: SolverKind,
+    instances: &[T::Instance],
+    seed: u64,
+    cfg: &AttackConfig,
+    features: Features<T>,
+    reference: Option<Reference<T>>,
+) -> Result<Option<AttackStats>> {
     let surface = match kind {
         SolverKind::Symbolic => None,
         _ => match solver.attack_surface() {
@@ -149,7 +183,7 @@ pub fn run_attack_with<T: Task>(
         .filter_map(|inst| {
             let x0 = match surface {
                 Some(s) => s.features(task, inst)?,
-                None => encoded_features(task, inst)?,
+                None => features(task, inst)?,
             };
             let radius = task.attack_radius(inst)?;
             let fits = radius.len() == x0.len()
@@ -159,8 +193,8 @@ pub fn run_attack_with<T: Task>(
             if !fits {
                 return None;
             }
-            let reference = match (surface, encoding) {
-                (Some(_), Encoding::VecRegression(_)) => linear_reference(task, inst, &x0, &radius),
+            let reference = match (surface, reference) {
+                (Some(_), Some(r)) => r(task, inst, &x0, &radius),
                 _ => None,
             };
             Some(Target { instance: inst, x0, radius, reference })

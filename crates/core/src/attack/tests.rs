@@ -42,12 +42,25 @@ impl Task for SignTask {
     fn symbolic_description(&self) -> &'static str {
         "look at the sign"
     }
-    fn encoding(&self) -> Encoding {
-        Encoding::VecRegression(VecShape { inputs: 2, outputs: 1 })
+}
+
+impl VecTask for SignTask {
+    fn vec_shape(&self) -> VecShape {
+        VecShape { inputs: 2, outputs: 1 }
     }
     fn encode_vec(&self, inst: &Vec<f32>) -> Option<Vec<f32>> {
         Some(inst.clone())
     }
+    fn decode_vec(&self, _inst: &Vec<f32>, _output: &[f32]) -> Option<bool> {
+        None
+    }
+    /// No output encoding: the attacks measure the network against its own clean output.
+    fn encode_vec_answer(&self, _inst: &Vec<f32>, _answer: &bool) -> Option<Vec<f32>> {
+        None
+    }
+}
+
+impl AttackTask for SignTask {
     fn attack_radius(&self, inst: &Vec<f32>) -> Option<Vec<f32>> {
         Some(vec![0.5 * inst[0].abs(), 1.0])
     }
@@ -56,6 +69,17 @@ impl Task for SignTask {
         let inside = f.len() == 2 && (0..2).all(|k| (f[k] - inst[k]).abs() <= r[k] * (1.0 + 1e-5));
         inside.then(|| f.to_vec())
     }
+}
+
+/// The continuous attack with the default effort.
+fn run_attack(
+    task: &SignTask,
+    solver: &dyn Solver<SignTask>,
+    kind: SolverKind,
+    insts: &[Vec<f32>],
+    seed: u64,
+) -> Result<Option<AttackStats>> {
+    vec_attack(task, solver, kind, insts, seed, &AttackConfig::default())
 }
 
 /// A "network" that also reads the second number: positive when x0 + K·x1 > 0. Its loss, −y·(x0 + K·x1), has

@@ -2,10 +2,10 @@
 
 use super::*;
 
-/// The discrete attack ([`Task::attack_variants`]) on any solver: per instance answered correctly, variants of
+/// The discrete attack ([`VariantAttackTask::attack_variants`]) on any solver: per instance answered correctly, variants of
 /// growing size aimed at the solver's own answer; an instance survives size k when no variant of size at most k
 /// makes its answer fail. `None` when the task offers no variants.
-pub(super) fn run_variants<T: Task>(
+pub(super) fn run_variants<T: VariantAttackTask>(
     task: &T,
     solver: &dyn Solver<T>,
     instances: &[T::Instance],
@@ -98,7 +98,7 @@ pub(super) fn run_variants<T: Task>(
              most k makes it fail",
             cfg.variants
         ),
-        budget_unit: task.attack_unit().into(),
+        budget_unit: task.variant_unit().into(),
         instances: n as u64,
         clean_successes: ok.len() as u64,
         clean_mean_metric: mean(&clean.iter().map(|o| o.metric).collect::<Vec<_>>()),

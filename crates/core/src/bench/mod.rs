@@ -15,8 +15,11 @@ use crate::task::{Encoding, Outcome, Task};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+mod capabilities;
 mod prepared;
 mod timing;
+use capabilities::Capabilities;
+pub use capabilities::{policy_contract, seq_contract, variant_contract, vec_contract, ContractCheck};
 use prepared::PreparedBench;
 pub use timing::{all_timing_cases, Setup, Timed, TimingCase, INFER_INSTANCES, SOLVE_INSTANCES, TRAIN_INSTANCES};
 
@@ -84,7 +87,9 @@ pub trait DynTask: Send + Sync {
     fn prepare(&self, source: &TestSource, profile: &Profile) -> Result<Box<dyn Prepared + '_>>;
     /// The registry-wide checks: seed determinism, validity of generated instances, JSON round trip, the
     /// symbolic solver succeeding at level 0, every level differing from level 0 and from its neighbour, the
-    /// network encoding decoding its own targets to a correct answer, and test sets without repeats.
+    /// contract of every capability the task was registered with ([`seq_contract`], [`vec_contract`],
+    /// [`policy_contract`], the attack box or [`variant_contract`]) on every generated instance, and test sets
+    /// without repeats.
     fn self_check(&self, seed: u64, n: usize) -> Result<(), String>;
     /// The task contract at its edges ([`crate::contract`]): `variants` instances per cell drawn from the whole
     /// instance type; each one `validate` accepts must be solved by the symbolic solver with a finite metric, each
@@ -145,16 +150,18 @@ pub const SAMPLE_MAX_EPOCHS: f64 = 200.0;
 /// Level-0 test instances the adversarial experiment attacks per run.
 pub const ATTACKED_INSTANCES: usize = 200;
 
-/// A task with its learners; implements [`DynTask`].
+/// A task with its learners and the capabilities it was registered with ([`Bench::with_seq`] and the other
+/// `with_*` methods); implements [`DynTask`].
 pub struct Bench<T: Task> {
     task: T,
     learners: Vec<Box<dyn Learner<T>>>,
+    caps: Capabilities<T>,
 }
 
 impl<T: Task> Bench<T> {
-    /// Wraps `task` with its learners (put the symbolic one first).
+    /// Wraps `task` with its learners (put the symbolic one first) and no capabilities beyond the core [`Task`].
     pub fn new(task: T, learners: Vec<Box<dyn Learner<T>>>) -> Self {
-        Bench { task, learners }
+        Bench { task, learners, caps: Capabilities::default() }
     }
 
     /// The wrapped task.
@@ -243,7 +250,7 @@ impl<T: Task> DynTask for Bench<T> {
         self.task.symbolic_description()
     }
     fn encoding(&self) -> Encoding {
-        self.task.encoding()
+        self.caps.encoding
     }
 
     fn solvers(&self) -> Vec<SolverInfo> {
@@ -375,42 +382,8 @@ impl<T: Task> DynTask for Bench<T> {
                         return Err(format!("{label} #{i}: the symbolic solver failed in distribution"));
                     }
                 }
-                if let Encoding::VecRegression(shape) = t.encoding() {
-                    let x = t.encode_vec(&inst).ok_or_else(|| format!("{label} #{i}: no vector encoding"))?;
-                    if x.len() != shape.inputs || x.iter().any(|v| !v.is_finite()) {
-                        return Err(format!("{label} #{i}: vector encoding does not match its declared shape"));
-                    }
-                }
-                if let (Encoding::SeqClass(shape), Some(ex)) = (t.encoding(), t.encode_seq(&inst)) {
-                    // Log-probabilities spread evenly over each target range must decode to a correct answer.
-                    let mut scores = vec![-1e9f32; ex.len() * shape.classes];
-                    for (p, &(lo, hi)) in ex.targets.iter().enumerate() {
-                        let lp = -((hi - lo + 1) as f32).ln();
-                        scores[p * shape.classes + lo as usize..=p * shape.classes + hi as usize].fill(lp);
-                    }
-                    let ok = t.decode_seq(&inst, &scores).is_some_and(|a| t.score(&inst, &a).success);
-                    if !ok {
-                        return Err(format!("{label} #{i}: decoding the encoded targets gave a wrong answer"));
-                    }
-                    if ex.features.len() != ex.len() * shape.features || ex.len() > shape.max_len {
-                        return Err(format!("{label} #{i}: encoding does not match its declared shape"));
-                    }
-                    if !shape.positional {
-                        seq_positions_irrelevant(&ex, shape.features)
-                            .map_err(|e| format!("{label} #{i}: {e}; declare `positional: true`"))?;
-                    }
-                    if shape.permutation {
-                        let slots = crate::task::assign_slots(&ex.targets).ok_or_else(|| {
-                            format!("{label} #{i}: `permutation` encoding whose targets admit no permutation")
-                        })?;
-                        let mut scores = vec![-1e9f32; ex.len() * shape.classes];
-                        for (p, &k) in slots.iter().enumerate() {
-                            scores[p * shape.classes + k] = 0.0;
-                        }
-                        if !t.decode_seq(&inst, &scores).is_some_and(|a| t.score(&inst, &a).success) {
-                            return Err(format!("{label} #{i}: decoding a permutation of the targets failed"));
-                        }
-                    }
+                for check in &self.caps.checks {
+                    check(t, *cell, &inst).map_err(|e| format!("{label} #{i}: {e}"))?;
                 }
             }
         }
@@ -516,24 +489,6 @@ impl<T: Task> Bench<T> {
         let base = self.task.generate(cell, &mut rng);
         edge_instances::<T>(&base, variants, &mut rng)
     }
-}
-
-/// For an encoding that declares positions irrelevant: two positions with the same features must accept the same
-/// classes (otherwise the answer depends on where an element sits, which a permutation-equivariant network cannot
-/// see).
-fn seq_positions_irrelevant(ex: &crate::task::SeqExample, features: usize) -> Result<(), String> {
-    let row = |p: usize| &ex.features[p * features..(p + 1) * features];
-    for p in 0..ex.len() {
-        for q in p + 1..ex.len() {
-            if row(p) == row(q) && ex.targets[p] != ex.targets[q] {
-                return Err(format!(
-                    "positions {p} and {q} have equal features but different targets {:?} and {:?}",
-                    ex.targets[p], ex.targets[q]
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Checks that `level` is a valid drift level and `axis` names one of the task's axes; returns the cell.

@@ -251,7 +251,11 @@ impl<T: Task> PreparedBench<'_, T> {
                 let l0 = &self.tests.iter().find(|(c, _)| c.level == 0).expect("level 0 is prepared").1;
                 let attacked = &l0[..l0.len().min(ATTACKED_INSTANCES)];
                 let attack_start = Instant::now();
-                let stats_of_attack = crate::attack::run_attack(t, trained.as_ref(), learner.kind(), attacked, seed)?;
+                let cfg = crate::attack::AttackConfig::default();
+                let stats_of_attack = match self.bench.caps.attack {
+                    Some(attack) => attack(t, trained.as_ref(), learner.kind(), attacked, seed, &cfg)?,
+                    None => None,
+                };
                 stats.extra.insert("attack_s".into(), attack_start.elapsed().as_secs_f64());
                 stats_of_attack
             }

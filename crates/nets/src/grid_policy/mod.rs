@@ -27,7 +27,8 @@ use crate::policy::Memory;
 use crate::train::{fit, gather_rows, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Tensor, D};
 use driftbench_core::solver::Attempt;
-use driftbench_core::{rng, GridObservation, Learner, Profile, Solver, SolverKind, Task, TrainData, TrainStats};
+use driftbench_core::PolicyTask;
+use driftbench_core::{rng, GridObservation, Learner, Profile, Solver, SolverKind, TrainData, TrainStats};
 use rand::seq::IndexedRandom;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -100,7 +101,7 @@ fn grid_of(ep: &dyn driftbench_core::Episode) -> Result<GridObservation> {
 
 /// Runs one greedy episode per instance in lockstep. The fixed maps of every episode are appended to `maps`
 /// (their indices are in the visits, when `keep` asks for them).
-fn grid_rollouts<T: Task>(
+fn grid_rollouts<T: PolicyTask>(
     task: &T,
     net: &VinNet,
     insts: &[T::Instance],
@@ -194,7 +195,7 @@ fn grid_rollouts<T: Task>(
 }
 
 /// Greedy success rate on `insts`.
-fn evaluate<T: Task>(task: &T, net: &VinNet, insts: &[T::Instance]) -> Result<f64> {
+fn evaluate<T: PolicyTask>(task: &T, net: &VinNet, insts: &[T::Instance]) -> Result<f64> {
     let rs = grid_rollouts(task, net, insts, &mut Vec::new(), false)?;
     let ok = rs
         .iter()
@@ -240,7 +241,7 @@ impl Labelled {
 type Demonstration = (StaticMap, Vec<(Visit, usize)>);
 
 /// The states of `actions` played from the start of `inst`'s episode (until it ends), as the head sees them.
-fn replay<T: Task>(task: &T, net: &VinNet, inst: &T::Instance, actions: &[usize]) -> Result<Demonstration> {
+fn replay<T: PolicyTask>(task: &T, net: &VinNet, inst: &T::Instance, actions: &[usize]) -> Result<Demonstration> {
     let mut ep = task.episode(inst).ok_or_else(|| NetError::Encoding("no episode".into()))?;
     let map = net.static_map(&grid_of(ep.as_ref())?);
     let mut visits = Vec::with_capacity(actions.len());
@@ -257,7 +258,7 @@ fn replay<T: Task>(task: &T, net: &VinNet, inst: &T::Instance, actions: &[usize]
 }
 
 /// The expert's demonstrations on `insts`, as labelled states.
-fn demonstrations<T: Task>(task: &T, net: &VinNet, insts: &[T::Instance], into: &mut Labelled) -> Result<()> {
+fn demonstrations<T: PolicyTask>(task: &T, net: &VinNet, insts: &[T::Instance], into: &mut Labelled) -> Result<()> {
     let per: Vec<Result<Demonstration>> = insts
         .par_iter()
         .map(|i| {
@@ -279,7 +280,7 @@ fn demonstrations<T: Task>(task: &T, net: &VinNet, insts: &[T::Instance], into: 
 
 /// Training batches are worlds, not states: each step plans a batch of worlds once and learns from every labelled
 /// state in them, so value iteration runs once per world instead of once per state.
-struct VinObjective<'a, T: Task> {
+struct VinObjective<'a, T: PolicyTask> {
     task: &'a T,
     net: &'a VinNet,
     data: &'a Labelled,
@@ -314,7 +315,7 @@ fn world_logits(
     Ok((net.head(&input)?, states))
 }
 
-impl<T: Task> Objective for VinObjective<'_, T> {
+impl<T: PolicyTask> Objective for VinObjective<'_, T> {
     fn params(&self) -> &Params {
         &self.net.params
     }
@@ -364,7 +365,7 @@ impl Default for Vin {
 /// Validation states whose expert agreement is measured (their episodes are the first validation instances).
 const VAL_DEMOS: usize = 200;
 
-impl<T: Task> Learner<T> for Vin {
+impl<T: PolicyTask> Learner<T> for Vin {
     fn name(&self) -> &'static str {
         "vin"
     }
@@ -491,7 +492,7 @@ struct VinSolver {
     net: VinNet,
 }
 
-impl<T: Task> Solver<T> for VinSolver {
+impl<T: PolicyTask> Solver<T> for VinSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
         // An instance the task rejects gets no answer instead of failing the batch.
         driftbench_core::solver::solve_valid(task, instances, |instances| {
@@ -575,7 +576,7 @@ impl SyntheticWorlds {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use driftbench_core::Cell;
+    use driftbench_core::{Cell, Task};
     use driftbench_tasks::Navigation;
 
     #[test]

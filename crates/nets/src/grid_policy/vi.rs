@@ -382,6 +382,7 @@ mod tests {
     /// and chosen actions bit for bit, including ties, signed zeros and NaNs.
     #[test]
     fn the_fast_forward_step_matches_the_reference_bit_for_bit() {
+        type Kernel<'a> = dyn Fn(&mut [f32], Option<&mut [u8]>) + 'a;
         fn check<const A: usize>(h: usize, w: usize, seed: u32) {
             let b = 2;
             let mut r = uniform(b * h * w * A, seed);
@@ -400,7 +401,7 @@ mod tests {
             let args = Step { r: &r, v: &v, p: &p, h, w };
             for reduce in [false, true] {
                 let n = b * h * w * if reduce { 1 } else { A };
-                let run = |f: &dyn Fn(&mut [f32], Option<&mut [u8]>)| {
+                let run = |f: &Kernel| {
                     let (mut out, mut best) = (vec![0.0f32; n], vec![0u8; b * h * w]);
                     f(&mut out, reduce.then_some(&mut best[..]));
                     (out.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), best)

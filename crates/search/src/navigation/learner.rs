@@ -139,7 +139,7 @@ pub(super) fn demonstration(task: &Navigation, bfs: bool, inst: &NavInstance) ->
 }
 
 /// DAgger labels for a policy run on `inst`: the planner's first action from every state the run decided in (its
-/// cell at tick k, as [`Task::expert_action`] would answer after replaying the run's first k actions); states from
+/// cell at tick k, as [`PolicyTask::expert_action`] would answer after replaying the run's first k actions); states from
 /// which no safe route remains are skipped.
 fn expert_labels(inst: &NavInstance, r: &Run) -> Vec<(u32, usize)> {
     r.visited

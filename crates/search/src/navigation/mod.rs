@@ -66,7 +66,7 @@
 //! car drives at the agent and the safe escape needs more literals than a rule has. Without the BFS atoms the list
 //! follows the goal's direction (`if free(S) & !car_next(S) & goal(S) then S elif …`) and times out behind blocks.
 use driftbench_core::solver::Attempt;
-use driftbench_core::{Learner, Profile, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats};
+use driftbench_core::{Learner, PolicyTask, Profile, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats};
 use driftbench_tasks::navigation::{plan_from, Action, City, NavInstance, MAX_STEPS, WINDOW};
 use driftbench_tasks::Navigation;
 use rayon::prelude::*;

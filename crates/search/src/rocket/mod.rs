@@ -7,7 +7,7 @@
 //! fitted constants may be added: `f`, `a·f`, `f + b` or `a·f + b` (each constant and each operator it brings
 //! counts as a node). A formula with a non-finite value on some input gives no answer there.
 //!
-//! **Data.** [`Task::vec_training_set`] with the networks' streams (`trials/train` on the training instances,
+//! **Data.** [`VecTask::vec_training_set`] with the networks' streams (`trials/train` on the training instances,
 //! `trials/val` on the validation instances), on a prefix of the instances: the examples are the networks' first
 //! examples, byte for byte (each instance draws its trial launch from the stream in turn). A trial maps where a
 //! random launch landed (D, T) and its world (g, rho, h0) to the launch (vx, vy).
@@ -26,6 +26,7 @@ use crate::enumerate::{enumerate, Cap, Caps, Control, Expr, Grammar, Production,
 use driftbench_core::solver::Attempt;
 use driftbench_core::{
     rng, Learner, Profile, SearchBudget, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats, VecExample,
+    VecTask,
 };
 use driftbench_tasks::rocket::{shoot_many, Launch, RocketInstance, ShootProblem};
 use driftbench_tasks::Rocket;

@@ -27,7 +27,7 @@
 //! ⌊(t·speed_cells + φ) / speed_ticks⌋ cells, where φ ∈ 0..speed_ticks is drawn per car so that slow cars do
 //! not all move on the same ticks. A car moves at most 2 cells in one tick. An instance may also list cars of its
 //! own ([`AddedCar`]: track, cycle position and phase), driving by the same rules; generated instances list none,
-//! and the adversarial experiment adds them ([`Task::attack_variants`]). Cars ignore each other and the agent,
+//! and the adversarial experiment adds them ([`VariantAttackTask::attack_variants`]). Cars ignore each other and the agent,
 //! so where every car is at every tick is known in advance: the planner uses it, and the observation shows the
 //! next tick.
 //!
@@ -90,7 +90,8 @@
 //! assert!(last.reached && last.terminated && !last.died);
 //! ```
 use driftbench_core::{
-    AxisSpec, Cell, Encoding, Episode, EpisodeStep, GridObservation, Outcome, PolicyShape, SolveInfo, Task,
+    AxisSpec, Cell, Episode, EpisodeStep, GridObservation, Outcome, PolicyShape, PolicyTask, SolveInfo, Task,
+    VariantAttackTask,
 };
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng;

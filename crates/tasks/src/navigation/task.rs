@@ -251,9 +251,16 @@ impl Task for Navigation {
         None
     }
 
+    fn render_svg(&self, inst: &NavInstance, answer: Option<&Route>) -> Option<String> {
+        World::try_new(inst).ok()?;
+        Some(render_svg(inst, answer.map_or(&[][..], |r| &r.actions)))
+    }
+}
+
+impl PolicyTask for Navigation {
     /// Policies see the egocentric observation of [`World::observe`] and choose one of the five actions.
-    fn encoding(&self) -> Encoding {
-        Encoding::Policy(PolicyShape { observation: OBS_DIM, actions: Action::ALL.len() })
+    fn policy_shape(&self) -> PolicyShape {
+        PolicyShape { observation: OBS_DIM, actions: Action::ALL.len() }
     }
 
     fn episode(&self, inst: &NavInstance) -> Option<Box<dyn Episode>> {
@@ -284,17 +291,9 @@ impl Task for Navigation {
     fn answer_from_actions(&self, _inst: &NavInstance, actions: &[usize]) -> Option<Route> {
         actions.iter().map(|&a| Action::from_index(a)).collect::<Option<Vec<_>>>().map(|actions| Route { actions })
     }
+}
 
-    fn render_svg(&self, inst: &NavInstance, answer: Option<&Route>) -> Option<String> {
-        World::try_new(inst).ok()?;
-        Some(render_svg(inst, answer.map_or(&[][..], |r| &r.actions)))
-    }
-
-    fn attack_unit(&self) -> &'static str {
-        "cars added, each on a new track through a cell of the solver's own route, timed to stand there when the \
-         agent does; the planner still reaches the goal"
-    }
-
+impl VariantAttackTask for Navigation {
     /// Up to `count` variants with `size` more cars ([`AddedCar`]), each on a straight track of 4-8 cells through a
     /// cell the answer's route visits at some tick t ≥ 1, timed to stand on that cell at tick t. Only valid variants
     /// that the planner still solves are kept, from at most [`VARIANT_DRAWS`] × `count` draws.
@@ -328,9 +327,14 @@ impl Task for Navigation {
         }
         out
     }
+
+    fn variant_unit(&self) -> &'static str {
+        "cars added, each on a new track through a cell of the solver's own route, timed to stand there when the \
+         agent does; the planner still reaches the goal"
+    }
 }
 
-/// Draws per variant [`Task::attack_variants`] may spend before it returns fewer variants than asked for.
+/// Draws per variant [`VariantAttackTask::attack_variants`] may spend before it returns fewer variants than asked for.
 pub const VARIANT_DRAWS: usize = 8;
 
 /// A car on a straight track of 4-8 street cells through `cell` that stands on `cell` at tick `t`; `None` when no

@@ -47,7 +47,7 @@
 //! let landing = simulate(&env, vx, vy);
 //! assert!(landing.landed && (landing.distance - 500.0).abs() < 1e-3 && (landing.time - 10.0).abs() < 1e-5);
 //! ```
-use driftbench_core::{AxisSpec, Cell, Encoding, Outcome, SolveInfo, Task, VecExample, VecShape};
+use driftbench_core::{AttackTask, AxisSpec, Cell, Outcome, SolveInfo, Task, VecExample, VecShape, VecTask};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};

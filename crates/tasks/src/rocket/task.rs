@@ -264,10 +264,12 @@ impl Task for Rocket {
     fn strict_name(&self) -> &'static str {
         "hits within 1%"
     }
+}
 
+impl VecTask for Rocket {
     /// Networks see (target distance, flight time, gravity, air density, altitude) and output (vx, vy).
-    fn encoding(&self) -> Encoding {
-        Encoding::VecRegression(VecShape { inputs: 5, outputs: 2 })
+    fn vec_shape(&self) -> VecShape {
+        VecShape { inputs: 5, outputs: 2 }
     }
 
     fn encode_vec(&self, inst: &RocketInstance) -> Option<Vec<f32>> {
@@ -285,6 +287,34 @@ impl Task for Rocket {
         Some(vec![answer.vx as f32, answer.vy as f32])
     }
 
+    /// Networks learn from recorded launch trials: in each training instance's environment, a launch velocity
+    /// drawn uniformly from [`TRIAL_VX`] × [`TRIAL_VY`] (a box covering every launch the training targets need,
+    /// 15-120 m/s on both components) is simulated, and the example maps where it landed (distance, flight time)
+    /// and the environment back to the launch. One simulation is one trial.
+    fn vec_training_set(&self, train: &[RocketInstance], rng: &mut ChaCha8Rng) -> (Vec<VecExample>, u64) {
+        // The launches are drawn first (the draws do not depend on the landings), then flown side by side.
+        let launches: Vec<(Env, f64, f64)> = train
+            .iter()
+            .map(|inst| {
+                let vx = rng.random_range(TRIAL_VX.0..=TRIAL_VX.1);
+                let vy = rng.random_range(TRIAL_VY.0..=TRIAL_VY.1);
+                (inst.env(), vx, vy)
+            })
+            .collect();
+        let out = launches
+            .iter()
+            .zip(simulate_many(&launches))
+            .filter(|(_, landing)| landing.landed)
+            .map(|((env, vx, vy), landing)| VecExample {
+                input: features(landing.distance, landing.time, env),
+                target: vec![*vx as f32, *vy as f32],
+            })
+            .collect();
+        (out, train.len() as u64)
+    }
+}
+
+impl AttackTask for Rocket {
     /// The adversarial box moves the target: distance and flight time each by up to the success tolerance (5%,
     /// less 0.1% for rounding) of their own value; the world (gravity, air, altitude) does not move. A target
     /// moved that little is the same question up to the tolerance the scorer grants, and answers on it are judged
@@ -318,32 +348,6 @@ impl Task for Rocket {
         let again = self.encode_vec(&moved)?;
         let same = again.iter().zip(features).all(|(a, f)| (a - f).abs() <= 1e-5 * f.abs().max(1.0));
         same.then_some(moved)
-    }
-
-    /// Networks learn from recorded launch trials: in each training instance's environment, a launch velocity
-    /// drawn uniformly from [`TRIAL_VX`] × [`TRIAL_VY`] (a box covering every launch the training targets need,
-    /// 15-120 m/s on both components) is simulated, and the example maps where it landed (distance, flight time)
-    /// and the environment back to the launch. One simulation is one trial.
-    fn vec_training_set(&self, train: &[RocketInstance], rng: &mut ChaCha8Rng) -> (Vec<VecExample>, u64) {
-        // The launches are drawn first (the draws do not depend on the landings), then flown side by side.
-        let launches: Vec<(Env, f64, f64)> = train
-            .iter()
-            .map(|inst| {
-                let vx = rng.random_range(TRIAL_VX.0..=TRIAL_VX.1);
-                let vy = rng.random_range(TRIAL_VY.0..=TRIAL_VY.1);
-                (inst.env(), vx, vy)
-            })
-            .collect();
-        let out = launches
-            .iter()
-            .zip(simulate_many(&launches))
-            .filter(|(_, landing)| landing.landed)
-            .map(|((env, vx, vy), landing)| VecExample {
-                input: features(landing.distance, landing.time, env),
-                target: vec![*vx as f32, *vy as f32],
-            })
-            .collect();
-        (out, train.len() as u64)
     }
 }
 

@@ -1,0 +1,131 @@
+//! A vector-regression toy task (the midpoint of two numbers) added through the public API, as
+//! `docs/adding-a-task.md` walks through it: a core `Task`, a `VecTask` and one registry line
+//! (`Entry::new(Midpoint { outputs: 1 }).vec().build()`). The registry's self-check holds it to the vector contract, and it gets
+//! the regression families, their benches and a task-table row with no further code.
+use driftbench::Entry;
+use driftbench_core::bench::DynTask;
+use driftbench_core::{AxisSpec, Cell, Outcome, SolveInfo, Task, VecShape, VecTask};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Largest magnitude `validate` accepts.
+const LIMIT: f64 = 1e6;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pair {
+    a: f64,
+    b: f64,
+}
+
+/// `outputs`: the output length the task declares (1 is right; anything else breaks the vector contract).
+struct Midpoint {
+    outputs: usize,
+}
+
+static AXES: [AxisSpec; 1] = [AxisSpec {
+    name: "range",
+    description: "magnitude of the two numbers",
+    levels: ["training: 0-10", "0-20", "0-40", "0-80", "0-160"],
+}];
+
+impl Task for Midpoint {
+    type Instance = Pair;
+    type Answer = f64;
+
+    fn id(&self) -> &'static str {
+        "midpoint-v1"
+    }
+    fn description(&self) -> &'static str {
+        "the number halfway between two numbers"
+    }
+    fn axes(&self) -> &'static [AxisSpec] {
+        &AXES
+    }
+    fn generate(&self, cell: Cell, rng: &mut ChaCha8Rng) -> Pair {
+        let top = 10.0 * f64::from(1u32 << cell.level);
+        Pair { a: rng.random_range(0.0..top), b: rng.random_range(0.0..top) }
+    }
+    fn validate(&self, p: &Pair) -> Result<(), String> {
+        for (name, v) in [("a", p.a), ("b", p.b)] {
+            if !v.is_finite() || v.abs() > LIMIT {
+                return Err(format!("{name}: {v} is not a number within ±{LIMIT}"));
+            }
+        }
+        Ok(())
+    }
+    fn score(&self, p: &Pair, answer: &f64) -> Outcome {
+        let error = (answer - (p.a + p.b) / 2.0).abs();
+        let error = if error.is_finite() { error } else { f64::MAX };
+        Outcome::new(error <= 0.05, error)
+    }
+    fn metric_name(&self) -> &'static str {
+        "absolute error"
+    }
+    fn no_answer_metric(&self) -> f64 {
+        f64::MAX
+    }
+    fn metric_higher_is_better(&self) -> bool {
+        false
+    }
+    fn solve_symbolic(&self, p: &Pair) -> (f64, SolveInfo) {
+        ((p.a + p.b) / 2.0, SolveInfo { work: 2 })
+    }
+    fn symbolic_description(&self) -> &'static str {
+        "add and halve"
+    }
+}
+
+impl VecTask for Midpoint {
+    fn vec_shape(&self) -> VecShape {
+        VecShape { inputs: 2, outputs: self.outputs }
+    }
+    fn encode_vec(&self, p: &Pair) -> Option<Vec<f32>> {
+        Some(vec![p.a as f32, p.b as f32])
+    }
+    fn decode_vec(&self, _p: &Pair, output: &[f32]) -> Option<f64> {
+        output.first().map(|&y| f64::from(y))
+    }
+    fn encode_vec_answer(&self, _p: &Pair, answer: &f64) -> Option<Vec<f32>> {
+        Some(vec![*answer as f32])
+    }
+}
+
+/// The task's registry line.
+fn entry(outputs: usize) -> Box<dyn DynTask> {
+    Entry::new(Midpoint { outputs }).vec().build()
+}
+
+#[test]
+fn the_vector_toy_passes_the_self_check_with_the_regression_families() {
+    let b = entry(1);
+    b.self_check(3, 40).expect("the toy keeps the task and vector contracts");
+    let names: Vec<&str> = b.solvers().iter().map(|s| s.name).collect();
+    assert_eq!(names, ["symbolic", "mlp", "mlp-tanh", "nearest-neighbour"]);
+    assert!(matches!(b.encoding(), driftbench_core::Encoding::VecRegression(VecShape { inputs: 2, outputs: 1 })));
+    let groups: std::collections::BTreeSet<String> = b.timing_cases().iter().map(|c| c.group.clone()).collect();
+    for g in ["generate", "symbolic-solve", "mlp-train", "mlp-tanh-inference", "nearest-neighbour-train"] {
+        assert!(groups.contains(&format!("midpoint-v1/{g}")), "no {g} bench: {groups:?}");
+    }
+    let row = driftbench::task_table(&[b]);
+    assert!(row.contains("| `midpoint-v1`: ") && row.contains("add and halve"), "{row}");
+}
+
+#[test]
+fn the_default_training_set_pairs_encodings_with_the_hand_written_answers() {
+    let insts = [Pair { a: 1.0, b: 3.0 }, Pair { a: 4.0, b: 4.0 }];
+    let mut rng = driftbench_core::rng::stream(1, "midpoint-v1", "toy");
+    let (examples, trials) = Midpoint { outputs: 1 }.vec_training_set(&insts, &mut rng);
+    assert_eq!(trials, 0);
+    assert_eq!(
+        examples.iter().map(|e| (e.input.clone(), e.target.clone())).collect::<Vec<_>>(),
+        [(vec![1.0, 3.0], vec![2.0]), (vec![4.0, 4.0], vec![4.0])]
+    );
+}
+
+#[test]
+fn the_self_check_refuses_a_vector_shape_that_the_answers_do_not_have() {
+    let err = entry(2).self_check(3, 10).expect_err("one output per answer, two declared");
+    assert!(err.contains("declared shape"), "{err}");
+}
