@@ -1,11 +1,12 @@
 """The project's PyTorch reference (run by scripts/side_by_side.py; see docs/performance.md). PyTorch is optional
 and never used in CI. Keep it in step with crates/nets/src/perf.rs when the default networks change.
 
-PyTorch equivalents of driftbench's default networks (and REINFORCE's): same shapes, same losses,
+PyTorch equivalents of driftbench's default networks (and REINFORCE's; the value-iteration network `nav-vin`
+with plain tensor ops): same shapes, same losses,
 torch.optim.AdamW with the project's lr / weight decay (betas 0.9/0.999, eps 1e-8 = candle-nn's defaults), the project's warm-up + cosine
 learning-rate schedule set every step. Times pure training steps (mini-batch gather from tensors already in
 memory + forward + loss + backward + optimiser step) and batched inference (forward + (log-)softmax under
-inference_mode) on 256 instances.
+inference_mode) on 256 instances (the VIN: the 320 states of 16 worlds).
 
 usage: python torch_bench.py <net|all> [--threads 1] [--reps 7] [--steps 50] [--phases] [--fused] [--n-reinforce N]
 One JSON line per net (same keys as the Rust step_timer): wall-clock and process CPU time per step (CPU time is
@@ -329,6 +330,116 @@ def ppo():
     return model, cfg, n, make, loss, policy_infer(policy)
 
 
+# ------------------------------------------------------------------------------------------------- value iteration
+VIN_SIDE, VIN_CHANNELS, VIN_STATIC, VIN_STATES, VIN_WORLDS = 12, 6, 2, 20, 400
+VIN_WINDOW, VIN_MEMORY, VIN_Q, VIN_HIDDEN, VIN_DISCOUNT, VIN_MOVE_LOGIT = 7, 1, 16, 32, 0.95, 3.0
+
+
+def vin_worlds():
+    """grid_policy::SyntheticWorlds: 400 random 12×12 worlds of 6 maps (30% ones; the first 2 fixed, a one-cell
+    border of 1 (building) and 0 (no goal) around them), 20 random agent cells per world, each with the 7×7 crop of
+    every map (`outside` values 1, 0, 0, 0, 0, 0 beyond the edge) and the 3×3 window of the agent's earlier visits
+    in that world (1 − ½^visits), and a random action label."""
+    s, c, r, mr = VIN_SIDE, VIN_CHANNELS, VIN_WINDOW // 2, VIN_MEMORY
+    outside = np.array([1, 0, 0, 0, 0, 0], np.float32)
+    maps = np.zeros((VIN_WORLDS, VIN_STATIC, s + 2, s + 2), np.float32)
+    crops = np.zeros((VIN_WORLDS, VIN_STATES, c * VIN_WINDOW ** 2 + (2 * mr + 1) ** 2), np.float32)
+    agents = rng.integers(0, s, (VIN_WORLDS, VIN_STATES, 2))  # (x, y)
+    labels = rng.integers(0, ACTS, (VIN_WORLDS, VIN_STATES))
+    for m in range(VIN_WORLDS):
+        g = (rng.random((c, s, s)) < 0.3).astype(np.float32)
+        padded = np.broadcast_to(outside[:, None, None], (c, s + 2 * r, s + 2 * r)).copy()
+        padded[:, r:r + s, r:r + s] = g
+        maps[m] = padded[:VIN_STATIC, r - 1:r + s + 1, r - 1:r + s + 1]
+        visits = np.zeros((s + 2 * mr, s + 2 * mr), np.int64)
+        for k, (x, y) in enumerate(agents[m]):
+            crop = padded[:, y:y + VIN_WINDOW, x:x + VIN_WINDOW].reshape(-1)
+            memory = 1.0 - 0.5 ** np.minimum(visits[y:y + 2 * mr + 1, x:x + 2 * mr + 1], 30).reshape(-1)
+            crops[m, k] = np.concatenate([crop, memory])
+            visits[y + mr, x + mr] += 1
+    return (torch.from_numpy(maps), torch.from_numpy(crops), torch.from_numpy(agents + 1),
+            torch.from_numpy(labels))
+
+
+class Vin(nn.Module):
+    """grid_policy/net.rs VinNet with Vin::default(): reward map = 1×1 conv(ReLU(3×3 conv, 32 channels)) of the fixed
+    maps; 16 action reward maps R_a from a 5-cell (cell + 4 neighbours, zero padding) stencil of it; K value-iteration
+    steps v ← max_a (R_a + Σ_s p(s, a) v(s)) over the cell and its N, S, E, W neighbours (a neighbour beyond the
+    map is the cell itself), p = softmax over the 5 cells of learnt logits × 0.95; the last step keeps the 16 action
+    maps. Attention at the agent cell: Q_a − V there and V of the 4 neighbours − V there (20 features), after the
+    reactive crop and memory features (303); ReLU MLP head [128, 128] to 5 actions."""
+
+    def __init__(self):
+        super().__init__()
+        self.reward_hidden = nn.Conv2d(VIN_STATIC, VIN_HIDDEN, 3, padding=1)
+        self.reward = nn.Conv2d(VIN_HIDDEN, 1, 1)
+        bound = 1.0 / math.sqrt(5.0)
+        self.q_reward_w = nn.Parameter(torch.empty(5, VIN_Q).uniform_(-bound, bound))
+        self.q_reward_b = nn.Parameter(torch.empty(VIN_Q).uniform_(-bound, bound))
+        # Action map a starts as "move to stencil cell a mod 5", as in net.rs.
+        logits = torch.empty(5, VIN_Q).uniform_(-0.1, 0.1)
+        logits[torch.arange(VIN_Q) % 5, torch.arange(VIN_Q)] += VIN_MOVE_LOGIT
+        self.q_value = nn.Parameter(logits)
+        reactive = VIN_CHANNELS * VIN_WINDOW ** 2 + (2 * VIN_MEMORY + 1) ** 2
+        self.head = mlp([reactive + VIN_Q + 4, 128, 128, ACTS], nn.ReLU)
+
+    @staticmethod
+    def stencil(x, mode):
+        """[B, 1, H, W] -> [B, 5, H*W]: the cell, then its N, S, E, W neighbours."""
+        h, w = x.shape[-2:]
+        xp = F.pad(x, (1, 1, 1, 1), mode=mode)
+        cells = [xp[..., 1:h + 1, 1:w + 1], xp[..., 0:h, 1:w + 1], xp[..., 2:h + 2, 1:w + 1],
+                 xp[..., 1:h + 1, 2:w + 2], xp[..., 1:h + 1, 0:w]]
+        return torch.cat(cells, 1).flatten(2)
+
+    def plan(self, maps, k):
+        """[B, Q + 1, H, W]: the action maps, then the value map."""
+        b, _, h, w = maps.shape
+        r = self.reward(F.relu(self.reward_hidden(maps)))
+        qr = self.q_reward_w.t() @ self.stencil(r, "constant") + self.q_reward_b[:, None]  # [B, Q, H*W]
+        p = F.softmax(self.q_value, 0).t() * VIN_DISCOUNT  # [Q, 5]
+        v = qr.amax(1, keepdim=True)
+        for _ in range(k):
+            q = qr + p @ self.stencil(v.reshape(b, 1, h, w), "replicate")
+            v = q.amax(1, keepdim=True)
+        return torch.cat([q, v], 1).reshape(b, VIN_Q + 1, h, w)
+
+    def forward(self, maps, crops, world, agent):
+        k = math.ceil(1.0 * (maps.shape[-1] - 2 + maps.shape[-2] - 2))  # iterations_per_cell × (W + H) = 24
+        planned = self.plan(maps, k)
+        x, y = agent[:, 0], agent[:, 1]
+        v = planned[:, VIN_Q]
+        here = v[world, y, x]
+        q = planned[world, :VIN_Q, y, x] - here[:, None]
+        nbrs = torch.stack([v[world, y - 1, x], v[world, y + 1, x], v[world, y, x + 1], v[world, y, x - 1]], 1)
+        return self.head(torch.cat([crops, q, nbrs - here[:, None]], 1))
+
+
+def vin():
+    """perf.rs `nav-vin`: a step plans 16 worlds (K = 24) and learns from all 20 states of each; AdamW lr 1e-2,
+    weight decay 1e-4, cross-entropy over the 320 states."""
+    maps, crops, agents, labels = vin_worlds()
+    model = Vin()
+    cfg = dict(lr=1e-2, wd=1e-4, batch=16, warmup=0.05)
+
+    def make(idx):
+        b = len(idx)
+        world = torch.arange(b).repeat_interleave(VIN_STATES)
+        return (maps[idx], crops[idx].reshape(b * VIN_STATES, -1), world, agents[idx].reshape(-1, 2),
+                labels[idx].reshape(-1))
+
+    def loss(b):
+        m, c, world, agent, y = b
+        return F.cross_entropy(model(m, c, world, agent), y)
+
+    test = make(torch.arange(16))
+
+    def infer():
+        return F.softmax(model(*test[:4]), -1)
+
+    return model, cfg, VIN_WORLDS, make, loss, {"forward": (16 * VIN_STATES, infer)}
+
+
 # ------------------------------------------------------------------------------------------------------------ timing
 BUILD = {
     "sorting-mlp": lambda: sorting(False),
@@ -339,6 +450,7 @@ BUILD = {
     "nav-imitation": imitation,
     "nav-ppo": ppo,
     "nav-reinforce": reinforce,
+    "nav-vin": vin,
 }
 DEFAULT = [n for n in BUILD if n != "nav-reinforce"]
 
