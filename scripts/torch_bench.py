@@ -271,10 +271,17 @@ def policy_infer(model):
     }
 
 
+def obs_with_memory(n):
+    """The imitation learner's 351 features: the 326 of the window (15% ones), then 25 of its memory of visited
+    cells (20% at 0.5), as perf.rs draws them."""
+    memory = (torch.rand(n, 25) < 0.2).float() * 0.5
+    return torch.cat([obs(n), memory], 1)
+
+
 def imitation():
-    model = mlp([OBS, 256, 256, ACTS], nn.ReLU)
-    cfg = dict(lr=1e-3, wd=1e-4, batch=256, warmup=0.05)
-    X, Y = obs(50_000), torch.randint(0, ACTS, (50_000,))
+    model = mlp([OBS + 25, 256, 256, ACTS], nn.ReLU)
+    cfg = dict(lr=2e-3, wd=1e-4, batch=256, warmup=0.05)
+    X, Y = obs_with_memory(50_000), torch.randint(0, ACTS, (50_000,))
 
     def make(idx):
         return X[idx], Y[idx]
@@ -282,7 +289,11 @@ def imitation():
     def loss(b):
         return F.cross_entropy(model(b[0]), b[1])
 
-    return model, cfg, X.shape[0], make, loss, policy_infer(model)
+    o256, o64 = obs_with_memory(256), obs_with_memory(64)
+    return model, cfg, X.shape[0], make, loss, {
+        "forward": (256, lambda: F.softmax(model(o256), -1)),
+        "forward-64": (64, lambda: F.softmax(model(o64), -1)),
+    }
 
 
 def reinforce():
