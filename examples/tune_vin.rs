@@ -43,6 +43,18 @@ fn candidates() -> Vec<(String, Vin)> {
             vin(&|v| (v.0.train.steps, v.0.hidden) = (3000, vec![256, 256])),
         ),
         ("radius 1, 2250 steps".into(), vin(&|v| v.0.train.steps = 2250)),
+        (
+            "radius 1, 3000 steps, 4000 demos, 3 DAgger rounds of 500".into(),
+            vin(&|v| (v.0.train.steps, v.0.demonstrations, v.0.dagger_rounds) = (3000, 4000, 3)),
+        ),
+        (
+            "radius 1, 3000 steps, head [256, 256], 4000 demos, 3 DAgger rounds of 500".into(),
+            vin(&|v| {
+                (v.0.train.steps, v.0.demonstrations, v.0.dagger_rounds) = (3000, 4000, 3);
+                v.0.hidden = vec![256, 256];
+            }),
+        ),
+        ("radius 1, 4000 steps, head [256, 256]".into(), vin(&|v| (v.0.train.steps, v.0.hidden) = (4000, vec![256, 256]))),
     ]
 }
 

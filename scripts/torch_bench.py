@@ -378,7 +378,7 @@ class Vin(nn.Module):
     steps v ← max_a (R_a + Σ_s p(s, a) v(s)) over the cell and its N, S, E, W neighbours (a neighbour beyond the
     map is the cell itself), p = softmax over the 5 cells of learnt logits × 0.95; the last step keeps the 16 action
     maps. Attention at the agent cell: Q_a − V there and V of the 4 neighbours − V there (20 features), after the
-    reactive crop and memory features (303); ReLU MLP head [128, 128] to 5 actions."""
+    reactive crop and memory features (303); ReLU MLP head [256, 256] to 5 actions."""
 
     def __init__(self):
         super().__init__()
@@ -392,7 +392,7 @@ class Vin(nn.Module):
         logits[torch.arange(VIN_Q) % 5, torch.arange(VIN_Q)] += VIN_MOVE_LOGIT
         self.q_value = nn.Parameter(logits)
         reactive = VIN_CHANNELS * VIN_WINDOW ** 2 + (2 * VIN_MEMORY + 1) ** 2
-        self.head = mlp([reactive + VIN_Q + 4, 128, 128, ACTS], nn.ReLU)
+        self.head = mlp([reactive + VIN_Q + 4, 256, 256, ACTS], nn.ReLU)
 
     @staticmethod
     def stencil(x, mode):

@@ -353,10 +353,10 @@ impl Default for Vin {
             discount: 0.95,
             window: 7,
             memory: 1,
-            hidden: vec![128, 128],
-            train: TrainConfig { steps: 1500, batch: 16, lr: 1e-2, weight_decay: 1e-4, warmup: 0.05, eval_every: 500 },
-            demonstrations: 2000,
-            dagger_rounds: 2,
+            hidden: vec![256, 256],
+            train: TrainConfig { steps: 3000, batch: 16, lr: 1e-2, weight_decay: 1e-4, warmup: 0.05, eval_every: 500 },
+            demonstrations: 4000,
+            dagger_rounds: 3,
             dagger_episodes: 500,
         })
     }
