@@ -59,6 +59,7 @@ fn main() {
         train: draw("train", profile.train_examples_for(task.id())),
         val: draw("val", profile.val_examples),
         dropped_overlaps: 0,
+        max_epochs: None,
     };
     let pick: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     for (i, (name, learner)) in candidates().into_iter().enumerate() {

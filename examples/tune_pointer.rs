@@ -50,6 +50,7 @@ fn main() {
         train: draw("train", profile.train_examples),
         val: draw("val", profile.val_examples),
         dropped_overlaps: 0,
+        max_epochs: None,
     };
     let pick: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let steps = std::env::var("TUNE_STEPS").ok().and_then(|v| v.parse::<u64>().ok());

@@ -115,6 +115,7 @@ fn main() {
                 train: draw("tune-train", profile.train_examples_for(task.id())),
                 val: draw("tune-val", profile.val_examples),
                 dropped_overlaps: 0,
+                max_epochs: None,
             };
             let cpu = cpu_seconds();
             match learner.train(&task, &data, &profile, seed, &|_| {}) {

@@ -339,7 +339,7 @@ pub fn run_suite_with(
                 if record.key() == key
                     && record.profile == plan.profile
                     && record.test_source == prepared[ti].test_source()
-                    && record.config == prepared[ti].solver_config(solver, size.is_some())?
+                    && record.config == prepared[ti].solver_config(solver)?
                 {
                     return Ok(RunOutcome { record, path, resumed: true });
                 }

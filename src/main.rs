@@ -522,7 +522,8 @@ fn profiles_toml() -> String {
 #   test_per_cell           test instances per cell with --generated (canonical sets have their own size)
 #   seeds                   seeds run when --seeds is not given
 #   train_scale             multiplier on every learner's optimisation steps (1.0 = the quick budget)
-#   max_epochs              optional cap on passes over the training set (left out: no cap)
+#   max_epochs              optional cap on passes over the training set, for every network run (left out: no
+#                           cap; never below 500 steps; sample-efficiency runs keep the tighter of it and 200)
 #   search                  program-search size budget: \"full\" (default) or \"small\"
 #   rl_scale                further multiplier on reinforcement learners' episodes (default 1)
 # Unknown fields are refused. Per-task sizes shown are the tasks' own for that profile name.

@@ -112,7 +112,7 @@ fn bench(task: Reverse) -> Box<dyn DynTask> {
 fn data(task: &Reverse, train: usize, val: usize) -> TrainData<Reverse> {
     let mut r = driftbench_core::rng::stream(7, task.id(), "toy");
     let mut draw = |n| (0..n).map(|_| task.generate(Cell::IN_DIST, &mut r)).collect::<Vec<_>>();
-    TrainData { train: draw(train), val: draw(val), dropped_overlaps: 0 }
+    TrainData { train: draw(train), val: draw(val), dropped_overlaps: 0, max_epochs: None }
 }
 
 fn val_exact(learner: &dyn Learner<Reverse>, task: &Reverse) -> f64 {

@@ -4,7 +4,11 @@
 //! the regression families, their benches and a task-table row with no further code.
 use driftbench::Entry;
 use driftbench_core::bench::DynTask;
-use driftbench_core::{AxisSpec, Cell, Outcome, SolveInfo, Task, VecShape, VecTask};
+use driftbench_core::solver::Symbolic;
+use driftbench_core::{
+    AxisSpec, Cell, Learner, Outcome, Profile, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats, VecShape,
+    VecTask,
+};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -128,4 +132,71 @@ fn the_default_training_set_pairs_encodings_with_the_hand_written_answers() {
 fn the_self_check_refuses_a_vector_shape_that_the_answers_do_not_have() {
     let err = entry(2).self_check(3, 10).expect_err("one output per answer, two declared");
     assert!(err.contains("declared shape"), "{err}");
+}
+
+/// A learner that answers as the hand-written solver does and records the epoch cap its training data carried.
+struct CapProbe;
+
+impl Learner<Midpoint> for CapProbe {
+    fn name(&self) -> &'static str {
+        "cap-probe"
+    }
+    fn kind(&self) -> SolverKind {
+        SolverKind::Baseline
+    }
+    fn description(&self) -> String {
+        "records its training data's epoch cap".into()
+    }
+    fn config(&self, _task: &Midpoint, _profile: &Profile) -> serde_json::Value {
+        serde_json::json!({})
+    }
+    fn train(
+        &self,
+        task: &Midpoint,
+        data: &TrainData<Midpoint>,
+        profile: &Profile,
+        seed: u64,
+        progress: &dyn Fn(f64),
+    ) -> driftbench_core::Result<(Box<dyn Solver<Midpoint>>, TrainStats)> {
+        let (solver, mut stats) = Symbolic.train(task, data, profile, seed, progress)?;
+        stats.extra.insert("cap".into(), data.max_epochs.unwrap_or(-1.0));
+        stats.extra.insert("examples".into(), data.train.len() as f64);
+        Ok((solver, stats))
+    }
+}
+
+#[test]
+fn the_epoch_cap_travels_with_the_training_data_and_the_profile_is_recorded_unchanged() {
+    let b = Entry::new(Midpoint { outputs: 1 }).vec().learners(vec![Box::new(CapProbe)]).build();
+    let caps = |profile: Profile| {
+        let out = tempfile::tempdir().unwrap();
+        let plan = driftbench::RunPlan {
+            solvers: vec!["cap-probe".into()],
+            seeds: vec![1],
+            profile: profile.clone(),
+            source: driftbench_core::bench::TestSource::Generated { n: 5 },
+            out: out.path().to_path_buf(),
+            resume: false,
+            shard: (0, 1),
+            experiments: driftbench::Experiments::ALL,
+        };
+        let prov = driftbench::provenance(1);
+        let mut runs = driftbench::run_suite(&[b.as_ref()], &plan, &prov, &|_, _| {}).unwrap();
+        runs.sort_by_key(|o| o.record.training.extra["examples"] as u64);
+        runs.iter()
+            .map(|o| {
+                assert_eq!(o.record.profile, profile, "the record holds the profile as given");
+                let recorded = o.record.experiment.as_ref().map(|e| match e {
+                    driftbench_core::record::Experiment::SampleEfficiency { max_epochs, .. } => *max_epochs,
+                });
+                (o.record.training.extra["examples"] as u64, o.record.training.extra["cap"], recorded)
+            })
+            .collect::<Vec<_>>()
+    };
+    // 300 training instances: the drift run uncapped, the sample-efficiency run on 100 with the experiment's cap.
+    let cap = driftbench_core::bench::SAMPLE_MAX_EPOCHS;
+    assert_eq!(caps(Profile::tiny()), [(100, cap, Some(cap)), (300, -1.0, None)]);
+    // A profile's own cap reaches the drift run, and the sample-efficiency run keeps the tighter one.
+    let capped = Profile { name: "capped".into(), max_epochs: Some(50.0), ..Profile::tiny() };
+    assert_eq!(caps(capped), [(100, 50.0, Some(50.0)), (300, 50.0, None)]);
 }

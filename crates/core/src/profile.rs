@@ -22,8 +22,10 @@ pub struct Profile {
     pub seeds: Vec<u64>,
     /// Multiplier on each network family's optimisation steps (1.0 = the family's `quick` budget).
     pub train_scale: f64,
-    /// Cap on passes over the training set, set by the sample-efficiency experiment so that a small training set
-    /// is not optimised for the full budget of steps (never below [`MIN_CAPPED_STEPS`]); `None`: the full budget.
+    /// The profile's own cap on passes over the training set, copied into every run's
+    /// [`TrainData::max_epochs`](crate::TrainData::max_epochs) (the sample-efficiency experiment applies its own
+    /// cap too, the tighter one wins); see [`step_budget`]. `None`: no cap. Left out of the profile's text when
+    /// `None`; no built-in profile sets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_epochs: Option<f64>,
     /// How large a program the program-search learners enumerate up to ([`SearchBudget`]); left out of the
@@ -63,8 +65,25 @@ impl SearchBudget {
     }
 }
 
-/// The fewest optimisation steps an epoch cap ([`Profile::max_epochs`]) leaves a learner.
+/// The fewest optimisation steps an epoch cap ([`TrainData::max_epochs`](crate::TrainData::max_epochs)) leaves a
+/// learner.
 pub const MIN_CAPPED_STEPS: u64 = 500;
+
+/// A network learner's optimisation steps, the one rule every learner uses: `steps` (its budget at a
+/// `train_scale` of 1) scaled by `profile` ([`Profile::scale_steps`]); with an epoch cap `max_epochs` (the
+/// training data's [`TrainData::max_epochs`](crate::TrainData::max_epochs)), at most that many passes over
+/// `examples` training examples in mini-batches of `batch`, but never fewer than [`MIN_CAPPED_STEPS`] nor more
+/// than uncapped.
+pub fn step_budget(profile: &Profile, steps: u64, examples: usize, batch: usize, max_epochs: Option<f64>) -> u64 {
+    let full = profile.scale_steps(steps);
+    match max_epochs {
+        Some(epochs) => {
+            let capped = (epochs * examples as f64 / batch.max(1) as f64).ceil() as u64;
+            full.min(capped.max(MIN_CAPPED_STEPS))
+        }
+        None => full,
+    }
+}
 
 impl Profile {
     /// The default: the whole suite on a 2-core machine in minutes, with honest in-distribution accuracy.
@@ -135,22 +154,10 @@ impl Profile {
         ((episodes as f64 * self.train_scale * self.rl_scale).round() as u64).max(1)
     }
 
-    /// A learner's step budget under this profile: `steps` × `train_scale`, at least 1.
+    /// A learner's step budget under this profile, before any epoch cap: `steps` × `train_scale`, at least 1 (see
+    /// [`step_budget`]).
     pub fn scale_steps(&self, steps: u64) -> u64 {
         ((steps as f64 * self.train_scale).round() as u64).max(1)
-    }
-
-    /// A learner's step budget for `examples` training examples in mini-batches of `batch`: [`Self::scale_steps`],
-    /// capped at [`Self::max_epochs`] passes over the data when the profile sets one.
-    pub fn steps_for(&self, steps: u64, examples: usize, batch: usize) -> u64 {
-        let full = self.scale_steps(steps);
-        match self.max_epochs {
-            Some(epochs) => {
-                let capped = (epochs * examples as f64 / batch.max(1) as f64).ceil() as u64;
-                full.min(capped.max(MIN_CAPPED_STEPS))
-            }
-            None => full,
-        }
     }
 
     /// Looks a profile up by name.
@@ -372,12 +379,12 @@ mod tests {
 
     #[test]
     fn overrides_must_name_known_tasks() {
-        let with_table = Profile { train_examples_by_task: [("sorting-v1".to_string(), 5)].into(), ..Profile::quick() };
+        let with_table = Profile { train_examples_by_task: [("task-a".to_string(), 5)].into(), ..Profile::quick() };
         let text = format!("{}max_epochs = 50\n", with_table.to_toml());
         let p = Profile::from_toml(&text, "x").unwrap();
-        let err = p.check_tasks(&["sorting-v1", "navigation-v1"]).unwrap_err().to_string();
+        let err = p.check_tasks(&["task-a", "task-b"]).unwrap_err().to_string();
         assert!(err.contains("`max_epochs`") && err.contains("move it above"), "{err}");
-        assert!(Profile::quick().check_tasks(&["navigation-v1"]).is_ok());
+        assert!(Profile::quick().check_tasks(&["task-b"]).is_ok());
     }
 
     #[test]
@@ -410,6 +417,35 @@ mod tests {
         let err = Profile::from_file(&bad).unwrap_err();
         let source = std::error::Error::source(&err).expect("a source").to_string();
         assert!(source.contains("train_examples"), "{source}");
+    }
+
+    #[test]
+    fn step_budget_scales_then_caps_passes_over_the_data() {
+        let quick = Profile::quick();
+        assert_eq!(step_budget(&quick, 1000, 100, 64, None), 1000);
+        assert_eq!(step_budget(&Profile::full(), 1000, 100, 64, None), 4000);
+        assert_eq!(step_budget(&Profile::tiny(), 1000, 100, 64, None), 10);
+        // 200 passes over 10,000 examples in batches of 64: 31,250 steps, more than the budget.
+        assert_eq!(step_budget(&quick, 1000, 10_000, 64, Some(200.0)), 1000);
+        assert_eq!(step_budget(&quick, 100_000, 10_000, 64, Some(200.0)), 31_250);
+        // A tight cap leaves at least MIN_CAPPED_STEPS, and never more than uncapped.
+        assert_eq!(step_budget(&quick, 100_000, 100, 64, Some(200.0)), MIN_CAPPED_STEPS);
+        assert_eq!(step_budget(&Profile::tiny(), 1000, 100, 64, Some(200.0)), 10);
+        assert_eq!(step_budget(&quick, 100_000, 100, 0, Some(1.0)), MIN_CAPPED_STEPS);
+    }
+
+    #[test]
+    fn the_epoch_cap_stays_out_of_the_builtin_profiles() {
+        for p in Profile::builtin() {
+            assert_eq!(p.max_epochs, None);
+            assert!(!p.to_toml().contains("max_epochs"), "{}", p.name);
+        }
+        // The tiny profile's hash as its records carry it (the quick one is pinned in the root crate's tests).
+        assert_eq!(Profile::tiny().hash(), "55152949e76df59cc777c6ae7d8af515cf87cd1b3150aa8e1a86fe0c4634dda0");
+        let capped = Profile { name: "capped".into(), max_epochs: Some(50.0), ..Profile::tiny() };
+        assert_eq!(Profile::from_toml(&capped.to_toml(), "x").unwrap(), capped);
+        let bad = capped.to_toml().replace("max_epochs = 50.0", "max_epochs = 0.0");
+        assert!(Profile::from_toml(&bad, "x").is_err_and(|e| e.to_string().contains("max_epochs")));
     }
 
     #[test]

@@ -71,6 +71,9 @@ pub struct TrainData<T: Task> {
     pub val: Vec<T::Instance>,
     /// How many drawn training instances were dropped because they appear in a test set.
     pub dropped_overlaps: usize,
+    /// At most this many passes over this training set (the sample-efficiency experiment's cap, or the profile's
+    /// own): network learners turn it into their step budget with [`crate::profile::step_budget`]. `None`: no cap.
+    pub max_epochs: Option<f64>,
 }
 
 /// Something that becomes a [`Solver`] by learning from [`TrainData`] (or, for the symbolic solver, by not

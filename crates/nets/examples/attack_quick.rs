@@ -38,6 +38,7 @@ fn report<T: Task>(
         train: draw("train", profile.train_examples_for(task.id())),
         val: draw("val", profile.val_examples),
         dropped_overlaps: 0,
+        max_epochs: None,
     };
     let mut test = rng::stream(driftbench_core::dataset::CANONICAL_SEED, task.id(), "test/in-dist-L0");
     let insts: Vec<T::Instance> = (0..ATTACKED).map(|_| task.generate(Cell::IN_DIST, &mut test)).collect();

@@ -45,7 +45,8 @@ fn main() -> anyhow::Result<()> {
         let mut r = rng::stream(seed, task.id(), purpose);
         (0..n).map(|_| task.generate(Cell::IN_DIST, &mut r)).collect::<Vec<_>>()
     };
-    let data = TrainData { val: draw("val", n_val), train: draw("train", n_train), dropped_overlaps: 0 };
+    let data =
+        TrainData { val: draw("val", n_val), train: draw("train", n_train), dropped_overlaps: 0, max_epochs: None };
     let mut profile = Profile::quick();
     profile.train_scale = flag("--scale", 1.0);
     let learner: Box<dyn Learner<Navigation>> = match which.as_str() {

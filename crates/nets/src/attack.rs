@@ -192,7 +192,7 @@ mod tests {
         let mut r = rng::stream(5, task.id(), "attack-test");
         let train = (0..n).map(|_| task.generate(Cell::IN_DIST, &mut r)).collect();
         let val = (0..50).map(|_| task.generate(Cell::IN_DIST, &mut r)).collect();
-        TrainData { train, val, dropped_overlaps: 0 }
+        TrainData { train, val, dropped_overlaps: 0, max_epochs: None }
     }
 
     fn tests<T: Task>(task: &T) -> Vec<T::Instance> {

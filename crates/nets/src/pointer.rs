@@ -340,7 +340,13 @@ impl<T: SeqTask> Learner<T> for PointerLearner {
                 val_insts: &data.val,
             };
             let mut batch_rng = rng::stream(seed, task.id(), &format!("batches/{}", self.name));
-            let steps = profile.steps_for(self.train.steps, obj.train.len(), self.train.batch);
+            let steps = driftbench_core::step_budget(
+                profile,
+                self.train.steps,
+                obj.train.len(),
+                self.train.batch,
+                data.max_epochs,
+            );
             let mut stats = fit(&obj, &self.train, steps, &mut batch_rng, progress)?;
             stats.extra.insert("parameters".into(), model.params().count() as f64);
             stats.val_accuracy_name = Some("predecessor-pointer accuracy".into());

@@ -394,8 +394,10 @@ impl<T: PolicyTask> Learner<T> for Imitation {
             let mut batches = rng::stream(seed, task.id(), "batches/imitation");
             let mut picks = rng::stream(seed, task.id(), "dagger/imitation");
             let rounds = c.dagger_rounds + 1;
-            // An epoch cap (sample-efficiency runs) counts the demonstrations' states.
-            let per_round = (profile.steps_for(c.train.steps, n, c.train.batch) / rounds as u64).max(1);
+            // An epoch cap (the training data's, e.g. in sample-efficiency runs) counts the demonstrations' states.
+            let per_round = (driftbench_core::step_budget(profile, c.train.steps, n, c.train.batch, data.max_epochs)
+                / rounds as u64)
+                .max(1);
             let mut stats = TrainStats::default();
             let (mut deaths, mut queried, mut rolled) = (0u64, 0u64, 0u64);
             for round in 0..rounds {

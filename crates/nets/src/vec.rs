@@ -327,7 +327,8 @@ impl<T: VecTask> Learner<T> for VecLearner {
                 val_insts: &data.val,
             };
             let mut batch_rng: ChaCha8Rng = rng::stream(seed, task.id(), &format!("batches/{}", self.name));
-            let steps = profile.steps_for(self.train.steps, xs.len(), self.train.batch);
+            let steps =
+                driftbench_core::step_budget(profile, self.train.steps, xs.len(), self.train.batch, data.max_epochs);
             let mut stats = fit(&obj, &self.train, steps, &mut batch_rng, progress)?;
             stats.trials = trials;
             stats.val_accuracy_name = Some(task.strict_name().into());

@@ -10,7 +10,7 @@ use driftbench_tasks::{Navigation, Sorting};
 fn data<T: Task>(task: &T, n: usize) -> TrainData<T> {
     let mut r = rng::stream(1, task.id(), "invalid-instances");
     let mut draw = |n| (0..n).map(|_| task.generate(Cell::IN_DIST, &mut r)).collect::<Vec<_>>();
-    TrainData { train: draw(n), val: draw(8), dropped_overlaps: 0 }
+    TrainData { train: draw(n), val: draw(8), dropped_overlaps: 0, max_epochs: None }
 }
 
 /// Defect: one invalid instance failed a policy's whole batch with "encoding mismatch: navigation-v1 offers no

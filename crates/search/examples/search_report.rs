@@ -16,6 +16,7 @@ fn report<T: Task>(task: &T, learner: &dyn Learner<T>, seed: u64, profile: &Prof
         val: draw(task, seed, "val", profile.val_examples),
         train: draw(task, seed, "train", profile.train_examples_for(task.id())),
         dropped_overlaps: 0,
+        max_epochs: None,
     };
     let start = std::time::Instant::now();
     let (solver, stats) = match learner.train(task, &data, profile, seed, &|_| {}) {

@@ -717,7 +717,8 @@ mod tests {
         let task = Sorting;
         let mut rng = rng::stream(1, task.id(), "train");
         let draw = |rng: &mut rng::ChaCha8Rng, n| (0..n).map(|_| task.generate(Cell::IN_DIST, rng)).collect::<Vec<_>>();
-        let data = TrainData { train: draw(&mut rng, 300), val: draw(&mut rng, 50), dropped_overlaps: 0 };
+        let data =
+            TrainData { train: draw(&mut rng, 300), val: draw(&mut rng, 50), dropped_overlaps: 0, max_epochs: None };
         let (solver, stats) = ProgramSearch::default().train(&task, &data, &Profile::tiny(), 1, &|_| {}).unwrap();
         assert_eq!(stats.extra["found"], 1.0);
         assert_eq!(stats.val_accuracy, Some(1.0));
@@ -752,7 +753,7 @@ mod tests {
         println!("no duplicates: {} consistent, {good} correct", result.consistent.len());
         assert!(result.consistent.len() > good && good > 0);
         let val: Vec<SortInstance> = (0..200).map(|_| task.generate(Cell::IN_DIST, &mut rng)).collect();
-        let data = TrainData { train, val, dropped_overlaps: 0 };
+        let data = TrainData { train, val, dropped_overlaps: 0, max_epochs: None };
         let (solver, _) = ProgramSearch::default().train(&task, &data, &Profile::tiny(), 1, &|_| {}).unwrap();
         let insts: Vec<SortInstance> = long.into_iter().map(|values| SortInstance { values }).collect();
         let out = solver.solve_batch(&task, &insts).unwrap();
@@ -771,7 +772,7 @@ mod tests {
         assert!(result.consistent.is_empty());
         // The learner under caps that cannot fit: a recorded result, and no answers.
         let train: Vec<SortInstance> = (0..300).map(|_| task.generate(Cell::IN_DIST, &mut rng)).collect();
-        let data = TrainData { train, val: Vec::new(), dropped_overlaps: 0 };
+        let data = TrainData { train, val: Vec::new(), dropped_overlaps: 0, max_epochs: None };
         let learner = ProgramSearch { caps: Some(Caps { max_size: 5, ..Caps::default() }) };
         let (solver, stats) = learner.train(&task, &data, &Profile::tiny(), 1, &|_| {}).unwrap();
         assert_eq!(stats.program.as_deref(), Some("none found: size cap reached (size 5)"));
@@ -779,7 +780,7 @@ mod tests {
         let out = solver.solve_batch(&task, &data.train).unwrap();
         assert!(out.iter().all(|a| a.answer.is_none() && a.info.work == 0));
         // No data is an error, not a panic.
-        let empty = TrainData { train: Vec::new(), val: Vec::new(), dropped_overlaps: 0 };
+        let empty = TrainData { train: Vec::new(), val: Vec::new(), dropped_overlaps: 0, max_epochs: None };
         let Err(err) = ProgramSearch::default().train(&task, &empty, &Profile::tiny(), 1, &|_| {}) else {
             panic!("training on no data must fail");
         };

@@ -168,7 +168,7 @@ fn projected_steps_stay_inside_the_box_of_their_budget() {
 
 #[test]
 fn the_control_stays_correct_and_unattackable_solvers_are_left_out() {
-    let data = TrainData { train: Vec::new(), val: Vec::new(), dropped_overlaps: 0 };
+    let data = TrainData { train: Vec::new(), val: Vec::new(), dropped_overlaps: 0, max_epochs: None };
     let (symbolic, _) = Symbolic.train(&SignTask, &data, &crate::Profile::tiny(), 1, &|_| {}).unwrap();
     let insts = instances();
     let stats = run_attack(&SignTask, symbolic.as_ref(), SolverKind::Symbolic, &insts, 1).unwrap().unwrap();

@@ -114,16 +114,17 @@ pub const SELF_CHECK_EDGE_VARIANTS: usize = 24;
 pub trait Prepared: Send + Sync {
     /// Where the test sets came from (recorded in every record).
     fn test_source(&self) -> &str;
-    /// The configuration `solver` records when run under this profile (`sample`: in the sample-efficiency
-    /// experiment), to check a record made earlier against it.
-    fn solver_config(&self, solver: &str, sample: bool) -> Result<serde_json::Value>;
+    /// The configuration `solver` records when run under this profile (in either experiment), to check a record
+    /// made earlier against it.
+    fn solver_config(&self, solver: &str) -> Result<serde_json::Value>;
     /// Every test set with its cell label, as JSON lines, in cell order.
     fn test_sets(&self) -> Vec<(String, Vec<String>)>;
     /// Trains (if needed) and evaluates one solver with one seed on every cell, and runs the adversarial
     /// experiment on level-0 instances where the task and solver take part.
     fn run(&self, solver: &str, seed: u64, provenance: &Provenance, progress: Progress) -> Result<RunRecord>;
     /// The sample-efficiency experiment's run: trains on the first `train_examples` training instances (with an
-    /// epoch cap of [`SAMPLE_MAX_EPOCHS`]) and evaluates on level 0 and the farthest level of every axis.
+    /// epoch cap of [`SAMPLE_MAX_EPOCHS`], or the profile's own where tighter, in its
+    /// [`TrainData::max_epochs`]) and evaluates on level 0 and the farthest level of every axis.
     fn run_sample(
         &self,
         solver: &str,
@@ -144,7 +145,8 @@ pub trait Prepared: Send + Sync {
     fn show(&self, solver: &str, seed: u64, cell: Cell, index: usize) -> Result<Option<String>>;
 }
 
-/// Epoch cap of the sample-efficiency experiment's runs (see [`Profile::max_epochs`]).
+/// Epoch cap of the sample-efficiency experiment's runs, passed to the learners in their
+/// [`TrainData::max_epochs`] (see [`crate::profile::step_budget`]).
 pub const SAMPLE_MAX_EPOCHS: f64 = 200.0;
 
 /// Level-0 test instances the adversarial experiment attacks per run.
@@ -444,6 +446,7 @@ impl<T: Task> DynTask for Bench<T> {
             train: draw("contract/train", profile.train_examples_for(t.id())),
             val: draw("contract/val", profile.val_examples),
             dropped_overlaps: 0,
+            max_epochs: profile.max_epochs,
         };
         // Generated instances first, then edge instances from the farthest level of every axis (accepted and
         // rejected ones interleaved as they come).

@@ -23,15 +23,17 @@ pub(super) struct PreparedBench<'a, T: Task> {
 }
 
 impl<T: Task> PreparedBench<'_, T> {
-    /// Validation first, then training, each drawn from its own stream at level 0; neither holds a test
-    /// instance, and training holds no validation instance.
+    /// A drift run's data: validation first, then training, each drawn from its own stream at level 0; neither
+    /// holds a test instance, and training holds no validation instance.
     fn train_data(&self, seed: u64) -> TrainData<T> {
-        self.train_data_sized(seed, self.profile.train_examples_for(self.bench.task.id()))
+        self.train_data_sized(seed, self.profile.train_examples_for(self.bench.task.id()), None)
     }
 
     /// As [`Self::train_data`] with `n` training instances: the first `n` of the same stream, so smaller
-    /// training sets are subsets of larger ones, with the same validation set.
-    fn train_data_sized(&self, seed: u64, n: usize) -> TrainData<T> {
+    /// training sets are subsets of larger ones, with the same validation set. Its epoch cap is the one place a
+    /// run's cap is set: the `experiment`'s (the sample-efficiency experiment records its own), else the
+    /// profile's [`Profile::max_epochs`].
+    fn train_data_sized(&self, seed: u64, n: usize, experiment: Option<&Experiment>) -> TrainData<T> {
         let t = &self.bench.task;
         let mut excluded = self.test_hashes.clone();
         let mut dropped = 0;
@@ -57,7 +59,11 @@ impl<T: Task> PreparedBench<'_, T> {
         };
         let val = draw("val", self.profile.val_examples, &mut excluded, true);
         let train = draw("train", n, &mut excluded, false);
-        TrainData { train, val, dropped_overlaps: dropped }
+        let max_epochs = match experiment {
+            Some(Experiment::SampleEfficiency { max_epochs, .. }) => Some(*max_epochs),
+            None => self.profile.max_epochs,
+        };
+        TrainData { train, val, dropped_overlaps: dropped, max_epochs }
     }
 }
 
@@ -66,12 +72,8 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
         &self.source_name
     }
 
-    fn solver_config(&self, solver: &str, sample: bool) -> Result<serde_json::Value> {
-        let mut profile = self.profile.clone();
-        if sample {
-            profile.max_epochs = Some(SAMPLE_MAX_EPOCHS);
-        }
-        Ok(self.bench.learner(solver)?.config(&self.bench.task, &profile))
+    fn solver_config(&self, solver: &str) -> Result<serde_json::Value> {
+        Ok(self.bench.learner(solver)?.config(&self.bench.task, &self.profile))
     }
 
     fn test_sets(&self) -> Vec<(String, Vec<String>)> {
@@ -117,8 +119,9 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
         provenance: &Provenance,
         progress: Progress,
     ) -> Result<RunRecord> {
-        let experiment =
-            Experiment::SampleEfficiency { train_examples: train_examples as u64, max_epochs: SAMPLE_MAX_EPOCHS };
+        // The experiment's cap, or the profile's own where it is tighter.
+        let max_epochs = self.profile.max_epochs.map_or(SAMPLE_MAX_EPOCHS, |e| e.min(SAMPLE_MAX_EPOCHS));
+        let experiment = Experiment::SampleEfficiency { train_examples: train_examples as u64, max_epochs };
         self.run_with(solver, seed, train_examples, Some(experiment), provenance, progress)
     }
 
@@ -141,17 +144,13 @@ impl<T: Task> PreparedBench<'_, T> {
         let t = &self.bench.task;
         let learner = self.bench.learner(solver)?;
         let started = Instant::now();
-        let data = self.train_data_sized(seed, train_examples);
-        let mut profile = self.profile.clone();
+        let data = self.train_data_sized(seed, train_examples, experiment.as_ref());
         let phase = match &experiment {
             None => format!("{} {solver} s{seed}", t.id()),
-            Some(_) => {
-                profile.max_epochs = Some(SAMPLE_MAX_EPOCHS);
-                format!("{} {solver} s{seed} n={train_examples}", t.id())
-            }
+            Some(_) => format!("{} {solver} s{seed} n={train_examples}", t.id()),
         };
         let (trained, mut stats) =
-            learner.train(t, &data, &profile, seed, &|f| progress(&format!("{phase} train"), f))?;
+            learner.train(t, &data, &self.profile, seed, &|f| progress(&format!("{phase} train"), f))?;
         stats.extra.insert("dropped_test_overlaps".into(), data.dropped_overlaps as f64);
         let train_s = started.elapsed().as_secs_f64();
 
@@ -268,7 +267,7 @@ impl<T: Task> PreparedBench<'_, T> {
             seed,
             profile: self.profile.clone(),
             profile_hash: Some(self.profile.hash()),
-            config: learner.config(t, &profile),
+            config: learner.config(t, &self.profile),
             test_source: self.source_name.clone(),
             metric_name: t.metric_name().into(),
             work_name: t.work_name().into(),

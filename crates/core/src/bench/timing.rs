@@ -56,6 +56,7 @@ impl<T: Task> Bench<T> {
             train: self.draw(Cell::IN_DIST, n, "train"),
             val: self.draw(Cell::IN_DIST, 50, "val"),
             dropped_overlaps: 0,
+            max_epochs: None,
         }
     }
 

@@ -422,7 +422,10 @@ impl<T: PolicyTask> Learner<T> for Vin {
             let mut picks = rng::stream(seed, task.id(), "dagger/vin");
             let rounds = c.dagger_rounds + 1;
             // A batch is `train.batch` worlds (episodes) with all their labelled states.
-            let per_round = (profile.steps_for(c.train.steps, demos, c.train.batch) / rounds as u64).max(1);
+            let per_round =
+                (driftbench_core::step_budget(profile, c.train.steps, demos, c.train.batch, data.max_epochs)
+                    / rounds as u64)
+                    .max(1);
             let mut stats = TrainStats::default();
             let (mut deaths, mut queried, mut rolled) = (0u64, 0u64, 0u64);
             let crop = net.reactive_width();

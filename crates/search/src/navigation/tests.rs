@@ -20,7 +20,7 @@ fn data(n_train: usize, n_val: usize, seed: u64) -> TrainData<Navigation> {
         let mut r = rng::stream(seed, t.id(), purpose);
         (0..n).map(|_| t.generate(Cell::IN_DIST, &mut r)).collect()
     };
-    TrainData { train: draw("train", n_train), val: draw("val", n_val), dropped_overlaps: 0 }
+    TrainData { train: draw("train", n_train), val: draw("val", n_val), dropped_overlaps: 0, max_epochs: None }
 }
 
 #[test]
@@ -229,7 +229,7 @@ fn caps_are_respected_and_recorded() {
     assert!(found.program.as_ref().map_or(0, |p| p.rules.len()) <= 1 && x["val_episodes"] == 4.0);
     assert_eq!(found.stats.examples, 10);
     // No data at all, and no precision floor: a recorded default, no panic.
-    let empty = TrainData::<Navigation> { train: vec![], val: vec![], dropped_overlaps: 0 };
+    let empty = TrainData::<Navigation> { train: vec![], val: vec![], dropped_overlaps: 0, max_epochs: None };
     c.min_precisions.clear();
     let found = search(&c, &t, &empty, &|_| {});
     assert_eq!((found.stats.extra["found"], found.stats.examples), (0.0, 0));

@@ -106,7 +106,7 @@ fn the_learners_train_on_the_networks_trials_and_answer() {
         let mut rng = rng::stream(1, task.id(), purpose);
         (0..n).map(|_| task.generate(Cell::IN_DIST, &mut rng)).collect::<Vec<_>>()
     };
-    let data = TrainData { train: draw("train", 300), val: draw("val", 50), dropped_overlaps: 0 };
+    let data = TrainData { train: draw("train", 300), val: draw("val", 50), dropped_overlaps: 0, max_epochs: None };
     let profile = Profile::tiny();
     // The prefix of the instances gives exactly the networks' first examples.
     let all = task.vec_training_set(&data.train, &mut rng::stream(1, task.id(), "trials/train")).0;
@@ -141,7 +141,7 @@ fn a_tiny_cap_is_a_recorded_none_found() {
     let task = Rocket;
     let mut rng = rng::stream(1, task.id(), "train");
     let train: Vec<RocketInstance> = (0..30).map(|_| task.generate(Cell::IN_DIST, &mut rng)).collect();
-    let data = TrainData { train: train.clone(), val: Vec::new(), dropped_overlaps: 0 };
+    let data = TrainData { train: train.clone(), val: Vec::new(), dropped_overlaps: 0, max_epochs: None };
     let mut settings = Settings::for_profile(&Profile::tiny());
     settings.caps.max_programs = 0;
     let learner = FormulaSearch { shoot: true, settings: Some(settings) };
@@ -151,6 +151,6 @@ fn a_tiny_cap_is_a_recorded_none_found() {
     let out = solver.solve_batch(&task, &train).unwrap();
     assert!(out.iter().all(|a| a.answer.is_none() && a.info.work == 0));
     // No data is an error, not a panic.
-    let empty = TrainData { train: Vec::new(), val: Vec::new(), dropped_overlaps: 0 };
+    let empty = TrainData { train: Vec::new(), val: Vec::new(), dropped_overlaps: 0, max_epochs: None };
     assert!(FormulaSearch::formula().train(&task, &empty, &Profile::tiny(), 1, &|_| {}).is_err());
 }
