@@ -54,7 +54,10 @@ fn candidates() -> Vec<(String, Vin)> {
                 v.0.hidden = vec![256, 256];
             }),
         ),
-        ("radius 1, 4000 steps, head [256, 256]".into(), vin(&|v| (v.0.train.steps, v.0.hidden) = (4000, vec![256, 256]))),
+        (
+            "radius 1, 4000 steps, head [256, 256]".into(),
+            vin(&|v| (v.0.train.steps, v.0.hidden) = (4000, vec![256, 256])),
+        ),
     ]
 }
 

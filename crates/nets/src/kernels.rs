@@ -228,10 +228,16 @@ impl candle_core::CustomOp3 for Affine {
         let (b_off, b_st) = (l3.start_offset(), l3.stride()[0]);
         let mut dst = vec![0f32; rows * out];
         matmul_into(&mut dst, rows, out, inner, x, w, false)?;
-        // The bias is added after the product, as candle's `matmul` then `broadcast_add` round it.
+        // The bias is added after the product, as candle's `matmul` then `broadcast_add` round it (a contiguous
+        // bias as one slice, so that the additions vectorise; the same additions either way).
+        let bias: std::borrow::Cow<[f32]> = if b_st == 1 || out <= 1 {
+            std::borrow::Cow::Borrowed(&b[b_off..b_off + out])
+        } else {
+            std::borrow::Cow::Owned((0..out).map(|j| b[b_off + j * b_st]).collect())
+        };
         for row in dst.chunks_exact_mut(out.max(1)) {
-            for (j, v) in row.iter_mut().enumerate() {
-                *v += b[b_off + j * b_st];
+            for (v, bj) in row.iter_mut().zip(bias.iter()) {
+                *v += bj;
             }
         }
         Ok((CpuStorage::F32(dst), Shape::from((rows, out))))
@@ -259,8 +265,15 @@ impl candle_core::CustomOp3 for Affine {
             let mut acc = vec![0f32; out];
             for r in 0..rows {
                 let base = g.off + r * g.rs;
-                for (j, a) in acc.iter_mut().enumerate() {
-                    *a += g.data[base + j * g.cs];
+                if g.cs == 1 {
+                    // A contiguous row as one slice, so that the additions vectorise (the same additions).
+                    for (a, x) in acc.iter_mut().zip(&g.data[base..base + out]) {
+                        *a += x;
+                    }
+                } else {
+                    for (j, a) in acc.iter_mut().enumerate() {
+                        *a += g.data[base + j * g.cs];
+                    }
                 }
             }
             Some(Tensor::from_vec(acc, out, dev)?)
