@@ -355,12 +355,16 @@ impl NonZeros {
     /// The non-zero entries of row-major `x` (`inner` columns), found without a branch per entry.
     fn of(x: &[f32], inner: usize) -> NonZeros {
         let rows = x.len().checked_div(inner).unwrap_or(0);
+        // A large input (a whole validation set) is counted first, so that the lists take the non-zeros' room
+        // (plus the one slot written past the last); a training batch takes the input's room instead of a pass.
+        let total =
+            if x.len() > 1 << 20 { x[..rows * inner].iter().filter(|&&v| v != 0.0).count() + 1 } else { x.len() };
         let mut nz = NonZeros {
             rows,
             inner,
             start: Vec::with_capacity(rows + 1),
-            index: vec![0; x.len()],
-            value: vec![0.0; x.len()],
+            index: vec![0; total],
+            value: vec![0.0; total],
         };
         let mut n = 0;
         nz.start.push(0);
