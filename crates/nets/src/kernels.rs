@@ -900,7 +900,8 @@ mod tests {
         let dev = &Device::Cpu;
         let (rows, inner, out) = (9, 37, 2 * BLOCK + 13);
         // Sums of more than MAX_REDUCTION terms, over the rows (weight gradient) and over the inputs (forward).
-        for (rows, inner) in [(2 * MAX_REDUCTION + 37, 5), (3, MAX_REDUCTION + 200)] {
+        // The last one is large enough (over 2^20 inputs) that its non-zeros are counted before they are listed.
+        for (rows, inner) in [(2 * MAX_REDUCTION + 37, 5), (3, MAX_REDUCTION + 200), (1100, 1000)] {
             let x: Vec<f32> = (0..rows * inner).map(|k| if (k * 7919) % 13 < 4 { 1.0 } else { 0.0 }).collect();
             let x = Tensor::from_vec(x, (rows, inner), dev).unwrap();
             let w = Var::from_vec(ramp(inner * 7, 0.3), (inner, 7), dev).unwrap();
