@@ -28,7 +28,7 @@ pub mod task;
 pub use axis::{AxisSpec, Cell, LEVELS};
 pub use capability::{AttackTask, PolicyTask, SeqTask, VariantAttackTask, VecTask};
 pub use error::{Error, Result};
-pub use profile::{step_budget, Profile, SearchBudget};
+pub use profile::{dagger_episodes, step_budget, Profile, SearchBudget};
 pub use record::{CellResult, CompetencePoint, Provenance, RunRecord, TrainStats};
 pub use solver::{Learner, SolveInfo, Solver, SolverKind, TrainData};
 pub use task::{

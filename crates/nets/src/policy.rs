@@ -403,11 +403,7 @@ impl<T: PolicyTask> Learner<T> for Imitation {
             for round in 0..rounds {
                 if round > 0 {
                     // DAgger: the states the policy itself reaches, labelled by the expert.
-                    // At most a quarter of the training instances per round, so that a small training set is not
-                    // padded out with thousands of expert-labelled rollouts.
-                    let episodes = ((c.dagger_episodes as f64 * profile.train_scale.min(1.0)).round() as usize)
-                        .min(data.train.len() / 4)
-                        .max(1);
+                    let episodes = driftbench_core::dagger_episodes(profile, c.dagger_episodes, data.train.len());
                     let insts: Vec<T::Instance> =
                         (0..episodes).map(|_| data.train.choose(&mut picks).expect("not empty").clone()).collect();
                     let rs = rollouts(task, &net, &insts, c.memory, Pick::Greedy)?;

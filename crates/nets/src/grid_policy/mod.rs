@@ -431,11 +431,8 @@ impl<T: PolicyTask> Learner<T> for Vin {
             let crop = net.reactive_width();
             for round in 0..rounds {
                 if round > 0 {
-                    // DAgger: the states the policy itself reaches, labelled by the expert; at most a quarter of
-                    // the training instances per round, as in the imitation MLP.
-                    let episodes = ((c.dagger_episodes as f64 * profile.train_scale.min(1.0)).round() as usize)
-                        .min(data.train.len() / 4)
-                        .max(1);
+                    // DAgger: the states the policy itself reaches, labelled by the expert.
+                    let episodes = driftbench_core::dagger_episodes(profile, c.dagger_episodes, data.train.len());
                     let insts: Vec<T::Instance> =
                         (0..episodes).map(|_| data.train.choose(&mut picks).expect("not empty").clone()).collect();
                     let mut maps = std::mem::take(&mut train.maps);
