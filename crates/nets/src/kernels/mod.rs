@@ -1,9 +1,9 @@
 //! CPU fast paths behind the layers: a fused affine op whose backward pass writes the weight and bias gradients
 //! directly and skips the input gradient when nothing needs it, its sparse-input form (`sparse`), a vectorised f32
-//! tanh, and one-pass AdamW
-//! arithmetic. Every matrix product sums over at most [`MAX_REDUCTION`] terms per `gemm` call and adds the partial
-//! products in a fixed order, so that results do not depend on the blocking `gemm` derives from the CPU's cache
-//! sizes (it splits sums longer than 512 terms at a length that depends on the L1 data cache).
+//! tanh, and one-pass AdamW arithmetic. Every matrix product sums over at most [`MAX_REDUCTION`] terms per `gemm`
+//! call and adds the partial products in a fixed order, so that results do not depend on the blocking `gemm`
+//! derives from the CPU's cache sizes (it splits sums longer than 512 terms at a length that depends on the L1 data
+//! cache).
 use candle_core::{bail, CpuStorage, Layout, Result, Shape, Storage, Tensor};
 use std::borrow::Cow;
 
