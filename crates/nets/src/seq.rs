@@ -259,6 +259,12 @@ impl TransformerConfig {
 impl Transformer {
     /// The residual stream after the last block: `[B, L, d_model]`, one vector per position.
     pub fn encode(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        self.encode_with(x, mask, true)
+    }
+
+    /// [`Transformer::encode`]; with `fused`, sigmoid attention without a pairwise bias runs as one op
+    /// ([`crate::kernels::sigmoid_attention`], the same values), otherwise as tensor ops.
+    fn encode_with(&self, x: &Tensor, mask: &Tensor, fused: bool) -> Result<Tensor> {
         let (b, l, f) = x.dims3()?;
         let (h_n, d) = (self.cfg.heads, self.cfg.d_model);
         let dh = d / h_n;
@@ -279,20 +285,27 @@ impl Transformer {
                 Some(n) => n.forward(&h)?,
                 None => h.clone(),
             };
-            let qkv = blk.qkv.forward(&a)?.reshape((b, l, 3, h_n, dh))?.permute((2, 0, 3, 1, 4))?;
-            let (q, k, v) = (qkv.get(0)?.contiguous()?, qkv.get(1)?.contiguous()?, qkv.get(2)?.contiguous()?);
-            let mut scores = (q.matmul(&k.t()?)? * scale)?;
-            if let Some(bias) = &bias {
-                scores = (scores + bias.narrow(1, li * h_n, h_n)?)?;
-            }
-            let w = match self.cfg.attention {
-                AttentionKind::Sigmoid => candle_nn::ops::sigmoid(&scores)?.broadcast_mul(&key_mask)?,
-                AttentionKind::Softmax => {
-                    let neg = ((key_mask.ones_like()? - &key_mask)? * -1e4)?;
-                    candle_nn::ops::softmax(&scores.broadcast_add(&neg)?, D::Minus1)?
+            let qkv = blk.qkv.forward(&a)?;
+            // `gemm` computes a product with one row or column differently (a matrix-vector kernel), so lists of
+            // one position and heads of one feature keep the tensor ops.
+            let o = if fused && bias.is_none() && self.cfg.attention == AttentionKind::Sigmoid && l > 1 && dh > 1 {
+                crate::kernels::sigmoid_attention(&qkv, mask, h_n, scale)?
+            } else {
+                let qkv = qkv.reshape((b, l, 3, h_n, dh))?.permute((2, 0, 3, 1, 4))?;
+                let (q, k, v) = (qkv.get(0)?.contiguous()?, qkv.get(1)?.contiguous()?, qkv.get(2)?.contiguous()?);
+                let mut scores = (q.matmul(&k.t()?)? * scale)?;
+                if let Some(bias) = &bias {
+                    scores = (scores + bias.narrow(1, li * h_n, h_n)?)?;
                 }
+                let w = match self.cfg.attention {
+                    AttentionKind::Sigmoid => candle_nn::ops::sigmoid(&scores)?.broadcast_mul(&key_mask)?,
+                    AttentionKind::Softmax => {
+                        let neg = ((key_mask.ones_like()? - &key_mask)? * -1e4)?;
+                        candle_nn::ops::softmax(&scores.broadcast_add(&neg)?, D::Minus1)?
+                    }
+                };
+                w.matmul(&v)?.transpose(1, 2)?.reshape((b, l, d))?
             };
-            let o = w.matmul(&v)?.transpose(1, 2)?.reshape((b, l, d))?;
             h = (h + blk.out.forward(&o)?)?;
             let a = match &blk.norm2 {
                 Some(n) => n.forward(&h)?,
@@ -388,6 +401,57 @@ mod tests {
         let padded = predict(&m, SHAPE, &[&a, &long]).unwrap().remove(0);
         for (x, y) in pa.iter().zip(&padded) {
             assert!((x - y).abs() < 1e-4);
+        }
+    }
+
+    /// The fused sigmoid attention gives the tensor ops' values and gradients bit for bit, for any length, padding,
+    /// head width and depth.
+    #[test]
+    fn transformer_attention_is_bit_identical() {
+        use rand::Rng;
+        let bits = |t: &Tensor| -> Vec<u32> {
+            t.flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|v| v.to_bits()).collect()
+        };
+        for (d_model, heads, layers, layer_norm) in
+            [(64, 4, 2, false), (6, 2, 1, true), (12, 3, 3, false), (40, 2, 1, false), (4, 2, 1, false)]
+        {
+            let cfg = TransformerConfig {
+                d_model,
+                heads,
+                layers,
+                ffn: 16,
+                pair_hidden: 0,
+                attention: AttentionKind::Sigmoid,
+                layer_norm,
+            };
+            let shape = SeqClassShape { features: 2, classes: 5, max_len: 40, positional: false, permutation: true };
+            let mut rng = ChaCha8Rng::seed_from_u64(d_model as u64);
+            let m = cfg.init(shape, &mut rng).unwrap();
+            for l in [2usize, 3, 5, 8, 13, 16, 17, 33, 70] {
+                let b = 6;
+                let x: Vec<f32> = (0..b * l * 2).map(|_| rng.random_range(-3.0..3.0)).collect();
+                let x = Tensor::from_vec(x, (b, l, 2), &Device::Cpu).unwrap();
+                let mut mask = vec![0f32; b * l];
+                for (e, row) in mask.chunks_mut(l).enumerate() {
+                    let n = if e == 0 { l } else { rng.random_range(1..=l) };
+                    row[..n].fill(1.0);
+                }
+                let mask = Tensor::from_vec(mask, (b, l), &Device::Cpu).unwrap();
+                let weights: Vec<f32> = (0..b * l * 5).map(|_| rng.random_range(-1.0..1.0)).collect();
+                let weights = Tensor::from_vec(weights, (b, l, 5), &Device::Cpu).unwrap();
+                let run = |fused: bool| {
+                    let out = m.head.forward(&m.encode_with(&x, &mask, fused).unwrap()).unwrap();
+                    let grads = (&out * &weights).unwrap().sum_all().unwrap().backward().unwrap();
+                    let g: Vec<Vec<u32>> =
+                        m.params().vars().iter().map(|v| bits(grads.get(v.as_tensor()).unwrap())).collect();
+                    (bits(&out), g)
+                };
+                let (fused, tensor_ops) = (run(true), run(false));
+                assert_eq!(fused.0, tensor_ops.0, "outputs, d {d_model}, l {l}");
+                for (i, (a, b)) in fused.1.iter().zip(&tensor_ops.1).enumerate() {
+                    assert_eq!(a, b, "gradient of variable {i}, d {d_model}, l {l}");
+                }
+            }
         }
     }
 }

@@ -7,7 +7,9 @@
 use candle_core::{bail, CpuStorage, Layout, Result, Shape, Storage, Tensor};
 use std::borrow::Cow;
 
+mod attention;
 mod sparse;
+pub use attention::sigmoid_attention;
 pub use sparse::sparse_affine;
 
 /// The longest sum one `gemm` call performs: `gemm` never splits a sum of at most 512 terms, whatever the cache.
@@ -44,40 +46,44 @@ fn chunk_len(k: usize) -> usize {
     k.div_ceil(pieces).max(1)
 }
 
-/// `dst (m × n, row-major) = lhs (m × k) · rhs (k × n)`, or `+=` with `accumulate`, summing over `k` in chunks of
-/// at most [`MAX_REDUCTION`] terms added to `dst` in order.
-fn matmul_into(dst: &mut [f32], m: usize, n: usize, k: usize, lhs: Mat, rhs: Mat, accumulate: bool) -> Result<()> {
-    matmul_chunked(dst, m, n, k, lhs, rhs, accumulate, chunk_len(k))
+/// The `m × n` (row-major) product `lhs (m × k) · rhs (k × n)`, its sums cut into chunks of `chunk` terms (the last
+/// one shorter) added in order, so that a sum over the first `k` of a longer sum's terms is cut where the longer
+/// one would be. `gemm` writes every value without reading the destination first, so it is not zeroed beforehand
+/// (zeroing the destinations of the affine op's products was 2-3% of a transformer step).
+fn product_chunked(m: usize, n: usize, k: usize, lhs: Mat, rhs: Mat, chunk: usize) -> Result<Vec<f32>> {
+    if k == 0 {
+        lhs.check(m, k)?;
+        rhs.check(k, n)?;
+        return Ok(vec![0f32; m * n]);
+    }
+    let mut dst = Vec::with_capacity(m * n);
+    // SAFETY: the allocation holds m × n values and nothing else refers to it. With k > 0 the first `gemm` call
+    // writes every one of them without reading any (its `read_dst = false` path), later chunks read what it wrote.
+    // On an error the length stays 0, so no unwritten value is ever exposed.
+    unsafe {
+        gemm_chunks(dst.as_mut_ptr(), m, n, k, lhs, rhs, chunk)?;
+        dst.set_len(m * n);
+    }
+    Ok(dst)
 }
 
-/// [`matmul_into`] with the sum cut into chunks of `chunk` terms (the last one shorter), so that a sum over the
-/// first `k` of a longer sum's terms is cut where the longer one would be.
-#[allow(clippy::too_many_arguments)]
-fn matmul_chunked(
-    dst: &mut [f32],
-    m: usize,
-    n: usize,
-    k: usize,
-    lhs: Mat,
-    rhs: Mat,
-    accumulate: bool,
-    chunk: usize,
-) -> Result<()> {
+/// [`product_chunked`] in the fewest equal chunks of at most [`MAX_REDUCTION`] terms ([`chunk_len`]).
+fn product(m: usize, n: usize, k: usize, lhs: Mat, rhs: Mat) -> Result<Vec<f32>> {
+    product_chunked(m, n, k, lhs, rhs, chunk_len(k))
+}
+
+/// The `gemm` calls of [`product_chunked`] into `m × n` row-major values at `dst`.
+///
+/// # Safety
+/// `dst` must be valid for writes of m × n values and aliased by nothing else while this runs. When k = 0 nothing
+/// is written.
+unsafe fn gemm_chunks(dst: *mut f32, m: usize, n: usize, k: usize, lhs: Mat, rhs: Mat, chunk: usize) -> Result<()> {
     if chunk == 0 || chunk > MAX_REDUCTION {
         bail!("matmul chunk of {chunk} terms (1..={MAX_REDUCTION})")
     }
-    if dst.len() != m * n {
-        bail!("matmul destination holds {} values, not {m}x{n}", dst.len())
-    }
     lhs.check(m, k)?;
     rhs.check(k, n)?;
-    if m == 0 || n == 0 {
-        return Ok(());
-    }
-    if k == 0 {
-        if !accumulate {
-            dst.fill(0.0);
-        }
+    if m == 0 || n == 0 || k == 0 {
         return Ok(());
     }
     let threads = candle_core::utils::get_num_threads();
@@ -85,16 +91,16 @@ fn matmul_chunked(
     let mut depth = 0;
     while depth < k {
         let kb = chunk.min(k - depth);
-        let read_dst = accumulate || depth > 0;
+        let read_dst = depth > 0;
         // SAFETY: `check` above proved that every element the views address for (m, k) and (k, n) lies inside
-        // their slices, and `dst` holds exactly m × n contiguous values (row stride n, column stride 1); the
-        // chunk [depth, depth + kb) lies inside [0, k). `dst` is a unique borrow, so it aliases neither input.
+        // their slices; the caller guarantees `dst` (row stride n, column stride 1); the chunk [depth, depth + kb)
+        // lies inside [0, k). `gemm` reads `dst` only with `read_dst`, after the first chunk wrote it.
         unsafe {
             gemm::gemm(
                 m,
                 n,
                 kb,
-                dst.as_mut_ptr(),
+                dst,
                 1,
                 n as isize,
                 read_dst,
@@ -122,7 +128,7 @@ fn matmul_chunked(
 /// add exact zeros to every sum, so the backward pass leaves them out. That changes no value: a sum to which only
 /// (±)0 terms are added keeps its value (at most the sign of a zero differs, and AdamW's moment updates add every
 /// gradient to +0 moments, so parameters are the same bit for bit), as long as the remaining terms are cut into
-/// the same chunks ([`matmul_chunked`]). Non-finite activations would turn those products into NaN; a step that
+/// the same chunks ([`product_chunked`]). Non-finite activations would turn those products into NaN; a step that
 /// sees one has already failed (its loss is not finite).
 fn live_columns(g: Mat, rows: usize, cols: usize) -> usize {
     let mut live = 0;
@@ -278,8 +284,7 @@ impl candle_core::CustomOp3 for Affine {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let AffineArgs { x, w, bias, rows, inner, out } = affine_args((s1, l1), (s2, l2), (s3, l3))?;
-        let mut dst = vec![0f32; rows * out];
-        matmul_into(&mut dst, rows, out, inner, x, w, false)?;
+        let mut dst = product(rows, out, inner, x, w)?;
         // The bias is added after the product, as candle's `matmul` then `broadcast_add` round it.
         for row in dst.chunks_exact_mut(out.max(1)) {
             for (v, bj) in row.iter_mut().zip(bias.iter()) {
@@ -313,19 +318,21 @@ impl candle_core::CustomOp3 for Affine {
         let (xm, _, _) = mat(f32s(xs, "affine input")?, xl, "affine input")?;
         // d weight = xᵀ · grad, summed over the rows.
         let dw = if w.track_op() {
-            let mut dst = vec![0f32; inner * out];
             let xt = Mat { data: xm.data, off: xm.off, rs: xm.cs, cs: xm.rs };
-            if live == out {
-                matmul_into(&mut dst, inner, out, rows, xt, g, false)?;
-            } else if live > 0 {
+            let dst = if live == out {
+                product(inner, out, rows, xt, g)?
+            } else {
                 // Each column of the product is its own set of sums: the live ones are computed alone, the others
                 // stay zero.
-                let mut part = vec![0f32; inner * live];
-                matmul_into(&mut part, inner, live, rows, xt, g, false)?;
-                for (row, src) in dst.chunks_exact_mut(out).zip(part.chunks_exact(live)) {
-                    row[..live].copy_from_slice(src);
+                let mut dst = vec![0f32; inner * out];
+                if live > 0 {
+                    let part = product(inner, live, rows, xt, g)?;
+                    for (row, src) in dst.chunks_exact_mut(out).zip(part.chunks_exact(live)) {
+                        row[..live].copy_from_slice(src);
+                    }
                 }
-            }
+                dst
+            };
             Some(Tensor::from_vec(dst, (inner, out), dev)?)
         } else {
             None
@@ -336,9 +343,8 @@ impl candle_core::CustomOp3 for Affine {
             let Storage::Cpu(ws) = &*ws else { bail!("affine backward runs on the CPU only") };
             let (wm, _, _) = mat(f32s(ws, "affine weight")?, wl, "affine weight")?;
             let wt = Mat { data: wm.data, off: wm.off, rs: wm.cs, cs: wm.rs };
-            let mut dst = vec![0f32; rows * inner];
             // The sum over the `out` terms, cut where the whole sum would be cut, stopping after the live ones.
-            matmul_chunked(&mut dst, rows, inner, live, g, wt, false, chunk_len(out))?;
+            let dst = product_chunked(rows, inner, live, g, wt, chunk_len(out))?;
             Some(Tensor::from_vec(dst, (rows, inner), dev)?)
         } else {
             None
@@ -562,15 +568,12 @@ mod tests {
         let b = ramp(k * n, 1.0);
         let am = Mat { data: &a, off: 0, rs: k, cs: 1 };
         let bm = Mat { data: &b, off: 0, rs: n, cs: 1 };
-        let mut whole = vec![0f32; m * n];
-        matmul_into(&mut whole, m, n, k, am, bm, false).unwrap();
-        let mut stopped = vec![0f32; m * n];
-        matmul_chunked(&mut stopped, m, n, live, am, bm, false, chunk_len(k)).unwrap();
+        let whole = product(m, n, k, am, bm).unwrap();
+        let stopped = product_chunked(m, n, live, am, bm, chunk_len(k)).unwrap();
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&stopped), bits(&whole));
         // Cut into different chunks, the same terms round differently: the test can tell.
-        let mut recut = vec![0f32; m * n];
-        matmul_into(&mut recut, m, n, live, am, bm, false).unwrap();
+        let recut = product(m, n, live, am, bm).unwrap();
         assert_ne!(bits(&recut), bits(&whole));
     }
 
@@ -580,18 +583,16 @@ mod tests {
         let (m, k, n) = (3, 1300, 70);
         let a = ramp(m * k, 1.0);
         let b = ramp(k * n, 1.0);
-        let mut got = vec![0f32; m * n];
         let am = Mat { data: &a, off: 0, rs: k, cs: 1 };
         let bm = Mat { data: &b, off: 0, rs: n, cs: 1 };
-        matmul_into(&mut got, m, n, k, am, bm, false).unwrap();
+        let got = product(m, n, k, am, bm).unwrap();
         // Three chunks of 434, 434 and 432 terms, each a sum of at most 512 terms, added in order.
         assert_eq!(chunk_len(k), 434);
         let mut want = vec![0f32; m * n];
         for (start, len) in [(0, 434), (434, 434), (868, 432)] {
-            let mut part = vec![0f32; m * n];
             let ac = Mat { data: &a, off: start, rs: k, cs: 1 };
             let bc = Mat { data: &b, off: start * n, rs: n, cs: 1 };
-            matmul_into(&mut part, m, n, len, ac, bc, false).unwrap();
+            let part = product(m, n, len, ac, bc).unwrap();
             for (w, p) in want.iter_mut().zip(&part) {
                 *w += p;
             }

@@ -1,5 +1,5 @@
 //! The affine op for a mostly-zero input ([`sparse_affine`]): the work follows the non-zero inputs.
-use super::{affine_args, bias_grad, chunk_len, f32s, mat, matmul_into, AffineArgs, Mat};
+use super::{affine_args, bias_grad, chunk_len, f32s, mat, product, AffineArgs, Mat};
 use candle_core::{bail, CpuStorage, Layout, Result, Shape, Storage, Tensor};
 use std::borrow::Cow;
 
@@ -156,7 +156,7 @@ fn sparse_sums_plain(dst: &mut [f32], terms: &[(usize, f32)], src: &[f32]) {
     }
 }
 
-/// [`sparse_sums`] with the sum cut where the dense product cuts it ([`matmul_into`]: chunks of `chunk` terms by
+/// [`sparse_sums`] with the sum cut where the dense product cuts it ([`product`]: chunks of `chunk` terms by
 /// their index `o / width`, each summed from zero and added in order), so that for exact products (0/1 inputs)
 /// the values are the dense op's bit for bit.
 fn sparse_sums_chunked(
@@ -270,8 +270,7 @@ impl candle_core::CustomOp3 for SparseAffine {
             let (wm, _, _) = mat(f32s(ws, "affine weight")?, wl, "affine weight")?;
             let wt = Mat { data: wm.data, off: wm.off, rs: wm.cs, cs: wm.rs };
             let gm = Mat { data: &g, off: 0, rs: out, cs: 1 };
-            let mut dst = vec![0f32; rows * inner];
-            matmul_into(&mut dst, rows, inner, out, gm, wt, false)?;
+            let dst = product(rows, inner, out, gm, wt)?;
             Some(Tensor::from_vec(dst, (rows, inner), dev)?)
         } else {
             None
