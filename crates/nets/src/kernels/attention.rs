@@ -241,7 +241,10 @@ fn forward_impl(x: &[f32], mask: &[f32], dm: Dims, scale: f32, out: &mut [f32], 
                 let s_row = &mut sig[((b * nh + h) * l + i) * l..][..l];
                 for j in 0..l {
                     let s = acc[j] * scale + 0.0;
-                    let r = ((-s).exp() + 1.0).recip();
+                    // A masked key's weight is r · 0 = +0 for any sigmoid r in [0, 1], and its score gradient
+                    // (g · 0) · ((1 - r) · r) · scale + 0 = +0 for any finite g: its sigmoid is never read, so the
+                    // exponential is skipped (a NaN score keeps its NaN, as the tensor ops would).
+                    let r = if m[j] == 0.0 && !s.is_nan() { 0.5 } else { ((-s).exp() + 1.0).recip() };
                     s_row[j] = r;
                     w[i * l + j] = r * m[j];
                 }
