@@ -454,6 +454,25 @@ pub(crate) struct AdamConsts {
 /// One AdamW update over a variable's values, its gradient and its two moments, in one pass; bit for bit what
 /// candle-nn's `AdamW::step` computes with ten tensor ops.
 pub(crate) fn adamw_update(theta: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: AdamConsts) {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU has AVX (checked just above).
+        unsafe { adamw_update_avx(theta, g, m, v, c) };
+        return;
+    }
+    adamw_update_impl(theta, g, m, v, c)
+}
+
+/// [`adamw_update_impl`] on eight lanes: every operation is an IEEE one (no fused multiply-add), so the values are
+/// the same at any width.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+#[target_feature(enable = "avx")]
+unsafe fn adamw_update_avx(theta: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: AdamConsts) {
+    adamw_update_impl(theta, g, m, v, c)
+}
+
+#[inline(always)]
+fn adamw_update_impl(theta: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: AdamConsts) {
     for (((t, g), m), v) in theta.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
         let next_m = (*m * c.beta1 + 0.0) + (g * c.one_minus_beta1 + 0.0);
         let next_v = (*v * c.beta2 + 0.0) + ((g * g) * c.one_minus_beta2 + 0.0);
