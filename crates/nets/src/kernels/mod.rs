@@ -8,8 +8,10 @@ use candle_core::{bail, CpuStorage, Layout, Result, Shape, Storage, Tensor};
 use std::borrow::Cow;
 
 mod attention;
+mod loss;
 mod sparse;
 pub use attention::sigmoid_attention;
+pub use loss::{loss_fused, set_cross_entropy};
 pub use sparse::sparse_affine;
 
 /// The longest sum one `gemm` call performs: `gemm` never splits a sum of at most 512 terms, whatever the cache.
