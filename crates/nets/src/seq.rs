@@ -364,8 +364,8 @@ pub fn predict(model: &dyn SeqModel, shape: SeqClassShape, examples: &[&SeqExamp
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand_chacha::rand_core::SeedableRng;
     use candle_core::Var;
+    use rand_chacha::rand_core::SeedableRng;
 
     const SHAPE: SeqClassShape =
         SeqClassShape { features: 1, classes: 4, max_len: 4, positional: false, permutation: true };

@@ -56,6 +56,18 @@ pub fn loss_fused() -> bool {
     cfg!(any(target_arch = "x86", target_arch = "x86_64"))
 }
 
+/// `exp(d)`, with the arguments far below the smallest subnormal's logarithm (−103.3) answered +0 without the call:
+/// `expf` rounds them to +0 too, through its slow underflow path, and the −1e4 target masks send most arguments
+/// of the loss's second exponential there.
+#[inline(always)]
+fn underflowing_exp(d: f32) -> f32 {
+    if d < -110.0 {
+        0.0
+    } else {
+        d.exp()
+    }
+}
+
 /// What the forward pass keeps for the backward pass.
 struct Saved {
     /// exp(z − max z) and exp(x − max x) (x = logp + t), `[N, C]` each.
@@ -106,7 +118,12 @@ impl CustomOp3 for SetCrossEntropy {
     ) -> Result<(CpuStorage, Shape)> {
         let (n, c) = l1.shape().dims2()?;
         if l2.shape().dims2()? != (n, c) || l3.shape().dims1()? != n {
-            bail!("set cross-entropy: logits {:?}, targets {:?}, mask {:?} do not fit", l1.shape(), l2.shape(), l3.shape())
+            bail!(
+                "set cross-entropy: logits {:?}, targets {:?}, mask {:?} do not fit",
+                l1.shape(),
+                l2.shape(),
+                l3.shape()
+            )
         }
         if c == 0 {
             bail!("set cross-entropy over zero classes")
@@ -130,7 +147,7 @@ impl CustomOp3 for SetCrossEntropy {
             }
             let m2 = row_max(&x);
             for (e, &xv) in e2r.iter_mut().zip(&x) {
-                *e = (xv - m2).exp();
+                *e = underflowing_exp(xv - m2);
             }
             sum2[r] = candle_sum(e2r);
             y[r] = (sum2[r].ln() + m2) * m[r];
@@ -204,4 +221,45 @@ pub fn set_cross_entropy(logits: &Tensor, target_logmask: &Tensor, mask: &Tensor
         &mask.contiguous()?,
         SetCrossEntropy { saved: OnceLock::new() },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_skipped_exponentials_are_the_library_ones() {
+        let mut d = -200f32;
+        while d < -90.0 {
+            assert_eq!(underflowing_exp(d).to_bits(), d.exp().to_bits(), "{d}");
+            d += 0.01;
+        }
+        for d in [-1e4f32, -1e30, f32::NEG_INFINITY, -110.0, -109.99] {
+            assert_eq!(underflowing_exp(d).to_bits(), d.exp().to_bits(), "{d}");
+        }
+        assert!(underflowing_exp(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn sums_follow_candles_order() {
+        use candle_core::{Device, Tensor};
+        for n in [1usize, 7, 31, 32, 33, 64, 100, 1000] {
+            let xs: Vec<f32> = (0..n).map(|i| ((i * 7919 % 1013) as f32 - 506.0) * 1.37e-3).collect();
+            let want = Tensor::from_vec(xs.clone(), n, &Device::Cpu).unwrap().sum_all().unwrap();
+            assert_eq!(candle_sum(&xs).to_bits(), want.to_scalar::<f32>().unwrap().to_bits(), "{n}");
+        }
+    }
+
+    #[test]
+    fn shapes_that_do_not_fit_are_refused() {
+        use candle_core::{DType, Device, Tensor};
+        let dev = &Device::Cpu;
+        let z = Tensor::zeros((4, 3), DType::F32, dev).unwrap();
+        let m = Tensor::ones(4, DType::F32, dev).unwrap();
+        assert!(set_cross_entropy(&z, &z, &m).is_ok());
+        assert!(set_cross_entropy(&z, &Tensor::zeros((4, 2), DType::F32, dev).unwrap(), &m).is_err());
+        assert!(set_cross_entropy(&z, &z, &Tensor::ones(3, DType::F32, dev).unwrap()).is_err());
+        let empty = Tensor::zeros((4, 0), DType::F32, dev).unwrap();
+        assert!(set_cross_entropy(&empty, &empty, &m).is_err());
+    }
 }
