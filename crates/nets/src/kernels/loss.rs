@@ -175,9 +175,9 @@ impl CustomOp3 for SetCrossEntropy {
         let g = grad.to_scalar::<f32>()?;
         let zs = z.flatten_all()?.to_vec1::<f32>()?;
         let ms = m.to_vec1::<f32>()?;
-        // The mean's affine op (g · 1/count + 0), the negation (as candle's first subtracted gradient, · −1 + 0)
-        // and the sum over rows (the same value for every row).
-        let gy = (g * sv.inv_count + 0.0) * -1.0 + 0.0;
+        // The mean's affine op (g · 1/count + 0), the negation (candle's first subtracted gradient, · −1 + 0,
+        // which is −x + 0) and the sum over rows (the same value for every row).
+        let gy = -(g * sv.inv_count + 0.0) + 0.0;
         let mut gz = vec![0f32; n * c];
         let mut gx = vec![0f32; c];
         let mut neg = vec![0f32; c];
@@ -191,14 +191,14 @@ impl CustomOp3 for SetCrossEntropy {
             }
             // log_softmax: logp = diff − log Σ exp(diff), diff = z − max z.
             for (nv, &gxv) in neg.iter_mut().zip(&gx) {
-                *nv = gxv * -1.0 + 0.0;
+                *nv = -gxv + 0.0;
             }
             let gs1 = candle_sum(&neg) / sv.s1[r];
             for ((d, &gxv), &e) in gdiff.iter_mut().zip(&gx).zip(e1r) {
                 *d = gxv + gs1 * e;
             }
             for (nv, &d) in neg.iter_mut().zip(&gdiff) {
-                *nv = d * -1.0 + 0.0;
+                *nv = -d + 0.0;
             }
             let gmx = candle_sum(&neg);
             for ((dst, &d), &zv) in gz[r * c..(r + 1) * c].iter_mut().zip(&gdiff).zip(zr) {
