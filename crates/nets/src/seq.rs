@@ -303,7 +303,8 @@ impl Transformer {
             let qkv = blk.qkv.forward(&a)?;
             // `gemm` computes a product with one row or column differently (a matrix-vector kernel), so lists of
             // one position and heads of one feature keep the tensor ops.
-            let o = if fused && bias.is_none() && self.cfg.attention == AttentionKind::Sigmoid && l > 1 && dh > 1 {
+            let fits = bias.is_none() && self.cfg.attention == AttentionKind::Sigmoid && l > 1 && dh > 1;
+            let o = if fused && fits && crate::kernels::attention_fused() {
                 crate::kernels::sigmoid_attention(&qkv, mask, h_n, scale)?
             } else {
                 let qkv = qkv.reshape((b, l, 3, h_n, dh))?.permute((2, 0, 3, 1, 4))?;

@@ -265,12 +265,12 @@ unsafe fn forward_fma(x: &[f32], mask: &[f32], dm: Dims, scale: f32, out: &mut [
 
 fn forward(x: &[f32], mask: &[f32], dm: Dims, scale: f32, out: &mut [f32], sig: &mut [f32]) {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-    if std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx2") {
+    if attention_fused() {
         // SAFETY: the CPU has the features the copy is compiled for (checked just above).
         unsafe { forward_fma(x, mask, dm, scale, out, sig) };
         return;
     }
-    // Elsewhere `mul_add` is still one rounding (a library call), so the values are the same.
+    // Elsewhere `mul_add` is still one rounding (a library call): the same values, slowly.
     forward_impl(x, mask, dm, scale, out, sig)
 }
 
@@ -335,7 +335,7 @@ unsafe fn backward_fma(x: &[f32], mask: &[f32], sig: &[f32], go: &[f32], dm: Dim
 
 fn backward(x: &[f32], mask: &[f32], sig: &[f32], go: &[f32], dm: Dims, scale: f32, gx: &mut [f32]) {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-    if std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx2") {
+    if attention_fused() {
         // SAFETY: the CPU has the features the copy is compiled for (checked just above).
         unsafe { backward_fma(x, mask, sig, go, dm, scale, gx) };
         return;
@@ -394,6 +394,20 @@ impl CustomOp2 for SigmoidAttention {
             })
         })?;
         Ok((Some(Tensor::from_vec(gx, qkv.shape(), qkv.device())?), None))
+    }
+}
+
+/// Whether the fused op's sums are `gemm`'s on this CPU: x86-64 with AVX2 and FMA, where `gemm` runs the FMA
+/// kernels whose orders [`chains`] and [`dot_h`] follow. Elsewhere (scalar or NEON kernels) the transformer keeps
+/// the tensor ops.
+pub fn attention_fused() -> bool {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    {
+        std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+    {
+        false
     }
 }
 

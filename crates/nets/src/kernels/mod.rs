@@ -10,7 +10,7 @@ use std::borrow::Cow;
 mod attention;
 mod loss;
 mod sparse;
-pub use attention::sigmoid_attention;
+pub use attention::{attention_fused, sigmoid_attention};
 pub use loss::{loss_fused, set_cross_entropy};
 pub use sparse::sparse_affine;
 
