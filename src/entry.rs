@@ -8,8 +8,9 @@
 //! [`Entry::new`] gives the hand-written solver. One learning shape may follow, each method bounded by its trait:
 //! [`Entry::seq`] (`T: SeqTask`: the padded MLP and the transformer, plus the pointer network and nearest-list
 //! baseline for a permutation encoding), [`Entry::vec`] (`T: VecTask`: the regression MLPs and nearest
-//! neighbour) or [`Entry::policy`] (`T: PolicyTask`: imitation, the VIN and PPO). Each also adds its shape's
-//! contract to the task's self-check. [`Entry::attacks`] exists only after a shape, and needs the attack trait
+//! neighbour) or [`Entry::policy`] (`T: PolicyTask`: imitation and PPO), which [`Entry::grid`] may follow
+//! (`T: GridTask`, whole-world maps: the VIN). Each also adds its shape's contract to the task's self-check.
+//! [`Entry::attacks`] exists only after a shape, and needs the attack trait
 //! that fits it: [`AttackTask`] on a sequence or vector task (the continuous box attacks), [`VariantAttackTask`]
 //! on a policy task (the discrete variants). [`Entry::learners`] appends task-specific learners (a program search
 //! over the task's own DSL). Rust has no specialisation, so nothing is discovered at run time: a task that does
@@ -33,9 +34,19 @@
 //! ```compile_fail
 //! let _ = driftbench::Entry::new(driftbench_tasks::Sorting).attacks();
 //! ```
+//!
+//! The maps come after the policy shape, once:
+//!
+//! ```compile_fail
+//! let _ = driftbench::Entry::new(driftbench_tasks::Navigation).grid();
+//! ```
+//!
+//! ```compile_fail
+//! let _ = driftbench::Entry::new(driftbench_tasks::Navigation).policy().grid().grid();
+//! ```
 use driftbench_core::bench::{Bench, DynTask};
 use driftbench_core::solver::Symbolic;
-use driftbench_core::{AttackTask, Learner, PolicyTask, SeqTask, Task, VariantAttackTask, VecTask};
+use driftbench_core::{AttackTask, GridTask, Learner, PolicyTask, SeqTask, Task, VariantAttackTask, VecTask};
 use std::marker::PhantomData;
 
 /// An [`Entry`] without a learning shape yet: only the hand-written solver and task-specific learners.
@@ -46,6 +57,13 @@ pub struct Seq;
 pub struct Vector;
 /// An [`Entry`] of a [`PolicyTask`] with its policy families.
 pub struct Policy;
+/// An [`Entry`] of a [`GridTask`] with its policy families and the VIN.
+pub struct GridPolicy;
+
+/// The policy shapes, with or without the maps: either takes the discrete attacks.
+pub trait PolicyShaped {}
+impl PolicyShaped for Policy {}
+impl PolicyShaped for GridPolicy {}
 
 /// A task on its way into the registry, with the learning shape `S` it was given (see the module docs).
 pub struct Entry<T: Task, S = NoShape> {
@@ -103,7 +121,17 @@ impl<T: VecTask + AttackTask> Entry<T, Vector> {
     }
 }
 
-impl<T: PolicyTask + VariantAttackTask> Entry<T, Policy> {
+impl<T: PolicyTask> Entry<T, Policy> {
+    /// The whole-world maps: the value-iteration network ([`driftbench_nets::grid_learners`]) and their contract.
+    pub fn grid(self) -> Entry<T, GridPolicy>
+    where
+        T: GridTask,
+    {
+        shaped(self.bench.with_learners(driftbench_nets::grid_learners()).with_grid())
+    }
+}
+
+impl<T: PolicyTask + VariantAttackTask, S: PolicyShaped> Entry<T, S> {
     /// The discrete adversarial experiment (aimed variants).
     pub fn attacks(self) -> Self {
         shaped(self.bench.with_variant_attack())

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 mod entry;
-pub use entry::{Entry, NoShape, Policy, Seq, Vector};
+pub use entry::{Entry, GridPolicy, NoShape, Policy, PolicyShaped, Seq, Vector};
 
 /// Every registered task. Adding a task means adding one line here: an [`Entry`] with the learning shape and
 /// experiments its capability traits allow (see [`entry`](crate::Entry)).
@@ -19,6 +19,7 @@ pub fn registry() -> Vec<Box<dyn DynTask>> {
         Entry::new(driftbench_tasks::Rocket).vec().attacks().learners(driftbench_search::rocket::learners()).build(),
         Entry::new(driftbench_tasks::Navigation)
             .policy()
+            .grid()
             .attacks()
             .learners(driftbench_search::navigation::learners())
             .build(),

@@ -1,12 +1,13 @@
-//! A policy toy task (walk a corridor to its goal) added through the public API: a core `Task`, a `PolicyTask` and
-//! one registry line (`Entry::new(Corridor { fault: None }).policy().build()`). The registry's self-check holds it
-//! to the policy contract: a correct task passes, and each kind of broken policy hook is refused with a message
-//! that names it (an observation of the wrong length, a demonstration with an action out of range, a
-//! demonstration that fails in distribution).
+//! A policy toy task (walk a corridor to its goal) added through the public API: a core `Task`, a `PolicyTask`, a
+//! `GridTask` (the corridor as maps) and one registry line (`Entry::new(Corridor { fault: None }).policy().build()`,
+//! or `.policy().grid()` for the value-iteration network too). The registry's self-check holds it to the policy
+//! and grid contracts: a correct task passes, and each kind of broken hook is refused with a message that names it
+//! (an observation of the wrong length, a demonstration with an action out of range, a demonstration that fails in
+//! distribution, a grid of the wrong number of maps, no grid at all).
 use driftbench::Entry;
 use driftbench_core::bench::DynTask;
-use driftbench_core::task::{Episode, EpisodeStep};
-use driftbench_core::{AxisSpec, Cell, Outcome, PolicyShape, PolicyTask, SolveInfo, Task};
+use driftbench_core::task::{Episode, EpisodeStep, GridObservation};
+use driftbench_core::{AxisSpec, Cell, GridTask, Outcome, PolicyShape, PolicyTask, SolveInfo, Task};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,8 @@ enum Fault {
     ObservationLength,
     DemonstrationOutOfRange,
     DemonstrationFails,
+    GridChannels,
+    NoGrid,
 }
 
 struct Corridor {
@@ -75,6 +78,28 @@ impl Episode for CorridorEpisode {
             obs.push(0.0);
         }
         obs
+    }
+    /// The corridor as a 1-cell-high world: a map of the goal and a map of walls (none inside; all around, as the
+    /// value beyond the edge).
+    fn observe_grid(&self) -> Option<GridObservation> {
+        if self.fault == Fault::NoGrid {
+            return None;
+        }
+        let width = self.walk.length as usize;
+        let channels = if self.fault == Fault::GridChannels { 3 } else { 2 };
+        let mut data = vec![0f32; channels * width];
+        data[self.walk.goal as usize] = 1.0;
+        let mut outside = vec![0f32; channels];
+        outside[1] = 1.0;
+        Some(GridObservation {
+            channels,
+            height: 1,
+            width,
+            data,
+            agent: (self.at as usize, 0),
+            static_channels: channels,
+            outside,
+        })
     }
     fn step(&mut self, action: usize) -> EpisodeStep {
         let (at, reached) = walk(&Walk { start: self.at, ..self.walk.clone() }, &[action]);
@@ -162,8 +187,18 @@ impl PolicyTask for Corridor {
     }
 }
 
+impl GridTask for Corridor {
+    fn grid_channels(&self) -> usize {
+        2
+    }
+}
+
 fn entry(fault: Fault) -> Box<dyn DynTask> {
     Entry::new(Corridor { fault }).policy().build()
+}
+
+fn grid_entry(fault: Fault) -> Box<dyn DynTask> {
+    Entry::new(Corridor { fault }).policy().grid().build()
 }
 
 #[test]
@@ -172,7 +207,24 @@ fn the_policy_toy_passes_the_self_check_with_the_policy_families() {
     b.self_check(3, 40).expect("the toy keeps the task and policy contracts");
     let names: Vec<&str> = b.solvers().iter().map(|s| s.name).collect();
     assert!(names.contains(&"imitation") && names.contains(&"ppo"), "{names:?}");
+    assert!(!names.contains(&"vin"), "the VIN needs the maps: {names:?}");
     assert!(matches!(b.encoding(), driftbench_core::Encoding::Policy(PolicyShape { observation: 2, actions: 3 })));
+    // A task without maps keeps its policy families with a grid-less episode.
+    entry(Fault::NoGrid).self_check(3, 20).expect("maps are only checked where they were registered");
+}
+
+#[test]
+fn the_grid_toy_passes_with_the_vin_and_broken_maps_are_refused() {
+    let b = grid_entry(Fault::None);
+    b.self_check(3, 40).expect("the toy keeps the grid contract");
+    let names: Vec<&str> = b.solvers().iter().map(|s| s.name).collect();
+    assert!(names.contains(&"vin") && names.contains(&"imitation") && names.contains(&"ppo"), "{names:?}");
+    for (fault, says) in
+        [(Fault::GridChannels, "grid observation of 3 maps, 2 declared"), (Fault::NoGrid, "shows no grid observation")]
+    {
+        let err = grid_entry(fault).self_check(3, 10).expect_err(&format!("{fault:?} must be refused"));
+        assert!(err.contains(says), "{fault:?}: {err}");
+    }
 }
 
 #[test]

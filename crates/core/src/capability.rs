@@ -1,13 +1,14 @@
 //! Capability traits: what a [`Task`] offers beyond generation, scoring and its hand-written solver.
 //!
 //! The core [`Task`] is all the drift evaluation needs. A task that learners can train on implements one learning
-//! shape ([`SeqTask`], [`VecTask`] or [`PolicyTask`]); a task that takes part in the adversarial experiment also
-//! implements [`AttackTask`] (a continuous box around its encoded features) or [`VariantAttackTask`] (discrete
-//! variants, for policy tasks). Every learner family is bounded by the trait it reads (the sequence networks by
-//! `T: SeqTask`, the regression networks by `T: VecTask`, the policies by `T: PolicyTask`), so a task missing a
-//! method is a compile error, not an answer-less run; the registry (`driftbench::Entry`) wires exactly the
-//! families and experiments a task's traits allow, and the self-check ([`crate::bench::DynTask::self_check`])
-//! exercises each capability a task registered ([`crate::bench::contract_checks`]).
+//! shape ([`SeqTask`], [`VecTask`] or [`PolicyTask`], a policy task optionally also [`GridTask`], whole-world
+//! maps); a task that takes part in the adversarial experiment also implements [`AttackTask`] (a continuous box
+//! around its encoded features) or [`VariantAttackTask`] (discrete variants, for policy tasks). Every learner
+//! family is bounded by the trait it reads (the sequence networks by `T: SeqTask`, the regression networks by
+//! `T: VecTask`, imitation and PPO by `T: PolicyTask`, the VIN by `T: GridTask`), so a task missing a method is a
+//! compile error, not an answer-less run; the registry (`driftbench::Entry`) wires exactly the families and
+//! experiments a task's traits allow, and the self-check ([`crate::bench::DynTask::self_check`]) exercises each
+//! capability a task registered ([`crate::bench::contract_checks`]).
 //!
 //! Hooks that take an instance still return `Option`: `None` there means *this instance* cannot be encoded or
 //! played (say, one the task's validation rejects), never that the task lacks the capability.
@@ -67,7 +68,7 @@ pub trait VecTask: Task {
 }
 
 /// An agent acting in an episode ([`crate::Encoding::Policy`]): an observation vector in, one of a few discrete
-/// actions out. Imitation, the value-iteration network and PPO train on it.
+/// actions out. Imitation and PPO train on it (the value-iteration network too, on a [`GridTask`]).
 pub trait PolicyTask: Task {
     /// Observation length and number of actions.
     fn policy_shape(&self) -> PolicyShape;
@@ -86,6 +87,13 @@ pub trait PolicyTask: Task {
 
     /// The answer made of the actions an agent took.
     fn answer_from_actions(&self, instance: &Self::Instance, actions: &[usize]) -> Option<Self::Answer>;
+}
+
+/// A [`PolicyTask`] whose episodes also show the whole world as a stack of maps ([`Episode::observe_grid`]), for
+/// policies that read any world size: the value-iteration network trains on it.
+pub trait GridTask: PolicyTask {
+    /// Maps in every grid observation ([`crate::task::GridObservation::channels`]), whatever the world's size.
+    fn grid_channels(&self) -> usize;
 }
 
 /// The continuous adversarial experiment ([`crate::attack`]) on a [`SeqTask`] or [`VecTask`]: a box around the

@@ -26,7 +26,7 @@ pub mod surface;
 pub mod task;
 
 pub use axis::{AxisSpec, Cell, LEVELS};
-pub use capability::{AttackTask, PolicyTask, SeqTask, VariantAttackTask, VecTask};
+pub use capability::{AttackTask, GridTask, PolicyTask, SeqTask, VariantAttackTask, VecTask};
 pub use error::{Error, Result};
 pub use profile::{dagger_episodes, step_budget, Profile, SearchBudget};
 pub use record::{CellResult, CompetencePoint, Provenance, RunRecord, TrainStats};

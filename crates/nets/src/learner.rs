@@ -8,7 +8,7 @@ use driftbench_core::SeqTask;
 use driftbench_core::{
     rng, Learner, Profile, Result, SeqClassShape, SeqExample, SolveInfo, Solver, SolverKind, TrainData, TrainStats,
 };
-use driftbench_core::{PolicyTask, VecTask};
+use driftbench_core::{GridTask, PolicyTask, VecTask};
 use serde::{Deserialize, Serialize};
 
 /// A sequence-model family and its hyper-parameters.
@@ -96,13 +96,14 @@ pub fn vec_learners<T: VecTask>() -> Vec<Box<dyn Learner<T>>> {
     ]
 }
 
-/// The policy families ([`PolicyTask`]): imitation, the value-iteration network and PPO.
+/// The policy families ([`PolicyTask`]): imitation and PPO.
 pub fn policy_learners<T: PolicyTask>() -> Vec<Box<dyn Learner<T>>> {
-    vec![
-        Box::new(crate::policy::Imitation::default()),
-        Box::new(crate::grid_policy::Vin::default()),
-        Box::new(crate::ppo::Ppo::default()),
-    ]
+    vec![Box::new(crate::policy::Imitation::default()), Box::new(crate::ppo::Ppo::default())]
+}
+
+/// The families of a [`GridTask`] (a policy task with whole-world maps): the value-iteration network.
+pub fn grid_learners<T: GridTask>() -> Vec<Box<dyn Learner<T>>> {
+    vec![Box::new(crate::grid_policy::Vin::default())]
 }
 
 struct SeqObjective<'a, T: SeqTask> {

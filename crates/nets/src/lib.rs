@@ -30,7 +30,7 @@ pub mod train;
 pub mod vec;
 
 pub use error::{NetError, Result};
-pub use learner::{policy_learners, seq_learners, vec_learners, SeqLearner};
+pub use learner::{grid_learners, policy_learners, seq_learners, vec_learners, SeqLearner};
 
 /// Pins candle's per-op thread count to one. driftbench parallelises across runs and evaluation cells with its
 /// own rayon pool, which beats splitting small matmuls; and with the variable set, candle no longer parses

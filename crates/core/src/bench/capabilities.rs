@@ -6,7 +6,7 @@
 use super::Bench;
 use crate::attack::{seq_attack, variant_attack, vec_attack, AttackFn};
 use crate::axis::Cell;
-use crate::capability::{AttackTask, PolicyTask, SeqTask, VariantAttackTask, VecTask};
+use crate::capability::{AttackTask, GridTask, PolicyTask, SeqTask, VariantAttackTask, VecTask};
 use crate::rng::stream;
 use crate::solver::Learner;
 use crate::task::{assign_slots, Encoding, SeqExample, Task};
@@ -64,6 +64,15 @@ impl<T: Task> Bench<T> {
     {
         self.caps.encoding = Encoding::Policy(self.task.policy_shape());
         self.caps.checks.push(policy_contract::<T>);
+        self
+    }
+
+    /// Declares the whole-world maps of a policy task ([`GridTask`]): their contract check ([`grid_contract`]).
+    pub fn with_grid(mut self) -> Self
+    where
+        T: GridTask,
+    {
+        self.caps.checks.push(grid_contract::<T>);
         self
     }
 
@@ -198,6 +207,29 @@ pub fn policy_contract<T: PolicyTask>(t: &T, cell: Cell, inst: &T::Instance) -> 
     let answer = t.answer_from_actions(inst, &demo).ok_or("the demonstration's actions make no answer")?;
     if cell.level == 0 && !t.score(inst, &answer).success {
         return Err("the demonstration fails in distribution".into());
+    }
+    Ok(())
+}
+
+/// The grid contract: an episode of a valid instance shows the world as [`GridTask::grid_channels`] maps of
+/// consistent sizes, at the start and after each of the demonstration's actions.
+pub fn grid_contract<T: GridTask>(t: &T, _cell: Cell, inst: &T::Instance) -> Result<(), String> {
+    let mut ep = t.episode(inst).ok_or("a valid instance started no episode")?;
+    let channels = t.grid_channels();
+    let grid = |ep: &dyn crate::task::Episode| -> Result<(), String> {
+        let g = ep.observe_grid().ok_or("a grid task's episode shows no grid observation")?;
+        g.check().map_err(|e| format!("grid observation: {e}"))?;
+        if g.channels != channels {
+            return Err(format!("grid observation of {} maps, {channels} declared", g.channels));
+        }
+        Ok(())
+    };
+    grid(ep.as_ref())?;
+    for a in t.demonstration(inst).unwrap_or_default() {
+        if ep.step(a).done {
+            break;
+        }
+        grid(ep.as_ref())?;
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ mod capabilities;
 mod prepared;
 mod timing;
 use capabilities::Capabilities;
-pub use capabilities::{policy_contract, seq_contract, variant_contract, vec_contract, ContractCheck};
+pub use capabilities::{grid_contract, policy_contract, seq_contract, variant_contract, vec_contract, ContractCheck};
 use prepared::PreparedBench;
 pub use timing::{all_timing_cases, Setup, Timed, TimingCase, INFER_INSTANCES, SOLVE_INSTANCES, TRAIN_INSTANCES};
 
@@ -88,7 +88,8 @@ pub trait DynTask: Send + Sync {
     /// The registry-wide checks: seed determinism, validity of generated instances, JSON round trip, the
     /// symbolic solver succeeding at level 0, every level differing from level 0 and from its neighbour, the
     /// contract of every capability the task was registered with ([`seq_contract`], [`vec_contract`],
-    /// [`policy_contract`], the attack box or [`variant_contract`]) on every generated instance, and test sets
+    /// [`policy_contract`], [`grid_contract`], the attack box or [`variant_contract`]) on every generated instance,
+    /// and test sets
     /// without repeats.
     fn self_check(&self, seed: u64, n: usize) -> Result<(), String>;
     /// The task contract at its edges ([`crate::contract`]): `variants` instances per cell drawn from the whole

@@ -27,8 +27,8 @@ use crate::policy::Memory;
 use crate::train::{fit, gather_rows, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Tensor, D};
 use driftbench_core::solver::Attempt;
-use driftbench_core::PolicyTask;
 use driftbench_core::{rng, GridObservation, Learner, Profile, Solver, SolverKind, TrainData, TrainStats};
+use driftbench_core::{GridTask, PolicyTask};
 use rand::seq::IndexedRandom;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -365,7 +365,7 @@ impl Default for Vin {
 /// Validation states whose expert agreement is measured (their episodes are the first validation instances).
 const VAL_DEMOS: usize = 200;
 
-impl<T: PolicyTask> Learner<T> for Vin {
+impl<T: GridTask> Learner<T> for Vin {
     fn name(&self) -> &'static str {
         "vin"
     }

@@ -90,7 +90,7 @@
 //! assert!(last.reached && last.terminated && !last.died);
 //! ```
 use driftbench_core::{
-    AxisSpec, Cell, Episode, EpisodeStep, GridObservation, Outcome, PolicyShape, PolicyTask, SolveInfo, Task,
+    AxisSpec, Cell, Episode, EpisodeStep, GridObservation, GridTask, Outcome, PolicyShape, PolicyTask, SolveInfo, Task,
     VariantAttackTask,
 };
 use rand::seq::{IndexedRandom, SliceRandom};

@@ -257,6 +257,13 @@ impl Task for Navigation {
     }
 }
 
+impl GridTask for Navigation {
+    /// The maps of [`World::observe_grid`]: buildings, goal, cars now and over the next ticks.
+    fn grid_channels(&self) -> usize {
+        GRID_CHANNELS
+    }
+}
+
 impl PolicyTask for Navigation {
     /// Policies see the egocentric observation of [`World::observe`] and choose one of the five actions.
     fn policy_shape(&self) -> PolicyShape {
