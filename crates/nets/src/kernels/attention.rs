@@ -200,6 +200,21 @@ impl Scratch {
         Scratch { dm, dhp: lanes(dm.dh), lp: lanes(dm.l) }
     }
 
+    /// A zeroed `[L, dh]` matrix (rows `dhp` apart).
+    fn rows(&self) -> Vec<f32> {
+        vec![0f32; self.dm.l * self.dhp]
+    }
+
+    /// A zeroed `[dh, L]` matrix (rows `lp` apart).
+    fn cols(&self) -> Vec<f32> {
+        vec![0f32; self.dm.dh * self.lp]
+    }
+
+    /// A zeroed `[L, L]` matrix.
+    fn square(&self) -> Vec<f32> {
+        vec![0f32; self.dm.l * self.dm.l]
+    }
+
     /// Copies part `part` of head `h` of example `b` into `rows` (`[L, dh]`) and, if given, `cols` (`[dh, L]`).
     #[inline(always)]
     fn load(&self, x: &[f32], (b, h): (usize, usize), part: usize, rows: &mut [f32], cols: Option<&mut [f32]>) {
@@ -223,13 +238,9 @@ impl Scratch {
 fn forward_impl(x: &[f32], mask: &[f32], dm: Dims, scale: f32, out: &mut [f32], sig: &mut [f32]) {
     let Dims { b: nb, l, d, h: nh, dh } = dm;
     let sc = Scratch::new(dm);
-    let (dhp, lp) = (sc.dhp, sc.lp);
-    let mut kt = vec![0f32; dh * lp];
-    let mut ks = vec![0f32; l * dhp];
-    let mut vs = vec![0f32; l * dhp];
-    let mut w = vec![0f32; l * l];
-    let mut acc = vec![0f32; lp];
-    let mut o = vec![0f32; l * dhp];
+    let dhp = sc.dhp;
+    let (mut kt, mut ks, mut vs, mut o) = (sc.cols(), sc.rows(), sc.rows(), sc.rows());
+    let (mut w, mut acc) = (sc.square(), vec![0f32; sc.lp]);
     for b in 0..nb {
         let m = &mask[b * l..(b + 1) * l];
         for h in 0..nh {
@@ -279,18 +290,11 @@ fn forward(x: &[f32], mask: &[f32], dm: Dims, scale: f32, out: &mut [f32], sig: 
 fn backward_impl(x: &[f32], mask: &[f32], sig: &[f32], go: &[f32], dm: Dims, scale: f32, gx: &mut [f32]) {
     let Dims { b: nb, l, d, h: nh, dh } = dm;
     let sc = Scratch::new(dm);
-    let (dhp, lp) = (sc.dhp, sc.lp);
-    let mut vt = vec![0f32; dh * lp];
-    let mut vs = vec![0f32; l * dhp];
-    let mut ks = vec![0f32; l * dhp];
-    let mut qs = vec![0f32; l * dhp];
-    let mut gos = vec![0f32; l * dhp];
-    // Per head: the weights w transposed, and the scaled score gradients and their transpose, [L, L] each.
-    let mut wt = vec![0f32; l * l];
-    let mut gst = vec![0f32; l * l];
-    let mut gs = vec![0f32; l * l];
-    let mut acc = vec![0f32; lp];
-    let mut part_grad = vec![0f32; l * dhp];
+    let dhp = sc.dhp;
+    let (mut vt, mut vs, mut ks, mut qs, mut gos) = (sc.cols(), sc.rows(), sc.rows(), sc.rows(), sc.rows());
+    // Per head: the weights w transposed, and the scaled score gradients and their transpose.
+    let (mut wt, mut gst, mut gs) = (sc.square(), sc.square(), sc.square());
+    let (mut acc, mut part_grad) = (vec![0f32; sc.lp], sc.rows());
     for b in 0..nb {
         let m = &mask[b * l..(b + 1) * l];
         for h in 0..nh {
