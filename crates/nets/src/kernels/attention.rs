@@ -11,11 +11,12 @@
 //! concatenations per head split) cost about a fifth of the transformer's training step, nearly all of it
 //! per-call overhead: the products themselves are a few hundred thousand multiply-adds.
 //!
-//! The values are those of the tensor ops bit for bit: every sum is one multiply-add chain in the order `gemm`
-//! adds it (its f32 kernels keep one accumulator per output, start it at zero and add the terms in order with a
-//! fused multiply-add), and the element-wise steps are rounded as candle's ops round them (the scale as an affine
-//! op, `1 / (exp(-x) + 1)`, the sigmoid's gradient as `g · ((1 - s) · s)`). `transformer_attention_is_bit_identical`
-//! in `seq.rs` holds the whole encoder, values and gradients, to the tensor-op form.
+//! The values are those of the tensor ops bit for bit: every sum is added in the order `gemm`'s FMA kernels add
+//! that product ([`dot_h`] for its horizontal kernel, [`chains`] for its microkernels and its two-term `gevv`
+//! path; [`horizontal`] says which), and the element-wise steps are rounded as candle's ops round them (the scale
+//! as an affine op, `1 / (exp(-x) + 1)`, the sigmoid's gradient as `g · ((1 - s) · s)`).
+//! `transformer_attention_is_bit_identical` in `seq.rs` holds the whole encoder, values and gradients, to the
+//! tensor-op form; [`attention_fused`] says where the op runs.
 use super::f32s;
 use candle_core::{bail, CpuStorage, CustomOp2, Layout, Result, Shape, Storage, Tensor};
 use std::sync::OnceLock;
@@ -52,7 +53,8 @@ impl Dims {
         Ok(Dims { b, l, d, h: heads, dh: d / heads })
     }
 
-    /// Index of feature `c` of head `h` of part `part` (0 query, 1 key, 2 value) at position `j` of example `b`.
+    /// Index of the first feature of head `h` of part `part` (0 query, 1 key, 2 value) at position `j` of example
+    /// `b`.
     #[inline(always)]
     fn at(&self, b: usize, j: usize, part: usize, h: usize) -> usize {
         (b * self.l + j) * 3 * self.d + part * self.d + h * self.dh
@@ -109,7 +111,7 @@ fn chains(dst: &mut [f32], a: &[f32], rows: &[f32]) {
     }
 }
 
-/// [`chains`] for several outputs rows at once: row `r` of `dst` (rows `n` apart, `n` a multiple of eight) is
+/// [`chains`] for several output rows at once: row `r` of `dst` (rows `n` apart, `n` a multiple of eight) is
 /// `Σ_k coefs[r · cs + k] · rows[k]` over `kk` terms. Four rows share each pass over `rows`, so that four
 /// independent chains hide the multiply-add latency; the sums are those of [`chains`] row by row.
 #[inline(always)]
@@ -402,7 +404,7 @@ impl CustomOp2 for SigmoidAttention {
 }
 
 /// Whether the fused op's sums are `gemm`'s on this CPU: x86-64 with AVX2 and FMA, where `gemm` runs the FMA
-/// kernels whose orders [`chains`] and [`dot_h`] follow. Elsewhere (scalar or NEON kernels) the transformer keeps
+/// kernels whose orders `chains` and `dot_h` follow. Elsewhere (scalar or NEON kernels) the transformer keeps
 /// the tensor ops.
 pub fn attention_fused() -> bool {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]

@@ -50,7 +50,7 @@ pub(crate) fn candle_sum(xs: &[f32]) -> f32 {
     sum
 }
 
-/// Whether [`candle_sum`] knows the order of candle's CPU sums here (x86; elsewhere candle has other vector
+/// Whether `candle_sum` knows the order of candle's CPU sums here (x86; elsewhere candle has other vector
 /// paths, and the loss keeps the tensor ops).
 pub fn loss_fused() -> bool {
     cfg!(any(target_arch = "x86", target_arch = "x86_64"))
