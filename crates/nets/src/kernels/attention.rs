@@ -270,21 +270,11 @@ fn forward_impl(x: &[f32], mask: &[f32], dm: Dims, scale: f32, out: &mut [f32], 
     }
 }
 
-#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn forward_fma(x: &[f32], mask: &[f32], dm: Dims, scale: f32, out: &mut [f32], sig: &mut [f32]) {
-    forward_impl(x, mask, dm, scale, out, sig)
-}
-
-fn forward(x: &[f32], mask: &[f32], dm: Dims, scale: f32, out: &mut [f32], sig: &mut [f32]) {
-    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-    if attention_fused() {
-        // SAFETY: the CPU has the features the copy is compiled for (checked just above).
-        unsafe { forward_fma(x, mask, dm, scale, out, sig) };
-        return;
-    }
-    // Elsewhere `mul_add` is still one rounding (a library call): the same values, slowly.
-    forward_impl(x, mask, dm, scale, out, sig)
+runtime_features! {
+    /// [`forward_impl`] with AVX2 and FMA where [`attention_fused`] holds (elsewhere `mul_add` is still one
+    /// rounding, a library call: the same values, slowly).
+    fn forward(x: &[f32], mask: &[f32], dm: Dims, scale: f32, out: &mut [f32], sig: &mut [f32])
+        => forward_impl, "avx2,fma", ["avx2", "fma"]
 }
 
 /// The backward pass: from the output gradient `go` (`[B, L, D]`) to the gradient of `qkv` (`[B, L, 3·D]`).
@@ -333,20 +323,10 @@ fn backward_impl(x: &[f32], mask: &[f32], sig: &[f32], go: &[f32], dm: Dims, sca
     }
 }
 
-#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn backward_fma(x: &[f32], mask: &[f32], sig: &[f32], go: &[f32], dm: Dims, scale: f32, gx: &mut [f32]) {
-    backward_impl(x, mask, sig, go, dm, scale, gx)
-}
-
-fn backward(x: &[f32], mask: &[f32], sig: &[f32], go: &[f32], dm: Dims, scale: f32, gx: &mut [f32]) {
-    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-    if attention_fused() {
-        // SAFETY: the CPU has the features the copy is compiled for (checked just above).
-        unsafe { backward_fma(x, mask, sig, go, dm, scale, gx) };
-        return;
-    }
-    backward_impl(x, mask, sig, go, dm, scale, gx)
+runtime_features! {
+    /// [`backward_impl`] with AVX2 and FMA where [`attention_fused`] holds.
+    fn backward(x: &[f32], mask: &[f32], sig: &[f32], go: &[f32], dm: Dims, scale: f32, gx: &mut [f32])
+        => backward_impl, "avx2,fma", ["avx2", "fma"]
 }
 
 /// Reads a CPU tensor's contiguous f32 values and passes them to `f`.

@@ -7,6 +7,32 @@
 use candle_core::{bail, CpuStorage, Layout, Result, Shape, Storage, Tensor};
 use std::borrow::Cow;
 
+/// Defines `fn $name(args)` that runs `$body` (an `#[inline(always)]` function of the same arguments) compiled
+/// with the target features `$enable` where the CPU has each of the `$feature`s, and as compiled for the baseline
+/// target elsewhere. Only for bodies whose values do not depend on the features: IEEE operations, or `mul_add`,
+/// which rounds once either way (a library call without FMA).
+macro_rules! runtime_features {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) => $body:ident, $enable:literal,
+     [$($feature:tt),+]) => {
+        $(#[$doc])*
+        $vis fn $name($($arg: $ty),*) {
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            {
+                #[target_feature(enable = $enable)]
+                unsafe fn fast($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+                if $(std::arch::is_x86_feature_detected!($feature))&&+ {
+                    // SAFETY: the CPU has every feature `fast` is compiled for (checked just above).
+                    unsafe { fast($($arg),*) };
+                    return;
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+
 mod attention;
 mod loss;
 mod sparse;
@@ -339,20 +365,22 @@ impl candle_core::CustomOp3 for Affine {
         } else {
             None
         };
-        // d input = grad · wᵀ, only where something upstream needs it (never for a batch of data).
-        let dx = if x.track_op() {
-            let (ws, wl) = w.storage_and_layout();
-            let Storage::Cpu(ws) = &*ws else { bail!("affine backward runs on the CPU only") };
-            let (wm, _, _) = mat(f32s(ws, "affine weight")?, wl, "affine weight")?;
-            let wt = Mat { data: wm.data, off: wm.off, rs: wm.cs, cs: wm.rs };
-            // The sum over the `out` terms, cut where the whole sum would be cut, stopping after the live ones.
-            let dst = product_chunked(rows, inner, live, g, wt, chunk_len(out))?;
-            Some(Tensor::from_vec(dst, (rows, inner), dev)?)
-        } else {
-            None
-        };
+        // d input = grad · wᵀ, only where something upstream needs it (never for a batch of data), stopping
+        // after the live columns.
+        let dx = if x.track_op() { Some(input_gradient(w, g, rows, live)?) } else { None };
         Ok((dx, dw, db))
     }
+}
+
+/// The input gradient `grad · wᵀ` of an affine op with weight `w: [inner, out]`, from the first `terms` columns
+/// of `g: [rows, out]` (the others are zeros): the sum over the `out` terms, cut where the whole sum would be cut.
+fn input_gradient(w: &Tensor, g: Mat, rows: usize, terms: usize) -> Result<Tensor> {
+    let (ws, wl) = w.storage_and_layout();
+    let Storage::Cpu(ws) = &*ws else { bail!("affine backward runs on the CPU only") };
+    let (wm, inner, out) = mat(f32s(ws, "affine weight")?, wl, "affine weight")?;
+    let wt = Mat { data: wm.data, off: wm.off, rs: wm.cs, cs: wm.rs };
+    let dst = product_chunked(rows, inner, terms, g, wt, chunk_len(out))?;
+    Tensor::from_vec(dst, (rows, inner), w.device())
 }
 
 /// `x · w + b` for `x: [rows, in]`, `w: [in, out]`, `b: [out]` as one op: the same values as candle's
@@ -453,24 +481,12 @@ pub(crate) struct AdamConsts {
     pub lr: f32,
 }
 
-/// One AdamW update over a variable's values, its gradient and its two moments, in one pass; bit for bit what
-/// candle-nn's `AdamW::step` computes with ten tensor ops.
-pub(crate) fn adamw_update(theta: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: AdamConsts) {
-    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-    if std::arch::is_x86_feature_detected!("avx") {
-        // SAFETY: the CPU has AVX (checked just above).
-        unsafe { adamw_update_avx(theta, g, m, v, c) };
-        return;
-    }
-    adamw_update_impl(theta, g, m, v, c)
-}
-
-/// [`adamw_update_impl`] on eight lanes: every operation is an IEEE one (no fused multiply-add), so the values are
-/// the same at any width.
-#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-#[target_feature(enable = "avx")]
-unsafe fn adamw_update_avx(theta: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: AdamConsts) {
-    adamw_update_impl(theta, g, m, v, c)
+runtime_features! {
+    /// One AdamW update over a variable's values, its gradient and its two moments, in one pass; bit for bit what
+    /// candle-nn's `AdamW::step` computes with ten tensor ops. On eight lanes where the CPU has AVX: every
+    /// operation is an IEEE one (no fused multiply-add), so the values are the same at any width.
+    pub(crate) fn adamw_update(theta: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: AdamConsts)
+        => adamw_update_impl, "avx", ["avx"]
 }
 
 #[inline(always)]

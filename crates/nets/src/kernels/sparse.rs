@@ -1,5 +1,5 @@
 //! The affine op for a mostly-zero input ([`sparse_affine`]): the work follows the non-zero inputs.
-use super::{affine_args, bias_grad, chunk_len, f32s, mat, product, AffineArgs, Mat};
+use super::{affine_args, bias_grad, chunk_len, f32s, input_gradient, mat, AffineArgs, Mat};
 use candle_core::{bail, CpuStorage, Layout, Result, Shape, Storage, Tensor};
 use std::borrow::Cow;
 
@@ -86,22 +86,9 @@ impl NonZeros {
     }
 }
 
-/// `dst[..] += v · src[..]` (AVX2 where the CPU has it; no FMA, so the rounding is the same either way).
-#[inline(always)]
-fn axpy(dst: &mut [f32], v: f32, src: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { axpy_avx2(dst, v, src) };
-        return;
-    }
-    axpy_plain(dst, v, src)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn axpy_avx2(dst: &mut [f32], v: f32, src: &[f32]) {
-    axpy_plain(dst, v, src)
+runtime_features! {
+    /// `dst[..] += v · src[..]` (AVX2 where the CPU has it; no FMA, so the rounding is the same either way).
+    fn axpy(dst: &mut [f32], v: f32, src: &[f32]) => axpy_plain, "avx2", ["avx2"]
 }
 
 #[inline(always)]
@@ -114,23 +101,12 @@ fn axpy_plain(dst: &mut [f32], v: f32, src: &[f32]) {
 /// Outputs summed in registers, [`BLOCK`] at a time.
 const BLOCK: usize = 64;
 
-/// `dst[k] = Σ_i v_i · src[o_i + k]` over the `(o_i, v_i)` of `terms`, in their order, for every k (each sum
-/// starts at +0 and adds its products one by one, with separate multiplies and adds). The sums of [`BLOCK`]
-/// outputs stay in registers while the terms stream past (AVX2 where the CPU has it, the same values either way).
-fn sparse_sums(dst: &mut [f32], terms: &[(usize, f32)], src: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { sparse_sums_avx2(dst, terms, src) };
-        return;
-    }
-    sparse_sums_plain(dst, terms, src)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn sparse_sums_avx2(dst: &mut [f32], terms: &[(usize, f32)], src: &[f32]) {
-    sparse_sums_plain(dst, terms, src)
+runtime_features! {
+    /// `dst[k] = Σ_i v_i · src[o_i + k]` over the `(o_i, v_i)` of `terms`, in their order, for every k (each sum
+    /// starts at +0 and adds its products one by one, with separate multiplies and adds). The sums of [`BLOCK`]
+    /// outputs stay in registers while the terms stream past (AVX2 where the CPU has it, the same values either
+    /// way).
+    fn sparse_sums(dst: &mut [f32], terms: &[(usize, f32)], src: &[f32]) => sparse_sums_plain, "avx2", ["avx2"]
 }
 
 #[inline(always)]
@@ -265,13 +241,7 @@ impl candle_core::CustomOp3 for SparseAffine {
         };
         // d input = grad · wᵀ, only where something upstream needs it (never for a batch of observations).
         let dx = if x.track_op() {
-            let (ws, wl) = w.storage_and_layout();
-            let Storage::Cpu(ws) = &*ws else { bail!("affine backward runs on the CPU only") };
-            let (wm, _, _) = mat(f32s(ws, "affine weight")?, wl, "affine weight")?;
-            let wt = Mat { data: wm.data, off: wm.off, rs: wm.cs, cs: wm.rs };
-            let gm = Mat { data: &g, off: 0, rs: out, cs: 1 };
-            let dst = product(rows, inner, out, gm, wt)?;
-            Some(Tensor::from_vec(dst, (rows, inner), dev)?)
+            Some(input_gradient(w, Mat { data: &g, off: 0, rs: out, cs: 1 }, rows, out)?)
         } else {
             None
         };
