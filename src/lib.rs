@@ -377,7 +377,20 @@ pub fn run_suite_with(
     slots.into_iter().map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()).expect("every job ran")).collect()
 }
 
-/// Provenance of this process: version, git commit (with `-dirty` for uncommitted changes), rustc, OS, CPU, its
+/// The paths whose contents decide what a run computes: a record names the commit of these, and `-dirty` means
+/// they differed from it (results/, docs and the README may change without making a record's code unknown).
+pub const CODE_PATHS: [&str; 5] = ["crates", "src", "vendor", "Cargo.toml", "Cargo.lock"];
+
+/// Tracked files under [`CODE_PATHS`] with uncommitted changes, as `git status --porcelain` names them; `None`
+/// outside a git checkout (or without git), where no commit can be named at all.
+pub fn uncommitted_code() -> Option<Vec<String>> {
+    let mut args = vec!["status", "--porcelain", "--untracked-files=no", "--"];
+    args.extend(CODE_PATHS);
+    let out = std::process::Command::new("git").args(&args).output().ok().filter(|o| o.status.success())?;
+    Some(String::from_utf8_lossy(&out.stdout).lines().map(|l| l.get(3..).unwrap_or(l).to_string()).collect())
+}
+
+/// Provenance of this process: version, git commit (with `-dirty` for uncommitted changes under [`CODE_PATHS`]), rustc, OS, CPU, its
 /// caches and the instruction-set level of the matrix kernels.
 pub fn provenance(threads: usize) -> Provenance {
     let cmd = |prog: &str, args: &[&str]| {
@@ -389,8 +402,7 @@ pub fn provenance(threads: usize) -> Provenance {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     let git_commit = cmd("git", &["rev-parse", "HEAD"]).map(|c| {
-        let dirty = cmd("git", &["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
-        if dirty {
+        if uncommitted_code().is_some_and(|files| !files.is_empty()) {
             format!("{c}-dirty")
         } else {
             c

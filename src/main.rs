@@ -73,6 +73,12 @@ enum Command {
         /// Seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Print instance I of the cell's canonical test set instead (the indices the task pages list).
+        #[arg(long)]
+        index: Option<usize>,
+        /// Canonical test sets folder (with --index).
+        #[arg(long, default_value = "datasets")]
+        datasets: PathBuf,
     },
     /// Train a solver (deterministically, as `run` does) and draw its answer on one test instance as SVG.
     Show {
@@ -273,7 +279,19 @@ fn real_main() -> Result<()> {
             let n = verify_datasets(&select_tasks(&reg, &[])?, &dir)?;
             println!("{n} test sets match the manifest in {}", dir.display());
         }
-        Command::Sample { task, axis, level, n, seed } => {
+        Command::Sample { task, axis, level, index: Some(index), datasets, .. } => {
+            let t = select_tasks(&reg, &[task])?[0];
+            let cell = driftbench_core::bench::parse_cell(t, axis.as_deref(), level)?;
+            let prepared = t.prepare(&TestSource::Canonical(datasets), &load_profile("quick", &reg)?)?;
+            let label = cell.label(t.axes());
+            let sets = prepared.test_sets();
+            let lines = &sets.iter().find(|(l, _)| *l == label).context("every cell has a test set")?.1;
+            let line = lines.get(index).with_context(|| {
+                format!("--index {index}: the {label} test set of {} has {} instances", t.id(), lines.len())
+            })?;
+            print_out(&format!("{line}\n"))?;
+        }
+        Command::Sample { task, axis, level, n, seed, index: None, .. } => {
             let t = select_tasks(&reg, &[task])?[0];
             let cell = driftbench_core::bench::parse_cell(t, axis.as_deref(), level)?;
             if n == 0 {
@@ -379,6 +397,16 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
     let seeds = if args.seeds.is_empty() { profile.seeds.clone() } else { args.seeds.clone() };
     let tasks = select_tasks(reg, &args.task)?;
     let (out, report_dir, readme) = destinations(&args, &profile)?;
+    if out == Path::new("results/runs") {
+        // The published records must name the code that made them: a commit, not a commit plus unknown edits.
+        if let Some(files) = driftbench::uncommitted_code().filter(|f| !f.is_empty()) {
+            bail!(
+                "results/runs holds the published records, which must come from committed code; commit (or stash) \
+                 the changes to {} first, or write elsewhere with --out",
+                files.join(", ")
+            );
+        }
+    }
     driftbench_core::record::check_output_dir(&out, "records folder")?;
     if !args.no_report {
         // Before any training: an unusable report folder would otherwise fail only at the end.

@@ -66,15 +66,29 @@ fn compare_flags_regressions_and_refuses_other_test_sets() {
     let md = String::from_utf8_lossy(&out.stdout);
     assert!(md.contains("Holm") && md.contains("0 significantly worse"), "{md}");
 
-    // B loses every success at level 0: a regression.
+    // Counts edited without the per-instance outcomes they summarise: refused by compare and report alike.
     let path = d.path().join("b/sorting-v1__symbolic__s1__mine.json");
     let mut record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let n = record["cells"][0]["n"].as_u64().unwrap() as usize;
     record["cells"][0]["successes"] = 0.into();
+    std::fs::write(&path, serde_json::to_string(&record).unwrap()).unwrap();
+    fails_with(&driftbench(&["compare", "a", "b"], d.path()), "per-instance outcomes list");
+    fails_with(&driftbench(&["report", "--in", "b", "--out", "rep"], d.path()), "per-instance outcomes list");
+
+    // B loses every success at level 0, instance by instance: a regression, found by the paired test.
+    record["cells"][0]["outcomes"]["success"] = "0".repeat(n.div_ceil(8) * 2).into();
     std::fs::write(&path, serde_json::to_string(&record).unwrap()).unwrap();
     let out = driftbench(&["compare", "a", "b", "--out", "cmp.md", "--fail-on-regression"], d.path());
     fails_with(&out, "significantly worse in B");
     let md = std::fs::read_to_string(d.path().join("cmp.md")).unwrap();
     assert!(md.contains("▼ worse") && md.contains("in-dist-L0"), "{md}");
+    assert!(md.contains(&format!("| paired | {n} / 0 |")), "A solved all {n} instances B failed: {md}");
+    // Without outcomes the same cell falls back to the unpaired test and says why.
+    record["cells"][0].as_object_mut().unwrap().remove("outcomes");
+    std::fs::write(&path, serde_json::to_string(&record).unwrap()).unwrap();
+    let out = driftbench(&["compare", "a", "b"], d.path());
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("holds no per-instance outcomes") && md.contains("| unpaired |"), "{md}");
     assert!(driftbench(&["compare", "a", "b"], d.path()).status.success(), "no gate without the flag");
 
     record["test_source"] = "generated (seed 1, 5 per cell)".into();

@@ -17,6 +17,7 @@ pub mod contract;
 pub mod data;
 pub mod dataset;
 pub mod error;
+pub mod outcomes;
 pub mod profile;
 pub mod record;
 pub mod rng;

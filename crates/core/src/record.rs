@@ -2,6 +2,7 @@
 use crate::data::{AttackStats, SolverKind};
 pub use crate::data::{CompetencePoint, TrainStats};
 use crate::error::{Error, Result};
+use crate::outcomes::InstanceOutcomes;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -119,6 +120,9 @@ pub struct CellResult {
     /// Whether the cell's correct answers were within the solver's reach, for solvers that assess it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub representability: Option<CellRepresentability>,
+    /// What happened on each instance, in test-set order (absent in records written before they were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcomes: Option<InstanceOutcomes>,
 }
 
 /// How many of a cell's instances had a correct answer the solver could express and was trained to give
@@ -142,6 +146,40 @@ impl CellRepresentability {
 }
 
 impl CellResult {
+    /// Checks that per-instance outcomes decode and agree with the cell's counts: successes, unanswered
+    /// instances, strict successes and the successes within reach.
+    fn check_outcomes(&self, o: &InstanceOutcomes) -> std::result::Result<(), String> {
+        let d = o.decode(self.n)?;
+        let disagree = |what: &str, listed: u64, counted: u64| {
+            format!("per-instance outcomes list {listed} {what} where the cell counts {counted}")
+        };
+        if d.success.count_ones() != self.successes {
+            return Err(disagree("successes", d.success.count_ones(), self.successes));
+        }
+        if d.no_answer.count_ones() != self.no_answer {
+            return Err(disagree("unanswered instances", d.no_answer.count_ones(), self.no_answer));
+        }
+        match (&d.strict, self.strict_successes) {
+            (Some(s), Some(k)) if s.count_ones() != k => return Err(disagree("strict successes", s.count_ones(), k)),
+            (Some(_), None) => return Err("per-instance strict outcomes for a cell without a strict count".into()),
+            _ => {}
+        }
+        match (&d.supervised, self.representability) {
+            (Some(s), Some(r)) => {
+                if s.count_ones() != r.supervised {
+                    return Err(disagree("instances within reach", s.count_ones(), r.supervised));
+                }
+                let hits = s.count_and(&d.success);
+                if hits != r.successes_supervised {
+                    return Err(disagree("successes within reach", hits, r.successes_supervised));
+                }
+            }
+            (Some(_), None) => return Err("per-instance reach for a cell without representability counts".into()),
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// Success rate in [0, 1].
     pub fn rate(&self) -> f64 {
         if self.n == 0 {
@@ -253,6 +291,9 @@ impl RunRecord {
                 {
                     return Err(format!("{at}: representability counts {r:?} do not fit {} instances", c.n));
                 }
+            }
+            if let Some(o) = &c.outcomes {
+                c.check_outcomes(o).map_err(|e| format!("{at}: {e}"))?;
             }
         }
         Ok(())

@@ -21,17 +21,34 @@ pub fn wilson(successes: u64, n: u64) -> (f64, f64) {
     (lo, hi)
 }
 
-/// Two-sided 97.5% Student-t quantile for `df` degrees of freedom (table up to 30, normal beyond).
+/// The 97.5% quantile of Student's t with `df` degrees of freedom (the factor of a two-sided 95% interval),
+/// exact to double precision (statrs' inverse CDF), not a rounded table: t(0.975, 2) = 4.302653, not 4.303.
+/// Infinite for `df == 0`, where no interval exists.
 pub fn t975(df: usize) -> f64 {
-    const T: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-    ];
-    match df {
-        0 => f64::INFINITY,
-        d if d <= 30 => T[d - 1],
-        _ => Z95,
+    t_quantile(0.975, df)
+}
+
+/// The `p` quantile of Student's t with `df` degrees of freedom; infinite (of `p`'s side) for `df == 0` and
+/// NaN for `p` outside (0, 1).
+pub fn t_quantile(p: f64, df: usize) -> f64 {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    if !(p > 0.0 && p < 1.0) {
+        return f64::NAN;
     }
+    if df == 0 {
+        return if p < 0.5 { f64::NEG_INFINITY } else { f64::INFINITY };
+    }
+    // Location 0, scale 1 and a positive df are always valid parameters.
+    StudentsT::new(0.0, 1.0, df as f64).map_or(f64::NAN, |t| t.inverse_cdf(p))
+}
+
+/// The `p` quantile of the standard normal distribution; NaN for `p` outside (0, 1).
+pub fn normal_quantile(p: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    if !(p > 0.0 && p < 1.0) {
+        return f64::NAN;
+    }
+    Normal::new(0.0, 1.0).map_or(f64::NAN, |n| n.inverse_cdf(p))
 }
 
 /// Mean and 95% t-interval half-width of per-seed values (the between-seed interval). With one value the
@@ -90,12 +107,26 @@ mod tests {
         assert_eq!(wilson(0, 0), (0.0, 1.0));
     }
 
+    // Reference quantiles from scipy.stats (t.ppf, norm.ppf), printed to 12 significant digits.
+    #[test]
+    fn quantiles_match_reference_values() {
+        let t = [(1, 12.7062047362), (2, 4.30265272975), (3, 3.18244630528), (9, 2.26215716280), (30, 2.04227245630)];
+        for (df, want) in t {
+            assert!((t975(df) - want).abs() < 1e-8, "t975({df}) = {}", t975(df));
+        }
+        assert!((t_quantile(0.025, 4) + 2.77644510520).abs() < 1e-8);
+        assert_eq!(t975(0), f64::INFINITY);
+        assert!((normal_quantile(0.975) - Z95).abs() < 1e-9);
+        assert!((normal_quantile(0.8) - 0.841621233573).abs() < 1e-9);
+        assert!(normal_quantile(1.0).is_nan() && t_quantile(0.0, 3).is_nan());
+    }
+
     #[test]
     fn between_seed_interval() {
         let (m, h) = mean_ci(&[0.5, 0.7, 0.9]);
         assert!((m - 0.7).abs() < 1e-12);
-        // s = 0.2, se = 0.2/sqrt(3), t(2) = 4.303
-        assert!((h.unwrap() - 4.303 * 0.2 / 3f64.sqrt()).abs() < 1e-9);
+        // s = 0.2, se = 0.2/sqrt(3), t(0.975, 2) = 4.302652729749464 (scipy.stats.t.ppf(0.975, 2)).
+        assert!((h.unwrap() - 4.302_652_729_749_464 * 0.2 / 3f64.sqrt()).abs() < 1e-12);
         assert_eq!(mean_ci(&[0.4]).1, None);
     }
 }

@@ -1,9 +1,14 @@
 //! `driftbench compare A B`: did B get better or worse than A, and where?
 //!
-//! Each side is a records folder or a report folder (its per-task CSV files). Per (task, solver, cell) the
-//! success counts are pooled over seeds, and B − A is given with Newcombe's hybrid-score 95% interval and a
-//! two-sided two-proportion z-test over instances; the p-values of every compared cell are adjusted together with
-//! Holm's step-down method (see [`METHOD`]). Records of different test sets or task versions are refused.
+//! Each side is a records folder or a report folder (its per-task CSV files). Per (task, solver, cell), where both
+//! sides' records hold per-instance outcomes, the two are paired instance by instance: an exact sign-flip test
+//! clustered by instance (McNemar's exact test with one seed a side, [`crate::paired`]) and a paired t-interval of
+//! B − A. Otherwise the success counts are pooled over seeds, and B − A is given with Newcombe's hybrid-score 95%
+//! interval and a two-sided two-proportion z-test, and the output says why. The p-values of every compared cell are
+//! adjusted together with Holm's step-down method (see [`METHOD`]). Records of different test sets or task
+//! versions are refused.
+use crate::paired::{mde_unpaired, paired_cell, PairedCell};
+use driftbench_core::outcomes::Bits;
 use driftbench_core::record::{write_atomic, RunRecord};
 use driftbench_core::stats::{wilson, Z95};
 use std::collections::{BTreeMap, BTreeSet};
@@ -82,19 +87,33 @@ pub enum CompareError {
 }
 
 /// How the comparison decides, printed in its output.
-pub const METHOD: &str =
-    "Success counts are pooled over each side's seeds per (task, solver, cell). **Δ** is B − A in \
-percentage points with Newcombe's hybrid-score 95% interval (built from the two Wilson intervals; it stays sensible \
-at 0% and 100%, where the Wald interval collapses). **p** is the two-sided two-proportion z-test with pooled \
-variance over instances. **Holm p** adjusts every p in the comparison together with Holm's step-down method, and \
-a cell is flagged when its Holm p is below α. Holm rather than Benjamini-Hochberg: `--fail-on-regression` turns a \
-single flag into a failed check, so what must be bounded is the chance of even one false flag (the family-wise \
-error rate), which Holm bounds under any dependence between cells (they share trained models); \
-Benjamini-Hochberg bounds only the expected share of false flags. Caveats: records keep no per-instance \
-outcomes, so the test treats the two sides' instances as independent although both are usually judged on the \
-same canonical instances (for positively correlated outcomes this makes it conservative); and it measures \
-instance-level uncertainty only, so with few seeds a flag says that these trained models differ, not that every \
-retraining would.";
+pub const METHOD: &str = "Both sides are usually judged on the same canonical test instances, so where both sides' \
+records keep per-instance outcomes the cells are compared **paired**, instance by instance. For instance i, with \
+a_i of A's k_A seeds and b_i of B's k_B seeds succeeding, d_i = k_A·b_i − k_B·a_i. **p** is the exact two-sided \
+sign-flip test on the d_i (under the null hypothesis A and B are exchangeable on each instance, so each d_i is \
++|d_i| or −|d_i| with equal chance): the instance is the unit, so three seeds are three judgements of the same \
+1,000 instances, not 3,000 instances; with one seed a side it is McNemar's exact test. **Δ** is B − A in \
+percentage points with the paired 95% t-interval over instances (exact t quantile); **A+ / B+** count the \
+instances each side did better on, and the per-seed column gives McNemar's exact p for each seed both sides ran. \
+Where a side has no per-instance outcomes (a report folder, or records written before they were kept), the cell \
+falls back to the **unpaired** comparison and says why: pooled counts, Newcombe's hybrid-score interval and the \
+two-proportion z-test, which treats the instances as independent. **MDE** is the smallest |Δ| the cell's test \
+would detect with 80% power at α (unadjusted): (z₁₋α/₂ + z₀.₈) × the standard error of Δ, and never less than the \
+least difference the exact test can flag at all (6 one-way instances at α = 0.05). **Holm p** adjusts every p in \
+the comparison together with Holm's step-down method, and a cell is flagged when its Holm p is below α. Holm \
+rather than Benjamini-Hochberg: `--fail-on-regression` turns a single flag into a failed check, so what must be \
+bounded is the chance of even one false flag (the family-wise error rate), which Holm bounds under any dependence \
+between cells (they share trained models). Caveat: the tests measure instance-level uncertainty given the trained \
+models; with few seeds a flag says that these trained models differ, not that every retraining would.";
+
+/// How one cell was compared.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Method {
+    /// Instance by instance (see [`crate::paired`]).
+    Paired(PairedCell),
+    /// Pooled counts, because the outcomes could not be paired, for the reason given.
+    Unpaired(String),
+}
 
 /// Pooled results of one (task, solver, cell) on one side.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -123,6 +142,8 @@ pub struct Side {
     pub profiles: BTreeMap<String, BTreeSet<String>>,
     /// Level descriptions per (task, axis, level).
     pub descriptions: BTreeMap<(String, String, u8), String>,
+    /// Per cell, each seed's per-instance successes, or why there are none.
+    pub outcomes: BTreeMap<CellKey, Vec<(u64, Result<Bits, String>)>>,
 }
 
 /// What identifies a test set in a record's `test_source`: for canonical sets the manifest hash (the folder they
@@ -166,7 +187,16 @@ impl Side {
             let profile = format!("{} (hash {})", r.profile.name, r.profile.short_hash());
             side.add(label, &r.task, &r.test_source, profile)?;
             for c in &r.cells {
-                let p = side.cells.entry((r.task.clone(), r.solver.clone(), c.axis.clone(), c.level)).or_default();
+                let key = (r.task.clone(), r.solver.clone(), c.axis.clone(), c.level);
+                let bits = match &c.outcomes {
+                    Some(o) => o.decode(c.n).map(|d| d.success),
+                    None => Err(format!(
+                        "{label} seed {} holds no per-instance outcomes (written before records kept them)",
+                        r.seed
+                    )),
+                };
+                side.outcomes.entry(key.clone()).or_default().push((r.seed, bits));
+                let p = side.cells.entry(key).or_default();
                 p.successes += c.successes;
                 p.n += c.n;
                 p.seeds += 1;
@@ -233,7 +263,11 @@ impl Side {
                     return Err(err(format!("row {}: more successes than instances", line + 2)));
                 }
                 let axis = get(idx[4]).to_string();
-                let p = side.cells.entry((task.clone(), get(idx[1]).to_string(), axis.clone(), level)).or_default();
+                let key = (task.clone(), get(idx[1]).to_string(), axis.clone(), level);
+                let seed = get(idx[2]).parse().map_err(|_| err(format!("row {}: `seed` is not a number", line + 2)))?;
+                let why = format!("{label} is a report folder: its CSV keeps counts, not per-instance outcomes");
+                side.outcomes.entry(key.clone()).or_default().push((seed, Err(why)));
+                let p = side.cells.entry(key).or_default();
                 p.successes += successes;
                 p.n += n;
                 p.seeds += 1;
@@ -339,6 +373,10 @@ pub struct Row {
     pub p_holm: f64,
     /// The flag.
     pub verdict: Verdict,
+    /// How the cell was compared.
+    pub method: Method,
+    /// Minimum detectable effect (see [`METHOD`]).
+    pub mde: f64,
 }
 
 /// A whole comparison.
@@ -396,15 +434,35 @@ pub fn compare(a: Side, b: Side, alpha: f64) -> Result<Comparison, CompareError>
         .filter_map(|(key, &pa)| b.cells.get(key).map(|&pb| (key, pa, pb)))
         .map(|(key, pa, pb)| {
             let rate = |p: Pooled| if p.n == 0 { 0.0 } else { p.successes as f64 / p.n as f64 };
-            Row {
-                key: key.clone(),
-                a: pa,
-                b: pb,
-                diff: rate(pb) - rate(pa),
-                interval: diff_interval(pa, pb),
-                p: two_proportion_p(pa, pb),
-                p_holm: 1.0,
-                verdict: Verdict::Same,
+            let paired = pair(a.outcomes.get(key), b.outcomes.get(key), alpha);
+            match paired {
+                Ok(c) => Row {
+                    key: key.clone(),
+                    a: pa,
+                    b: pb,
+                    diff: c.diff,
+                    interval: c.interval,
+                    p: c.p,
+                    p_holm: 1.0,
+                    verdict: Verdict::Same,
+                    mde: c.mde,
+                    method: Method::Paired(c),
+                },
+                Err(why) => {
+                    let pooled = (pa.successes + pb.successes) as f64 / (pa.n + pb.n).max(1) as f64;
+                    Row {
+                        key: key.clone(),
+                        a: pa,
+                        b: pb,
+                        diff: rate(pb) - rate(pa),
+                        interval: diff_interval(pa, pb),
+                        p: two_proportion_p(pa, pb),
+                        p_holm: 1.0,
+                        verdict: Verdict::Same,
+                        mde: mde_unpaired(pooled, pa.n, pb.n, alpha),
+                        method: Method::Unpaired(why),
+                    }
+                }
             }
         })
         .collect();
@@ -426,6 +484,22 @@ pub fn compare(a: Side, b: Side, alpha: f64) -> Result<Comparison, CompareError>
         };
     }
     Ok(Comparison { a, b, alpha, rows })
+}
+
+/// Pairs one cell's per-seed outcomes of both sides, or says why they cannot be paired.
+fn pair(
+    a: Option<&Vec<(u64, Result<Bits, String>)>>,
+    b: Option<&Vec<(u64, Result<Bits, String>)>>,
+    alpha: f64,
+) -> Result<PairedCell, String> {
+    let side = |runs: Option<&Vec<(u64, Result<Bits, String>)>>| -> Result<Vec<(u64, Bits)>, String> {
+        runs.ok_or_else(|| "no per-instance outcomes".to_string())?
+            .iter()
+            .map(|(seed, bits)| bits.clone().map(|b| (*seed, b)))
+            .collect()
+    };
+    let (a, b) = (side(a)?, side(b)?);
+    paired_cell(&a, &b, alpha).ok_or_else(|| "the two sides' instance counts differ".to_string())
 }
 
 fn pct(x: f64) -> String {
@@ -457,7 +531,24 @@ pub fn markdown(c: &Comparison) -> String {
     for t in &tasks {
         let _ = writeln!(md, "- {t}: {}", c.a.test_sets.get(*t).map_or("?", |s| s.as_str()));
     }
-    let _ = writeln!(md, "\n{METHOD} α = {}; the 95% intervals use z = {Z95:.3}.\n", c.alpha);
+    let paired = c.rows.iter().filter(|r| matches!(r.method, Method::Paired(_))).count();
+    let _ = writeln!(
+        md,
+        "\n{METHOD} α = {}; the unpaired 95% intervals use z = {Z95:.3}.\n\n**{paired} of {} cells compared paired**, \
+         instance by instance.",
+        c.alpha,
+        c.rows.len()
+    );
+    let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &c.rows {
+        if let Method::Unpaired(why) = &r.method {
+            *reasons.entry(why.as_str()).or_default() += 1;
+        }
+    }
+    for (why, k) in &reasons {
+        let _ = writeln!(md, "- {k} cells unpaired (two-proportion z-test): {why}.");
+    }
+    md.push('\n');
     let (better, worse) = (
         c.rows.iter().filter(|r| r.verdict == Verdict::Better).count(),
         c.rows.iter().filter(|r| r.verdict == Verdict::Worse).count(),
@@ -491,8 +582,10 @@ pub fn markdown(c: &Comparison) -> String {
     }
     for task in tasks {
         let _ = writeln!(md, "\n## {task}\n");
-        md.push_str("| solver | cell | A success % (k/n) | B success % (k/n) | Δ pp [95% CI] | p | Holm p | flag |\n");
-        md.push_str("|---|---|---|---|---|---|---|---|\n");
+        md.push_str(
+            "| solver | cell | A success % (k/n) | B success % (k/n) | Δ pp [95% CI] | test | A+ / B+ | per-seed McNemar p | MDE pp | p | Holm p | flag |\n",
+        );
+        md.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for r in c.rows.iter().filter(|r| r.key.0 == task) {
             let (_, solver, axis, level) = &r.key;
             let cell = match c.a.descriptions.get(&(task.to_string(), axis.clone(), *level)) {
@@ -505,14 +598,23 @@ pub fn markdown(c: &Comparison) -> String {
                 Verdict::Worse => "▼ worse",
                 Verdict::Same => "",
             };
+            let (test, split, seeds) = match &r.method {
+                Method::Paired(p) => (
+                    "paired",
+                    format!("{} / {}", p.a_better, p.b_better),
+                    p.per_seed.iter().map(|(s, _, _, p)| format!("s{s} {}", p_text(*p))).collect::<Vec<_>>().join(", "),
+                ),
+                Method::Unpaired(_) => ("unpaired", "–".into(), "–".into()),
+            };
             let _ = writeln!(
                 md,
-                "| {solver} | {cell} | {} | {} | {:+.1} [{:+.1}, {:+.1}] | {} | {} | {flag} |",
+                "| {solver} | {cell} | {} | {} | {:+.1} [{:+.1}, {:+.1}] | {test} | {split} | {seeds} | {:.1} | {} | {} | {flag} |",
                 side(r.a),
                 side(r.b),
                 100.0 * r.diff,
                 100.0 * r.interval.0,
                 100.0 * r.interval.1,
+                100.0 * r.mde,
                 p_text(r.p),
                 p_text(r.p_holm)
             );

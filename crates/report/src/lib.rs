@@ -8,6 +8,7 @@
 //! pooled over every seed's instances (instance-level uncertainty), and the **between-seed 95% t-interval** of
 //! the per-seed success rates (training-run uncertainty).
 pub mod compare;
+pub mod paired;
 pub mod plots;
 
 use driftbench_core::record::{write_atomic, CellResult, Experiment, RunRecord};
@@ -52,6 +53,7 @@ pub enum ReportError {
 }
 
 mod curves;
+mod instances;
 mod page;
 mod runs;
 

@@ -322,6 +322,9 @@ pub(super) fn task_page(task: &str, solvers: &[SolverRuns], samples: &[&RunRecor
     if let Some(table) = sample_table(task, solvers, samples) {
         let _ = writeln!(md, "\n{table}");
     }
+    if let Some(section) = crate::instances::instances_section(task, solvers) {
+        let _ = writeln!(md, "\n{section}");
+    }
     let _ = writeln!(md, "\nPer-run data: [`{task}.csv`]({task}.csv).");
     md
 }

@@ -3,6 +3,7 @@
 use super::{to_json, Bench, Prepared, Progress, ATTACKED_INSTANCES, SAMPLE_MAX_EPOCHS};
 use crate::axis::{Cell, LEVELS};
 use crate::error::{Error, Result};
+use crate::outcomes::InstanceOutcomes;
 use crate::profile::Profile;
 use crate::record::{CellRepresentability, CellResult, Experiment, Provenance, RunRecord, Timing, RECORD_SCHEMA};
 use crate::rng::stream;
@@ -189,6 +190,8 @@ impl<T: Task> PreparedBench<'_, T> {
             answered += n;
             let representable: Option<Vec<Representable>> =
                 insts.par_iter().map(|inst| trained.representable(t, inst)).collect();
+            let within_reach: Option<Vec<bool>> =
+                representable.as_ref().map(|r| r.iter().map(|x| x.expressible && x.supervised).collect());
             let representability = representable.map(|r| {
                 let supervised = |k: usize| r[k].expressible && r[k].supervised;
                 CellRepresentability {
@@ -217,6 +220,15 @@ impl<T: Task> PreparedBench<'_, T> {
             let strict_successes =
                 strict.iter().all(Option::is_some).then(|| strict.iter().filter(|s| **s == Some(true)).count() as u64);
             let work_sum: f64 = outcomes.iter().map(|o| o.2 as f64).sum();
+            let success: Vec<bool> = outcomes.iter().map(|o| o.0.success).collect();
+            let unanswered: Vec<bool> = outcomes.iter().map(|o| o.1).collect();
+            let strict_flags: Option<Vec<bool>> = strict.iter().map(|s| *s).collect();
+            let per_instance = InstanceOutcomes::new(
+                &success,
+                &unanswered,
+                strict_flags.as_deref().filter(|_| n > 0),
+                within_reach.as_deref(),
+            );
             let level_description = match cell.axis {
                 None => t.axes().first().map(|a| a.levels[0]).unwrap_or("training distribution"),
                 Some(a) => t.axes()[a].levels[cell.level as usize],
@@ -234,6 +246,7 @@ impl<T: Task> PreparedBench<'_, T> {
                 mean_work: if n == 0 { 0.0 } else { work_sum / n as f64 },
                 failures,
                 representability,
+                outcomes: Some(per_instance),
             });
         }
         progress(&format!("{phase} eval"), 1.0);
