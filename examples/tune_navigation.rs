@@ -6,7 +6,7 @@
 //! costs can be compared on a loaded machine.
 //!
 //! `cargo run --release --example tune_navigation -- [candidate-index ...]`
-use driftbench_core::{rng, Cell, Learner, Profile, Task, TrainData};
+use driftbench_core::{tuning, Cell, Learner, Profile, Task};
 use driftbench_nets::grid_policy::Vin;
 use driftbench_nets::policy::Imitation;
 use driftbench_nets::ppo::Ppo;
@@ -51,15 +51,19 @@ fn main() {
     let task = Navigation;
     let profile = Profile::quick().with_task_sizes(task.id(), task.train_examples_by_profile());
     let seed = 100;
-    let draw = |purpose: &str, n: usize| {
-        let mut r = rng::stream(seed, task.id(), purpose);
-        (0..n).map(|_| task.generate(Cell::IN_DIST, &mut r)).collect::<Vec<_>>()
-    };
-    let data = TrainData {
-        train: draw("train", profile.train_examples_for(task.id())),
-        val: draw("val", profile.val_examples),
-        dropped_overlaps: 0,
-        max_epochs: None,
+    // Sealed: level 0 only, from the tuning streams; a suite seed or a drift cell is refused.
+    let data = match tuning::tuning_data(
+        &task,
+        Cell::IN_DIST,
+        seed,
+        profile.train_examples_for(task.id()),
+        profile.val_examples,
+    ) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
     };
     let pick: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     for (i, (name, learner)) in candidates().into_iter().enumerate() {

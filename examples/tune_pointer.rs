@@ -5,7 +5,7 @@
 //! results are recorded in `docs/networks.md`.
 //!
 //! `cargo run --release --example tune_pointer -- [candidate-index ...]` (`TUNE_STEPS=n` overrides the steps)
-use driftbench_core::{rng, Cell, Learner, Profile, Task, TrainData};
+use driftbench_core::{tuning, Cell, Learner, Profile};
 use driftbench_nets::pointer::{PointerConfig, PointerLearner};
 use driftbench_tasks::Sorting;
 use std::time::Instant;
@@ -42,15 +42,13 @@ fn main() {
     let task = Sorting;
     let profile = Profile::quick();
     let seed = 100;
-    let draw = |purpose: &str, n: usize| {
-        let mut r = rng::stream(seed, task.id(), purpose);
-        (0..n).map(|_| task.generate(Cell::IN_DIST, &mut r)).collect::<Vec<_>>()
-    };
-    let data = TrainData {
-        train: draw("train", profile.train_examples),
-        val: draw("val", profile.val_examples),
-        dropped_overlaps: 0,
-        max_epochs: None,
+    // Sealed: level 0 only, from the tuning streams; a suite seed or a drift cell is refused.
+    let data = match tuning::tuning_data(&task, Cell::IN_DIST, seed, profile.train_examples, profile.val_examples) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
     };
     let pick: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let steps = std::env::var("TUNE_STEPS").ok().and_then(|v| v.parse::<u64>().ok());

@@ -4,7 +4,7 @@
 //! ever generated here. Uses seed 100, which the suite's runs (seeds 1..=10) never use.
 //!
 //! `cargo run --release --example tune_sorting -- [candidate-index ...]`
-use driftbench_core::{rng, Cell, Learner, Profile, Task, TrainData};
+use driftbench_core::{tuning, Cell, Learner, Profile};
 use driftbench_nets::learner::SeqFamily;
 use driftbench_nets::seq::{AttentionKind, MlpConfig, TransformerConfig};
 use driftbench_nets::SeqLearner;
@@ -62,15 +62,13 @@ fn main() {
         profile.train_examples = n;
     }
     let seed = 100;
-    let draw = |purpose: &str, n: usize| {
-        let mut r = rng::stream(seed, task.id(), purpose);
-        (0..n).map(|_| task.generate(Cell::IN_DIST, &mut r)).collect::<Vec<_>>()
-    };
-    let data = TrainData {
-        train: draw("train", profile.train_examples),
-        val: draw("val", profile.val_examples),
-        dropped_overlaps: 0,
-        max_epochs: None,
+    // Sealed: level 0 only, from the tuning streams; a suite seed or a drift cell is refused.
+    let data = match tuning::tuning_data(&task, Cell::IN_DIST, seed, profile.train_examples, profile.val_examples) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
     };
     let pick: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());

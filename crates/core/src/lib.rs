@@ -25,6 +25,7 @@ pub mod solver;
 pub mod stats;
 pub mod surface;
 pub mod task;
+pub mod tuning;
 
 pub use axis::{AxisSpec, Cell, LEVELS};
 pub use capability::{AttackTask, GridTask, PolicyTask, SeqTask, VariantAttackTask, VecTask};

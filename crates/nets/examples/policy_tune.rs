@@ -5,7 +5,7 @@
 //!
 //! `cargo run --release -p driftbench-nets --example policy_tune -- ppo '{"lr":1e-3}' [--train 8000] [--val 1000]
 //! [--seed 100] [--scale 1]`
-use driftbench_core::{rng, Cell, Learner, PolicyTask, Profile, Task, TrainData};
+use driftbench_core::{Cell, Learner, PolicyTask, Profile, Task};
 use driftbench_nets::policy::Imitation;
 use driftbench_nets::ppo::Ppo;
 use driftbench_tasks::Navigation;
@@ -41,12 +41,8 @@ fn main() -> anyhow::Result<()> {
     let (n_train, n_val, seed) =
         (flag("--train", 8000.0) as usize, flag("--val", 1000.0) as usize, flag("--seed", 100.0) as u64);
     let task = Navigation;
-    let draw = |purpose: &str, n: usize| {
-        let mut r = rng::stream(seed, task.id(), purpose);
-        (0..n).map(|_| task.generate(Cell::IN_DIST, &mut r)).collect::<Vec<_>>()
-    };
-    let data =
-        TrainData { val: draw("val", n_val), train: draw("train", n_train), dropped_overlaps: 0, max_epochs: None };
+    // Sealed: level 0 only, from the tuning streams; a suite seed or a drift cell is refused.
+    let data = driftbench_core::tuning::tuning_data(&task, Cell::IN_DIST, seed, n_train, n_val)?;
     let mut profile = Profile::quick();
     profile.train_scale = flag("--scale", 1.0);
     let learner: Box<dyn Learner<Navigation>> = match which.as_str() {

@@ -507,7 +507,10 @@ fn pct(x: f64) -> String {
 }
 
 fn p_text(p: f64) -> String {
-    if p < 1e-4 {
+    if p < 1e-300 {
+        // Below what a double holds of the exact tail: say so rather than print a p of exactly 0.
+        "<1e-300".into()
+    } else if p < 1e-4 {
         format!("{p:.1e}")
     } else {
         format!("{p:.4}")
