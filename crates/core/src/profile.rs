@@ -51,9 +51,13 @@ fn syntax_error(text: &str, e: &toml::de::Error) -> String {
     let start = span.start.min(text.len());
     let line_no = text[..start].matches('\n').count() + 1;
     let line = text.lines().nth(line_no - 1).unwrap_or("");
+    // A key below a `[table]` header is that table's field.
+    let table = text.lines().take(line_no - 1).filter_map(|l| l.trim().strip_prefix('[')?.strip_suffix(']')).last();
     match line.split_once('=') {
         Some((key, _)) if !key.trim().is_empty() && !key.trim().starts_with('[') => {
-            format!("field `{}` (line {line_no}): {}", key.trim(), e.message())
+            let key = key.trim();
+            let field = table.map_or(key.to_string(), |t| format!("{} {key}", t.trim()));
+            format!("field `{field}` (line {line_no}): {}", e.message())
         }
         _ => format!("line {line_no}: {}", e.message()),
     }
