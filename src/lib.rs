@@ -485,10 +485,8 @@ pub fn read_records(dir: &Path, reg: &[Box<dyn DynTask>]) -> Result<Vec<RunRecor
     let records = driftbench_core::record::read_dir(dir)?;
     for r in &records {
         if let Some(task) = reg.iter().find(|t| t.id() == r.task) {
-            check_declared(task.as_ref(), r).map_err(|reason| driftbench_core::Error::Invalid {
-                path: dir.join(r.file_name()),
-                reason,
-            })?;
+            check_declared(task.as_ref(), r)
+                .map_err(|reason| driftbench_core::Error::Invalid { path: dir.join(r.file_name()), reason })?;
         }
     }
     Ok(records)

@@ -389,7 +389,7 @@ fn sample_streams_any_number_of_instances() {
 
 /// A profile file's text: the tiny budgets under another name, with `extra` lines added before any table.
 fn profile_text(replace: &[(&str, &str)], extra: &str) -> String {
-    let mut lines = vec![
+    let mut lines = [
         "name = \"mine\"".to_string(),
         "train_examples = 300".into(),
         "val_examples = 50".into(),
@@ -632,10 +632,14 @@ fn report_compare_and_resume_refuse_impossible_records_alike() {
         ("eval-s", Box::new(|r| r["timing"]["eval_s"] = (-0.1).into()), "timing.eval_s -0.1"),
         ("level", Box::new(|r| r["cells"][1]["level"] = 9.into()), "level 9 is out of range"),
         ("axis", Box::new(|r| r["cells"][1]["axis"] = "colour".into()), "no drift axis `colour`"),
-        ("twice", Box::new(|r| {
-            let c = r["cells"][1].clone();
-            r["cells"].as_array_mut().unwrap().push(c);
-        }), "listed twice"),
+        (
+            "twice",
+            Box::new(|r| {
+                let c = r["cells"][1].clone();
+                r["cells"].as_array_mut().unwrap().push(c);
+            }),
+            "listed twice",
+        ),
         ("scale", Box::new(|r| r["profile"]["train_scale"] = (-1.0).into()), "field `train_scale`"),
         ("val", Box::new(|r| r["profile"]["val_examples"] = 1_000_000_000_000_000u64.into()), "field `val_examples`"),
         ("exact", Box::new(|r| r["training"]["val_exact"] = 7.0.into()), "val_exact 7"),

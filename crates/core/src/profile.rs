@@ -43,7 +43,8 @@ pub struct Profile {
 use crate::files::MAX_PROFILE_BYTES;
 
 /// What a profile's name may be.
-const NAME_RULE: &str = "give non-empty letters, digits, `-`, `_` or `.`, not starting with `.` (it goes into file names)";
+const NAME_RULE: &str =
+    "give non-empty letters, digits, `-`, `_` or `.`, not starting with `.` (it goes into file names)";
 
 /// A TOML syntax error with the line and the key it concerns, on one line.
 fn syntax_error(text: &str, e: &toml::de::Error) -> String {

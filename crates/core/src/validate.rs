@@ -87,7 +87,9 @@ pub fn check_record(r: &RunRecord) -> Result<(), String> {
     if let Some((step, _, acc, exact)) =
         s.curve.iter().find(|(_, _, acc, exact)| !(0.0..=1.0).contains(acc) || !(0.0..=1.0).contains(exact))
     {
-        return Err(format!("training.curve at step {step}: accuracy {acc} and exact match {exact} must be rates in [0, 1]"));
+        return Err(format!(
+            "training.curve at step {step}: accuracy {acc} and exact match {exact} must be rates in [0, 1]"
+        ));
     }
     if let Some(Experiment::SampleEfficiency { train_examples, max_epochs }) = &r.experiment {
         if *train_examples == 0 || !(max_epochs.is_finite() && *max_epochs > 0.0) {
