@@ -548,12 +548,24 @@ fn profiles_toml() -> String {
 #   rl_scale                further multiplier on reinforcement learners' episodes (default 1)
 # Unknown fields are refused. Per-task sizes shown are the tasks' own for that profile name.
 ";
+    use driftbench_core::bounds as b;
+    let bounds = format!(
+        "# Upper bounds, refused by name before any work: train_examples {}, val_examples {}, test_per_cell {}, \
+         {} seeds,\n#   train_scale {}, rl_scale x train_scale {}, max_epochs {}.\n",
+        b::TRAIN_EXAMPLES.max,
+        b::VAL_EXAMPLES.max,
+        b::TEST_PER_CELL.max,
+        b::SEEDS.max,
+        b::TRAIN_SCALE.max,
+        b::RL_SCALE.max,
+        b::MAX_EPOCHS.max
+    );
     let reg = registry();
     let resolved =
         |p: &Profile| reg.iter().fold(p.clone(), |p, t| p.with_task_sizes(t.id(), t.train_examples_by_profile()));
     let sections: Vec<String> =
         Profile::builtin().iter().map(|p| format!("\n# --- {} ---\n{}", p.name, resolved(p).to_toml())).collect();
-    format!("{fields}{}", sections.concat())
+    format!("{fields}{bounds}{}", sections.concat())
 }
 
 /// Log lines for runs nobody watches (stderr not a terminal): one line per finished run, with the elapsed time

@@ -211,16 +211,16 @@ mod tests {
     #[test]
     fn a_failed_write_removes_the_folders_it_made() {
         let dir = tempfile::tempdir().unwrap();
-        // A folder where the file should go: the rename fails after the folders above were made.
-        let target = dir.path().join("a/b/r.json");
-        std::fs::create_dir_all(&target).unwrap();
-        std::fs::write(target.join("x"), "keep").unwrap();
-        assert!(write_atomic(&target, b"{}").is_err());
+        // A file name too long for any filesystem: the write fails after its folders were made.
+        let long = dir.path().join("made/for/it").join("x".repeat(300));
+        assert!(write_atomic(&long, b"{}").is_err());
+        assert!(!dir.path().join("made").exists(), "a failed write left its folders behind");
         let files = [("plots/x.svg".to_string(), "<svg/>".to_string()), ("r.json/sub".to_string(), "x".to_string())];
         let out = dir.path().join("new/report");
         std::fs::create_dir_all(dir.path().join("new")).unwrap();
         std::fs::write(dir.path().join("new/report"), "a file").unwrap();
         assert!(write_all_or_nothing(&out, &files).is_err());
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "a file");
         let fresh = dir.path().join("fresh/report");
         let clash = [("a.md".to_string(), "x".to_string()), ("a.md/b.md".to_string(), "y".to_string())];
         assert!(write_all_or_nothing(&fresh, &clash).is_err());
