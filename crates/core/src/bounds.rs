@@ -42,10 +42,12 @@ pub struct ScaleBound {
 impl ScaleBound {
     /// `Ok` when `value` is finite, positive and at most the maximum, otherwise what is wrong with it.
     pub fn check(&self, value: f64) -> Result<(), String> {
+        // 1e300 in full would be three hundred digits.
+        let shown = if value.abs() >= 1e6 { format!("{value:e}") } else { format!("{value}") };
         if !(value.is_finite() && value > 0.0) {
-            Err(format!("is {value}: give a positive finite number"))
+            Err(format!("is {shown}: give a positive finite number"))
         } else if value > self.max {
-            Err(format!("is {value}, above the largest accepted, {}: {}", self.max, self.reason))
+            Err(format!("is {shown}, above the largest accepted, {}: {}", self.max, self.reason))
         } else {
             Ok(())
         }
@@ -127,7 +129,7 @@ mod tests {
         assert_eq!(TRAIN_EXAMPLES.check(0).unwrap_err(), "is 0: give at least 1");
         let e = TRAIN_EXAMPLES.check(u64::MAX).unwrap_err();
         assert!(e.contains("18446744073709551615") && e.contains("held in memory"), "{e}");
-        assert!(TRAIN_SCALE.check(1e300).unwrap_err().contains("above the largest accepted, 100"));
+        assert!(TRAIN_SCALE.check(1e300).unwrap_err().starts_with("is 1e300, above the largest accepted, 100"));
         assert!(TRAIN_SCALE.check(-1.0).unwrap_err().contains("positive"));
         assert!(TRAIN_SCALE.check(f64::NAN).is_err() && TRAIN_SCALE.check(0.0).is_err());
     }

@@ -330,7 +330,13 @@ impl Profile {
         ];
         for (field, value, bound) in counts {
             if let Err(reason) = bound.check(value) {
-                let reason = if field == "seeds" { format!("lists {value} seeds; the count {reason}") } else { reason };
+                let reason = match field {
+                    "seeds" if value > bound.max => {
+                        format!("lists {value} seeds, more than the {} accepted: {}", bound.max, bound.reason)
+                    }
+                    "seeds" => "lists no seed: give at least one".to_string(),
+                    _ => reason,
+                };
                 return bad(field, reason);
             }
         }
