@@ -116,8 +116,8 @@ pub fn check_declared(r: &RunRecord, axes: &[AxisSpec]) -> Result<(), String> {
     }
 }
 
-/// Checks the records of one folder together: no run twice. Returns the index of the offending record and what
-/// is wrong, naming the other record's index.
+/// Checks the records of one folder together: no run twice (it would be pooled as two seeds). `Err((i, j))`:
+/// record `i` is the same run as the earlier record `j`.
 pub fn check_set(records: &[RunRecord]) -> Result<(), (usize, usize)> {
     let mut first = HashMap::new();
     for (i, r) in records.iter().enumerate() {
