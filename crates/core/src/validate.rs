@@ -179,7 +179,8 @@ mod tests {
     #[test]
     fn impossible_records_are_refused_by_what_is_wrong() {
         assert_eq!(check_record(&record()), Ok(()));
-        let cases: Vec<(&str, Box<dyn Fn(&mut RunRecord)>)> = vec![
+        type Edit = Box<dyn Fn(&mut RunRecord)>;
+        let cases: Vec<(&str, Edit)> = vec![
             ("level 9 is out of range", Box::new(|r| r.cells[1].level = 9)),
             ("listed twice", Box::new(|r| r.cells.push(cell("length", 1)))),
             ("only level 0", Box::new(|r| r.cells[1].axis = IN_DIST.into())),
