@@ -76,7 +76,13 @@ pub fn splice_task_table(readme: &str, table: &str) -> Option<String> {
 /// a size the profile sets itself wins). This is the profile runs use and records hold.
 pub fn resolve_profile(name_or_path: &str, reg: &[Box<dyn DynTask>]) -> Result<Profile, SuiteError> {
     let profile = Profile::resolve(name_or_path)?;
-    profile.check_tasks(&reg.iter().map(|t| t.id()).collect::<Vec<_>>())?;
+    profile.check_tasks(&reg.iter().map(|t| t.id()).collect::<Vec<_>>()).map_err(|e| {
+        // A file's error names the file (once); a built-in profile always names known tasks.
+        match Profile::by_name(name_or_path) {
+            Some(_) => e,
+            None => driftbench_core::profile::ProfileError::Invalid { path: name_or_path.into(), source: Box::new(e) },
+        }
+    })?;
     Ok(reg.iter().fold(profile, |p, t| p.with_task_sizes(t.id(), t.train_examples_by_profile())))
 }
 
@@ -95,9 +101,9 @@ pub enum SuiteError {
     /// A worker-thread count out of range.
     #[error("--threads {threads} is out of range: give 1 to {max} (4 per core of this machine, at least 64)")]
     Threads { threads: usize, max: usize },
-    /// A test-set folder whose sets hold the same instance twice.
-    #[error("{task}: the test sets repeat an instance ({here} is {before}); regenerate them")]
-    RepeatedInstance { task: String, here: String, before: String },
+    /// More seeds than a run accepts ([`driftbench_core::bounds::SEEDS`]).
+    #[error("--seeds lists {count} seeds, more than the {max} a run accepts: {reason}")]
+    TooManySeeds { count: usize, max: u64, reason: &'static str },
     /// A records folder that already holds records of a selected task made under another profile: the report
     /// could not pool them, so the run is refused before any training.
     #[error(
@@ -139,9 +145,9 @@ fn check_profiles(out: &Path, tasks: &[&dyn DynTask], profile: &Profile) -> Resu
     Ok(())
 }
 
-/// The first value of `values` that occurs twice, as text.
-fn repeated<T: PartialEq + std::fmt::Display>(values: &[T]) -> Option<String> {
-    values.iter().enumerate().find(|(i, v)| values[..*i].contains(v)).map(|(_, v)| v.to_string())
+/// The first value of `values` that occurs twice, as text (in one pass: a run may list many seeds).
+fn repeated<T: std::hash::Hash + Eq + std::fmt::Display>(values: &[T]) -> Option<String> {
+    driftbench_core::bounds::first_repeat(values).map(|v| v.to_string())
 }
 
 /// Finds tasks by id or by id without its version suffix (`sorting` for `sorting-v1`). A task named twice (as
@@ -256,6 +262,10 @@ pub fn run_suite_with(
     progress: Progress,
     on_finish: OnFinish,
 ) -> Result<Vec<RunOutcome>, SuiteError> {
+    let seeds = driftbench_core::bounds::SEEDS;
+    if plan.seeds.len() as u64 > seeds.max {
+        return Err(SuiteError::TooManySeeds { count: plan.seeds.len(), max: seeds.max, reason: seeds.reason });
+    }
     if let Some(value) = repeated(&plan.seeds) {
         return Err(SuiteError::Repeated { what: "seed", value });
     }
@@ -329,7 +339,9 @@ pub fn run_suite_with(
         if plan.resume && path.exists() {
             // Done only if the record's own content is this job's: its key, profile, test sets and config (a file
             // name says nothing about what a file holds).
-            if let Ok(record) = RunRecord::read(&path) {
+            // Checked as `report` checks it: a record it would refuse is not done.
+            let read = RunRecord::read(&path).ok().filter(|r| check_declared(task, r).is_ok());
+            if let Some(record) = read {
                 let key = (
                     task.id().to_string(),
                     solver.to_string(),
@@ -447,9 +459,10 @@ pub fn generate_datasets(
     Ok(all)
 }
 
-/// Checks a datasets folder completely: every file in the manifest against its hash and line count, and for each
-/// of `tasks` that the manifest covers every cell, and that every instance parses, passes the task's validation
-/// and occurs once in the task's test sets. Returns the number of sets checked.
+/// Checks a datasets folder completely: the manifest's entries (each cell once, by its own file, inside the
+/// folder), every file in the manifest against its hash and line count, and for each of `tasks`, through the
+/// loader `run` uses, that the manifest covers every cell, and that every instance parses, passes the task's
+/// validation and occurs once in the task's test sets. Returns the number of sets checked.
 pub fn verify_datasets(tasks: &[&dyn DynTask], dir: &Path) -> Result<usize, SuiteError> {
     use driftbench_core::dataset::{read_set, Manifest, MANIFEST};
     driftbench_core::bench::require_dir(dir, "datasets folder")?;
@@ -461,19 +474,34 @@ pub fn verify_datasets(tasks: &[&dyn DynTask], dir: &Path) -> Result<usize, Suit
         read_set(dir, entry)?;
     }
     for task in tasks {
-        // Loading as a run does parses and validates every instance, and needs every cell.
-        let prepared = task.prepare(&TestSource::Canonical(dir.to_path_buf()), &Profile::tiny())?;
-        let mut first = std::collections::HashMap::new();
-        for (label, lines) in prepared.test_sets() {
-            for (i, line) in lines.into_iter().enumerate() {
-                let here = format!("{label} line {}", i + 1);
-                if let Some(before) = first.insert(line, here.clone()) {
-                    return Err(SuiteError::RepeatedInstance { task: task.id().into(), here, before });
-                }
-            }
-        }
+        // The one loader `run` uses: it parses and validates every instance, needs every cell, and refuses an
+        // instance repeated anywhere in the task's sets.
+        task.prepare(&TestSource::Canonical(dir.to_path_buf()), &Profile::tiny())?;
     }
     Ok(manifest.sets.len())
+}
+
+/// Checks a record against what its task declares, where the task is registered (a record of an unregistered
+/// task, such as an older version, is left to the checks that need no task).
+fn check_declared(task: &dyn DynTask, record: &RunRecord) -> Result<(), String> {
+    if record.task != task.id() {
+        return Err(format!("a record of {}, not {}", record.task, task.id()));
+    }
+    driftbench_core::validate::check_declared(record, task.axes())
+}
+
+/// Reads every record of a records folder ([`driftbench_core::record::read_dir`]: each checked on its own, no run
+/// twice) and checks each against its registered task's axes: what `report`, `compare` and `--resume` trust.
+pub fn read_records(dir: &Path, reg: &[Box<dyn DynTask>]) -> Result<Vec<RunRecord>, SuiteError> {
+    driftbench_core::bench::require_dir(dir, "records folder")?;
+    let records = driftbench_core::record::read_dir(dir)?;
+    for r in &records {
+        if let Some(task) = reg.iter().find(|t| t.id() == r.task) {
+            check_declared(task.as_ref(), r)
+                .map_err(|reason| driftbench_core::Error::Invalid { path: dir.join(r.file_name()), reason })?;
+        }
+    }
+    Ok(records)
 }
 
 /// Errors in a `--shard` value.

@@ -261,9 +261,7 @@ fn real_main() -> Result<()> {
             println!("wrote {} files to {}", files, out.display());
         }
         Command::Datasets { action: DatasetAction::Generate { dir, task, n } } => {
-            if n == 0 {
-                bail!("--n must be at least 1");
-            }
+            check_n(n, &driftbench_core::bounds::TEST_PER_CELL)?;
             let tasks = select_tasks(&reg, &task)?;
             let entries = generate_datasets(&tasks, &dir, n)?;
             let bytes: u64 =
@@ -322,6 +320,7 @@ fn real_main() -> Result<()> {
             println!("wrote {}", out.display());
         }
         Command::Check { n } => {
+            check_n(n, &driftbench_core::bounds::CHECK_PER_CELL)?;
             for t in &reg {
                 t.self_check(1, n).map_err(|e| anyhow::anyhow!("{}: {e}", t.id()))?;
                 let edges = t.edge_check(2, n).map_err(|e| anyhow::anyhow!("{}: {e}", t.id()))?;
@@ -337,9 +336,17 @@ fn real_main() -> Result<()> {
     Ok(())
 }
 
+/// Checks a `--n` argument against its bound before any work: `--n must be at least 1`, or the bound's reason.
+fn check_n(n: usize, bound: &driftbench_core::bounds::Bound) -> Result<()> {
+    match bound.check(n as u64) {
+        Err(_) if n == 0 => bail!("--n must be at least 1"),
+        Err(reason) => bail!("--n {reason}"),
+        Ok(()) => Ok(()),
+    }
+}
+
 fn report(input: &std::path::Path, out: &std::path::Path, readme: Option<&std::path::Path>) -> Result<usize> {
-    driftbench_core::bench::require_dir(input, "records folder")?;
-    let records = driftbench_core::record::read_dir(input)?;
+    let records = driftbench::read_records(input, &registry())?;
     if records.is_empty() {
         return Err(driftbench_report::ReportError::Empty(input.display().to_string()).into());
     }
@@ -485,7 +492,9 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
             .iter()
             .filter(|o| o.record.task == t.id() && !o.resumed)
             .map(|o| o.record.timing.train_s + o.record.timing.eval_s)
-            .sum();
+            .sum::<f64>()
+            // An empty sum is -0.0, which would print as `-0.0 core-seconds`.
+            + 0.0;
         println!("{}: {core_s:.1} core-seconds of training and evaluation", t.id());
     }
     println!("{} runs in {wall:.1} s wall time on {threads} threads; records in {}", outcomes.len(), out.display());
@@ -516,6 +525,16 @@ struct CompareArgs {
 /// `driftbench compare`: the table to stdout or `--out`, then the regression verdict.
 fn compare(args: CompareArgs) -> Result<()> {
     use driftbench_report::compare::{compare, markdown, write, Side};
+    // Records are checked as `report` checks them, against the registered tasks' axes too.
+    let reg = registry();
+    for (side, dir) in [("A", &args.a), ("B", &args.b)] {
+        let has_records = std::fs::read_dir(dir)
+            .map(|d| d.filter_map(|e| e.ok()).any(|e| e.path().extension().is_some_and(|x| x == "json")))
+            .unwrap_or(false);
+        if has_records {
+            driftbench::read_records(dir, &reg).with_context(|| format!("reading {side} ({})", dir.display()))?;
+        }
+    }
     let a = Side::load(&args.a).with_context(|| format!("reading A ({})", args.a.display()))?;
     let b = Side::load(&args.b).with_context(|| format!("reading B ({})", args.b.display()))?;
     let c = compare(a, b, args.alpha)?;
@@ -533,9 +552,10 @@ fn compare(args: CompareArgs) -> Result<()> {
     Ok(())
 }
 
-/// A built-in profile or a profile file, with its per-task overrides checked against the registry.
+/// A built-in profile or a profile file, with its per-task overrides checked against the registry. Every error
+/// names the profile or its file once.
 fn load_profile(name_or_path: &str, reg: &[Box<dyn driftbench_core::bench::DynTask>]) -> Result<Profile> {
-    driftbench::resolve_profile(name_or_path, reg).with_context(|| format!("profile `{name_or_path}`"))
+    Ok(driftbench::resolve_profile(name_or_path, reg)?)
 }
 
 /// The built-in profiles as one TOML document per profile, each ready to be saved as a file, after a comment
@@ -556,12 +576,24 @@ fn profiles_toml() -> String {
 #   rl_scale                further multiplier on reinforcement learners' episodes (default 1)
 # Unknown fields are refused. Per-task sizes shown are the tasks' own for that profile name.
 ";
+    use driftbench_core::bounds as b;
+    let bounds = format!(
+        "# Upper bounds, refused by name before any work: train_examples {}, val_examples {}, test_per_cell {}, \
+         {} seeds,\n#   train_scale {}, rl_scale x train_scale {}, max_epochs {}.\n",
+        b::TRAIN_EXAMPLES.max,
+        b::VAL_EXAMPLES.max,
+        b::TEST_PER_CELL.max,
+        b::SEEDS.max,
+        b::TRAIN_SCALE.max,
+        b::RL_SCALE.max,
+        b::MAX_EPOCHS.max
+    );
     let reg = registry();
     let resolved =
         |p: &Profile| reg.iter().fold(p.clone(), |p, t| p.with_task_sizes(t.id(), t.train_examples_by_profile()));
     let sections: Vec<String> =
         Profile::builtin().iter().map(|p| format!("\n# --- {} ---\n{}", p.name, resolved(p).to_toml())).collect();
-    format!("{fields}{}", sections.concat())
+    format!("{fields}{bounds}{}", sections.concat())
 }
 
 /// Log lines for runs nobody watches (stderr not a terminal): one line per finished run, with the elapsed time

@@ -3,16 +3,55 @@
 //! and leave the folder it ran in exactly as it was (no new file, no partial file, nothing changed).
 //!
 //! Each test builds its fixtures (small test sets with `datasets generate --n 5`, a record from a symbolic tiny
-//! run) in a temporary folder, then runs its cases there with tiny budgets.
+//! run) in a temporary folder, then runs its cases there with tiny budgets. The classes of bad input are
+//! generated (every count field at 0, at its bound + 1 and at u64::MAX; every kind of non-regular file in every
+//! place a file is read; every way of tampering with a manifest or a record), not listed case by case. Every
+//! command runs under a deadline, so a hang fails its case instead of the whole suite.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Longest any bad-input case may run before it counts as a hang (a generous limit, never a speed assertion:
+/// every case here fails in well under a second when it fails as it should).
+const DEADLINE: Duration = Duration::from_secs(300);
 
 fn driftbench(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_driftbench")).args(args).current_dir(dir).output().expect("runs")
+    let mut child = Command::new(env!("CARGO_BIN_EXE_driftbench"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    // Both pipes are drained on their own threads, so a chatty child never blocks on a full pipe.
+    let drain = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?}: still running after {DEADLINE:?}: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output { status, stdout: stdout.join().unwrap(), stderr: stderr.join().unwrap() }
 }
 
-/// Every file under `dir` with its contents (folders as empty entries), to prove a failed command changed nothing.
+/// Every entry under `dir` with its contents (folders as empty entries, other non-regular files by their kind), to
+/// prove a failed command changed nothing.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -20,11 +59,15 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
             let rel = p.strip_prefix(dir).unwrap().to_path_buf();
-            if p.is_dir() {
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.is_dir() {
                 out.insert(rel, None);
                 stack.push(p);
-            } else {
+            } else if meta.is_file() {
                 out.insert(rel, Some(std::fs::read(&p).unwrap()));
+            } else {
+                // A named pipe, socket or link: reading it could block; its kind is what must not change.
+                out.insert(rel, Some(format!("{:?}", meta.file_type()).into_bytes()));
             }
         }
     }
@@ -342,4 +385,368 @@ fn sample_streams_any_number_of_instances() {
     drop(lines);
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A profile file's text: the tiny budgets under another name, with `extra` lines added before any table.
+fn profile_text(replace: &[(&str, &str)], extra: &str) -> String {
+    let mut lines = [
+        "name = \"mine\"".to_string(),
+        "train_examples = 300".into(),
+        "val_examples = 50".into(),
+        "test_per_cell = 20".into(),
+        "seeds = [1]".into(),
+        "train_scale = 0.01".into(),
+        "search = \"small\"".into(),
+    ];
+    for (field, value) in replace {
+        let line = lines.iter_mut().find(|l| l.starts_with(&format!("{field} ="))).expect("a field of the base");
+        *line = format!("{field} = {value}");
+    }
+    format!("{}\n{extra}", lines.join("\n"))
+}
+
+#[test]
+fn every_count_at_zero_above_its_bound_and_at_u64_max() {
+    let d = tempfile::tempdir().unwrap();
+    let d = d.path();
+    let run = ["run", "--profile", "p.toml", "--generated", "--task", "sorting", "--solver", "symbolic"];
+    let run = [&run[..], &["--no-report", "--out", "runs"]].concat();
+    let with_profile = |text: String, needles: &[&str]| {
+        std::fs::write(d.join("p.toml"), &text).unwrap();
+        case(d, &run, needles);
+        std::fs::remove_file(d.join("p.toml")).unwrap();
+    };
+    // Each count: 0, one above its bound, and u64::MAX (which TOML cannot even hold: refused at the field).
+    let max = u64::MAX.to_string();
+    for (field, bound) in [("train_examples", 10_000_000u64), ("val_examples", 1_000_000), ("test_per_cell", 100_000)] {
+        for value in ["0".to_string(), (bound + 1).to_string(), max.clone()] {
+            with_profile(profile_text(&[(field, &value)], ""), &[&format!("`{field}`"), "p.toml"]);
+        }
+        with_profile(profile_text(&[(field, "-5")], ""), &[&format!("field `{field}`")]);
+        with_profile(profile_text(&[(field, "1e15")], ""), &[&format!("field `{field}`")]);
+    }
+    for value in ["0".to_string(), "10000001".into(), max.clone()] {
+        let table = format!("[train_examples_by_task]\n\"sorting-v1\" = {value}\n");
+        with_profile(profile_text(&[], &table), &["train_examples_by_task"]);
+    }
+    // Seeds: none, one above the bound, a million (refused by their count before any other work), a repeat.
+    let list = |n: u64| format!("[{}]", (1..=n).map(|s| s.to_string()).collect::<Vec<_>>().join(", "));
+    for seeds in ["[]".to_string(), list(1001), list(1_000_000), "[3, 1, 3]".into(), format!("[{max}]")] {
+        with_profile(profile_text(&[("seeds", &seeds)], ""), &["`seeds`"]);
+    }
+    // Scales: zero, negative, far above the bound, and the floats that are no number of steps.
+    for field in ["train_scale", "rl_scale", "max_epochs"] {
+        for value in ["0.0", "-1.0", "1e300", "1e7", "nan", "inf", "\"fast\""] {
+            let text = match field {
+                "train_scale" => profile_text(&[(field, value)], ""),
+                _ => profile_text(&[], &format!("{field} = {value}\n")),
+            };
+            with_profile(text, &[&format!("`{field}`")]);
+        }
+    }
+    // The product of the two scales multiplies reinforcement learners' episodes.
+    with_profile(profile_text(&[("train_scale", "90.0")], "rl_scale = 90.0\n"), &["rl_scale × train_scale"]);
+    // Command-line counts: the argument is named, before any work.
+    for (bound, cmd) in [(100_000u64, vec!["datasets", "generate", "--dir", "ds"]), (10_000, vec!["check"])] {
+        for value in ["0".to_string(), (bound + 1).to_string(), max.clone()] {
+            let args = [&cmd[..], &["--n", value.as_str()]].concat();
+            let needle = if value == "0" { "--n must be at least 1".to_string() } else { format!("--n is {value}") };
+            case(d, &args, &[&needle]);
+        }
+    }
+    let seeds = (1..=1001).map(|s| s.to_string()).collect::<Vec<_>>().join(",");
+    let gen = ["run", "--profile", "tiny", "--generated", "--task", "sorting", "--solver", "symbolic", "--seeds"];
+    case(d, &[&gen[..], &[seeds.as_str()]].concat(), &["--seeds lists 1001 seeds"]);
+}
+
+/// Copies a folder tree (regular files and folders only).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let target = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &target);
+        } else {
+            std::fs::copy(&p, &target).unwrap();
+        }
+    }
+}
+
+/// The kinds of non-regular file this machine can make, with the words an error names each by. Sockets are kept
+/// open by the returned listeners.
+fn non_regular_kinds() -> Vec<(&'static str, &'static str)> {
+    let mut kinds = vec![("folder", "is a folder")];
+    let probe = tempfile::tempdir().unwrap();
+    if Command::new("mkfifo").arg(probe.path().join("f")).status().is_ok_and(|s| s.success()) {
+        kinds.push(("fifo", "named pipe"));
+    } else {
+        eprintln!("named pipes skipped: mkfifo is not available here");
+    }
+    kinds.push(("socket", "a socket"));
+    if Path::new("/dev/zero").exists() {
+        kinds.push(("device", "a device"));
+    }
+    kinds
+}
+
+/// Replaces `path` with a non-regular file of `kind`; a socket's listener is pushed onto `keep`.
+fn make_non_regular(path: &Path, kind: &str, keep: &mut Vec<std::os::unix::net::UnixListener>) {
+    if path.is_dir() {
+        std::fs::remove_dir_all(path).unwrap();
+    } else if std::fs::symlink_metadata(path).is_ok() {
+        std::fs::remove_file(path).unwrap();
+    }
+    match kind {
+        "folder" => std::fs::create_dir(path).unwrap(),
+        "fifo" => assert!(Command::new("mkfifo").arg(path).status().unwrap().success()),
+        "socket" => keep.push(std::os::unix::net::UnixListener::bind(path).unwrap()),
+        "device" => std::os::unix::fs::symlink("/dev/zero", path).unwrap(),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn non_regular_files_are_refused_without_blocking() {
+    let d = tempfile::tempdir().unwrap();
+    let d = d.path();
+    let mut keep = Vec::new();
+    small_datasets(d, "base");
+    one_record(d, "records", true);
+    for (kind, words) in non_regular_kinds() {
+        // A profile.
+        make_non_regular(&d.join("p.toml"), kind, &mut keep);
+        let run = ["run", "--profile", "p.toml", "--generated", "--task", "sorting", "--solver", "symbolic"];
+        case(d, &[&run[..], &["--out", "runs"]].concat(), &["p.toml", words]);
+        // A manifest, and one test set.
+        for (name, file) in [("manifest.json", "manifest.json"), ("length-L2.jsonl", "sorting-v1/length-L2.jsonl")] {
+            let ds = format!("ds-{kind}-{name}");
+            copy_dir(&d.join("base"), &d.join(&ds));
+            make_non_regular(&d.join(&ds).join(file), kind, &mut keep);
+            let run = ["run", "--profile", "tiny", "--task", "sorting", "--solver", "symbolic", "--datasets", &ds];
+            case(d, &[&run[..], &["--out", "runs"]].concat(), &[name, words]);
+            case(d, &["datasets", "verify", "--dir", &ds], &[name, words]);
+        }
+        // A record.
+        let runs = format!("runs-{kind}");
+        copy_dir(&d.join("records"), &d.join(&runs));
+        make_non_regular(&d.join(&runs).join("x.json"), kind, &mut keep);
+        case(d, &["report", "--in", &runs, "--out", "rep"], &["x.json", words]);
+        case(d, &["compare", &runs, "records"], &["x.json", words]);
+    }
+}
+
+/// Edits the manifest of `ds` as JSON.
+fn edit_manifest(ds: &Path, edit: impl Fn(&mut Vec<serde_json::Value>)) {
+    let manifest = ds.join("manifest.json");
+    let mut m = read_json(&manifest);
+    edit(m["sets"].as_array_mut().unwrap());
+    write_json(&manifest, &m);
+}
+
+#[test]
+fn run_and_verify_refuse_every_manifest_tampering_alike() {
+    let d = tempfile::tempdir().unwrap();
+    let d = d.path();
+    small_datasets(d, "base");
+    let find = |sets: &[serde_json::Value], cell: &str| {
+        sets.iter().position(|s| s["task"] == "sorting-v1" && s["cell"] == cell).unwrap()
+    };
+    let l3 = d.join("base/sorting-v1/length-L3.jsonl");
+    let absolute = d.join("elsewhere.jsonl");
+    std::fs::copy(&l3, &absolute).unwrap();
+    std::fs::create_dir_all(d.join("outside/sorting-v1")).unwrap();
+    std::fs::copy(&l3, d.join("outside/sorting-v1/length-L3.jsonl")).unwrap();
+    let absolute = absolute.to_str().unwrap().to_string();
+    #[allow(clippy::type_complexity)]
+    let tamperings: Vec<(&str, Box<dyn Fn(&mut Vec<serde_json::Value>)>, &str)> = vec![
+        ("twice", Box::new(move |s| s.push(s[find(s, "length-L1")].clone())), "is listed twice"),
+        (
+            "other-cell",
+            Box::new(move |s| {
+                // The length-L3 entry names length-L2's file, with its hash and count: only the structure tells.
+                let l2 = s[find(s, "length-L2")].clone();
+                let i = find(s, "length-L3");
+                for k in ["file", "blake3", "n"] {
+                    s[i][k] = l2[k].clone();
+                }
+            }),
+            "another cell's file",
+        ),
+        (
+            "absolute",
+            Box::new(move |s| {
+                let i = find(s, "length-L3");
+                s[i]["file"] = absolute.clone().into();
+            }),
+            "an absolute path",
+        ),
+        (
+            "climbs",
+            Box::new(move |s| {
+                let i = find(s, "length-L3");
+                s[i]["file"] = "../outside/sorting-v1/length-L3.jsonl".into();
+            }),
+            "climbs out of the datasets folder",
+        ),
+        (
+            "same-cell",
+            Box::new(move |s| {
+                let mut extra = s[find(s, "length-L3")].clone();
+                extra["file"] = "sorting-v1/length-L3-copy.jsonl".into();
+                s.push(extra);
+            }),
+            "another cell's file",
+        ),
+    ];
+    for (name, edit, needle) in tamperings {
+        let ds = format!("ds-{name}");
+        copy_dir(&d.join("base"), &d.join(&ds));
+        edit_manifest(&d.join(&ds), edit);
+        let run = ["run", "--profile", "tiny", "--task", "sorting", "--solver", "symbolic", "--datasets", &ds];
+        case(d, &[&run[..], &["--out", "runs"]].concat(), &["manifest.json", needle]);
+        case(d, &["datasets", "verify", "--dir", &ds], &["manifest.json", needle]);
+    }
+    // A re-signed set that repeats an instance of another cell: `run` refuses it as `verify` does.
+    copy_dir(&d.join("base"), &d.join("ds-repeat"));
+    let l1 = std::fs::read_to_string(d.join("base/sorting-v1/length-L1.jsonl")).unwrap();
+    let l2 = std::fs::read_to_string(d.join("base/sorting-v1/length-L2.jsonl")).unwrap();
+    let first = l1.lines().next().unwrap();
+    let text: String = std::iter::once(first).chain(l2.lines().skip(1)).map(|l| format!("{l}\n")).collect();
+    resign(&d.join("ds-repeat"), "sorting-v1/length-L2.jsonl", &text);
+    let run = ["run", "--profile", "tiny", "--task", "sorting", "--solver", "symbolic", "--datasets", "ds-repeat"];
+    let needles = ["sorting-v1: the test sets repeat an instance", "length-L2 line 1 is length-L1 line 1"];
+    case(d, &[&run[..], &["--out", "runs"]].concat(), &needles);
+    case(d, &["datasets", "verify", "--dir", "ds-repeat"], &needles);
+}
+
+#[test]
+fn report_compare_and_resume_refuse_impossible_records_alike() {
+    let d = tempfile::tempdir().unwrap();
+    let d = d.path();
+    let path = one_record(d, "good", true);
+    let name = path.file_name().unwrap().to_str().unwrap().to_string();
+    #[allow(clippy::type_complexity)]
+    let edits: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, &str)> = vec![
+        ("train-s", Box::new(|r| r["timing"]["train_s"] = (-1.5).into()), "timing.train_s -1.5"),
+        ("eval-s", Box::new(|r| r["timing"]["eval_s"] = (-0.1).into()), "timing.eval_s -0.1"),
+        ("level", Box::new(|r| r["cells"][1]["level"] = 9.into()), "level 9 is out of range"),
+        ("axis", Box::new(|r| r["cells"][1]["axis"] = "colour".into()), "no drift axis `colour`"),
+        (
+            "twice",
+            Box::new(|r| {
+                let c = r["cells"][1].clone();
+                r["cells"].as_array_mut().unwrap().push(c);
+            }),
+            "listed twice",
+        ),
+        ("scale", Box::new(|r| r["profile"]["train_scale"] = (-1.0).into()), "field `train_scale`"),
+        ("val", Box::new(|r| r["profile"]["val_examples"] = 1_000_000_000_000_000u64.into()), "field `val_examples`"),
+        ("exact", Box::new(|r| r["training"]["val_exact"] = 7.0.into()), "val_exact 7"),
+        ("accuracy", Box::new(|r| r["training"]["val_accuracy"] = (-0.5).into()), "val_accuracy -0.5"),
+        ("hash", Box::new(|r| r["profile_hash"] = "abc".into()), "profile_hash abc"),
+        ("work", Box::new(|r| r["cells"][0]["mean_work"] = (-3.0).into()), "mean_work -3"),
+    ];
+    for (label, edit, needle) in edits {
+        let runs = format!("runs-{label}");
+        copy_dir(&d.join("good"), &d.join(&runs));
+        let p = d.join(&runs).join(&name);
+        let mut r = read_json(&p);
+        edit(&mut r);
+        write_json(&p, &r);
+        case(d, &["report", "--in", &runs, "--out", "rep"], &[&name, needle]);
+        case(d, &["compare", "good", &runs], &[&name, needle]);
+        case(d, &["compare", &runs, "good"], &[&name, needle]);
+    }
+    // `--resume` does not trust what `report` refuses: the run is made again.
+    let args = ["run", "--profile", "tiny", "--task", "sorting", "--solver", "symbolic", "--generated"];
+    let args = [&args[..], &["--experiment", "drift", "--no-report", "--resume", "--out", "runs-level"]].concat();
+    let out = driftbench(&args, d);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("(resumed)"), "{stdout}");
+    assert_eq!(read_json(&d.join("runs-level").join(&name))["cells"][1]["level"], 1);
+    // Two profiles pooled on one side: `compare` refuses as `report` does.
+    copy_dir(&d.join("good"), &d.join("two"));
+    let mut r = read_json(&path);
+    r["profile"]["name"] = "other".into();
+    r.as_object_mut().unwrap().remove("profile_hash");
+    write_json(&d.join("two").join(name.replace("tiny", "other")), &r);
+    case(d, &["report", "--in", "two", "--out", "rep"], &["several profiles"]);
+    case(d, &["compare", "good", "two"], &["several profiles"]);
+}
+
+#[test]
+fn messages_name_the_argument_and_the_path_the_user_gave() {
+    let d = tempfile::tempdir().unwrap();
+    let d = d.path();
+    let run = ["run", "--profile", "tiny", "--generated", "--task", "sorting", "--solver", "symbolic"];
+    if Path::new("/proc/self").exists() {
+        case(d, &[&run[..], &["--out", "/proc/driftbench-records"]].concat(), &["`/proc/driftbench-records`"]);
+    }
+    // A profile file whose name cannot be a profile's: the message says the name came from the file.
+    let text = profile_text(&[], "").replace("name = \"mine\"\n", "");
+    std::fs::write(d.join("my prof é.toml"), &text).unwrap();
+    let args = ["run", "--profile", "my prof é.toml", "--generated", "--task", "sorting", "--solver", "symbolic"];
+    case(d, &args, &["`name` is not set", "`my prof é`"]);
+    // Each error names the profile file once.
+    std::fs::write(d.join("p.toml"), profile_text(&[("train_examples", "-5")], "")).unwrap();
+    let args = ["run", "--profile", "p.toml", "--generated", "--task", "sorting", "--solver", "symbolic"];
+    let out = driftbench(&args, d);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(err.matches("p.toml").count(), 1, "{err}");
+    assert!(err.contains("field `train_examples`"), "{err}");
+    // A resumed run spent no core-seconds, and says so without a sign.
+    let args = [&run[..], &["--experiment", "drift", "--no-report", "--resume", "--out", "runs"]].concat();
+    for _ in 0..2 {
+        let out = driftbench(&args, d);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!stdout.contains("-0.0"), "{stdout}");
+    }
+}
+
+/// Runs `script` as root of a private mount namespace (`unshare -rm`), so that it can mount a tiny tmpfs that
+/// vanishes with it; `None` where this machine allows no such namespace.
+fn in_mount_namespace(dir: &Path, script: &str) -> Option<Output> {
+    let ok = Command::new("unshare")
+        .args(["-rm", "sh", "-c", "mount -t tmpfs -o size=64k none /mnt || exit 9"])
+        .stdin(Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        return None;
+    }
+    let bin = env!("CARGO_BIN_EXE_driftbench");
+    Some(Command::new("unshare").args(["-rm", "sh", "-c", script, "sh", bin]).current_dir(dir).output().unwrap())
+}
+
+#[test]
+fn a_full_disk_leaves_no_partial_report_and_no_empty_folder() {
+    let d = tempfile::tempdir().unwrap();
+    let d = d.path();
+    one_record(d, "runs", true);
+    std::fs::create_dir(d.join("full")).unwrap();
+    // Fill a 64 kB tmpfs, then ask for a report and a run into it; list what is there afterwards.
+    let script = r#"
+        mount -t tmpfs -o size=64k none full || exit 90
+        dd if=/dev/zero of=full/fill bs=4k 2>/dev/null
+        "$1" report --in runs --out full/rep 2>report.err; echo "report=$?"
+        "$1" --quiet run --profile tiny --task sorting --solver symbolic --generated --experiment drift \
+            --no-report --out full/new 2>run.err; echo "run=$?"
+        ls -A full
+    "#;
+    let Some(out) = in_mount_namespace(d, script) else {
+        eprintln!("skipped: this machine allows no private mount namespace (`unshare -rm`) for a tiny tmpfs");
+        return;
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("=90"), "mounting failed: {stdout}");
+    assert_eq!(stdout.lines().collect::<Vec<_>>(), ["report=1", "run=1", "fill"], "{stdout}");
+    for log in ["report.err", "run.err"] {
+        let err = std::fs::read_to_string(d.join(log)).unwrap();
+        assert!(err.starts_with("error: ") && err.contains("No space left"), "{log}: {err}");
+        assert!(!err.contains("panicked"), "{log}: {err}");
+    }
 }

@@ -43,13 +43,19 @@ pub struct SetEntry {
 }
 
 impl Manifest {
-    /// Reads `dir/manifest.json`; `Ok(None)` when there is none.
+    /// Reads `dir/manifest.json`; `Ok(None)` when there is none. The manifest is checked whole ([`Self::check`]):
+    /// a manifest `run` would load is one `verify` accepts.
     pub fn load(dir: &Path) -> Result<Option<Manifest>> {
         let path = dir.join(MANIFEST);
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::files::read_regular_text(
+            &path,
+            "reading dataset manifest",
+            "manifest",
+            crate::files::MAX_MANIFEST_BYTES,
+        ) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io("reading dataset manifest", path, e)),
+            Err(Error::Io { err, .. }) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
         };
         let m: Manifest =
             serde_json::from_str(&text).map_err(|e| Error::Json { path: path.clone(), line: None, err: e })?;
@@ -59,7 +65,42 @@ impl Manifest {
                 reason: format!("manifest schema {} is not {MANIFEST_SCHEMA}", m.schema),
             });
         }
+        m.check().map_err(|reason| Error::Invalid { path, reason })?;
         Ok(Some(m))
+    }
+
+    /// Checks the entries: each names its file as `<task>/<cell>.jsonl` (relative, inside the folder, under its
+    /// own task and cell, as [`write_set`] writes it), no (task, cell) and no file twice, a count within
+    /// [`crate::bounds::TEST_PER_CELL`].
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let mut cells = std::collections::HashSet::new();
+        let mut files = std::collections::HashSet::new();
+        for (i, e) in self.sets.iter().enumerate() {
+            let at = format!("entry {} ({} {})", i + 1, e.task, e.cell);
+            let own = format!("{}/{}.jsonl", e.task, e.cell);
+            let plain = |s: &str| !s.is_empty() && !s.starts_with('.') && !s.contains(['/', '\\']);
+            if !plain(&e.task) || !plain(&e.cell) {
+                return Err(format!("{at}: task and cell must be plain names"));
+            }
+            if e.file != own {
+                let why = if Path::new(&e.file).is_absolute() {
+                    "an absolute path".to_string()
+                } else if Path::new(&e.file).components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+                    "a path that climbs out of the datasets folder".to_string()
+                } else {
+                    "another cell's file".to_string()
+                };
+                return Err(format!("{at}: file `{}` is {why}; this cell's file is `{own}`", e.file));
+            }
+            if !cells.insert((e.task.as_str(), e.cell.as_str())) || !files.insert(e.file.as_str()) {
+                return Err(format!("{at} is listed twice"));
+            }
+            // An empty set (n 0) is left to the loader, which names its file.
+            if let Err(reason) = crate::bounds::TEST_PER_CELL.check(e.n.max(1) as u64) {
+                return Err(format!("{at}: n {reason}"));
+            }
+        }
+        Ok(())
     }
 
     /// Writes the manifest atomically.
@@ -99,10 +140,11 @@ pub fn write_set(dir: &Path, task: &str, cell: &str, seed: u64, lines: &[String]
     Ok(SetEntry { task: task.into(), cell: cell.into(), file, n: lines.len(), seed, blake3: hash_hex(&bytes) })
 }
 
-/// Reads one test set, checking its hash and line count against the manifest. Returns its lines.
+/// Reads one test set, checking its hash and line count against the manifest. Returns its lines. Only
+/// [`load_task`] and `verify` call it, after [`Manifest::check`] has accepted the entry's path.
 pub fn read_set(dir: &Path, entry: &SetEntry) -> Result<(PathBuf, Vec<String>)> {
     let path = dir.join(&entry.file);
-    let bytes = std::fs::read(&path).map_err(|e| Error::io("reading dataset", &path, e))?;
+    let bytes = crate::files::read_regular(&path, "reading dataset", "test set", crate::files::MAX_SET_BYTES)?;
     let found = hash_hex(&bytes);
     if found != entry.blake3 {
         return Err(Error::HashMismatch { path, expected: entry.blake3.clone(), found });
@@ -114,6 +156,36 @@ pub fn read_set(dir: &Path, entry: &SetEntry) -> Result<(PathBuf, Vec<String>)> 
         return Err(Error::Invalid { path, reason: format!("{} lines, manifest says {}", lines.len(), entry.n) });
     }
     Ok((path, lines))
+}
+
+/// The one dataset loader (`run`, `show`, `verify`): the manifest of `dir` (checked whole), and for `task`
+/// the test set of every cell `labels` names, in that order, read and checked against its hash and count, each
+/// with its path. Returns a description of the source for the records (folder and manifest hash), and the sets.
+#[allow(clippy::type_complexity)]
+pub fn load_task(dir: &Path, task: &str, labels: &[String]) -> Result<(String, Vec<(PathBuf, Vec<String>)>)> {
+    crate::bench::require_dir(dir, "datasets folder")?;
+    // Never fall back to generating: the numbers would silently not be the canonical ones.
+    let m = Manifest::load(dir)?.ok_or_else(|| Error::Invalid {
+        path: dir.join(MANIFEST),
+        reason: "no manifest: run `driftbench datasets generate`, or pass `--generated`".into(),
+    })?;
+    if m.task_sets(task).next().is_none() {
+        return Err(Error::Invalid {
+            path: dir.join(MANIFEST),
+            reason: format!("no test sets for {task}: run `driftbench datasets generate --task {task}`"),
+        });
+    }
+    let manifest_hash = hash_hex(serde_json::to_string(&m).expect("manifest").as_bytes());
+    let source = format!("canonical ({}, manifest {})", dir.display(), &manifest_hash[..16]);
+    let mut sets = Vec::with_capacity(labels.len());
+    for label in labels {
+        let entry = m.task_sets(task).find(|e| e.cell == *label).ok_or_else(|| Error::Invalid {
+            path: dir.join(MANIFEST),
+            reason: format!("no test set for {task} cell {label}"),
+        })?;
+        sets.push(read_set(dir, entry)?);
+    }
+    Ok((source, sets))
 }
 
 #[cfg(test)]
@@ -128,5 +200,33 @@ mod tests {
         std::fs::write(dir.join(&e.file), "[1,2]\n[4]\n").unwrap();
         assert!(matches!(read_set(&dir, &e), Err(Error::HashMismatch { .. })));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn manifests_name_each_cell_once_by_its_own_file() {
+        let entry = |cell: &str, file: &str| SetEntry {
+            task: "t".into(),
+            cell: cell.into(),
+            file: file.into(),
+            n: 5,
+            seed: 1,
+            blake3: String::new(),
+        };
+        let ok = Manifest { schema: 1, sets: vec![entry("a-L1", "t/a-L1.jsonl"), entry("a-L2", "t/a-L2.jsonl")] };
+        assert_eq!(ok.check(), Ok(()));
+        let cases = [
+            (entry("a-L1", "t/a-L1.jsonl"), "listed twice"),
+            (entry("a-L3", "t/a-L2.jsonl"), "another cell's file"),
+            (entry("a-L3", "/etc/passwd"), "an absolute path"),
+            (entry("a-L3", "../../../etc/passwd"), "climbs out"),
+            (entry("../a-L3", "t/../a-L3.jsonl"), "plain names"),
+            (SetEntry { n: usize::MAX, ..entry("a-L3", "t/a-L3.jsonl") }, "n is 18446744073709551615"),
+        ];
+        for (bad, needle) in cases {
+            let mut m = ok.clone();
+            m.sets.push(bad);
+            let e = m.check().unwrap_err();
+            assert!(e.contains(needle), "{needle}: {e}");
+        }
     }
 }

@@ -27,6 +27,15 @@ pub enum Error {
     /// A dataset or record is well-formed JSON but violates the format.
     #[error("invalid data in `{path}`: {reason}")]
     Invalid { path: PathBuf, reason: String },
+    /// An output folder that cannot be created because the existing folder above it refuses new entries.
+    #[error("the {what} `{path}` cannot be created: `{above}` above it is not writable: {err}")]
+    Unwritable { what: &'static str, path: PathBuf, above: PathBuf, err: std::io::Error },
+    /// Test sets that hold one instance twice (it would be counted twice).
+    #[error("{task}: the test sets repeat an instance ({here} is {before}); regenerate them")]
+    RepeatedInstance { task: String, here: String, before: String },
+    /// A count or scale outside its bound ([`crate::bounds`]); `what` is the argument or field as the user wrote it.
+    #[error("{what} {reason}")]
+    OutOfBounds { what: String, reason: String },
     /// A generated or loaded instance failed the task's own validation.
     #[error("invalid {task} instance: {reason}")]
     InvalidInstance { task: String, reason: String },

@@ -12,12 +12,14 @@
 pub mod attack;
 pub mod axis;
 pub mod bench;
+pub mod bounds;
 pub mod capability;
 pub mod contract;
 pub mod data;
 pub mod dataset;
 pub mod error;
 pub mod outcomes;
+pub mod files;
 pub mod profile;
 pub mod record;
 pub mod rng;
@@ -26,6 +28,7 @@ pub mod stats;
 pub mod surface;
 pub mod task;
 pub mod tuning;
+pub mod validate;
 
 pub use axis::{AxisSpec, Cell, LEVELS};
 pub use capability::{AttackTask, GridTask, PolicyTask, SeqTask, VariantAttackTask, VecTask};

@@ -1,4 +1,5 @@
 //! Run profiles: how much data, how many seeds and how much training a run gets.
+use crate::bounds;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -37,6 +38,41 @@ pub struct Profile {
     /// out of the profile's text when 1, so profiles without it read and hash as before the field existed.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub rl_scale: f64,
+}
+
+use crate::files::MAX_PROFILE_BYTES;
+
+/// What a profile's name may be.
+const NAME_RULE: &str =
+    "give non-empty letters, digits, `-`, `_` or `.`, not starting with `.` (it goes into file names)";
+
+/// A TOML syntax error with the line and the key it concerns, on one line.
+fn syntax_error(text: &str, e: &toml::de::Error) -> String {
+    let Some(span) = e.span() else { return e.message().to_string() };
+    let start = span.start.min(text.len());
+    let line_no = text[..start].matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("");
+    // A key below a `[table]` header is that table's field.
+    let table = text.lines().take(line_no - 1).filter_map(|l| l.trim().strip_prefix('[')?.strip_suffix(']')).last();
+    match line.split_once('=') {
+        Some((key, _)) if !key.trim().is_empty() && !key.trim().starts_with('[') => {
+            let key = key.trim();
+            let field = table.map_or(key.to_string(), |t| format!("{} {key}", t.trim()));
+            format!("field `{field}` (line {line_no}): {}", e.message())
+        }
+        _ => format!("line {line_no}: {}", e.message()),
+    }
+}
+
+/// The first field of `table` whose value does not fit its type, found by putting it alone into a valid profile
+/// (serde names unknown and missing fields itself, but not the field of a value of the wrong type).
+fn culprit(table: &toml::Table) -> Option<String> {
+    let base = toml::Table::try_from(Profile::tiny()).ok()?;
+    table.iter().find_map(|(k, v)| {
+        let mut one = base.clone();
+        one.insert(k.clone(), v.clone());
+        Profile::deserialize(one).is_err().then(|| k.clone())
+    })
 }
 
 fn one() -> f64 {
@@ -200,20 +236,41 @@ impl Profile {
     }
 
     /// Reads a profile from TOML. `name` may be left out, and then is `default_name` (a file's stem). Unknown fields
-    /// are refused with their name; budgets are checked by [`Self::check`].
+    /// are refused with their name, and so is a value of the wrong type; budgets are checked by [`Self::check`].
     pub fn from_toml(text: &str, default_name: &str) -> Result<Self, ProfileError> {
-        let mut table: toml::Table = toml::from_str(text).map_err(|e| ProfileError::Toml(e.message().to_string()))?;
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| ProfileError::Toml(syntax_error(text, &e)))?;
+        let named = table.contains_key("name");
         table.entry("name").or_insert_with(|| toml::Value::String(default_name.to_string()));
-        let profile: Profile =
-            Profile::deserialize(table).map_err(|e: toml::de::Error| ProfileError::Toml(e.message().to_string()))?;
-        profile.check()?;
-        Ok(profile)
+        let profile: Profile = Profile::deserialize(table.clone()).map_err(|e: toml::de::Error| {
+            ProfileError::Toml(match culprit(&table) {
+                Some(field) => format!("field `{field}`: {}", e.message()),
+                None => e.message().to_string(),
+            })
+        })?;
+        match profile.check() {
+            Err(ProfileError::Field { field, .. }) if field == "name" && !named => Err(ProfileError::Field {
+                field,
+                reason: format!(
+                    "is not set, so the profile would take the file's name `{default_name}`, which is not usable: \
+                     {NAME_RULE}; set `name = \"...\"` in the file"
+                ),
+            }),
+            other => other.map(|()| profile),
+        }
     }
 
     /// Reads a profile file (see [`Self::from_toml`]); its name defaults to the file's stem. A file may not
-    /// reuse a built-in profile's name with other budgets: records are named and grouped by profile name.
+    /// reuse a built-in profile's name with other budgets: records are named and grouped by profile name. Anything
+    /// but a regular file (a named pipe, a folder, a device) is refused before it is opened for reading.
     pub fn from_file(path: &Path) -> Result<Self, ProfileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read { path: path.into(), source })?;
+        let text = crate::files::read_regular_text(path, "reading profile file", "profile file", MAX_PROFILE_BYTES)
+            .map_err(|e| match e {
+                crate::Error::Io { err, .. } => ProfileError::Read { path: path.into(), source: err },
+                other => ProfileError::File {
+                    path: path.into(),
+                    reason: other.to_string().rsplit_once("`: ").map_or(other.to_string(), |(_, r)| r.to_string()),
+                },
+            })?;
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let profile = Self::from_toml(&text, &stem)
             .map_err(|e| ProfileError::Invalid { path: path.into(), source: Box::new(e) })?;
@@ -233,7 +290,8 @@ impl Profile {
     /// existing file).
     pub fn resolve(name_or_path: &str) -> Result<Self, ProfileError> {
         let path = Path::new(name_or_path);
-        if name_or_path.ends_with(".toml") || path.is_file() {
+        // Anything there but a folder is read as a file, so that a named pipe is refused by name, never opened.
+        if name_or_path.ends_with(".toml") || std::fs::metadata(path).is_ok_and(|m| !m.is_dir()) {
             return Self::from_file(path);
         }
         Self::by_name(name_or_path).ok_or_else(|| ProfileError::Unknown(name_or_path.to_string()))
@@ -255,37 +313,53 @@ impl Profile {
         }
     }
 
-    /// Checks that the budgets can run: a usable name, at least one training and validation instance, at least
-    /// one seed, a positive finite `train_scale` and `max_epochs`.
+    /// Checks that the budgets can run: a usable name, every count and scale within its bound
+    /// ([`crate::bounds`]: at least one training and validation instance and seed, no count so large that it
+    /// could not be held in memory or trained on), and seeds without repeats.
     pub fn check(&self) -> Result<(), ProfileError> {
-        let bad = |field: &str, reason: &str| Err(ProfileError::Field { field: field.into(), reason: reason.into() });
+        let bad = |field: &str, reason: String| Err(ProfileError::Field { field: field.into(), reason });
         let name_ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.';
         if self.name.is_empty() || !self.name.chars().all(name_ok) || self.name.starts_with('.') {
-            return bad("name", "must be non-empty letters, digits, `-`, `_` or `.` (it goes into file names)");
+            return bad("name", format!("`{}` is not usable: {NAME_RULE}", self.name));
         }
-        if self.train_examples == 0 {
-            return bad("train_examples", "must be at least 1");
+        let counts = [
+            ("train_examples", self.train_examples as u64, &bounds::TRAIN_EXAMPLES),
+            ("val_examples", self.val_examples as u64, &bounds::VAL_EXAMPLES),
+            ("test_per_cell", self.test_per_cell as u64, &bounds::TEST_PER_CELL),
+            ("seeds", self.seeds.len() as u64, &bounds::SEEDS),
+        ];
+        for (field, value, bound) in counts {
+            if let Err(reason) = bound.check(value) {
+                let reason = match field {
+                    "seeds" if value > bound.max => {
+                        format!("lists {value} seeds, more than the {} accepted: {}", bound.max, bound.reason)
+                    }
+                    "seeds" => "lists no seed: give at least one".to_string(),
+                    _ => reason,
+                };
+                return bad(field, reason);
+            }
         }
-        if let Some((task, _)) = self.train_examples_by_task.iter().find(|(_, &n)| n == 0) {
-            return bad("train_examples_by_task", &format!("`{task}` must be at least 1"));
+        for (task, &n) in &self.train_examples_by_task {
+            if let Err(reason) = bounds::TRAIN_EXAMPLES.check(n as u64) {
+                return bad("train_examples_by_task", format!("`{task}` {reason}"));
+            }
         }
-        if self.val_examples == 0 {
-            return bad("val_examples", "must be at least 1");
+        if let Some(seed) = bounds::first_repeat(&self.seeds) {
+            return bad("seeds", format!("lists seed {seed} twice (the run would be made twice)"));
         }
-        if self.test_per_cell == 0 {
-            return bad("test_per_cell", "must be at least 1");
+        let scales = [
+            ("train_scale", self.train_scale, &bounds::TRAIN_SCALE),
+            ("rl_scale", self.rl_scale, &bounds::RL_SCALE),
+            ("rl_scale × train_scale", self.rl_scale * self.train_scale, &bounds::RL_SCALE),
+        ];
+        for (field, value, bound) in scales {
+            if let Err(reason) = bound.check(value) {
+                return bad(field, reason);
+            }
         }
-        if self.seeds.is_empty() {
-            return bad("seeds", "must list at least one seed");
-        }
-        if !(self.train_scale.is_finite() && self.train_scale > 0.0) {
-            return bad("train_scale", "must be a positive finite number");
-        }
-        if !(self.rl_scale.is_finite() && self.rl_scale > 0.0) {
-            return bad("rl_scale", "must be a positive finite number");
-        }
-        if self.max_epochs.is_some_and(|e| !(e.is_finite() && e > 0.0)) {
-            return bad("max_epochs", "must be a positive finite number");
+        if let Some(Err(reason)) = self.max_epochs.map(|e| bounds::MAX_EPOCHS.check(e)) {
+            return bad("max_epochs", reason);
         }
         Ok(())
     }

@@ -148,7 +148,7 @@ impl CellRepresentability {
 impl CellResult {
     /// Checks that per-instance outcomes decode and agree with the cell's counts: successes, unanswered
     /// instances, strict successes and the successes within reach.
-    fn check_outcomes(&self, o: &InstanceOutcomes) -> std::result::Result<(), String> {
+    pub(crate) fn check_outcomes(&self, o: &InstanceOutcomes) -> std::result::Result<(), String> {
         let d = o.decode(self.n)?;
         let disagree = |what: &str, listed: u64, counted: u64| {
             format!("per-instance outcomes list {listed} {what} where the cell counts {counted}")
@@ -232,9 +232,10 @@ impl RunRecord {
         r
     }
 
-    /// Reads a record, with an error that names the file.
+    /// Reads a record (a regular file only: a named pipe is refused, not waited on), with an error that names
+    /// the file, and checks it ([`Self::check`]).
     pub fn read(path: &Path) -> Result<RunRecord> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io("reading record", path, e))?;
+        let text = crate::files::read_regular_text(path, "reading record", "record", crate::files::MAX_RECORD_BYTES)?;
         let rec: RunRecord =
             serde_json::from_str(&text).map_err(|e| Error::Json { path: path.into(), line: None, err: e })?;
         if rec.schema != RECORD_SCHEMA {
@@ -243,60 +244,13 @@ impl RunRecord {
                 reason: format!("record schema {} (this driftbench reads schema {RECORD_SCHEMA})", rec.schema),
             });
         }
-        if let Some(h) = rec.profile_hash.as_deref().filter(|h| *h != rec.profile.hash()) {
-            return Err(Error::Invalid {
-                path: path.into(),
-                reason: format!("profile_hash {h} does not match the recorded profile (hash {})", rec.profile.hash()),
-            });
-        }
         rec.check().map_err(|reason| Error::Invalid { path: path.into(), reason })?;
         Ok(rec)
     }
 
-    /// Checks the counts a record can only hold if it is whole and unedited: at least one cell, and in every cell
-    /// at least one instance, no more successes, strict successes, unanswered instances or categorised failures
-    /// than instances, and finite metrics.
+    /// Checks what a record can only hold if it is whole and unedited ([`crate::validate::check_record`]).
     pub fn check(&self) -> std::result::Result<(), String> {
-        if self.cells.is_empty() {
-            return Err("no evaluation cells".into());
-        }
-        for c in &self.cells {
-            let at = format!("cell {}-L{}", c.axis, c.level);
-            let failures: u64 = c.failures.values().fold(0u64, |a, &b| a.saturating_add(b));
-            let counts = [
-                ("successes", c.successes),
-                ("strict successes", c.strict_successes.unwrap_or(0)),
-                ("unanswered instances", c.no_answer),
-                ("categorised failures", failures),
-            ];
-            if c.n == 0 {
-                return Err(format!("{at}: no instances"));
-            }
-            if let Some((what, k)) = counts.iter().find(|(_, k)| *k > c.n) {
-                return Err(format!("{at}: {k} {what} out of {} instances", c.n));
-            }
-            if c.successes.saturating_add(c.no_answer) > c.n {
-                return Err(format!(
-                    "{at}: {} successes and {} unanswered out of {} instances",
-                    c.successes, c.no_answer, c.n
-                ));
-            }
-            if ![c.mean_metric, c.median_metric, c.mean_work].iter().all(|x| x.is_finite()) {
-                return Err(format!("{at}: a non-finite metric"));
-            }
-            if let Some(r) = c.representability {
-                if r.supervised > r.expressible
-                    || r.expressible > c.n
-                    || r.successes_supervised > r.supervised.min(c.successes)
-                {
-                    return Err(format!("{at}: representability counts {r:?} do not fit {} instances", c.n));
-                }
-            }
-            if let Some(o) = &c.outcomes {
-                c.check_outcomes(o).map_err(|e| format!("{at}: {e}"))?;
-            }
-        }
-        Ok(())
+        crate::validate::check_record(self)
     }
 
     /// What identifies the run: two records with the same key are the same run, whatever their file names.
@@ -337,21 +291,19 @@ pub fn read_dir(dir: &Path) -> Result<Vec<RunRecord>> {
     paths.sort();
     let records: Vec<RunRecord> = paths.iter().map(|p| RunRecord::read(p)).collect::<Result<_>>()?;
     // The same run under two file names would be pooled as two seeds.
-    let mut first = std::collections::HashMap::new();
-    for (r, p) in records.iter().zip(&paths) {
-        if let Some(earlier) = first.insert(r.key(), p) {
-            return Err(Error::Invalid {
-                path: p.clone(),
-                reason: format!(
-                    "the same run ({} / {} seed {}, profile {}) as `{}`: keep one of the two",
-                    r.task,
-                    r.solver,
-                    r.seed,
-                    r.profile.name,
-                    earlier.display()
-                ),
-            });
-        }
+    if let Err((i, earlier)) = crate::validate::check_set(&records) {
+        let r = &records[i];
+        return Err(Error::Invalid {
+            path: paths[i].clone(),
+            reason: format!(
+                "the same run ({} / {} seed {}, profile {}) as `{}`: keep one of the two",
+                r.task,
+                r.solver,
+                r.seed,
+                r.profile.name,
+                paths[earlier].display()
+            ),
+        });
     }
     Ok(records)
 }
@@ -389,34 +341,13 @@ pub fn check_output_dir(path: &Path, what: &'static str) -> Result<()> {
             let _ = std::fs::remove_file(&probe);
             Ok(())
         }
-        Err(e) => Err(Error::io(if existing == path { what } else { "folder above the outputs" }, existing, e)),
+        Err(e) if existing == path => Err(Error::io(what, existing, e)),
+        // Name the path the user gave, not only the folder above it that refused the probe.
+        Err(err) => Err(Error::Unwritable { what, path: path.into(), above: existing.into(), err }),
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so that a reader never
-/// sees a half-written file, even if the process dies mid-write.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("creating folder", dir, e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    // Unique per write, not just per process: two jobs of one run writing the same path at once must not share a
-    // temporary file (one would rename the other's away).
-    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io("writing", path, e));
-    }
-    Ok(())
-}
+pub use crate::files::write_atomic;
 
 #[cfg(test)]
 mod tests {

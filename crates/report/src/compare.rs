@@ -58,6 +58,16 @@ pub enum CompareError {
         /// The test sets found.
         sets: String,
     },
+    /// One side holds records of a task made under several profiles, which cannot be pooled (as `report` refuses).
+    #[error("{side}: records of {task} come from several profiles ({profiles}): compare one profile at a time")]
+    MixedProfiles {
+        /// Which side.
+        side: String,
+        /// Task id.
+        task: String,
+        /// The profiles found.
+        profiles: String,
+    },
     /// No (task, solver, cell) is in both sides.
     #[error("A and B have no (task, solver, cell) in common")]
     NothingInCommon,
@@ -221,7 +231,9 @@ impl Side {
         for path in paths {
             let err = |reason: String| CompareError::Csv { path: path.clone(), reason };
             let csv_err = |source: csv::Error| CompareError::CsvRead { path: path.clone(), source };
-            let mut reader = csv::Reader::from_path(&path).map_err(csv_err)?;
+            // Read through the regular-file check: a named pipe would block forever.
+            let bytes = driftbench_core::files::read_regular(&path, "reading", "CSV file", 1 << 30)?;
+            let mut reader = csv::Reader::from_reader(bytes.as_slice());
             let headers = reader.headers().map_err(csv_err)?.clone();
             let col = |name: &str| headers.iter().position(|h| h == name);
             let needed = ["task", "solver", "seed", "profile", "axis", "level", "level_description", "n", "successes"];
@@ -291,13 +303,18 @@ impl Side {
         if side.cells.is_empty() {
             return Err(CompareError::NoData(dir.into()));
         }
+        if let Some((task, p)) = side.profiles.iter().find(|(_, p)| p.len() > 1) {
+            let profiles = p.iter().cloned().collect::<Vec<_>>().join(", ");
+            return Err(CompareError::MixedProfiles { side: side.label.clone(), task: task.clone(), profiles });
+        }
         Ok(side)
     }
 }
 
 /// The test set a task page names (`test instances: ...` in its header line).
 fn test_source_from_page(page: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(page).ok()?;
+    // Through the regular-file check: a named pipe would block.
+    let text = driftbench_core::files::read_regular_text(page, "reading", "page", 64 << 20).ok()?;
     let i = text.find("test instances: ")? + "test instances: ".len();
     let line = text[i..].lines().next()?;
     Some(line.trim().trim_end_matches('.').to_string())

@@ -11,7 +11,7 @@ pub mod compare;
 pub mod paired;
 pub mod plots;
 
-use driftbench_core::record::{write_atomic, CellResult, Experiment, RunRecord};
+use driftbench_core::record::{CellResult, Experiment, RunRecord};
 use driftbench_core::solver::SolverKind;
 use driftbench_core::stats::{mean_ci, wilson};
 use std::collections::BTreeMap;
@@ -312,12 +312,12 @@ pub fn splice_readme(readme: &str, files: &[File]) -> Option<String> {
     Some(format!("{}\n{table}{}", &readme[..a], &readme[b..]))
 }
 
-/// Renders the report and writes every file atomically into `out`.
+/// Renders the report and writes its files into `out`, all or nothing
+/// ([`driftbench_core::files::write_all_or_nothing`]).
 pub fn write(records: &[RunRecord], out: &Path) -> Result<Vec<File>, ReportError> {
     driftbench_core::record::check_output_dir(out, "report folder")?;
     let files = render(records)?;
-    for (name, text) in &files {
-        write_atomic(&out.join(name), text.as_bytes())?;
-    }
+    // All or nothing: a full disk must not leave one page and one figure of four behind.
+    driftbench_core::files::write_all_or_nothing(out, &files)?;
     Ok(files)
 }

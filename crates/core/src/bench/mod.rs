@@ -5,7 +5,7 @@
 //! self-check that every registered task must pass.
 use crate::axis::{AxisSpec, Cell, LEVELS};
 use crate::contract::{check_edges, edge_instances, no_panic, EdgeCounts};
-use crate::dataset::{self, Manifest};
+use crate::dataset;
 use crate::error::{Error, Result};
 use crate::profile::Profile;
 use crate::record::{Provenance, RunRecord};
@@ -308,27 +308,14 @@ impl<T: Task> DynTask for Bench<T> {
         let source_name;
         match source {
             TestSource::Canonical(dir) => {
-                require_dir(dir, "datasets folder")?;
-                // Never fall back to generating: the numbers would silently not be the canonical ones.
-                let m = Manifest::load(dir)?.ok_or_else(|| Error::Invalid {
-                    path: dir.join(dataset::MANIFEST),
-                    reason: "no manifest: run `driftbench datasets generate`, or pass `--generated`".into(),
-                })?;
-                if m.task_sets(id).next().is_none() {
-                    return Err(Error::Invalid {
-                        path: dir.join(dataset::MANIFEST),
-                        reason: format!("no test sets for {id}: run `driftbench datasets generate --task {id}`"),
-                    });
-                }
-                let manifest_hash = dataset::hash_hex(serde_json::to_string(&m).expect("manifest").as_bytes());
-                source_name = format!("canonical ({}, manifest {})", dir.display(), &manifest_hash[..16]);
-                for cell in Cell::grid(self.task.axes().len()) {
-                    let label = cell.label(self.task.axes());
-                    let entry = m.task_sets(id).find(|e| e.cell == label).ok_or_else(|| Error::Invalid {
-                        path: dir.join(dataset::MANIFEST),
-                        reason: format!("no test set for {id} cell {label}"),
-                    })?;
-                    let (path, lines) = dataset::read_set(dir, entry)?;
+                let cells = Cell::grid(self.task.axes().len());
+                let labels: Vec<String> = cells.iter().map(|c| c.label(self.task.axes())).collect();
+                let (name, sets) = dataset::load_task(dir, id, &labels)?;
+                source_name = name;
+                // Each instance once across the task's sets, as `verify` demands: a repeat would count twice. Compared
+                // as the instances read, not the bytes, so that spacing cannot hide a repeat.
+                let mut first: std::collections::HashMap<String, (usize, usize)> = std::collections::HashMap::new();
+                for (cell, (path, lines)) in cells.into_iter().zip(&sets) {
                     let mut insts = Vec::with_capacity(lines.len());
                     for (i, line) in lines.iter().enumerate() {
                         let inst: T::Instance = serde_json::from_str(line).map_err(|e| Error::Json {
@@ -343,9 +330,20 @@ impl<T: Task> DynTask for Bench<T> {
                         insts.push(inst);
                     }
                     if insts.is_empty() {
-                        return Err(Error::Invalid { path, reason: "no test instances".into() });
+                        return Err(Error::Invalid { path: path.clone(), reason: "no test instances".into() });
                     }
                     tests.push((cell, insts));
+                }
+                for (ci, (_, insts)) in tests.iter().enumerate() {
+                    for (i, inst) in insts.iter().enumerate() {
+                        if let Some((cb, ib)) = first.insert(to_json(inst), (ci, i)) {
+                            return Err(Error::RepeatedInstance {
+                                task: id.into(),
+                                here: format!("{} line {}", labels[ci], i + 1),
+                                before: format!("{} line {}", labels[cb], ib + 1),
+                            });
+                        }
+                    }
                 }
             }
             TestSource::Generated { n } => {

@@ -180,11 +180,11 @@ impl Task for Navigation {
         }
         let traffic = Traffic::generate(inst, &city);
         if traffic.cars.iter().any(|car| traffic.position(car, 0) == inst.start) {
-            return Err("a car stands on the start at tick 0".into());
+            return Err("start: a car stands on it at tick 0".into());
         }
         match search(&city, &traffic, inst.start, 0, inst.goal, inst.max_steps).0 {
             Some(_) => Ok(()),
-            None => Err(format!("no safe route reaches the goal within max_steps {}", inst.max_steps)),
+            None => Err(format!("max_steps: no safe route reaches the goal within {} steps", inst.max_steps)),
         }
     }
 
