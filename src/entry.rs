@@ -47,8 +47,8 @@
 //! ```
 use driftbench_core::bench::{Bench, DynTask};
 use driftbench_core::solver::Symbolic;
-use driftbench_external as external;
 use driftbench_core::{AttackTask, GridTask, Learner, PolicyTask, SeqTask, Task, VariantAttackTask, VecTask};
+use driftbench_external as external;
 use std::marker::PhantomData;
 
 /// An [`Entry`] without a learning shape yet: only the hand-written solver and task-specific learners.

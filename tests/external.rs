@@ -43,7 +43,12 @@ fn run_tiny(task: &str, externals: &[String], extra: &[&str], dir: &Path) -> Out
 fn the_python_nearest_neighbour_writes_records_that_report_and_compare_accept() {
     let d = tempfile::tempdir().unwrap();
     let ext = format!("pynn={}", python("clients/python/examples/nearest.py", ""));
-    ok(&run_tiny("sorting", &[ext], &["--seeds", "1,2,3", "--solver", "nearest-list", "--experiment", "drift"], d.path()));
+    ok(&run_tiny(
+        "sorting",
+        &[ext],
+        &["--seeds", "1,2,3", "--solver", "nearest-list", "--experiment", "drift"],
+        d.path(),
+    ));
     let recs = records(&d.path().join("runs"));
     let ours: Vec<&RunRecord> = recs.iter().filter(|r| r.solver == "pynn").collect();
     assert_eq!(ours.len(), 3, "one record per seed");

@@ -116,11 +116,8 @@ fn handshake<T: Task, S: Shape<T>>(
     seed: u64,
     name: &str,
 ) -> Result<ExternalProgram> {
-    let axes: Vec<Value> = task
-        .axes()
-        .iter()
-        .map(|a| json!({"name": a.name, "description": a.description, "levels": a.levels}))
-        .collect();
+    let axes: Vec<Value> =
+        task.axes().iter().map(|a| json!({"name": a.name, "description": a.description, "levels": a.levels})).collect();
     s.send(&json!({
         "type": "hello",
         "protocol": PROTOCOL,
@@ -272,11 +269,8 @@ fn teach<T: Task, S: Shape<T>>(
         }
     };
     progress(1.0);
-    let mut extra: BTreeMap<String, f64> = reported
-        .into_iter()
-        .filter(|(_, v)| v.is_finite())
-        .map(|(k, v)| (format!("reported_{k}"), v))
-        .collect();
+    let mut extra: BTreeMap<String, f64> =
+        reported.into_iter().filter(|(_, v)| v.is_finite()).map(|(k, v)| (format!("reported_{k}"), v)).collect();
     extra.insert("external_tries".into(), served.tries as f64);
     extra.insert("external_demonstrations".into(), served.demonstrations as f64);
     extra.insert("external_episodes".into(), served.episodes as f64);
@@ -336,11 +330,18 @@ impl<T: Task, S: Shape<T>> ExternalSolver<T, S> {
 }
 
 /// Asks for the answer to one test instance.
-fn answer_one<T: Task, S: Shape<T>>(s: &mut Session, id: u64, task: &T, inst: &T::Instance) -> Result<Option<T::Answer>> {
+fn answer_one<T: Task, S: Shape<T>>(
+    s: &mut Session,
+    id: u64,
+    task: &T,
+    inst: &T::Instance,
+) -> Result<Option<T::Answer>> {
     s.send(&json!({"type": "solve", "id": id, "raw": inst, "encoded": S::test_encoded(task, inst)}))?;
     let waiting = format!("the answer to test instance {id}");
     match s.recv(&waiting, true)? {
-        Incoming::Answer { id: got, answer, output } if got == id => Ok(read_answer::<T, S>(task, inst, answer, output)),
+        Incoming::Answer { id: got, answer, output } if got == id => {
+            Ok(read_answer::<T, S>(task, inst, answer, output))
+        }
         Incoming::Answer { id: got, .. } => Err(ExternalError::Protocol {
             waiting,
             reason: format!("an answer to instance {got}; the harness asked for instance {id}"),

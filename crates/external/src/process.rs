@@ -164,7 +164,10 @@ impl Session {
                 })
             }
             Ok(Event::NotUtf8) => {
-                return Err(ExternalError::Protocol { waiting: waiting.into(), reason: "a line that is not UTF-8".into() })
+                return Err(ExternalError::Protocol {
+                    waiting: waiting.into(),
+                    reason: "a line that is not UTF-8".into(),
+                })
             }
             Ok(Event::Failed(e)) => return Err(ExternalError::Io(e)),
         };
@@ -186,7 +189,9 @@ impl Session {
         self.exited = true;
         match status {
             Some(s) if s.success() => Ok(()),
-            Some(s) => Err(ExternalError::Shutdown { reason: format!("it exited with {s}"), stderr: self.stderr_tail() }),
+            Some(s) => {
+                Err(ExternalError::Shutdown { reason: format!("it exited with {s}"), stderr: self.stderr_tail() })
+            }
             None => {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
@@ -219,7 +224,11 @@ impl Session {
         if tail.is_empty() {
             String::new()
         } else {
-            format!("; its last stderr lines ({}):\n  {}", self.label, tail.iter().cloned().collect::<Vec<_>>().join("\n  "))
+            format!(
+                "; its last stderr lines ({}):\n  {}",
+                self.label,
+                tail.iter().cloned().collect::<Vec<_>>().join("\n  ")
+            )
         }
     }
 }
@@ -251,10 +260,8 @@ pub(crate) fn parse(line: &str, waiting: &str) -> Result<Incoming> {
         };
         ExternalError::NotJson { waiting: waiting.into(), line: quote(), err: e.to_string(), hint: hint.into() }
     })?;
-    serde_json::from_value(value).map_err(|e| ExternalError::Protocol {
-        waiting: waiting.into(),
-        reason: format!("{e} in `{}`", quote()),
-    })
+    serde_json::from_value(value)
+        .map_err(|e| ExternalError::Protocol { waiting: waiting.into(), reason: format!("{e} in `{}`", quote()) })
 }
 
 /// Feeds the program's stdin; batches what is queued into one flush. Ends (closing stdin) when the session drops

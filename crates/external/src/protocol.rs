@@ -128,7 +128,8 @@ mod tests {
 
     #[test]
     fn messages_parse_by_type_and_ignore_extra_fields() {
-        let m: Incoming = serde_json::from_value(json!({"type": "hello", "name": "nn", "version": "1", "x": 2})).unwrap();
+        let m: Incoming =
+            serde_json::from_value(json!({"type": "hello", "name": "nn", "version": "1", "x": 2})).unwrap();
         assert_eq!(m, Incoming::Hello { name: "nn".into(), version: "1".into(), protocol: None });
         let m: Incoming = serde_json::from_value(json!({"type": "answer", "id": 3, "answer": null})).unwrap();
         assert_eq!(m, Incoming::Answer { id: 3, answer: None, output: None });

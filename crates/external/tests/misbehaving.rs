@@ -1,7 +1,7 @@
 //! Solver programs that break the protocol, each in one way (`fixtures/misbehave.py MODE`): every one must end in a
 //! clear error naming what went wrong, or in failed instances, never in a panic or a hung test.
 use driftbench_core::solver::Attempt;
-use driftbench_core::{rng, Cell, ExternalSpec, Learner, Profile, Provenance, Solver, Task, TrainData, TrainStats};
+use driftbench_core::{rng, Cell, ExternalSpec, Profile, Provenance, Task, TrainData, TrainStats};
 use driftbench_external::maker;
 use driftbench_external::shapes::Seq;
 use driftbench_tasks::Sorting;
@@ -24,10 +24,10 @@ type Outcome = (Vec<Attempt<Vec<i64>>>, TrainStats, Provenance);
 
 /// Trains, answers four instances and finishes, as a run does; the first error as text.
 fn drive(spec: &ExternalSpec) -> Result<Outcome, String> {
-    let data = TrainData { train: instances("train", 20), val: instances("val", 5), dropped_overlaps: 0, max_epochs: None };
+    let data =
+        TrainData { train: instances("train", 20), val: instances("val", 5), dropped_overlaps: 0, max_epochs: None };
     let learner = maker::<Sorting, Seq>(spec);
-    let (solver, mut stats) =
-        learner.train(&Sorting, &data, &Profile::tiny(), 1, &|_| {}).map_err(|e| chain(&e))?;
+    let (solver, mut stats) = learner.train(&Sorting, &data, &Profile::tiny(), 1, &|_| {}).map_err(|e| chain(&e))?;
     let attempts = solver.solve_batch(&Sorting, &instances("test", 4)).map_err(|e| chain(&e))?;
     let mut provenance = Provenance::default();
     solver.finish(&mut stats, &mut provenance).map_err(|e| chain(&e))?;
