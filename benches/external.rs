@@ -2,7 +2,7 @@
 //! echo.py`): test instances answered per second for each task at its smallest and largest instances, pipe and
 //! the program's JSON handling included. Navigation counts whole episodes (one `act` round trip per tick).
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
-use driftbench_core::{rng, Cell, ExternalSpec, Learner, Profile, Solver, Task, TrainData};
+use driftbench_core::{rng, Cell, ExternalSpec, Profile, Task, TrainData};
 use driftbench_external::shapes::{Policy, Seq, Shape, Vector};
 use driftbench_tasks::{Navigation, Rocket, Sorting};
 
