@@ -3,7 +3,8 @@
 use crate::error::{ExternalError, Result};
 use crate::process::{words, Session};
 use crate::protocol::{action_index, Incoming, PROTOCOL};
-use crate::shapes::Shape;
+use crate::shapes::{Encoded, Shape};
+use serde::Serialize;
 use driftbench_core::record::ExternalProgram;
 use driftbench_core::solver::Attempt;
 use driftbench_core::task::Episode;
@@ -99,6 +100,7 @@ impl<T: Task, S: Shape<T>> Learner<T> for External<T, S> {
         let program = handshake::<T, S>(&mut session, task, profile, seed, self.name).map_err(wrap)?;
         let stats = teach::<T, S>(&mut session, task, data, seed, &self.spec, progress).map_err(wrap)?;
         let solver = ExternalSolver::<T, S> {
+            task: task.id(),
             name: self.name,
             state: Mutex::new(State { session: Some(session), next_id: 0, failed: None }),
             program,
@@ -183,15 +185,15 @@ fn teach<T: Task, S: Shape<T>>(
     for (split, insts, offset) in [("train", &data.train, 0), ("validation", &data.val, data.train.len())] {
         for (i, inst) in insts.iter().enumerate() {
             let encoded = S::train_encoded(task, inst);
-            s.send(&json!({"type": "example", "split": split, "index": i, "raw": inst, "encoded": encoded}))?;
+            s.send(&Example { kind: "example", split, index: i, raw: inst, encoded })?;
             if (offset + i) % 4096 == 0 {
                 progress(0.5 * (offset + i) as f64 / total);
             }
         }
     }
     for (split, list) in [("train", recorded), ("validation", recorded_val)] {
-        for ex in list {
-            s.send(&json!({"type": "recorded", "split": split, "input": ex["input"], "target": ex["target"]}))?;
+        for ex in &list {
+            s.send(&RecordedMsg { kind: "recorded", split, input: &ex.input, target: &ex.target })?;
         }
     }
     s.send(&json!({"type": "train_end"}))?;
@@ -236,10 +238,8 @@ fn teach<T: Task, S: Shape<T>>(
                     reason: format!("`reset` on training example {i}, which offers no episode"),
                 })?;
                 served.episodes += 1;
-                s.send(&json!({
-                    "type": "observation", "observation": ep.observe(), "reward": 0.0,
-                    "done": false, "died": false, "reached": false,
-                }))?;
+                let observation = ep.observe();
+                s.send(&Observation { kind: "observation", observation: &observation, reward: Some(0.0), ..NOTHING })?;
                 episode = Some(ep);
             }
             Incoming::Step { action } => {
@@ -257,10 +257,15 @@ fn teach<T: Task, S: Shape<T>>(
                 }
                 let st = ep.step(a);
                 served.deaths += u64::from(st.died);
-                s.send(&json!({
-                    "type": "observation", "observation": ep.observe(), "reward": finite(st.reward as f64),
-                    "done": st.done, "died": st.died, "reached": st.reached,
-                }))?;
+                let observation = ep.observe();
+                s.send(&Observation {
+                    kind: "observation",
+                    observation: &observation,
+                    reward: Some(st.reward).filter(|r| r.is_finite()),
+                    done: st.done,
+                    died: st.died,
+                    reached: st.reached,
+                })?;
                 if st.done {
                     episode = None;
                 }
@@ -283,6 +288,65 @@ fn teach<T: Task, S: Shape<T>>(
         extra,
         ..TrainStats::default()
     })
+}
+
+/// `example`: one training or validation instance.
+#[derive(Serialize)]
+struct Example<'a, I> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    split: &'a str,
+    index: usize,
+    raw: &'a I,
+    encoded: Encoded,
+}
+
+/// `recorded`: one of the examples the built-in regression learners train on.
+#[derive(Serialize)]
+struct RecordedMsg<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    split: &'a str,
+    input: &'a [f32],
+    target: &'a [f32],
+}
+
+/// `observation`: the reply to `reset` and `step`.
+#[derive(Serialize)]
+struct Observation<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    observation: &'a [f32],
+    reward: Option<f32>,
+    done: bool,
+    died: bool,
+    reached: bool,
+}
+
+/// The flags of an episode's first observation.
+const NOTHING: Observation<'static> =
+    Observation { kind: "observation", observation: &[], reward: None, done: false, died: false, reached: false };
+
+/// `solve`: one test instance.
+#[derive(Serialize)]
+struct Solve<'a, I> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: u64,
+    raw: &'a I,
+    encoded: Encoded,
+}
+
+/// `act`: one step of a test episode (the instance with the first).
+#[derive(Serialize)]
+struct Act<'a, I> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: u64,
+    step: usize,
+    observation: &'a [f32],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw: Option<&'a I>,
 }
 
 /// A number JSON can carry (non-finite ones become `null`).
@@ -317,6 +381,7 @@ struct State {
 
 /// A trained program, answering through its session.
 struct ExternalSolver<T, S> {
+    task: &'static str,
     name: &'static str,
     state: Mutex<State>,
     program: ExternalProgram,
@@ -324,8 +389,8 @@ struct ExternalSolver<T, S> {
 }
 
 impl<T: Task, S: Shape<T>> ExternalSolver<T, S> {
-    fn fail(&self, task: &T, reason: String) -> driftbench_core::Error {
-        driftbench_core::Error::Solve { task: task.id().into(), solver: self.name.into(), reason }
+    fn fail(&self, reason: String) -> driftbench_core::Error {
+        driftbench_core::Error::Solve { task: self.task.into(), solver: self.name.into(), reason }
     }
 }
 
@@ -336,7 +401,7 @@ fn answer_one<T: Task, S: Shape<T>>(
     task: &T,
     inst: &T::Instance,
 ) -> Result<Option<T::Answer>> {
-    s.send(&json!({"type": "solve", "id": id, "raw": inst, "encoded": S::test_encoded(task, inst)}))?;
+    s.send(&Solve { kind: "solve", id, raw: inst, encoded: S::test_encoded(task, inst) })?;
     let waiting = format!("the answer to test instance {id}");
     match s.recv(&waiting, true)? {
         Incoming::Answer { id: got, answer, output } if got == id => {
@@ -355,12 +420,8 @@ fn play_one<T: Task, S: Shape<T>>(s: &mut Session, id: u64, task: &T, inst: &T::
     let Some(mut ep) = S::episode(task, inst) else { return Ok(None) };
     let mut actions = Vec::new();
     for step in 0..MAX_TEST_STEPS {
-        let msg = if step == 0 {
-            json!({"type": "act", "id": id, "step": 0, "observation": ep.observe(), "raw": inst})
-        } else {
-            json!({"type": "act", "id": id, "step": step, "observation": ep.observe()})
-        };
-        s.send(&msg)?;
+        let observation = ep.observe();
+        s.send(&Act { kind: "act", id, step, observation: &observation, raw: (step == 0).then_some(inst) })?;
         let waiting = format!("the action of test episode {id} at step {step}");
         let action = match s.recv(&waiting, true)? {
             Incoming::Action { id: got, action } if got == id => action,
@@ -386,14 +447,14 @@ impl<T: Task, S: Shape<T>> Solver<T> for ExternalSolver<T, S> {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(reason) = &state.failed {
-            return Err(self.fail(task, format!("the solver failed earlier: {reason}")));
+            return Err(self.fail(format!("the solver failed earlier: {reason}")));
         }
         let mut out = Vec::with_capacity(instances.len());
         for inst in instances {
             let id = state.next_id;
             state.next_id += 1;
             let Some(session) = state.session.as_mut() else {
-                return Err(self.fail(task, "the solver was already shut down".into()));
+                return Err(self.fail("the solver was already shut down".into()));
             };
             let answer = if S::plays() {
                 play_one::<T, S>(session, id, task, inst)
@@ -406,7 +467,7 @@ impl<T: Task, S: Shape<T>> Solver<T> for ExternalSolver<T, S> {
                     state.failed = Some(e.to_string());
                     // Stop the program now: its run is lost, and it must not keep a core busy.
                     state.session = None;
-                    return Err(self.fail(task, e.to_string()));
+                    return Err(self.fail(e.to_string()));
                 }
             }
         }
@@ -415,11 +476,7 @@ impl<T: Task, S: Shape<T>> Solver<T> for ExternalSolver<T, S> {
 
     fn finish(&self, stats: &mut TrainStats, provenance: &mut Provenance) -> driftbench_core::Result<()> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let mut session = state.session.take().ok_or_else(|| driftbench_core::Error::Solve {
-            task: "?".into(),
-            solver: self.name.into(),
-            reason: "the solver was already shut down".into(),
-        })?;
+        let mut session = state.session.take().ok_or_else(|| self.fail("the solver was already shut down".into()))?;
         let total_s = session.elapsed_s();
         let shutdown = session.shutdown();
         let c = session.counters;
@@ -434,10 +491,6 @@ impl<T: Task, S: Shape<T>> Solver<T> for ExternalSolver<T, S> {
         extra.insert("external_pipe_s".into(), pipe_s);
         extra.insert("external_harness_s".into(), (total_s - pipe_s - solver_s).max(0.0));
         provenance.external = Some(self.program.clone());
-        shutdown.map_err(|e| driftbench_core::Error::Solve {
-            task: "?".into(),
-            solver: self.name.into(),
-            reason: e.to_string(),
-        })
+        shutdown.map_err(|e| self.fail(e.to_string()))
     }
 }

@@ -123,7 +123,7 @@ impl Session {
     }
 
     /// Sends one message (a JSON object on one line).
-    pub(crate) fn send(&mut self, msg: &serde_json::Value) -> Result<()> {
+    pub(crate) fn send<M: serde::Serialize + ?Sized>(&mut self, msg: &M) -> Result<()> {
         let t0 = Instant::now();
         let mut line = serde_json::to_vec(msg).map_err(|e| ExternalError::Io(std::io::Error::other(e)))?;
         line.push(b'\n');

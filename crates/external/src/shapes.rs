@@ -4,7 +4,31 @@
 use crate::protocol::numbers;
 use driftbench_core::task::Episode;
 use driftbench_core::{rng, Encoding, PolicyTask, SeqTask, Task, VecTask};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+
+/// An instance as the built-in networks see it, as the protocol sends it (`null` when the shape has no
+/// per-instance encoding or the instance has none). Serialised from `f32`, so each number is the shortest text
+/// that reads back as the same `f32`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Encoded {
+    /// A sequence: one feature row per position, with each position's range of correct classes in training.
+    Seq {
+        /// One row per position.
+        features: Vec<Vec<f32>>,
+        /// Per position, the inclusive range `[lo, hi]` of correct classes (training and validation only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        targets: Option<Vec<[u32; 2]>>,
+    },
+    /// A regression input.
+    Vector {
+        /// The input features.
+        input: Vec<f32>,
+    },
+    /// Nothing to send.
+    None,
+}
 
 /// The protocol's view of one learning shape.
 pub trait Shape<T: Task>: Send + Sync + 'static {
@@ -12,14 +36,14 @@ pub trait Shape<T: Task>: Send + Sync + 'static {
     fn encoding(task: &T) -> Encoding;
     /// The encoded form of a training or validation instance, with the targets the built-in learners train on
     /// where the shape has per-instance targets.
-    fn train_encoded(task: &T, inst: &T::Instance) -> Value;
+    fn train_encoded(task: &T, inst: &T::Instance) -> Encoded;
     /// The examples beyond the instances that the built-in learners of the shape train on (recorded trials), as
     /// `(training, validation, trials they cost)`, drawn from the same streams as the built-in learners'.
-    fn recorded(_task: &T, _train: &[T::Instance], _val: &[T::Instance], _seed: u64) -> (Vec<Value>, Vec<Value>, u64) {
+    fn recorded(_task: &T, _train: &[T::Instance], _val: &[T::Instance], _seed: u64) -> (Recorded, Recorded, u64) {
         (Vec::new(), Vec::new(), 0)
     }
     /// The encoded form of a test instance: inputs only.
-    fn test_encoded(task: &T, inst: &T::Instance) -> Value;
+    fn test_encoded(task: &T, inst: &T::Instance) -> Encoded;
     /// Raw outputs decoded as the built-in networks' are; `None` for outputs of the wrong size or kind.
     fn decode(task: &T, inst: &T::Instance, output: &Value) -> Option<T::Answer>;
     /// Whether test instances are played as episodes, the program choosing actions.
@@ -51,28 +75,31 @@ pub struct Vector;
 /// A policy over observations ([`PolicyTask`]).
 pub struct Policy;
 
+/// Recorded examples: (input, target) pairs.
+pub type Recorded = Vec<driftbench_core::VecExample>;
+
 /// `len × width` row-major values as rows.
-fn rows(flat: &[f32], width: usize) -> Vec<&[f32]> {
-    flat.chunks(width.max(1)).collect()
+fn rows(flat: &[f32], width: usize) -> Vec<Vec<f32>> {
+    flat.chunks(width.max(1)).map(<[f32]>::to_vec).collect()
 }
 
 impl<T: SeqTask> Shape<T> for Seq {
     fn encoding(task: &T) -> Encoding {
         Encoding::SeqClass(task.seq_shape())
     }
-    fn train_encoded(task: &T, inst: &T::Instance) -> Value {
+    fn train_encoded(task: &T, inst: &T::Instance) -> Encoded {
         match task.encode_seq(inst) {
-            Some(ex) => json!({
-                "features": rows(&ex.features, task.seq_shape().features),
-                "targets": ex.targets.iter().map(|&(lo, hi)| [lo, hi]).collect::<Vec<_>>(),
-            }),
-            None => Value::Null,
+            Some(ex) => Encoded::Seq {
+                features: rows(&ex.features, task.seq_shape().features),
+                targets: Some(ex.targets.iter().map(|&(lo, hi)| [lo, hi]).collect()),
+            },
+            None => Encoded::None,
         }
     }
-    fn test_encoded(task: &T, inst: &T::Instance) -> Value {
+    fn test_encoded(task: &T, inst: &T::Instance) -> Encoded {
         match task.encode_seq(inst) {
-            Some(ex) => json!({"features": rows(&ex.features, task.seq_shape().features)}),
-            None => Value::Null,
+            Some(ex) => Encoded::Seq { features: rows(&ex.features, task.seq_shape().features), targets: None },
+            None => Encoded::None,
         }
     }
     fn decode(task: &T, inst: &T::Instance, output: &Value) -> Option<T::Answer> {
@@ -87,21 +114,18 @@ impl<T: VecTask> Shape<T> for Vector {
     fn encoding(task: &T) -> Encoding {
         Encoding::VecRegression(task.vec_shape())
     }
-    fn train_encoded(task: &T, inst: &T::Instance) -> Value {
+    fn train_encoded(task: &T, inst: &T::Instance) -> Encoded {
         // No per-instance target: the regression learners train on the recorded examples (which, for tasks whose
         // data are trials, pair other inputs with their targets).
         Self::test_encoded(task, inst)
     }
-    fn recorded(task: &T, train: &[T::Instance], val: &[T::Instance], seed: u64) -> (Vec<Value>, Vec<Value>, u64) {
-        let pairs = |ex: Vec<driftbench_core::VecExample>| -> Vec<Value> {
-            ex.into_iter().map(|e| json!({"input": e.input, "target": e.target})).collect()
-        };
+    fn recorded(task: &T, train: &[T::Instance], val: &[T::Instance], seed: u64) -> (Recorded, Recorded, u64) {
         let (t, trials) = task.vec_training_set(train, &mut rng::stream(seed, task.id(), "trials/train"));
         let (v, _) = task.vec_training_set(val, &mut rng::stream(seed, task.id(), "trials/val"));
-        (pairs(t), pairs(v), trials)
+        (t, v, trials)
     }
-    fn test_encoded(task: &T, inst: &T::Instance) -> Value {
-        task.encode_vec(inst).map_or(Value::Null, |x| json!({ "input": x }))
+    fn test_encoded(task: &T, inst: &T::Instance) -> Encoded {
+        task.encode_vec(inst).map_or(Encoded::None, |input| Encoded::Vector { input })
     }
     fn decode(task: &T, inst: &T::Instance, output: &Value) -> Option<T::Answer> {
         let y = numbers(output)?;
@@ -114,12 +138,12 @@ impl<T: PolicyTask> Shape<T> for Policy {
     fn encoding(task: &T) -> Encoding {
         Encoding::Policy(task.policy_shape())
     }
-    fn train_encoded(_task: &T, _inst: &T::Instance) -> Value {
+    fn train_encoded(_task: &T, _inst: &T::Instance) -> Encoded {
         // Observations come from `reset` and `step`, demonstrations from `demonstrate`: both counted.
-        Value::Null
+        Encoded::None
     }
-    fn test_encoded(_task: &T, _inst: &T::Instance) -> Value {
-        Value::Null
+    fn test_encoded(_task: &T, _inst: &T::Instance) -> Encoded {
+        Encoded::None
     }
     fn decode(_task: &T, _inst: &T::Instance, _output: &Value) -> Option<T::Answer> {
         None
