@@ -106,7 +106,7 @@ impl ExternalSpec {
         let (name, rest) = arg.split_once('=').ok_or_else(|| bad("give it as NAME=COMMAND"))?;
         let (name, rest) = (name.trim(), rest.trim());
         let spec = if rest.ends_with(".toml") && Path::new(rest).is_file() {
-            let mut spec = Self::load(Path::new(rest))?;
+            let mut spec = Self::read(Path::new(rest))?;
             if !spec.name.is_empty() && spec.name != name {
                 return Err(bad(&format!("the file names the solver `{}`", spec.name)));
             }
@@ -122,13 +122,19 @@ impl ExternalSpec {
     /// Reads a solver file (TOML with the fields of [`ExternalSpec`]); a missing `name` becomes the file's stem.
     pub fn load(path: &Path) -> Result<Self, SpecError> {
         let bad = |reason: String| SpecError::File { path: path.into(), reason };
-        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-        let mut spec: ExternalSpec = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let mut spec = Self::read(path)?;
         if spec.name.is_empty() {
             spec.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         }
         spec.check().map_err(bad)?;
         Ok(spec)
+    }
+
+    /// A solver file as written (its `name` possibly empty), unchecked.
+    fn read(path: &Path) -> Result<Self, SpecError> {
+        let bad = |reason: String| SpecError::File { path: path.into(), reason };
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        toml::from_str(&text).map_err(|e| bad(e.to_string()))
     }
 
     /// Checks the name (safe in a file name), the command and the limits.

@@ -4,13 +4,13 @@ use crate::error::{ExternalError, Result};
 use crate::process::{words, Session};
 use crate::protocol::{action_index, Incoming, PROTOCOL};
 use crate::shapes::{Encoded, Shape};
-use serde::Serialize;
 use driftbench_core::record::ExternalProgram;
 use driftbench_core::solver::Attempt;
 use driftbench_core::task::Episode;
 use driftbench_core::{
     ExternalSpec, Learner, Outcome, Profile, Provenance, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats,
 };
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
