@@ -494,3 +494,23 @@ impl<T: Task, S: Shape<T>> Solver<T> for ExternalSolver<T, S> {
         shutdown.map_err(|e| self.fail(e.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_names_the_script_by_its_hash_so_an_edit_is_a_new_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("solver.py");
+        std::fs::write(&script, "print('a')\n").unwrap();
+        let mut spec = ExternalSpec::new("s", "python3 solver.py --k 3");
+        spec.working_dir = Some(dir.path().to_path_buf());
+        let before = config(&spec);
+        let files = before["files"].as_object().unwrap();
+        assert_eq!(files.keys().collect::<Vec<_>>(), ["solver.py"], "only words that name files are hashed");
+        assert_eq!(before, config(&spec));
+        std::fs::write(&script, "print('b')\n").unwrap();
+        assert_ne!(before["files"], config(&spec)["files"]);
+    }
+}
