@@ -9,7 +9,8 @@
 //! [`Entry::seq`] (`T: SeqTask`: the padded MLP and the transformer, plus the pointer network and nearest-list
 //! baseline for a permutation encoding), [`Entry::vec`] (`T: VecTask`: the regression MLPs and nearest
 //! neighbour) or [`Entry::policy`] (`T: PolicyTask`: imitation and PPO), which [`Entry::grid`] may follow
-//! (`T: GridTask`, whole-world maps: the VIN). Each also adds its shape's contract to the task's self-check.
+//! (`T: GridTask`, whole-world maps: the VIN). Each also adds its shape's contract to the task's self-check, and
+//! the shape's side of the external-solver protocol (`driftbench_external`), so `--external` works on the task.
 //! [`Entry::attacks`] exists only after a shape, and needs the attack trait
 //! that fits it: [`AttackTask`] on a sequence or vector task (the continuous box attacks), [`VariantAttackTask`]
 //! on a policy task (the discrete variants). [`Entry::learners`] appends task-specific learners (a program search
@@ -47,6 +48,7 @@
 use driftbench_core::bench::{Bench, DynTask};
 use driftbench_core::solver::Symbolic;
 use driftbench_core::{AttackTask, GridTask, Learner, PolicyTask, SeqTask, Task, VariantAttackTask, VecTask};
+use driftbench_external as external;
 use std::marker::PhantomData;
 
 /// An [`Entry`] without a learning shape yet: only the hand-written solver and task-specific learners.
@@ -83,7 +85,7 @@ impl<T: Task> Entry<T, NoShape> {
         T: SeqTask,
     {
         let learners = driftbench_nets::seq_learners(self.bench.task());
-        shaped(self.bench.with_learners(learners).with_seq())
+        shaped(self.bench.with_learners(learners).with_seq().with_external(external::maker::<T, external::shapes::Seq>))
     }
 
     /// The vector-regression shape: its families ([`driftbench_nets::vec_learners`]) and contract.
@@ -91,7 +93,8 @@ impl<T: Task> Entry<T, NoShape> {
     where
         T: VecTask,
     {
-        shaped(self.bench.with_learners(driftbench_nets::vec_learners()).with_vec())
+        let bench = self.bench.with_learners(driftbench_nets::vec_learners()).with_vec();
+        shaped(bench.with_external(external::maker::<T, external::shapes::Vector>))
     }
 
     /// The policy shape: its families ([`driftbench_nets::policy_learners`]) and contract.
@@ -99,7 +102,8 @@ impl<T: Task> Entry<T, NoShape> {
     where
         T: PolicyTask,
     {
-        shaped(self.bench.with_learners(driftbench_nets::policy_learners()).with_policy())
+        let bench = self.bench.with_learners(driftbench_nets::policy_learners()).with_policy();
+        shaped(bench.with_external(external::maker::<T, external::shapes::Policy>))
     }
 }
 

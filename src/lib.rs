@@ -26,6 +26,25 @@ pub fn registry() -> Vec<Box<dyn DynTask>> {
     ]
 }
 
+/// Adds each solver program of `specs` (`--external`) as one more learner of every task `names` selects (every
+/// task when empty), so that runs, records, `--resume` and sharding treat it like a built-in solver.
+pub fn add_externals(
+    reg: &mut [Box<dyn DynTask>],
+    names: &[String],
+    specs: &[driftbench_core::ExternalSpec],
+) -> Result<(), SuiteError> {
+    if let Some(value) = repeated(&specs.iter().map(|s| s.name.as_str()).collect::<Vec<_>>()) {
+        return Err(SuiteError::Repeated { what: "external solver", value });
+    }
+    let ids: Vec<&'static str> = select_tasks(reg, names)?.iter().map(|t| t.id()).collect();
+    for task in reg.iter_mut().filter(|t| ids.contains(&t.id())) {
+        for spec in specs {
+            task.add_external(spec)?;
+        }
+    }
+    Ok(())
+}
+
 /// Markers around README.md's task table, which [`task_table`] writes from the registry.
 pub const TASK_TABLE_MARKERS: (&str, &str) = ("<!-- tasks:begin -->", "<!-- tasks:end -->");
 
@@ -46,6 +65,7 @@ pub fn task_table(reg: &[Box<dyn DynTask>]) -> String {
                     SolverKind::Network => "network",
                     SolverKind::Baseline => "baseline",
                     SolverKind::ProgramSearch => "program search",
+                    SolverKind::External => "external",
                     SolverKind::Symbolic => "hand-written",
                 };
                 format!("`{}` ({kind}): {}", s.name, cell(&s.description))
@@ -300,7 +320,7 @@ pub fn run_suite_with(
                 // Networks train longest, then program searches, baselines, and the symbolic solvers (a stable
                 // sort below), so the pool's tail is short.
                 let rank = match s.kind {
-                    SolverKind::Network => 0,
+                    SolverKind::Network | SolverKind::External => 0,
                     SolverKind::ProgramSearch => 1,
                     SolverKind::Baseline => 2,
                     SolverKind::Symbolic => 3,
@@ -432,6 +452,7 @@ pub fn provenance(threads: usize) -> Provenance {
         threads,
         cpu_caches: driftbench_nets::kernels::cpu_caches(),
         simd: Some(driftbench_nets::kernels::gemm_kernel().into()),
+        external: None,
     }
 }
 

@@ -127,9 +127,14 @@ struct RunArgs {
     /// Task id or name (repeatable; default: every task).
     #[arg(long)]
     task: Vec<String>,
-    /// Solver name (repeatable; default: every solver).
+    /// Solver name (repeatable; default: every solver, or only the --external ones when there are any).
     #[arg(long)]
     solver: Vec<String>,
+    /// A solver program outside driftbench, as NAME=COMMAND or NAME=FILE.toml (repeatable), spoken to over the
+    /// driftbench-solver/1 protocol (docs/external-solvers.md). Its records go to runs/<profile>/ like any
+    /// selected run.
+    #[arg(long, value_parser = parse_external)]
+    external: Vec<driftbench_core::ExternalSpec>,
     /// Comma-separated seeds (default: the profile's).
     #[arg(long, value_delimiter = ',')]
     seeds: Vec<u64>,
@@ -213,6 +218,10 @@ fn print_out(text: &str) -> Result<()> {
     }
 }
 
+fn parse_external(s: &str) -> Result<driftbench_core::ExternalSpec, String> {
+    driftbench_core::ExternalSpec::parse_arg(s).map_err(|e| e.to_string())
+}
+
 fn parse_shard(s: &str) -> Result<(usize, usize)> {
     Ok(driftbench::parse_shard(s, |k| std::env::var(k).ok())?)
 }
@@ -222,7 +231,7 @@ fn real_main() -> Result<()> {
     let threads = cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     driftbench::check_threads(threads)?;
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().context("starting the thread pool")?;
-    let reg = registry();
+    let mut reg = registry();
     match cli.command {
         Command::List { profiles: true } => print_out(&profiles_toml())?,
         Command::Compare(args) => compare(args)?,
@@ -255,7 +264,10 @@ fn real_main() -> Result<()> {
             }
             print_out(&out)?;
         }
-        Command::Run(args) => run(args, threads, cli.quiet, &reg)?,
+        Command::Run(args) => {
+            driftbench::add_externals(&mut reg, &args.task, &args.external)?;
+            run(args, threads, cli.quiet, &reg)?
+        }
         Command::Report { input, out } => {
             let files = report(&input, &out, default_readme(&out))?;
             println!("wrote {} files to {}", files, out.display());
@@ -375,6 +387,7 @@ fn default_readme(out: &std::path::Path) -> Option<&'static std::path::Path> {
 fn destinations(args: &RunArgs, profile: &Profile) -> Result<(PathBuf, PathBuf, Option<&'static Path>)> {
     let default_suite = args.task.is_empty()
         && args.solver.is_empty()
+        && args.external.is_empty()
         && args.seeds.is_empty()
         && args.profile == "quick"
         && args.experiment.is_empty()
@@ -424,8 +437,15 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
     } else {
         TestSource::Canonical(args.datasets.clone())
     };
+    // With solver programs given, a run without --solver runs only them, not the built-in suite beside them.
+    let mut solvers = args.solver.clone();
+    if !args.external.is_empty() && solvers.is_empty() {
+        solvers = args.external.iter().map(|s| s.name.clone()).collect();
+    } else {
+        solvers.extend(args.external.iter().map(|s| s.name.clone()));
+    }
     let plan = RunPlan {
-        solvers: args.solver.clone(),
+        solvers,
         seeds,
         profile,
         source,

@@ -34,6 +34,8 @@ pub enum SolverKind {
     Baseline,
     /// A program found by searching a published DSL with the same training data the networks get.
     ProgramSearch,
+    /// A program outside driftbench, spoken to over the `driftbench-solver/1` protocol (`driftbench-external`).
+    External,
 }
 
 /// What training cost and reached. Fields a learner does not use stay at their defaults.

@@ -56,6 +56,9 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A solver outside the process that cannot be added to a task (no learning shape, a name already taken).
+    #[error("external solver `{solver}` on `{task}`: {reason}")]
+    External { task: String, solver: String, reason: String },
     /// A solver failed while answering.
     #[error("solver `{solver}` failed on `{task}`: {reason}")]
     Solve { task: String, solver: String, reason: String },

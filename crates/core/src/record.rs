@@ -215,6 +215,22 @@ pub struct Provenance {
     /// of another width round differently.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simd: Option<String>,
+    /// The program that answered, for a solver outside the process (`driftbench-solver/1`): what it says it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalProgram>,
+}
+
+/// A solver program outside the process as it introduced itself in the protocol's handshake. Self-reported: the
+/// command and the hashes of the files it names are in the record's `config`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalProgram {
+    /// The protocol version both sides spoke, e.g. `driftbench-solver/1`.
+    pub protocol: String,
+    /// The name the program gave.
+    pub name: String,
+    /// The version the program gave.
+    pub version: String,
 }
 
 impl RunRecord {

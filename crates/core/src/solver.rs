@@ -3,6 +3,7 @@ use crate::data::TrainStats;
 pub use crate::data::{Representable, SolveInfo, SolverKind};
 use crate::error::Result;
 use crate::profile::Profile;
+use crate::record::Provenance;
 use crate::task::Task;
 
 /// One answer, or none (a network whose output cannot be decoded, a search that found nothing).
@@ -28,6 +29,13 @@ pub trait Solver<T: Task>: Send + Sync {
     /// `None` when the solver does not assess it (hand-written solvers, searches over a DSL).
     fn representable(&self, _task: &T, _instance: &T::Instance) -> Option<Representable> {
         None
+    }
+
+    /// Called once the run's evaluation is over, before its record is made: a solver that runs outside the process
+    /// shuts it down here and adds what only it measured (its program's own name, where the time went) to the
+    /// training statistics and the provenance. An error fails the run.
+    fn finish(&self, _stats: &mut TrainStats, _provenance: &mut Provenance) -> Result<()> {
+        Ok(())
     }
 }
 

@@ -220,8 +220,9 @@ pub fn assign_slots(targets: &[(u32, u32)]) -> Option<Vec<usize>> {
 pub trait Task: Send + Sync + 'static {
     /// A problem instance; serialisable so that canonical test sets can be frozen as JSON Lines.
     type Instance: Clone + Send + Sync + Serialize + DeserializeOwned + 'static;
-    /// A solver's answer.
-    type Answer: Clone + Send + Sync + Serialize + 'static;
+    /// A solver's answer; readable from JSON so that a solver outside the process can give one
+    /// (`driftbench-external`).
+    type Answer: Clone + Send + Sync + Serialize + DeserializeOwned + 'static;
 
     /// Versioned id, e.g. `sorting-v1`. Bump the version when the task's meaning changes.
     fn id(&self) -> &'static str;

@@ -173,6 +173,7 @@ pub(super) fn kind_name(k: SolverKind) -> &'static str {
         SolverKind::Network => "network",
         SolverKind::Baseline => "baseline",
         SolverKind::ProgramSearch => "program search",
+        SolverKind::External => "external",
     }
 }
 

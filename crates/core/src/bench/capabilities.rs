@@ -11,6 +11,10 @@ use crate::rng::stream;
 use crate::solver::Learner;
 use crate::task::{assign_slots, Encoding, SeqExample, Task};
 
+/// Builds the learner that speaks to a solver program outside the process, for one learning shape (the registry
+/// passes `driftbench-external`'s maker for the shape it wires).
+pub type ExternalMaker<T> = fn(&crate::external::ExternalSpec) -> Box<dyn Learner<T>>;
+
 /// A contract check of one capability on one generated (and valid) instance of a cell.
 pub type ContractCheck<T> = fn(&T, Cell, &<T as Task>::Instance) -> Result<(), String>;
 
@@ -22,11 +26,13 @@ pub(super) struct Capabilities<T: Task> {
     pub(super) attack: Option<AttackFn<T>>,
     /// One check per capability, run by the self-check on every generated instance.
     pub(super) checks: Vec<ContractCheck<T>>,
+    /// How a solver outside the process learns this task's shape, if it has one.
+    pub(super) external: Option<ExternalMaker<T>>,
 }
 
 impl<T: Task> Default for Capabilities<T> {
     fn default() -> Self {
-        Capabilities { encoding: Encoding::None, attack: None, checks: Vec::new() }
+        Capabilities { encoding: Encoding::None, attack: None, checks: Vec::new(), external: None }
     }
 }
 
@@ -34,6 +40,12 @@ impl<T: Task> Bench<T> {
     /// Adds learners (after those already there).
     pub fn with_learners(mut self, learners: Vec<Box<dyn Learner<T>>>) -> Self {
         self.learners.extend(learners);
+        self
+    }
+
+    /// Lets solvers outside the process learn the task through `make` ([`super::DynTask::add_external`]).
+    pub fn with_external(mut self, make: ExternalMaker<T>) -> Self {
+        self.caps.external = Some(make);
         self
     }
 

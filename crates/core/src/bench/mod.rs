@@ -19,7 +19,9 @@ mod capabilities;
 mod prepared;
 mod timing;
 use capabilities::Capabilities;
-pub use capabilities::{grid_contract, policy_contract, seq_contract, variant_contract, vec_contract, ContractCheck};
+pub use capabilities::{
+    grid_contract, policy_contract, seq_contract, variant_contract, vec_contract, ContractCheck, ExternalMaker,
+};
 use prepared::PreparedBench;
 pub use timing::{all_timing_cases, Setup, Timed, TimingCase, INFER_INSTANCES, SOLVE_INSTANCES, TRAIN_INSTANCES};
 
@@ -106,6 +108,9 @@ pub trait DynTask: Send + Sync {
     fn timing_cases(&self) -> Vec<TimingCase<'_>>;
     /// The task's own training-set size per built-in profile name ([`Task::train_examples_by_profile`]).
     fn train_examples_by_profile(&self) -> &'static [(&'static str, usize)];
+    /// Adds a solver program outside the process as one more learner of this task (after the built-in ones); an
+    /// error when the task has no learning shape to offer it or the name is taken.
+    fn add_external(&mut self, spec: &crate::external::ExternalSpec) -> Result<()>;
 }
 
 /// Edge instances per cell that [`DynTask::self_check`] tries.
@@ -433,6 +438,16 @@ impl<T: Task> DynTask for Bench<T> {
 
     fn train_examples_by_profile(&self) -> &'static [(&'static str, usize)] {
         self.task.train_examples_by_profile()
+    }
+
+    fn add_external(&mut self, spec: &crate::external::ExternalSpec) -> Result<()> {
+        let bad = |reason: String| Error::External { task: self.task.id().into(), solver: spec.name.clone(), reason };
+        let make = self.caps.external.ok_or_else(|| bad("the task offers no learning shape to learn it by".into()))?;
+        if self.learners.iter().any(|l| l.name() == spec.name) {
+            return Err(bad("the name is taken by another solver of the task".into()));
+        }
+        self.learners.push(make(spec));
+        Ok(())
     }
 
     fn learner_check(&self, seed: u64, profile: &Profile, variants: usize) -> Result<EdgeCounts, String> {

@@ -272,6 +272,8 @@ impl<T: Task> PreparedBench<'_, T> {
                 stats_of_attack
             }
         };
+        let mut provenance = provenance.clone();
+        trained.finish(&mut stats, &mut provenance)?;
         Ok(RunRecord {
             schema: RECORD_SCHEMA,
             task: t.id().into(),
@@ -296,7 +298,7 @@ impl<T: Task> PreparedBench<'_, T> {
                 eval_s,
                 per_answer_us: if answered == 0 { 0.0 } else { eval_s * 1e6 / answered as f64 },
             },
-            provenance: provenance.clone(),
+            provenance,
         })
     }
 }
