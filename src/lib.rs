@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+mod check;
 mod entry;
+pub use check::{check_tasks, TaskCheck};
 pub use entry::{Entry, GridPolicy, NoShape, Policy, PolicyShaped, Seq, Vector};
 
 /// Every registered task. Adding a task means adding one line here: an [`Entry`] with the learning shape and
@@ -77,7 +79,16 @@ pub fn splice_task_table(readme: &str, table: &str) -> Option<String> {
 pub fn resolve_profile(name_or_path: &str, reg: &[Box<dyn DynTask>]) -> Result<Profile, SuiteError> {
     let profile = Profile::resolve(name_or_path)?;
     profile.check_tasks(&reg.iter().map(|t| t.id()).collect::<Vec<_>>())?;
-    Ok(reg.iter().fold(profile, |p, t| p.with_task_sizes(t.id(), t.train_examples_by_profile())))
+    Ok(with_task_sizes(profile, reg))
+}
+
+/// `profile` with each task's own training- and validation-set sizes for its name filled in, where the profile
+/// sets none ([`driftbench_core::Task::train_examples_by_profile`], [`driftbench_core::Task::val_examples_by_profile`]).
+pub fn with_task_sizes(profile: Profile, reg: &[Box<dyn DynTask>]) -> Profile {
+    reg.iter().fold(profile, |p, t| {
+        p.with_task_sizes(t.id(), t.train_examples_by_profile())
+            .with_task_val_sizes(t.id(), t.val_examples_by_profile())
+    })
 }
 
 /// Errors of the suite runner.

@@ -113,6 +113,12 @@ enum Command {
         /// Instances per cell.
         #[arg(long, default_value_t = 200)]
         n: usize,
+        /// Task id or name (repeatable or comma-separated; default: every task).
+        #[arg(long, value_delimiter = ',')]
+        task: Vec<String>,
+        /// Budget profile whose test, validation and training sizes the checks use.
+        #[arg(long, default_value = "quick")]
+        profile: String,
     },
 }
 
@@ -303,16 +309,17 @@ fn real_main() -> Result<()> {
             driftbench_core::record::write_atomic(&out, svg.as_bytes())?;
             println!("wrote {}", out.display());
         }
-        Command::Check { n } => {
-            for t in &reg {
-                t.self_check(1, n).map_err(|e| anyhow::anyhow!("{}: {e}", t.id()))?;
-                let edges = t.edge_check(2, n).map_err(|e| anyhow::anyhow!("{}: {e}", t.id()))?;
-                println!(
-                    "{}: ok ({} edge instances accepted and solved, {} rejected with a named field)",
-                    t.id(),
-                    edges.accepted,
-                    edges.rejected
-                );
+        Command::Check { n, task, profile } => {
+            let profile = load_profile(&profile, &reg)?;
+            let checks = driftbench::check_tasks(&select_tasks(&reg, &task)?, n, &profile);
+            for c in &checks {
+                println!("{}: {}", c.id, if c.passed() { "ok" } else { "FAILED" });
+                c.failures.iter().for_each(|f| println!("  error: {f}"));
+                c.notes.iter().for_each(|note| println!("  {note}"));
+            }
+            let failed: Vec<&str> = checks.iter().filter(|c| !c.passed()).map(|c| c.id).collect();
+            if !failed.is_empty() {
+                bail!("{} of {} tasks failed the check: {}", failed.len(), checks.len(), failed.join(", "));
             }
         }
     }
@@ -452,6 +459,11 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
             if o.resumed { "  (resumed)" } else { "" }
         );
     }
+    for o in outcomes.iter().filter(|o| !o.resumed) {
+        if let Some(what) = o.record.training.shrunk_sets() {
+            eprintln!("warning: {} {} seed {}: {what}", o.record.task, o.record.solver, o.record.seed);
+        }
+    }
     for t in &tasks {
         let core_s: f64 = outcomes
             .iter()
@@ -519,6 +531,7 @@ fn profiles_toml() -> String {
 #   train_examples          training instances per seed
 #   [train_examples_by_task] per-task overrides of train_examples (task id = count)
 #   val_examples            validation instances per seed (level 0, held out)
+#   [val_examples_by_task]  per-task overrides of val_examples (task id = count)
 #   test_per_cell           test instances per cell with --generated (canonical sets have their own size)
 #   seeds                   seeds run when --seeds is not given
 #   train_scale             multiplier on every learner's optimisation steps (1.0 = the quick budget)
@@ -529,8 +542,7 @@ fn profiles_toml() -> String {
 # Unknown fields are refused. Per-task sizes shown are the tasks' own for that profile name.
 ";
     let reg = registry();
-    let resolved =
-        |p: &Profile| reg.iter().fold(p.clone(), |p, t| p.with_task_sizes(t.id(), t.train_examples_by_profile()));
+    let resolved = |p: &Profile| driftbench::with_task_sizes(p.clone(), &reg);
     let sections: Vec<String> =
         Profile::builtin().iter().map(|p| format!("\n# --- {} ---\n{}", p.name, resolved(p).to_toml())).collect();
     format!("{fields}{}", sections.concat())

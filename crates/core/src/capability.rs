@@ -31,6 +31,12 @@ pub trait SeqTask: Task {
     /// Turns a network's per-position class log-probabilities (`len × classes`, row-major, each row normalised)
     /// into an answer. The decoding must not call a solver: the network's output has to carry the answer itself.
     fn decode_seq(&self, instance: &Self::Instance, scores: &[f32]) -> Option<Self::Answer>;
+
+    /// What a class means, in the networks' validation column (`per-position {name} accuracy`): sorting's classes
+    /// are ranks. Default `class`.
+    fn seq_class_name(&self) -> &'static str {
+        "class"
+    }
 }
 
 /// A fixed-length real vector in, a fixed-length real vector out ([`crate::Encoding::VecRegression`]): the
@@ -64,6 +70,13 @@ pub trait VecTask: Task {
             })
             .collect();
         (examples, 0)
+    }
+
+    /// What [`VecTask::vec_training_set`]'s examples are, plural, in the regression learners' descriptions
+    /// ("trained on ..."): the default set's `hand-written answers to training instances`; a task that overrides
+    /// the set says what it records instead (rocket: `recorded trials`).
+    fn vec_examples_name(&self) -> &'static str {
+        "hand-written answers to training instances"
     }
 }
 

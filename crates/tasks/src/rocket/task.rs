@@ -267,6 +267,9 @@ impl Task for Rocket {
 }
 
 impl VecTask for Rocket {
+    fn vec_examples_name(&self) -> &'static str {
+        "recorded trials"
+    }
     /// Networks see (target distance, flight time, gravity, air density, altitude) and output (vx, vy).
     fn vec_shape(&self) -> VecShape {
         VecShape { inputs: 5, outputs: 2 }
