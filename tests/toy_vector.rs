@@ -109,7 +109,7 @@ fn the_vector_toy_passes_the_self_check_with_the_regression_families() {
     assert_eq!(names, ["symbolic", "mlp", "mlp-tanh", "nearest-neighbour"]);
     // The learners say what the task trains them on: here the hand-written answers, not rocket's recorded trials.
     let descriptions: Vec<String> = b.solvers().into_iter().map(|s| s.description).collect();
-    assert!(descriptions[1].ends_with("trained on hand-written answers to training instances"), "{descriptions:?}");
+    assert!(descriptions[1].ends_with("trained on instances answered by the hand-written solver"), "{descriptions:?}");
     assert!(!descriptions.iter().any(|d| d.contains("trial")), "{descriptions:?}");
     assert!(matches!(b.encoding(), driftbench_core::Encoding::VecRegression(VecShape { inputs: 2, outputs: 1 })));
     let groups: std::collections::BTreeSet<String> = b.timing_cases().iter().map(|c| c.group.clone()).collect();

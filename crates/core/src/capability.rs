@@ -72,11 +72,11 @@ pub trait VecTask: Task {
         (examples, 0)
     }
 
-    /// What [`VecTask::vec_training_set`]'s examples are, plural, in the regression learners' descriptions
-    /// ("trained on ..."): the default set's `hand-written answers to training instances`; a task that overrides
-    /// the set says what it records instead (rocket: `recorded trials`).
-    fn vec_examples_name(&self) -> &'static str {
-        "hand-written answers to training instances"
+    /// What one of [`VecTask::vec_training_set`]'s examples is, as (singular, plural), in the regression learners'
+    /// descriptions ("trained on ...", "answer of the nearest ..."). The default set's are hand-written answers; a
+    /// task that overrides the set says what it records instead (rocket: `recorded trial`, `recorded trials`).
+    fn vec_example_names(&self) -> (&'static str, &'static str) {
+        ("instance answered by the hand-written solver", "instances answered by the hand-written solver")
     }
 }
 

@@ -290,7 +290,7 @@ impl<T: VecTask> Learner<T> for VecLearner {
         format!("{:?} MLP, hidden {:?}", self.model.activation, self.model.hidden)
     }
     fn describe(&self, task: &T) -> String {
-        format!("{}, trained on {}", <Self as Learner<T>>::description(self), task.vec_examples_name())
+        format!("{}, trained on {}", <Self as Learner<T>>::description(self), task.vec_example_names().1)
     }
     fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
         let mut v = serde_json::to_value(self).expect("config serialises");
@@ -430,7 +430,7 @@ impl<T: VecTask> Learner<T> for NearestNeighbour {
         "answer of the nearest training example (standardised inputs): pure memorisation".into()
     }
     fn describe(&self, task: &T) -> String {
-        format!("answer of the nearest of the {} (standardised inputs): pure memorisation", task.vec_examples_name())
+        format!("answer of the nearest {} (standardised inputs): pure memorisation", task.vec_example_names().0)
     }
     fn config(&self, _task: &T, _profile: &Profile) -> serde_json::Value {
         serde_json::json!({ "metric": "euclidean on standardised inputs", "k": 1 })
