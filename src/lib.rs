@@ -8,7 +8,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+// So that the command line's code names the crate's items as a dependent crate would (`driftbench::registry`).
+extern crate self as driftbench;
+
 mod check;
+pub mod cli;
 mod entry;
 pub use check::{check_tasks, TaskCheck};
 pub use entry::{Entry, GridPolicy, NoShape, Policy, PolicyShaped, Seq, Vector};

@@ -1,4 +1,5 @@
-//! The `driftbench` command line: a thin layer over the library crates.
+//! The `driftbench` command line: a thin layer over the library crates, as a library call ([`main_with`]) so that
+//! a crate of your own tasks gets every command for the built-in tasks and its own (`templates/task-crate`).
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use driftbench::{
@@ -194,10 +195,20 @@ enum DatasetAction {
     },
 }
 
-fn main() {
+/// The `driftbench` binary: the command line over the built-in tasks.
+pub fn main() {
+    main_with(|_| {})
+}
+
+/// The command line over the built-in tasks and those `extend` adds to the registry (one
+/// `registry.push(Entry::new(MyTask).seq().build())` per task), for a crate's own `main`. Exits with status 1,
+/// the error on standard error, when the command fails.
+pub fn main_with(extend: impl FnOnce(&mut Vec<Box<dyn driftbench_core::bench::DynTask>>)) {
     // Before any thread exists: see driftbench_nets::configure_cpu_threads.
     driftbench_nets::configure_cpu_threads();
-    if let Err(e) = real_main() {
+    let mut reg = registry();
+    extend(&mut reg);
+    if let Err(e) = real_main(reg) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
@@ -217,14 +228,17 @@ fn parse_shard(s: &str) -> Result<(usize, usize)> {
     Ok(driftbench::parse_shard(s, |k| std::env::var(k).ok())?)
 }
 
-fn real_main() -> Result<()> {
+fn real_main(reg: Vec<Box<dyn driftbench_core::bench::DynTask>>) -> Result<()> {
+    let ids: Vec<&str> = reg.iter().map(|t| t.id()).collect();
+    if let Some(id) = ids.iter().enumerate().find(|(i, id)| ids[..*i].contains(id)).map(|(_, id)| id) {
+        bail!("task id `{id}` is registered twice: give the added task another id");
+    }
     let cli = Cli::parse();
     let threads = cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     driftbench::check_threads(threads)?;
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().context("starting the thread pool")?;
-    let reg = registry();
     match cli.command {
-        Command::List { profiles: true } => print_out(&profiles_toml())?,
+        Command::List { profiles: true } => print_out(&profiles_toml(&reg))?,
         Command::Compare(args) => compare(args)?,
         Command::List { profiles: false } => {
             use std::fmt::Write as _;
@@ -257,7 +271,7 @@ fn real_main() -> Result<()> {
         }
         Command::Run(args) => run(args, threads, cli.quiet, &reg)?,
         Command::Report { input, out } => {
-            let files = report(&input, &out, default_readme(&out))?;
+            let files = report(&input, &out, default_readme(&out), &reg)?;
             println!("wrote {} files to {}", files, out.display());
         }
         Command::Datasets { action: DatasetAction::Generate { dir, task, n } } => {
@@ -326,7 +340,12 @@ fn real_main() -> Result<()> {
     Ok(())
 }
 
-fn report(input: &std::path::Path, out: &std::path::Path, readme: Option<&std::path::Path>) -> Result<usize> {
+fn report(
+    input: &std::path::Path,
+    out: &std::path::Path,
+    readme: Option<&std::path::Path>,
+    reg: &[Box<dyn driftbench_core::bench::DynTask>],
+) -> Result<usize> {
     driftbench_core::bench::require_dir(input, "records folder")?;
     let records = driftbench_core::record::read_dir(input)?;
     if records.is_empty() {
@@ -338,7 +357,7 @@ fn report(input: &std::path::Path, out: &std::path::Path, readme: Option<&std::p
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let text = driftbench_report::splice_readme(&text, &files).unwrap_or(text);
         // So is its task table, from the registry.
-        let text = driftbench::splice_task_table(&text, &driftbench::task_table(&registry())).unwrap_or(text);
+        let text = driftbench::splice_task_table(&text, &driftbench::task_table(reg)).unwrap_or(text);
         driftbench_core::record::write_atomic(path, text.as_bytes())?;
     }
     Ok(files.len())
@@ -474,7 +493,7 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
     }
     println!("{} runs in {wall:.1} s wall time on {threads} threads; records in {}", outcomes.len(), out.display());
     if !args.no_report {
-        let n = report(&out, &report_dir, readme)?;
+        let n = report(&out, &report_dir, readme, reg)?;
         println!("report: {n} files in {}", report_dir.display());
     }
     Ok(())
@@ -524,7 +543,7 @@ fn load_profile(name_or_path: &str, reg: &[Box<dyn driftbench_core::bench::DynTa
 
 /// The built-in profiles as one TOML document per profile, each ready to be saved as a file, after a comment
 /// that says what every field means.
-fn profiles_toml() -> String {
+fn profiles_toml(reg: &[Box<dyn driftbench_core::bench::DynTask>]) -> String {
     let fields = "\
 # Budget profiles: save one section as NAME.toml, edit it, run with `--profile NAME.toml`.
 #   name                    the profile's name in record file names and reports (default: the file's stem)
@@ -541,8 +560,7 @@ fn profiles_toml() -> String {
 #   rl_scale                further multiplier on reinforcement learners' episodes (default 1)
 # Unknown fields are refused. Per-task sizes shown are the tasks' own for that profile name.
 ";
-    let reg = registry();
-    let resolved = |p: &Profile| driftbench::with_task_sizes(p.clone(), &reg);
+    let resolved = |p: &Profile| driftbench::with_task_sizes(p.clone(), reg);
     let sections: Vec<String> =
         Profile::builtin().iter().map(|p| format!("\n# --- {} ---\n{}", p.name, resolved(p).to_toml())).collect();
     format!("{fields}{}", sections.concat())
