@@ -6,15 +6,14 @@
 //! workspace calls it on its own registry, so its `cargo bench` covers its tasks in a few lines:
 //!
 //! ```no_run
-//! use criterion::{criterion_group, criterion_main, Criterion};
-//!
-//! fn tasks(c: &mut Criterion) {
-//!     let reg: Vec<Box<dyn driftbench_core::bench::DynTask>> = Vec::new(); // your registry
-//!     driftbench_bench::bench_tasks(c, &reg);
+//! fn tasks(c: &mut criterion::Criterion) {
+//!     let registry: Vec<Box<dyn driftbench_core::bench::DynTask>> = Vec::new(); // your tasks' registry lines
+//!     driftbench_bench::bench_tasks(c, &registry);
 //! }
-//! criterion_group!(benches, tasks);
-//! criterion_main!(benches);
 //! ```
+//!
+//! followed by `criterion_group!(benches, tasks);` and `criterion_main!(benches);` in a bench declared with
+//! `harness = false` (`templates/task-crate/benches/tasks.rs`).
 use criterion::{BenchmarkId, Criterion, Throughput};
 use driftbench_core::bench::DynTask;
 use std::time::Duration;
