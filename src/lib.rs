@@ -8,7 +8,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+// So that the command line's code names the crate's items as a dependent crate would (`driftbench::registry`).
+extern crate self as driftbench;
+
+mod check;
+pub mod cli;
 mod entry;
+pub use check::{check_tasks, TaskCheck};
 pub use entry::{Entry, GridPolicy, NoShape, Policy, PolicyShaped, Seq, Vector};
 
 /// Every registered task. Adding a task means adding one line here: an [`Entry`] with the learning shape and
@@ -103,7 +109,16 @@ pub fn resolve_profile(name_or_path: &str, reg: &[Box<dyn DynTask>]) -> Result<P
             None => driftbench_core::profile::ProfileError::Invalid { path: name_or_path.into(), source: Box::new(e) },
         }
     })?;
-    Ok(reg.iter().fold(profile, |p, t| p.with_task_sizes(t.id(), t.train_examples_by_profile())))
+    Ok(with_task_sizes(profile, reg))
+}
+
+/// `profile` with each task's own training- and validation-set sizes for its name filled in, where the profile
+/// sets none ([`driftbench_core::Task::train_examples_by_profile`], [`driftbench_core::Task::val_examples_by_profile`]).
+pub fn with_task_sizes(profile: Profile, reg: &[Box<dyn DynTask>]) -> Profile {
+    reg.iter().fold(profile, |p, t| {
+        p.with_task_sizes(t.id(), t.train_examples_by_profile())
+            .with_task_val_sizes(t.id(), t.val_examples_by_profile())
+    })
 }
 
 /// Errors of the suite runner.

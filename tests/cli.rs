@@ -152,3 +152,13 @@ fn report_refuses_to_pool_records_of_different_profiles() {
     std::fs::copy(d.path().join("b").join(name), d.path().join("a").join(name)).unwrap();
     fails_with(&driftbench(&["report", "--in", "a", "--out", "rep"], d.path()), "several profiles (quick (hash ");
 }
+
+#[test]
+fn check_takes_tasks_by_name_and_refuses_unknown_ones() {
+    let d = tempfile::tempdir().unwrap();
+    let out = driftbench(&["check", "--task", "sorting", "--n", "20"], d.path());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.starts_with("sorting-v1: ok\n") && !text.contains("rocket"), "{text}");
+    fails_with(&driftbench(&["check", "--task", "sorting,juggling"], d.path()), "unknown task `juggling`");
+}

@@ -107,6 +107,10 @@ fn the_vector_toy_passes_the_self_check_with_the_regression_families() {
     b.self_check(3, 40).expect("the toy keeps the task and vector contracts");
     let names: Vec<&str> = b.solvers().iter().map(|s| s.name).collect();
     assert_eq!(names, ["symbolic", "mlp", "mlp-tanh", "nearest-neighbour"]);
+    // The learners say what the task trains them on: here the hand-written answers, not rocket's recorded trials.
+    let descriptions: Vec<String> = b.solvers().into_iter().map(|s| s.description).collect();
+    assert!(descriptions[1].ends_with("trained on instances answered by the hand-written solver"), "{descriptions:?}");
+    assert!(!descriptions.iter().any(|d| d.contains("trial")), "{descriptions:?}");
     assert!(matches!(b.encoding(), driftbench_core::Encoding::VecRegression(VecShape { inputs: 2, outputs: 1 })));
     let groups: std::collections::BTreeSet<String> = b.timing_cases().iter().map(|c| c.group.clone()).collect();
     for g in ["generate", "symbolic-solve", "mlp-train", "mlp-tanh-inference", "nearest-neighbour-train"] {

@@ -31,6 +31,12 @@ pub trait SeqTask: Task {
     /// Turns a network's per-position class log-probabilities (`len × classes`, row-major, each row normalised)
     /// into an answer. The decoding must not call a solver: the network's output has to carry the answer itself.
     fn decode_seq(&self, instance: &Self::Instance, scores: &[f32]) -> Option<Self::Answer>;
+
+    /// What a class means, in the networks' validation column (`per-position {name} accuracy`): sorting's classes
+    /// are ranks. Default `class`.
+    fn seq_class_name(&self) -> &'static str {
+        "class"
+    }
 }
 
 /// A fixed-length real vector in, a fixed-length real vector out ([`crate::Encoding::VecRegression`]): the
@@ -64,6 +70,13 @@ pub trait VecTask: Task {
             })
             .collect();
         (examples, 0)
+    }
+
+    /// What one of [`VecTask::vec_training_set`]'s examples is, as (singular, plural), in the regression learners'
+    /// descriptions ("trained on ...", "answer of the nearest ..."). The default set's are hand-written answers; a
+    /// task that overrides the set says what it records instead (rocket: `recorded trial`, `recorded trials`).
+    fn vec_example_names(&self) -> (&'static str, &'static str) {
+        ("instance answered by the hand-written solver", "instances answered by the hand-written solver")
     }
 }
 

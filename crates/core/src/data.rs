@@ -80,6 +80,49 @@ pub struct TrainStats {
     pub competence: Vec<CompetencePoint>,
 }
 
+/// The fraction of a requested training or validation set below which a run is flagged as shrunk
+/// ([`TrainStats::shrunk_sets`]).
+pub const SHRUNK_BELOW: f64 = 0.9;
+
+/// Keys of [`TrainStats::extra`] a run writes only when a set shrank: (requested, drawn) for training, then for
+/// validation.
+pub const SHRUNK_KEYS: [&str; 4] =
+    ["train_examples_requested", "train_examples_drawn", "val_examples_requested", "val_examples_drawn"];
+
+impl TrainStats {
+    /// Records the requested and drawn sizes of the training and validation sets, when either got less than
+    /// [`SHRUNK_BELOW`] of its request (instances shared with a test set are skipped, so a small level 0 runs
+    /// out); a run that got what it asked for records nothing.
+    pub fn note_shrunk_sets(&mut self, train: (usize, usize), val: (usize, usize)) {
+        let short = |(asked, got): (usize, usize)| (got as f64) < SHRUNK_BELOW * asked as f64;
+        if short(train) || short(val) {
+            for (k, v) in SHRUNK_KEYS.iter().zip([train.0, train.1, val.0, val.1]) {
+                self.extra.insert((*k).into(), v as f64);
+            }
+        }
+    }
+
+    /// One sentence saying which sets shrank below [`SHRUNK_BELOW`] of their request, from the keys
+    /// [`Self::note_shrunk_sets`] wrote; `None` for a run that got what it asked for.
+    pub fn shrunk_sets(&self) -> Option<String> {
+        let [ta, td, va, vd] = SHRUNK_KEYS.map(|k| self.extra.get(k).copied());
+        let part = |what: &str, asked: Option<f64>, got: Option<f64>| match (asked, got) {
+            (Some(a), Some(g)) if g < SHRUNK_BELOW * a => {
+                Some(format!("{what} set {g:.0} of {a:.0} requested ({:.1}%)", 100.0 * g / a.max(1.0)))
+            }
+            _ => None,
+        };
+        let parts: Vec<String> = [part("training", ta, td), part("validation", va, vd)].into_iter().flatten().collect();
+        (!parts.is_empty()).then(|| {
+            format!(
+                "{}: the level-0 instances left free by the test sets ran out (lower the task's validation or \
+                 training size, or widen its level 0)",
+                parts.join(", ")
+            )
+        })
+    }
+}
+
 /// One point of a learner's deaths-to-competence curve.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -138,4 +181,21 @@ pub struct AttackStats {
     /// answer (instances never broken count as unbroken, above every budget); `None` when fewer than half of them
     /// broke.
     pub median_breaking_budget: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TrainStats;
+
+    #[test]
+    fn only_a_set_below_nine_tenths_of_its_request_is_noted() {
+        let mut full = TrainStats::default();
+        full.note_shrunk_sets((1000, 900), (100, 100));
+        assert!(full.extra.is_empty() && full.shrunk_sets().is_none(), "90% is enough");
+        let mut short = TrainStats::default();
+        short.note_shrunk_sets((100_000, 19_512), (1000, 1000));
+        let what = short.shrunk_sets().expect("shrunk");
+        assert!(what.starts_with("training set 19512 of 100000 requested (19.5%)"), "{what}");
+        assert!(!what.contains("validation set"), "{what}");
+    }
 }

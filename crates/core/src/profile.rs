@@ -17,6 +17,11 @@ pub struct Profile {
     pub train_examples_by_task: std::collections::BTreeMap<String, usize>,
     /// Validation instances per seed (in-distribution, held out).
     pub val_examples: usize,
+    /// Per-task overrides of `val_examples` (task id -> count), for tasks whose level 0 is too small to give up
+    /// the default number to validation. Left out of the profile's text when empty, so profiles without it read
+    /// and hash as before the field existed.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub val_examples_by_task: std::collections::BTreeMap<String, usize>,
     /// Test instances per cell when no canonical dataset is used.
     pub test_per_cell: usize,
     /// Seeds run by default.
@@ -136,6 +141,7 @@ impl Profile {
             train_examples: 100_000,
             train_examples_by_task: Default::default(),
             val_examples: 1_000,
+            val_examples_by_task: Default::default(),
             test_per_cell: 1_000,
             seeds: vec![1, 2, 3],
             train_scale: 1.0,
@@ -152,6 +158,7 @@ impl Profile {
             train_examples: 400_000,
             train_examples_by_task: Default::default(),
             val_examples: 5_000,
+            val_examples_by_task: Default::default(),
             test_per_cell: 1_000,
             seeds: (1..=10).collect(),
             train_scale: 4.0,
@@ -169,6 +176,7 @@ impl Profile {
             train_examples: 300,
             train_examples_by_task: Default::default(),
             val_examples: 50,
+            val_examples_by_task: Default::default(),
             test_per_cell: 20,
             seeds: vec![1],
             train_scale: 0.01,
@@ -188,6 +196,19 @@ impl Profile {
     pub fn with_task_sizes(mut self, task: &str, sizes: &[(&str, usize)]) -> Self {
         if let Some(&(_, n)) = sizes.iter().find(|(name, _)| *name == self.name) {
             self.train_examples_by_task.entry(task.to_string()).or_insert(n);
+        }
+        self
+    }
+
+    /// Validation instances per seed for `task`.
+    pub fn val_examples_for(&self, task: &str) -> usize {
+        self.val_examples_by_task.get(task).copied().unwrap_or(self.val_examples)
+    }
+
+    /// As [`Self::with_task_sizes`] for the validation set (a task's [`crate::Task::val_examples_by_profile`]).
+    pub fn with_task_val_sizes(mut self, task: &str, sizes: &[(&str, usize)]) -> Self {
+        if let Some(&(_, n)) = sizes.iter().find(|(name, _)| *name == self.name) {
+            self.val_examples_by_task.entry(task.to_string()).or_insert(n);
         }
         self
     }
@@ -300,17 +321,22 @@ impl Profile {
     /// Checks that every per-task override names a known task. A field written below the
     /// `[train_examples_by_task]` table in a file lands in that table, so this catches it too.
     pub fn check_tasks(&self, known: &[&str]) -> Result<(), ProfileError> {
-        match self.train_examples_by_task.keys().find(|t| !known.contains(&t.as_str())) {
-            Some(t) => Err(ProfileError::Field {
-                field: "train_examples_by_task".into(),
-                reason: format!(
-                    "names `{t}`, which is no task (tasks: {}); a field written below the [train_examples_by_task] \
-                     table belongs to that table: move it above",
-                    known.join(", ")
-                ),
-            }),
-            None => Ok(()),
+        for (field, table) in [
+            ("train_examples_by_task", &self.train_examples_by_task),
+            ("val_examples_by_task", &self.val_examples_by_task),
+        ] {
+            if let Some(t) = table.keys().find(|t| !known.contains(&t.as_str())) {
+                return Err(ProfileError::Field {
+                    field: field.into(),
+                    reason: format!(
+                        "names `{t}`, which is no task (tasks: {}); a field written below the [{field}] table belongs \
+                         to that table: move it above",
+                        known.join(", ")
+                    ),
+                });
+            }
         }
+        Ok(())
     }
 
     /// Checks that the budgets can run: a usable name, every count and scale within its bound
@@ -347,6 +373,11 @@ impl Profile {
         }
         if let Some(seed) = bounds::first_repeat(&self.seeds) {
             return bad("seeds", format!("lists seed {seed} twice (the run would be made twice)"));
+        }
+        for (task, &n) in &self.val_examples_by_task {
+            if let Err(reason) = bounds::VAL_EXAMPLES.check(n as u64) {
+                return bad("val_examples_by_task", format!("`{task}` {reason}"));
+            }
         }
         let scales = [
             ("train_scale", self.train_scale, &bounds::TRAIN_SCALE),
@@ -456,6 +487,20 @@ mod tests {
         let err = Profile::resolve(path.to_str().unwrap()).unwrap_err().to_string();
         assert!(err.contains("built-in"), "{err}");
         assert!(Profile::resolve("nonesuch").is_err());
+    }
+
+    #[test]
+    fn validation_sizes_per_task_round_trip_and_leave_other_profiles_hashing_as_before() {
+        let before = Profile::quick().hash();
+        let p = Profile::quick().with_task_val_sizes("task-a", &[("quick", 100), ("full", 500)]);
+        assert_eq!((p.val_examples_for("task-a"), p.val_examples_for("task-b")), (100, 1_000));
+        assert_eq!(Profile::from_toml(&p.to_toml(), "quick").unwrap(), p);
+        assert_ne!(p.hash(), before);
+        assert!(!Profile::quick().to_toml().contains("val_examples_by_task"));
+        let err = p.check_tasks(&["task-b"]).unwrap_err().to_string();
+        assert!(err.contains("val_examples_by_task") && err.contains("task-a"), "{err}");
+        let zero = Profile { val_examples_by_task: [("task-a".to_string(), 0)].into(), ..Profile::quick() };
+        assert!(zero.check().unwrap_err().to_string().contains("val_examples_by_task"));
     }
 
     #[test]

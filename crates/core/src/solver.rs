@@ -93,6 +93,11 @@ pub trait Learner<T: Task>: Send + Sync {
     fn kind(&self) -> SolverKind;
     /// One line for `driftbench list`.
     fn description(&self) -> String;
+    /// One line for `driftbench list` in the words of `task` (what its training examples are, say); default
+    /// [`Learner::description`].
+    fn describe(&self, _task: &T) -> String {
+        self.description()
+    }
     /// The hyper-parameters for `profile`, as recorded in the run record.
     fn config(&self, task: &T, profile: &Profile) -> serde_json::Value;
     /// Whether the seed changes what this learner produces (false for a hand-written solver, which then runs

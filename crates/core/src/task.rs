@@ -296,6 +296,22 @@ pub trait Task: Send + Sync + 'static {
         &[]
     }
 
+    /// Validation instances per seed under the built-in profiles, as (profile name, count), for tasks whose level
+    /// 0 is small: validation and training are drawn from what the test sets leave free, validation first, so
+    /// a large validation set can eat the training set ([`Self::instance_space`]); a profile not listed gives the
+    /// task its `val_examples`. [`crate::Profile::with_task_val_sizes`] turns this into the profile's
+    /// `val_examples_by_task` entry.
+    fn val_examples_by_profile(&self) -> &'static [(&'static str, usize)] {
+        &[]
+    }
+
+    /// How many distinct instances `cell` can generate, where the task can say (a small discrete space); `None`
+    /// (the default) for a space too large to matter or not countable. `driftbench check` reports it beside the
+    /// test-set size, so that a small level 0 shows how little it leaves for training and validation.
+    fn instance_space(&self, _cell: Cell) -> Option<u128> {
+        None
+    }
+
     /// An SVG picture of one instance and, if given, a solver's answer on it (tasks with something to show).
     fn render_svg(&self, _instance: &Self::Instance, _answer: Option<&Self::Answer>) -> Option<String> {
         None

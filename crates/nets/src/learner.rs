@@ -219,7 +219,7 @@ impl<T: SeqTask> Learner<T> for SeqLearner {
             );
             let mut stats = fit(&obj, &self.train, steps, &mut batch_rng, progress)?;
             stats.extra.insert("parameters".into(), model.params().count() as f64);
-            stats.val_accuracy_name = Some("per-position rank accuracy".into());
+            stats.val_accuracy_name = Some(format!("per-position {} accuracy", task.seq_class_name()));
             let supervised = supervised_units(&obj.train, shape);
             Ok((model, stats, supervised))
         };
@@ -244,6 +244,17 @@ fn supervised_units(train: &[SeqExample], shape: SeqClassShape) -> Vec<bool> {
     seen
 }
 
+/// The one class per position of an ideal output: for a permutation encoding the slots of a permutation the
+/// targets accept ([`assign_slots`]), otherwise each position's lowest accepted class (positions are independent,
+/// so classes may repeat; `None` only when a permutation encoding's targets admit no permutation).
+fn ideal_classes(targets: &[(u32, u32)], permutation: bool) -> Option<Vec<usize>> {
+    if permutation {
+        assign_slots(targets)
+    } else {
+        Some(targets.iter().map(|&(lo, _)| lo as usize).collect())
+    }
+}
+
 /// A trained sequence model answering instances through the task's decoding.
 pub struct NetSolver {
     pub(crate) model: Box<dyn SeqModel>,
@@ -263,7 +274,7 @@ impl NetSolver {
         let c = self.shape.classes;
         let n = ex.len();
         let scores = (self.model.pad_to(n) >= n)
-            .then(|| assign_slots(&ex.targets))
+            .then(|| ideal_classes(&ex.targets, self.shape.permutation))
             .flatten()
             .and_then(|slots| crate::pointer::slot_scores(&slots, c));
         let Some(scores) = scores else { return Representable { expressible: false, supervised: false } };
@@ -311,5 +322,20 @@ impl<T: SeqTask> Solver<T> for NetSolver {
             }),
             None => Representable { expressible: false, supervised: false },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ideal_classes;
+
+    #[test]
+    fn the_ideal_output_of_a_non_permutation_encoding_repeats_classes() {
+        // Prefix parity of [1, 0, 1]: classes 1, 1, 0; no permutation of three slots reads like that.
+        let targets = [(1, 1), (1, 1), (0, 0)];
+        assert_eq!(ideal_classes(&targets, false), Some(vec![1, 1, 0]));
+        assert_eq!(ideal_classes(&targets, true), None);
+        // A permutation encoding with ties gets distinct slots.
+        assert_eq!(ideal_classes(&[(0, 1), (0, 1)], true), Some(vec![0, 1]));
     }
 }

@@ -191,6 +191,11 @@ fn check_examples(shape: VecShape, exs: &[VecExample]) -> Result<()> {
 }
 
 /// Success rate (and strict-success rate, when the task has one) of `answers` on `insts`.
+/// The task's strict criterion's name, for a task that has one ([`driftbench_core::Task::strict_success`]).
+fn strict_name<T: VecTask>(task: &T) -> Option<String> {
+    task.strict_success(&driftbench_core::Outcome::new(true, 0.0)).map(|_| task.strict_name().to_string())
+}
+
 fn success_rates<T: VecTask>(task: &T, insts: &[T::Instance], outputs: &[Vec<f32>]) -> (f64, f64) {
     let outcomes: Vec<_> = insts
         .par_iter()
@@ -282,7 +287,10 @@ impl<T: VecTask> Learner<T> for VecLearner {
         SolverKind::Network
     }
     fn description(&self) -> String {
-        format!("{:?} MLP, hidden {:?}, trained on recorded trials", self.model.activation, self.model.hidden)
+        format!("{:?} MLP, hidden {:?}", self.model.activation, self.model.hidden)
+    }
+    fn describe(&self, task: &T) -> String {
+        format!("{}, trained on {}", <Self as Learner<T>>::description(self), task.vec_example_names().1)
     }
     fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
         let mut v = serde_json::to_value(self).expect("config serialises");
@@ -331,7 +339,11 @@ impl<T: VecTask> Learner<T> for VecLearner {
                 driftbench_core::step_budget(profile, self.train.steps, xs.len(), self.train.batch, data.max_epochs);
             let mut stats = fit(&obj, &self.train, steps, &mut batch_rng, progress)?;
             stats.trials = trials;
-            stats.val_accuracy_name = Some(task.strict_name().into());
+            // Only a task with a strict criterion has a strict validation figure to name.
+            stats.val_accuracy_name = strict_name(task);
+            if stats.val_accuracy_name.is_none() {
+                stats.val_accuracy = None;
+            }
             stats.extra.insert("parameters".into(), model.params.count() as f64);
             Ok((model, stats))
         };
@@ -415,7 +427,10 @@ impl<T: VecTask> Learner<T> for NearestNeighbour {
         SolverKind::Baseline
     }
     fn description(&self) -> String {
-        "answer of the nearest recorded trial (standardised inputs): pure memorisation".into()
+        "answer of the nearest training example (standardised inputs): pure memorisation".into()
+    }
+    fn describe(&self, task: &T) -> String {
+        format!("answer of the nearest {} (standardised inputs): pure memorisation", task.vec_example_names().0)
     }
     fn config(&self, _task: &T, _profile: &Profile) -> serde_json::Value {
         serde_json::json!({ "metric": "euclidean on standardised inputs", "k": 1 })
@@ -448,8 +463,8 @@ impl<T: VecTask> Learner<T> for NearestNeighbour {
             let stats = TrainStats {
                 examples: train.len() as u64,
                 trials,
-                val_accuracy: Some(strict),
-                val_accuracy_name: Some(task.strict_name().into()),
+                val_accuracy: strict_name(task).map(|_| strict),
+                val_accuracy_name: strict_name(task),
                 val_exact: Some(ok),
                 ..Default::default()
             };

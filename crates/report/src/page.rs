@@ -129,6 +129,16 @@ pub(super) fn task_page(task: &str, solvers: &[SolverRuns], samples: &[&RunRecor
         "**Success** is pooled over seeds with its Wilson 95% interval over instances, `rate [low, high]` in %. \
          **Between seeds** is the mean of the per-seed rates ± the 95% t-interval half-width over seeds.\n"
     );
+    let shrunk = shrunk_runs(solvers, samples);
+    if !shrunk.is_empty() {
+        let _ = writeln!(
+            md,
+            "**Warning: some runs trained on less than {:.0}% of the data they asked for** (instances in a test set \
+             are never trained on, and this task's level 0 ran short of others):\n\n{}\n",
+            100.0 * driftbench_core::data::SHRUNK_BELOW,
+            shrunk.join("\n")
+        );
+    }
     let _ = writeln!(md, "## Generalisation curves\n");
     let _ = writeln!(md, "![{task} overview](plots/{task}-overview.svg)\n");
     for (axis, _) in axes(cells) {
@@ -330,6 +340,23 @@ pub(super) fn task_page(task: &str, solvers: &[SolverRuns], samples: &[&RunRecor
 }
 
 /// The learning curves of a task's networks (first seed of each).
+/// One list item per run (drift or sample-efficiency) whose training or validation set shrank
+/// ([`driftbench_core::TrainStats::shrunk_sets`]).
+fn shrunk_runs(solvers: &[SolverRuns], samples: &[&RunRecord]) -> Vec<String> {
+    let runs = solvers.iter().flat_map(|s| s.runs.iter().copied()).chain(samples.iter().copied());
+    runs.filter_map(|r| {
+        let what = r.training.shrunk_sets()?;
+        let n = match &r.experiment {
+            Some(driftbench_core::record::Experiment::SampleEfficiency { train_examples, .. }) => {
+                format!(", sample-efficiency n={train_examples}")
+            }
+            None => String::new(),
+        };
+        Some(format!("- `{}` seed {}{n}: {what}", r.solver, r.seed))
+    })
+    .collect()
+}
+
 pub(super) fn learning_lines<'a>(solvers: &[SolverRuns<'a>]) -> Vec<plots::LearningLine<'a>> {
     solvers
         .iter()

@@ -4,8 +4,8 @@
 //! hand-written symbolic solver and network encoding. Nothing here knows about candle; the nets crate trains on
 //! the plain `Vec<f32>` encodings these modules produce.
 //!
-//! To add a task: write `src/<name>.rs` with a type implementing [`driftbench_core::Task`], export it here, and
-//! add one line to the registry in the `driftbench` crate (`src/lib.rs`). See `docs/adding-a-task.md`.
+//! To add a task: write `src/<name>.rs` with a type implementing [`driftbench_core::Task`], export it here (two
+//! lines), and add one line to the registry in the `driftbench` crate (`src/lib.rs`). See `docs/adding-a-task.md`.
 
 pub mod navigation;
 pub mod rocket;

@@ -249,6 +249,9 @@ impl SeqTask for Sorting {
     fn seq_shape(&self) -> SeqClassShape {
         SeqClassShape { features: 1, classes: MAX_LEN, max_len: MAX_LEN, positional: false, permutation: true }
     }
+    fn seq_class_name(&self) -> &'static str {
+        "rank"
+    }
 
     fn encode_seq(&self, inst: &SortInstance) -> Option<SeqExample> {
         Some(SeqExample {

@@ -111,6 +111,10 @@ pub trait DynTask: Send + Sync {
     /// Adds a solver program outside the process as one more learner of this task (after the built-in ones); an
     /// error when the task has no learning shape to offer it or the name is taken.
     fn add_external(&mut self, spec: &crate::external::ExternalSpec) -> Result<()>;
+    /// The task's own validation-set size per built-in profile name ([`Task::val_examples_by_profile`]).
+    fn val_examples_by_profile(&self) -> &'static [(&'static str, usize)];
+    /// How many distinct instances a cell can generate, where the task says ([`Task::instance_space`]).
+    fn instance_space(&self, cell: Cell) -> Option<u128>;
 }
 
 /// Edge instances per cell that [`DynTask::self_check`] tries.
@@ -209,7 +213,11 @@ impl<T: Task> Bench<T> {
                         task: self.task.id().into(),
                         reason: format!(
                             "cell {} gave only {} distinct instances (not repeating any earlier cell's) in {draws} \
-                             draws; {n} were asked for",
+                             draws; its test set needs {n}. Test sets are drawn without replacement across the \
+                             task's cells, so each cell's generator must be able to produce at least {n} instances \
+                             no earlier cell drew: widen what `generate` varies in this cell (longer lists, wider \
+                             value ranges, more levels of detail), or ask for fewer per cell (`datasets generate \
+                             --n`, the profile's `test_per_cell`)",
                             cell.label(self.task.axes()),
                             insts.len()
                         ),
@@ -267,7 +275,7 @@ impl<T: Task> DynTask for Bench<T> {
             .map(|l| SolverInfo {
                 name: l.name(),
                 kind: l.kind(),
-                description: l.description(),
+                description: l.describe(&self.task),
                 seed_dependent: l.seed_dependent(),
                 sample_efficiency: l.in_sample_efficiency(),
             })
@@ -448,6 +456,14 @@ impl<T: Task> DynTask for Bench<T> {
         }
         self.learners.push(make(spec));
         Ok(())
+    }
+
+    fn val_examples_by_profile(&self) -> &'static [(&'static str, usize)] {
+        self.task.val_examples_by_profile()
+    }
+
+    fn instance_space(&self, cell: Cell) -> Option<u128> {
+        self.task.instance_space(cell)
     }
 
     fn learner_check(&self, seed: u64, profile: &Profile, variants: usize) -> Result<EdgeCounts, String> {

@@ -58,7 +58,7 @@ impl<T: Task> PreparedBench<'_, T> {
             }
             out
         };
-        let val = draw("val", self.profile.val_examples, &mut excluded, true);
+        let val = draw("val", self.profile.val_examples_for(t.id()), &mut excluded, true);
         let train = draw("train", n, &mut excluded, false);
         let max_epochs = match experiment {
             Some(Experiment::SampleEfficiency { max_epochs, .. }) => Some(*max_epochs),
@@ -153,6 +153,10 @@ impl<T: Task> PreparedBench<'_, T> {
         let (trained, mut stats) =
             learner.train(t, &data, &self.profile, seed, &|f| progress(&format!("{phase} train"), f))?;
         stats.extra.insert("dropped_test_overlaps".into(), data.dropped_overlaps as f64);
+        if learner.kind() != crate::solver::SolverKind::Symbolic {
+            let val_asked = self.profile.val_examples_for(t.id());
+            stats.note_shrunk_sets((train_examples, data.train.len()), (val_asked, data.val.len()));
+        }
         let train_s = started.elapsed().as_secs_f64();
 
         let eval_start = Instant::now();

@@ -267,6 +267,9 @@ impl Task for Rocket {
 }
 
 impl VecTask for Rocket {
+    fn vec_example_names(&self) -> (&'static str, &'static str) {
+        ("recorded trial", "recorded trials")
+    }
     /// Networks see (target distance, flight time, gravity, air density, altitude) and output (vx, vy).
     fn vec_shape(&self) -> VecShape {
         VecShape { inputs: 5, outputs: 2 }

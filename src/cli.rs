@@ -1,4 +1,5 @@
-//! The `driftbench` command line: a thin layer over the library crates.
+//! The `driftbench` command line: a thin layer over the library crates, as a library call ([`main_with`]) so that
+//! a crate of your own tasks gets every command for the built-in tasks and its own (`templates/task-crate`).
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use driftbench::{
@@ -119,6 +120,12 @@ enum Command {
         /// Instances per cell.
         #[arg(long, default_value_t = 200)]
         n: usize,
+        /// Task id or name (repeatable or comma-separated; default: every task).
+        #[arg(long, value_delimiter = ',')]
+        task: Vec<String>,
+        /// Budget profile whose test, validation and training sizes the checks use.
+        #[arg(long, default_value = "quick")]
+        profile: String,
     },
 }
 
@@ -199,10 +206,20 @@ enum DatasetAction {
     },
 }
 
-fn main() {
+/// The `driftbench` binary: the command line over the built-in tasks.
+pub fn main() {
+    main_with(|_| {})
+}
+
+/// The command line over the built-in tasks and those `extend` adds to the registry (one
+/// `registry.push(Entry::new(MyTask).seq().build())` per task), for a crate's own `main`. Exits with status 1,
+/// the error on standard error, when the command fails.
+pub fn main_with(extend: impl FnOnce(&mut Vec<Box<dyn driftbench_core::bench::DynTask>>)) {
     // Before any thread exists: see driftbench_nets::configure_cpu_threads.
     driftbench_nets::configure_cpu_threads();
-    if let Err(e) = real_main() {
+    let mut reg = registry();
+    extend(&mut reg);
+    if let Err(e) = real_main(reg) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
@@ -226,15 +243,19 @@ fn parse_shard(s: &str) -> Result<(usize, usize)> {
     Ok(driftbench::parse_shard(s, |k| std::env::var(k).ok())?)
 }
 
-fn real_main() -> Result<()> {
+fn real_main(reg: Vec<Box<dyn driftbench_core::bench::DynTask>>) -> Result<()> {
+    let ids: Vec<&str> = reg.iter().map(|t| t.id()).collect();
+    if let Some(id) = ids.iter().enumerate().find(|(i, id)| ids[..*i].contains(id)).map(|(_, id)| id) {
+        bail!("task id `{id}` is registered twice: give the added task another id");
+    }
     let cli = Cli::parse();
     let threads = cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     driftbench::check_threads(threads)?;
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().context("starting the thread pool")?;
-    let mut reg = registry();
+    let mut reg = reg;
     match cli.command {
-        Command::List { profiles: true } => print_out(&profiles_toml())?,
-        Command::Compare(args) => compare(args)?,
+        Command::List { profiles: true } => print_out(&profiles_toml(&reg))?,
+        Command::Compare(args) => compare(args, &reg)?,
         Command::List { profiles: false } => {
             use std::fmt::Write as _;
             let mut out = String::new();
@@ -269,7 +290,7 @@ fn real_main() -> Result<()> {
             run(args, threads, cli.quiet, &reg)?
         }
         Command::Report { input, out } => {
-            let files = report(&input, &out, default_readme(&out))?;
+            let files = report(&input, &out, default_readme(&out), &reg)?;
             println!("wrote {} files to {}", files, out.display());
         }
         Command::Datasets { action: DatasetAction::Generate { dir, task, n } } => {
@@ -331,17 +352,18 @@ fn real_main() -> Result<()> {
             driftbench_core::record::write_atomic(&out, svg.as_bytes())?;
             println!("wrote {}", out.display());
         }
-        Command::Check { n } => {
+        Command::Check { n, task, profile } => {
             check_n(n, &driftbench_core::bounds::CHECK_PER_CELL)?;
-            for t in &reg {
-                t.self_check(1, n).map_err(|e| anyhow::anyhow!("{}: {e}", t.id()))?;
-                let edges = t.edge_check(2, n).map_err(|e| anyhow::anyhow!("{}: {e}", t.id()))?;
-                println!(
-                    "{}: ok ({} edge instances accepted and solved, {} rejected with a named field)",
-                    t.id(),
-                    edges.accepted,
-                    edges.rejected
-                );
+            let profile = load_profile(&profile, &reg)?;
+            let checks = driftbench::check_tasks(&select_tasks(&reg, &task)?, n, &profile);
+            for c in &checks {
+                println!("{}: {}", c.id, if c.passed() { "ok" } else { "FAILED" });
+                c.failures.iter().for_each(|f| println!("  error: {f}"));
+                c.notes.iter().for_each(|note| println!("  {note}"));
+            }
+            let failed: Vec<&str> = checks.iter().filter(|c| !c.passed()).map(|c| c.id).collect();
+            if !failed.is_empty() {
+                bail!("{} of {} tasks failed the check: {}", failed.len(), checks.len(), failed.join(", "));
             }
         }
     }
@@ -357,8 +379,13 @@ fn check_n(n: usize, bound: &driftbench_core::bounds::Bound) -> Result<()> {
     }
 }
 
-fn report(input: &std::path::Path, out: &std::path::Path, readme: Option<&std::path::Path>) -> Result<usize> {
-    let records = driftbench::read_records(input, &registry())?;
+fn report(
+    input: &std::path::Path,
+    out: &std::path::Path,
+    readme: Option<&std::path::Path>,
+    reg: &[Box<dyn driftbench_core::bench::DynTask>],
+) -> Result<usize> {
+    let records = driftbench::read_records(input, reg)?;
     if records.is_empty() {
         return Err(driftbench_report::ReportError::Empty(input.display().to_string()).into());
     }
@@ -368,7 +395,7 @@ fn report(input: &std::path::Path, out: &std::path::Path, readme: Option<&std::p
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let text = driftbench_report::splice_readme(&text, &files).unwrap_or(text);
         // So is its task table, from the registry.
-        let text = driftbench::splice_task_table(&text, &driftbench::task_table(&registry())).unwrap_or(text);
+        let text = driftbench::splice_task_table(&text, &driftbench::task_table(reg)).unwrap_or(text);
         driftbench_core::record::write_atomic(path, text.as_bytes())?;
     }
     Ok(files.len())
@@ -507,6 +534,11 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
             if o.resumed { "  (resumed)" } else { "" }
         );
     }
+    for o in outcomes.iter().filter(|o| !o.resumed) {
+        if let Some(what) = o.record.training.shrunk_sets() {
+            eprintln!("warning: {} {} seed {}: {what}", o.record.task, o.record.solver, o.record.seed);
+        }
+    }
     for t in &tasks {
         let core_s: f64 = outcomes
             .iter()
@@ -519,7 +551,7 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
     }
     println!("{} runs in {wall:.1} s wall time on {threads} threads; records in {}", outcomes.len(), out.display());
     if !args.no_report {
-        let n = report(&out, &report_dir, readme)?;
+        let n = report(&out, &report_dir, readme, reg)?;
         println!("report: {n} files in {}", report_dir.display());
     }
     Ok(())
@@ -543,16 +575,15 @@ struct CompareArgs {
 }
 
 /// `driftbench compare`: the table to stdout or `--out`, then the regression verdict.
-fn compare(args: CompareArgs) -> Result<()> {
+fn compare(args: CompareArgs, reg: &[Box<dyn driftbench_core::bench::DynTask>]) -> Result<()> {
     use driftbench_report::compare::{compare, markdown, write, Side};
     // Records are checked as `report` checks them, against the registered tasks' axes too.
-    let reg = registry();
     for (side, dir) in [("A", &args.a), ("B", &args.b)] {
         let has_records = std::fs::read_dir(dir)
             .map(|d| d.filter_map(|e| e.ok()).any(|e| e.path().extension().is_some_and(|x| x == "json")))
             .unwrap_or(false);
         if has_records {
-            driftbench::read_records(dir, &reg).with_context(|| format!("reading {side} ({})", dir.display()))?;
+            driftbench::read_records(dir, reg).with_context(|| format!("reading {side} ({})", dir.display()))?;
         }
     }
     let a = Side::load(&args.a).with_context(|| format!("reading A ({})", args.a.display()))?;
@@ -580,13 +611,14 @@ fn load_profile(name_or_path: &str, reg: &[Box<dyn driftbench_core::bench::DynTa
 
 /// The built-in profiles as one TOML document per profile, each ready to be saved as a file, after a comment
 /// that says what every field means.
-fn profiles_toml() -> String {
+fn profiles_toml(reg: &[Box<dyn driftbench_core::bench::DynTask>]) -> String {
     let fields = "\
 # Budget profiles: save one section as NAME.toml, edit it, run with `--profile NAME.toml`.
 #   name                    the profile's name in record file names and reports (default: the file's stem)
 #   train_examples          training instances per seed
 #   [train_examples_by_task] per-task overrides of train_examples (task id = count)
 #   val_examples            validation instances per seed (level 0, held out)
+#   [val_examples_by_task]  per-task overrides of val_examples (task id = count)
 #   test_per_cell           test instances per cell with --generated (canonical sets have their own size)
 #   seeds                   seeds run when --seeds is not given
 #   train_scale             multiplier on every learner's optimisation steps (1.0 = the quick budget)
@@ -608,9 +640,7 @@ fn profiles_toml() -> String {
         b::RL_SCALE.max,
         b::MAX_EPOCHS.max
     );
-    let reg = registry();
-    let resolved =
-        |p: &Profile| reg.iter().fold(p.clone(), |p, t| p.with_task_sizes(t.id(), t.train_examples_by_profile()));
+    let resolved = |p: &Profile| driftbench::with_task_sizes(p.clone(), reg);
     let sections: Vec<String> =
         Profile::builtin().iter().map(|p| format!("\n# --- {} ---\n{}", p.name, resolved(p).to_toml())).collect();
     format!("{fields}{bounds}{}", sections.concat())
