@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+pub mod cost;
 mod entry;
 pub use entry::{Entry, GridPolicy, NoShape, Policy, PolicyShaped, Seq, Vector};
 
