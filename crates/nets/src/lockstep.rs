@@ -185,23 +185,3 @@ pub(crate) mod tests {
         assert_eq!(greedy(&[]), 0);
     }
 }
-
-#[cfg(test)]
-pub(crate) mod timing_probe {
-    use super::*;
-    use std::time::Instant;
-
-    pub(crate) fn time<T: PolicyTask, A: BatchActor>(name: &str, task: &T, actor: &A, insts: &[T::Instance]) {
-        for round in 0..3 {
-            let t0 = Instant::now();
-            let a = play_greedy(task, actor, insts).unwrap();
-            let together = t0.elapsed().as_secs_f64();
-            let t0 = Instant::now();
-            let b: Vec<Played> = insts.chunks(1).flat_map(|c| play_greedy(task, actor, c).unwrap()).collect();
-            let alone = t0.elapsed().as_secs_f64();
-            assert_eq!(a, b);
-            let ticks: usize = a.iter().map(|p| p.actions.len()).sum();
-            eprintln!("PROBE {name} round {round}: {} episodes, {ticks} ticks: lockstep {together:.3} s, alone {alone:.3} s, ratio {:.2}", insts.len(), alone / together);
-        }
-    }
-}

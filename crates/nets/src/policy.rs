@@ -734,15 +734,4 @@ mod tests {
             }
         }
     }
-
-    #[test]
-    #[ignore]
-    fn probe_speed() {
-        use driftbench_core::{Cell, Task};
-        let task = driftbench_tasks::Navigation;
-        let mut r = rng::stream(5, task.id(), "probe");
-        let insts: Vec<_> = (0..300).map(|_| task.generate(Cell::IN_DIST, &mut r)).collect();
-        let net = PolicyNet::new(task.policy_shape(), &[256, 256], 2, &mut r).unwrap();
-        crate::lockstep::timing_probe::time("imitation", &task, &MlpActor { net: &net, memory: 2 }, &insts);
-    }
 }

@@ -530,15 +530,4 @@ mod tests {
         let net = ActorCritic::new(task.policy_shape(), &[32, 32], 1.0, 2, &mut r).unwrap();
         crate::lockstep::tests::assert_same_as_alone(&task, &PpoActor(&net), &insts);
     }
-
-    #[test]
-    #[ignore]
-    fn probe_speed() {
-        use driftbench_core::{Cell, Task};
-        let task = driftbench_tasks::Navigation;
-        let mut r = rng::stream(5, task.id(), "probe");
-        let insts: Vec<_> = (0..300).map(|_| task.generate(Cell::IN_DIST, &mut r)).collect();
-        let net = ActorCritic::new(task.policy_shape(), &[128, 128], 1.0, 2, &mut r).unwrap();
-        crate::lockstep::timing_probe::time("ppo", &task, &PpoActor(&net), &insts);
-    }
 }

@@ -677,16 +677,4 @@ mod tests {
             assert_eq!((&r.actions, r.died, r.reached), (&p.actions, p.died, p.reached));
         }
     }
-
-    #[test]
-    #[ignore]
-    fn probe_speed() {
-        let task = Navigation;
-        let mut r = rng::stream(5, task.id(), "probe");
-        let insts: Vec<_> = (0..300).map(|_| task.generate(Cell::IN_DIST, &mut r)).collect();
-        let ep = task.episode(&insts[0]).unwrap();
-        let g = grid_of(ep.as_ref()).unwrap();
-        let net = VinNet::new(&Vin::default().0, g.channels, g.static_channels, 5, &mut r).unwrap();
-        crate::lockstep::timing_probe::time("vin", &task, &VinActor(&net), &insts);
-    }
 }
