@@ -550,6 +550,19 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
         println!("{}: {core_s:.1} core-seconds of training and evaluation", t.id());
     }
     println!("{} runs in {wall:.1} s wall time on {threads} threads; records in {}", outcomes.len(), out.display());
+    // The whole selection's cost, resumed records included (their time was spent by an earlier invocation), so
+    // that a suite finished in several goes still reports what it costs.
+    let cost = driftbench::cost::SuiteCost::of(outcomes.iter().map(|o| &o.record));
+    for line in cost.lines(wall, threads, 5) {
+        println!("{line}");
+    }
+    let resumed = outcomes.iter().filter(|o| o.resumed).count();
+    if resumed > 0 {
+        println!(
+            "  ({resumed} of the {} records were resumed: their time was spent in an earlier run)",
+            outcomes.len()
+        );
+    }
     if !args.no_report {
         let n = report(&out, &report_dir, readme, reg)?;
         println!("report: {n} files in {}", report_dir.display());

@@ -13,6 +13,7 @@ extern crate self as driftbench;
 
 mod check;
 pub mod cli;
+pub mod cost;
 mod entry;
 pub use check::{check_tasks, TaskCheck};
 pub use entry::{Entry, GridPolicy, NoShape, Policy, PolicyShaped, Seq, Vector};

@@ -102,6 +102,9 @@ fn a_tiny_run_writes_records_and_a_report_of_its_own_and_leaves_results_alone() 
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("wall time") && stdout.contains("runs/tiny"), "{stdout}");
+    // The cost lines: the total beside the wall time, then the largest items, ranked.
+    assert!(stdout.contains("core-seconds of training and evaluation in"), "{stdout}");
+    assert!(stdout.contains("  1. ") && stdout.contains(" mlp: "), "{stdout}");
     assert!(d.path().join("runs/tiny/sorting-v1__mlp__s1__tiny.json").exists());
     let page = std::fs::read_to_string(d.path().join("runs/tiny/report/sorting-v1.md")).unwrap();
     assert!(page.contains("| symbolic | symbolic | 1 | 100.0 ["), "{page}");

@@ -20,6 +20,7 @@ mod kdtree;
 pub mod kernels;
 pub mod layers;
 pub mod learner;
+mod lockstep;
 pub mod memorise;
 pub mod perf;
 pub mod pointer;

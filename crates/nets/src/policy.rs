@@ -4,6 +4,7 @@
 //! visited in the episode ([`Memory`]).
 use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
+use crate::lockstep::BatchActor;
 use crate::train::AdamW;
 use crate::train::{fit, gather_rows, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Module, Tensor, D};
@@ -19,8 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Hard cap on episode length, in case a task's own step limit is missing.
-const MAX_EPISODE: usize = 10_000;
+use crate::lockstep::MAX_EPISODE;
 
 /// A policy's memory of where it has been in the current episode, as extra observation features: for each cell
 /// of a (2r+1)×(2r+1) window centred on the agent (row-major, north-west first), 1 − ½^visits, visits being the
@@ -239,15 +239,29 @@ pub(crate) fn shape_of<T: PolicyTask>(task: &T) -> Result<PolicyShape> {
     Ok(task.policy_shape())
 }
 
-/// Greedy success rate and death count on `insts`.
-fn evaluate<T: PolicyTask>(task: &T, net: &PolicyNet, insts: &[T::Instance], memory: usize) -> Result<(f64, u64)> {
-    let rs = rollouts(task, net, insts, memory, Pick::Greedy)?;
-    let ok = rs
-        .iter()
-        .zip(insts)
-        .filter(|(r, i)| task.answer_from_actions(i, &r.actions).is_some_and(|a| task.score(i, &a).success))
-        .count();
-    Ok((ok as f64 / insts.len().max(1) as f64, rs.iter().filter(|r| r.died).count() as u64))
+/// A policy MLP acting greedily in lockstep ([`crate::lockstep`]): the action probabilities of every live episode
+/// from one forward pass.
+pub(crate) struct MlpActor<'a> {
+    net: &'a PolicyNet,
+    memory: usize,
+}
+
+impl BatchActor for MlpActor<'_> {
+    type State = Memory;
+
+    fn start(&self, eps: &[Box<dyn Episode>]) -> Result<Vec<Memory>> {
+        Ok(vec![Memory::new(self.memory); eps.len()])
+    }
+
+    fn scores(&self, eps: &[Box<dyn Episode>], memories: &mut [Memory], live: &[usize]) -> Result<Vec<Vec<f32>>> {
+        // Probabilities, not logits: greedy training rollouts (DAgger) pick from these too.
+        self.net.probs(&observe_all(eps, memories, live))
+    }
+}
+
+/// Greedy success rate on `insts`.
+fn evaluate<T: PolicyTask>(task: &T, net: &PolicyNet, insts: &[T::Instance], memory: usize) -> Result<f64> {
+    crate::lockstep::success_rate(task, &MlpActor { net, memory }, insts)
 }
 
 /// Hyper-parameters of the imitation learner.
@@ -310,7 +324,7 @@ impl<T: PolicyTask> Objective for ImitationObjective<'_, T> {
         let logits = self.net.logits(&self.val_x)?;
         let loss = candle_nn::loss::cross_entropy(&logits, &self.val_y)?.to_scalar::<f32>()? as f64;
         let agree = logits.argmax(D::Minus1)?.eq(&self.val_y)?.to_dtype(DType::F32)?.mean_all()?.to_scalar::<f32>()?;
-        let (success, _) = evaluate(self.task, self.net, self.val_insts, self.memory)?;
+        let success = evaluate(self.task, self.net, self.val_insts, self.memory)?;
         Ok(ValScore { loss, accuracy: agree as f64, exact: success })
     }
 }
@@ -583,7 +597,7 @@ impl<T: PolicyTask> Learner<T> for Reinforce {
                 opt.backward_step(&loss)?;
                 let done = u + 1;
                 if done.is_multiple_of(c.eval_every.max(1)) || done == updates {
-                    let (val, _) = evaluate(task, &net, &data.val, 0)?;
+                    let val = evaluate(task, &net, &data.val, 0)?;
                     record_validation(&mut stats, done, std::mem::take(&mut window), val);
                     if best.as_ref().is_none_or(|b| val > b.0) {
                         best = Some((val, done, net.params.snapshot()?));
@@ -614,12 +628,7 @@ struct PolicySolver {
 
 impl<T: PolicyTask> Solver<T> for PolicySolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
-        // An instance the task rejects offers no episode; it gets no answer instead of failing the batch.
-        driftbench_core::solver::solve_valid(task, instances, |instances| {
-            let rs = rollouts(task, &self.net, instances, self.memory, Pick::Greedy)
-                .map_err(|e| crate::error::solve_error(task.id(), self.name, e))?;
-            Ok(attempts(task, instances, rs.into_iter().map(|r| r.actions)))
-        })
+        crate::lockstep::solve_greedy(task, &MlpActor { net: &self.net, memory: self.memory }, self.name, instances)
     }
 
     /// A policy can take any action in any state it can observe, and every action was a target in training, so
@@ -707,5 +716,22 @@ mod tests {
         // Cells off the map's north-west corner read as unvisited; no grid reads as nothing visited.
         assert_eq!(feats(&mut m, Some((0, 0))), [0.0; 9]);
         assert_eq!(feats(&mut m, None), [0.0; 9]);
+    }
+
+    #[test]
+    fn lockstep_evaluation_answers_as_each_episode_played_alone() {
+        let task = driftbench_tasks::Navigation;
+        let mut r = rng::stream(11, "navigation-v1", "test");
+        let insts = crate::lockstep::tests::mixed_instances(&task, 48, &mut r);
+        for memory in [0, 2] {
+            let net = PolicyNet::new(task.policy_shape(), &[32, 32], memory, &mut r).unwrap();
+            crate::lockstep::tests::assert_same_as_alone(&task, &MlpActor { net: &net, memory }, &insts);
+            // DAgger's greedy rollouts act as the evaluation does.
+            let rs = rollouts(&task, &net, &insts, memory, Pick::Greedy).unwrap();
+            let played = crate::lockstep::play_greedy(&task, &MlpActor { net: &net, memory }, &insts).unwrap();
+            for (r, p) in rs.iter().zip(&played) {
+                assert_eq!((&r.actions, r.died, r.reached), (&p.actions, p.died, p.reached));
+            }
+        }
     }
 }

@@ -12,6 +12,7 @@
 //! validation is a point of the learning curve and of the deaths-to-competence curve.
 use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
+use crate::lockstep::BatchActor;
 use crate::policy::{observe_all, Memory};
 use crate::train::AdamW;
 use crate::train::TrainConfig;
@@ -26,8 +27,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-/// Hard cap on episode length, in case a task's own step limit is missing.
-const MAX_EPISODE: usize = 10_000;
+use crate::lockstep::MAX_EPISODE;
 
 /// Hyper-parameters of the PPO learner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -160,12 +160,13 @@ struct Episode {
     reached: bool,
 }
 
-/// Runs one episode per instance in lockstep; `rng` samples the actions, `None` acts greedily.
+/// Runs one training episode per instance in lockstep, actions sampled from `rng`. (Greedy evaluation goes
+/// through [`crate::lockstep`].)
 fn rollouts<T: PolicyTask>(
     task: &T,
     net: &ActorCritic,
     insts: &[T::Instance],
-    mut rng: Option<&mut ChaCha8Rng>,
+    rng: &mut ChaCha8Rng,
 ) -> Result<Vec<Episode>> {
     let mut eps = insts
         .iter()
@@ -173,7 +174,6 @@ fn rollouts<T: PolicyTask>(
         .collect::<Result<Vec<_>>>()?;
     let mut out: Vec<Episode> = (0..insts.len()).map(|_| Episode::default()).collect();
     let mut active: Vec<usize> = (0..insts.len()).collect();
-    let learning = rng.is_some();
     let mut memories = vec![Memory::new(net.memory); insts.len()];
     for _ in 0..MAX_EPISODE {
         if active.is_empty() {
@@ -182,30 +182,24 @@ fn rollouts<T: PolicyTask>(
         let obs = observe_all(&eps, &mut memories, &active);
         let x = net.batch(&obs)?;
         let logp = candle_nn::ops::log_softmax(&net.policy.forward(&x)?, D::Minus1)?.to_vec2::<f32>()?;
-        let values = if learning { net.value.forward(&x)?.squeeze(1)?.to_vec1::<f32>()? } else { Vec::new() };
+        let values = net.value.forward(&x)?.squeeze(1)?.to_vec1::<f32>()?;
         let mut still = Vec::with_capacity(active.len());
         for (k, (&i, o)) in active.iter().zip(obs).enumerate() {
             let lp = &logp[k];
-            let a = match rng.as_deref_mut() {
-                None => (0..lp.len()).max_by(|&a, &b| lp[a].total_cmp(&lp[b]).then(b.cmp(&a))).unwrap_or(0),
-                Some(r) => {
-                    let u: f32 = r.random();
-                    let mut acc = 0.0;
-                    lp.iter()
-                        .position(|&l| {
-                            acc += l.exp();
-                            u < acc
-                        })
-                        .unwrap_or(lp.len() - 1)
-                }
-            };
+            let u: f32 = rng.random();
+            let mut acc = 0.0;
+            let a = lp
+                .iter()
+                .position(|&l| {
+                    acc += l.exp();
+                    u < acc
+                })
+                .unwrap_or(lp.len() - 1);
             let s = eps[i].step(a);
             let e = &mut out[i];
-            if learning {
-                e.observations.push(o);
-                e.log_probs.push(lp[a]);
-                e.values.push(values[k]);
-            }
+            e.observations.push(o);
+            e.log_probs.push(lp[a]);
+            e.values.push(values[k]);
             e.actions.push(a);
             e.rewards.push(s.reward);
             e.died |= s.died;
@@ -279,15 +273,31 @@ impl Diagnostics {
     }
 }
 
+/// The policy network acting greedily in lockstep ([`crate::lockstep`]): the action log-probabilities of every
+/// live episode from one forward pass.
+struct PpoActor<'a>(&'a ActorCritic);
+
+impl BatchActor for PpoActor<'_> {
+    type State = Memory;
+
+    fn start(&self, eps: &[Box<dyn driftbench_core::Episode>]) -> Result<Vec<Memory>> {
+        Ok(vec![Memory::new(self.0.memory); eps.len()])
+    }
+
+    fn scores(
+        &self,
+        eps: &[Box<dyn driftbench_core::Episode>],
+        memories: &mut [Memory],
+        live: &[usize],
+    ) -> Result<Vec<Vec<f32>>> {
+        let x = self.0.batch(&observe_all(eps, memories, live))?;
+        Ok(candle_nn::ops::log_softmax(&self.0.policy.forward(&x)?, D::Minus1)?.to_vec2::<f32>()?)
+    }
+}
+
 /// Greedy success rate on `insts`.
 fn evaluate<T: PolicyTask>(task: &T, net: &ActorCritic, insts: &[T::Instance]) -> Result<f64> {
-    let rs = rollouts(task, net, insts, None)?;
-    let ok = rs
-        .iter()
-        .zip(insts)
-        .filter(|(r, i)| task.answer_from_actions(i, &r.actions).is_some_and(|a| task.score(i, &a).success))
-        .count();
-    Ok(ok as f64 / insts.len().max(1) as f64)
+    crate::lockstep::success_rate(task, &PpoActor(net), insts)
 }
 
 impl<T: PolicyTask> Learner<T> for Ppo {
@@ -359,7 +369,7 @@ impl<T: PolicyTask> Learner<T> for Ppo {
                 let batch: Vec<T::Instance> = (0..c.episodes_per_update)
                     .map(|_| data.train.choose(&mut episodes_rng).expect("not empty").clone())
                     .collect();
-                let rs = rollouts(task, &net, &batch, Some(&mut episodes_rng))?;
+                let rs = rollouts(task, &net, &batch, &mut episodes_rng)?;
                 stats.trials += rs.len() as u64;
                 stats.deaths += rs.iter().filter(|x| x.died).count() as u64;
                 let (mut obs, mut acts, mut old, mut adv, mut targets) =
@@ -453,12 +463,7 @@ struct PpoSolver {
 
 impl<T: PolicyTask> Solver<T> for PpoSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
-        // An instance the task rejects gets no answer instead of failing the batch.
-        driftbench_core::solver::solve_valid(task, instances, |instances| {
-            let rs = rollouts(task, &self.net, instances, None)
-                .map_err(|e| crate::error::solve_error(task.id(), "ppo", e))?;
-            Ok(crate::policy::attempts(task, instances, rs.into_iter().map(|r| r.actions)))
-        })
+        crate::lockstep::solve_greedy(task, &PpoActor(&self.net), "ppo", instances)
     }
 
     fn representable(&self, task: &T, instance: &T::Instance) -> Option<driftbench_core::solver::Representable> {
@@ -515,5 +520,14 @@ mod tests {
             "lr":0.003,"gamma":0.98,"lambda":0.95,"clip":0.2,"value_coef":0.5,"entropy":0.01,"eval_every":10}"#;
         let c: PpoConfig = serde_json::from_str(old).unwrap();
         assert_eq!((c.max_grad_norm, c.head_scale, c.memory), (0.0, 1.0, 0));
+    }
+
+    #[test]
+    fn lockstep_evaluation_answers_as_each_episode_played_alone() {
+        let task = driftbench_tasks::Navigation;
+        let mut r = rng::stream(12, "navigation-v1", "test");
+        let insts = crate::lockstep::tests::mixed_instances(&task, 48, &mut r);
+        let net = ActorCritic::new(task.policy_shape(), &[32, 32], 1.0, 2, &mut r).unwrap();
+        crate::lockstep::tests::assert_same_as_alone(&task, &PpoActor(&net), &insts);
     }
 }

@@ -23,6 +23,7 @@ pub use net::VinNet;
 
 use crate::error::{NetError, Result};
 use crate::layers::Params;
+use crate::lockstep::BatchActor;
 use crate::policy::Memory;
 use crate::train::{fit, gather_rows, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Tensor, D};
@@ -34,8 +35,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Hard cap on episode length, in case a task's own step limit is missing.
-const MAX_EPISODE: usize = 10_000;
+use crate::lockstep::MAX_EPISODE;
 
 /// Hyper-parameters of the value-iteration policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,14 +99,82 @@ fn grid_of(ep: &dyn driftbench_core::Episode) -> Result<GridObservation> {
     Ok(g)
 }
 
-/// Runs one greedy episode per instance in lockstep. The fixed maps of every episode are appended to `maps`
-/// (their indices are in the visits, when `keep` asks for them).
+/// The fixed channels of `g` (what the plan is made from).
+fn fixed_of(g: &GridObservation) -> &[f32] {
+    &g.data[..g.static_channels * g.height * g.width]
+}
+
+/// One episode of the value-iteration policy acting greedily: its world's fixed maps, the plan made from them,
+/// and its memory of visited cells.
+struct Acting {
+    map: StaticMap,
+    fixed: Vec<f32>,
+    planned: Vec<f32>,
+    memory: Memory,
+}
+
+/// The value-iteration policy acting greedily in lockstep ([`crate::lockstep`]): every world is planned once at the
+/// start (again only if its fixed maps change), and each tick the head scores every live episode in one pass.
+struct VinActor<'a>(&'a VinNet);
+
+impl BatchActor for VinActor<'_> {
+    type State = Acting;
+
+    fn start(&self, eps: &[Box<dyn driftbench_core::Episode>]) -> Result<Vec<Acting>> {
+        let net = self.0;
+        let first: Vec<GridObservation> = eps.par_iter().map(|e| grid_of(e.as_ref())).collect::<Result<_>>()?;
+        let maps: Vec<StaticMap> = first.iter().map(|g| net.static_map(g)).collect();
+        let planned = net.plan_all(&maps.iter().collect::<Vec<_>>())?;
+        Ok(first
+            .iter()
+            .zip(maps)
+            .zip(planned)
+            .map(|((g, map), planned)| Acting {
+                map,
+                fixed: fixed_of(g).to_vec(),
+                planned,
+                memory: Memory::new(net.memory),
+            })
+            .collect())
+    }
+
+    fn scores(
+        &self,
+        eps: &[Box<dyn driftbench_core::Episode>],
+        states: &mut [Acting],
+        live: &[usize],
+    ) -> Result<Vec<Vec<f32>>> {
+        let net = self.0;
+        let grids: Vec<GridObservation> = live.par_iter().map(|&i| grid_of(eps[i].as_ref())).collect::<Result<_>>()?;
+        // A world whose fixed maps changed after all is planned again.
+        let changed: Vec<usize> = (0..live.len()).filter(|&k| fixed_of(&grids[k]) != states[live[k]].fixed).collect();
+        if !changed.is_empty() {
+            let maps: Vec<StaticMap> = changed.iter().map(|&k| net.static_map(&grids[k])).collect();
+            let planned = net.plan_all(&maps.iter().collect::<Vec<_>>())?;
+            for ((&k, map), planned) in changed.iter().zip(maps).zip(planned) {
+                let s = &mut states[live[k]];
+                (s.map, s.planned, s.fixed) = (map, planned, fixed_of(&grids[k]).to_vec());
+            }
+        }
+        let width = net.input_width();
+        let mut x = Vec::with_capacity(live.len() * width);
+        for (&i, g) in live.iter().zip(&grids) {
+            let s = &mut states[i];
+            x.extend(reactive(net, g, &mut s.memory));
+            x.extend(net.attend_flat(&s.planned, &s.map, (g.agent.0 + 1, g.agent.1 + 1)));
+        }
+        Ok(net.head(&Tensor::from_vec(x, (live.len(), width), &Device::Cpu)?)?.to_vec2::<f32>()?)
+    }
+}
+
+/// Runs one greedy episode per instance in lockstep for DAgger, keeping every visited state. The fixed maps of
+/// every episode are appended to `maps` (their indices are in the visits). The arithmetic is [`VinActor`]'s, so
+/// the states are those the evaluated policy would visit.
 fn grid_rollouts<T: PolicyTask>(
     task: &T,
     net: &VinNet,
     insts: &[T::Instance],
     maps: &mut Vec<StaticMap>,
-    keep: bool,
 ) -> Result<Vec<GridRollout>> {
     let mut eps = insts
         .iter()
@@ -177,11 +245,9 @@ fn grid_rollouts<T: PolicyTask>(
             let a = (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b]).then(b.cmp(&a))).unwrap_or(0);
             let s = eps[i].step(a);
             let r = &mut out[i];
-            if keep {
-                let mut crop = row;
-                crop.truncate(net.reactive_width());
-                r.visits.push(Visit { map: map_of[i], agent, crop });
-            }
+            let mut crop = row;
+            crop.truncate(net.reactive_width());
+            r.visits.push(Visit { map: map_of[i], agent, crop });
             r.actions.push(a);
             r.died |= s.died;
             r.reached |= s.reached;
@@ -196,13 +262,7 @@ fn grid_rollouts<T: PolicyTask>(
 
 /// Greedy success rate on `insts`.
 fn evaluate<T: PolicyTask>(task: &T, net: &VinNet, insts: &[T::Instance]) -> Result<f64> {
-    let rs = grid_rollouts(task, net, insts, &mut Vec::new(), false)?;
-    let ok = rs
-        .iter()
-        .zip(insts)
-        .filter(|(r, i)| task.answer_from_actions(i, &r.actions).is_some_and(|a| task.score(i, &a).success))
-        .count();
-    Ok(ok as f64 / insts.len().max(1) as f64)
+    crate::lockstep::success_rate(task, &VinActor(net), insts)
 }
 
 /// Labelled states: what the head sees and the expert's action.
@@ -436,7 +496,7 @@ impl<T: GridTask> Learner<T> for Vin {
                     let insts: Vec<T::Instance> =
                         (0..episodes).map(|_| data.train.choose(&mut picks).expect("not empty").clone()).collect();
                     let mut maps = std::mem::take(&mut train.maps);
-                    let rs = grid_rollouts(task, &net, &insts, &mut maps, true)?;
+                    let rs = grid_rollouts(task, &net, &insts, &mut maps)?;
                     train.maps = maps;
                     rolled += rs.len() as u64;
                     deaths += rs.iter().filter(|r| r.died).count() as u64;
@@ -494,12 +554,7 @@ struct VinSolver {
 
 impl<T: PolicyTask> Solver<T> for VinSolver {
     fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
-        // An instance the task rejects gets no answer instead of failing the batch.
-        driftbench_core::solver::solve_valid(task, instances, |instances| {
-            let rs = grid_rollouts(task, &self.net, instances, &mut Vec::new(), false)
-                .map_err(|e| crate::error::solve_error(task.id(), "vin", e))?;
-            Ok(crate::policy::attempts(task, instances, rs.into_iter().map(|r| r.actions)))
-        })
+        crate::lockstep::solve_greedy(task, &VinActor(&self.net), "vin", instances)
     }
 
     fn representable(&self, task: &T, instance: &T::Instance) -> Option<driftbench_core::solver::Representable> {
@@ -588,7 +643,7 @@ mod tests {
         let g = grid_of(ep.as_ref()).unwrap();
         let c = VinConfig { hidden: vec![8], memory: 2, ..Vin::default().0 };
         let net = VinNet::new(&c, g.channels, g.static_channels, 5, &mut rng::stream(7, task.id(), "init")).unwrap();
-        let rs = grid_rollouts(&task, &net, &insts, &mut Vec::new(), true).unwrap();
+        let rs = grid_rollouts(&task, &net, &insts, &mut Vec::new()).unwrap();
         let crop = net.channels * net.window * net.window;
         let mut remembered = 0;
         for (r, inst) in rs.iter().zip(&insts) {
@@ -603,5 +658,23 @@ mod tests {
         }
         // An untrained greedy policy comes back to cells it has been on: the memory window is not all zeros.
         assert!(remembered > 0);
+    }
+
+    #[test]
+    fn lockstep_evaluation_answers_as_each_episode_played_alone() {
+        let task = Navigation;
+        let mut r = rng::stream(13, task.id(), "test");
+        let insts = crate::lockstep::tests::mixed_instances(&task, 48, &mut r);
+        let ep = task.episode(&insts[0]).unwrap();
+        let g = grid_of(ep.as_ref()).unwrap();
+        let c = VinConfig { hidden: vec![32, 32], ..Vin::default().0 };
+        let net = VinNet::new(&c, g.channels, g.static_channels, 5, &mut r).unwrap();
+        crate::lockstep::tests::assert_same_as_alone(&task, &VinActor(&net), &insts);
+        // The DAgger rollouts act as the evaluation does.
+        let rs = grid_rollouts(&task, &net, &insts, &mut Vec::new()).unwrap();
+        let played = crate::lockstep::play_greedy(&task, &VinActor(&net), &insts).unwrap();
+        for (r, p) in rs.iter().zip(&played) {
+            assert_eq!((&r.actions, r.died, r.reached), (&p.actions, p.died, p.reached));
+        }
     }
 }

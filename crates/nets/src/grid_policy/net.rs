@@ -14,6 +14,10 @@ use std::collections::BTreeMap;
 const MOVE_LOGIT: f32 = 3.0;
 /// Worlds planned together in one batch while acting.
 const PLAN_CHUNK: usize = 128;
+/// The most values a product may have for `gemm` to compute it with its small-product kernels, which sum a dot
+/// product in another order than its kernels for larger products: the reward map's 1×1 convolution (one output
+/// per cell) of a single 12×12 city would round differently alone than in a batch of cities.
+const SMALL_PRODUCT: usize = 16 * 16;
 
 /// The cells a convolution reads, as (dy, dx) offsets into the input padded by one cell.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -287,7 +291,12 @@ impl VinNet {
         }
         for ((_, _, k), group) in by_size {
             for chunk in group.chunks(PLAN_CHUNK) {
-                let sel: Vec<&StaticMap> = chunk.iter().map(|&i| maps[i]).collect();
+                let mut sel: Vec<&StaticMap> = chunk.iter().map(|&i| maps[i]).collect();
+                // A batch of few cells is padded with copies of its first world (planned and dropped), so that a
+                // world's plan is the same whatever it is planned with ([`SMALL_PRODUCT`]).
+                while sel.len() * sel[0].height * sel[0].width <= SMALL_PRODUCT {
+                    sel.push(sel[0]);
+                }
                 let (x, _, _, _) = self.stack(&sel)?;
                 let planned = self.plan(&x, k)?;
                 let n = planned.dim(0)?;
