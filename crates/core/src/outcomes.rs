@@ -55,7 +55,7 @@ impl Bits {
             .chunks(2)
             .map(|pair| Ok(digit(pair[0])? << 4 | digit(pair[1])?))
             .collect::<Result<Vec<u8>, String>>()?;
-        if len % 8 != 0 && bytes.last().is_some_and(|b| b >> (len % 8) != 0) {
+        if !len.is_multiple_of(8) && bytes.last().is_some_and(|b| b >> (len % 8) != 0) {
             return Err(format!("bits set past the {len} instances"));
         }
         Ok(Bits { len, bytes })
@@ -172,7 +172,8 @@ mod tests {
     fn round_trips_every_length_and_pattern() {
         for len in [0usize, 1, 7, 8, 9, 15, 16, 17, 1000] {
             for pattern in 0..4u32 {
-                let flags: Vec<bool> = (0..len).map(|i| (i as u32 * 2_654_435_761u32 >> pattern) & 1 == 1).collect();
+                let flags: Vec<bool> =
+                    (0..len).map(|i| ((i as u32).wrapping_mul(2_654_435_761) >> pattern) & 1 == 1).collect();
                 let b = Bits::from_bools(&flags);
                 assert_eq!(b.len(), len);
                 assert_eq!(b.to_hex().len(), len.div_ceil(8) * 2);

@@ -477,8 +477,9 @@ impl<T: Task, S: Shape<T>> Solver<T> for ExternalSolver<T, S> {
     fn finish(&self, stats: &mut TrainStats, provenance: &mut Provenance) -> driftbench_core::Result<()> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let mut session = state.session.take().ok_or_else(|| self.fail("the solver was already shut down".into()))?;
-        let total_s = session.elapsed_s();
+        // After the shutdown, whose pipe and waiting time the counters include too: the split then adds up.
         let shutdown = session.shutdown();
+        let total_s = session.elapsed_s();
         let c = session.counters;
         let (pipe_s, solver_s) = (c.pipe.as_secs_f64(), c.waiting.as_secs_f64());
         let extra = &mut stats.extra;

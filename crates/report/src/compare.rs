@@ -139,6 +139,9 @@ pub struct Pooled {
 /// (task, solver, axis, level).
 pub type CellKey = (String, String, String, u8);
 
+/// One seed's per-instance successes in one cell, or why the record has none.
+pub type SeedOutcomes = (u64, Result<Bits, String>);
+
 /// One side of a comparison: pooled counts per cell and what each task was tested on.
 #[derive(Debug, Clone, Default)]
 pub struct Side {
@@ -153,7 +156,7 @@ pub struct Side {
     /// Level descriptions per (task, axis, level).
     pub descriptions: BTreeMap<(String, String, u8), String>,
     /// Per cell, each seed's per-instance successes, or why there are none.
-    pub outcomes: BTreeMap<CellKey, Vec<(u64, Result<Bits, String>)>>,
+    pub outcomes: BTreeMap<CellKey, Vec<SeedOutcomes>>,
 }
 
 /// What identifies a test set in a record's `test_source`: for canonical sets the manifest hash (the folder they
@@ -504,12 +507,8 @@ pub fn compare(a: Side, b: Side, alpha: f64) -> Result<Comparison, CompareError>
 }
 
 /// Pairs one cell's per-seed outcomes of both sides, or says why they cannot be paired.
-fn pair(
-    a: Option<&Vec<(u64, Result<Bits, String>)>>,
-    b: Option<&Vec<(u64, Result<Bits, String>)>>,
-    alpha: f64,
-) -> Result<PairedCell, String> {
-    let side = |runs: Option<&Vec<(u64, Result<Bits, String>)>>| -> Result<Vec<(u64, Bits)>, String> {
+fn pair(a: Option<&Vec<SeedOutcomes>>, b: Option<&Vec<SeedOutcomes>>, alpha: f64) -> Result<PairedCell, String> {
+    let side = |runs: Option<&Vec<SeedOutcomes>>| -> Result<Vec<(u64, Bits)>, String> {
         runs.ok_or_else(|| "no per-instance outcomes".to_string())?
             .iter()
             .map(|(seed, bits)| bits.clone().map(|b| (*seed, b)))

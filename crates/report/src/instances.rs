@@ -5,6 +5,9 @@ use driftbench_core::outcomes::Bits;
 use driftbench_core::solver::SolverKind;
 use std::fmt::Write as _;
 
+/// A learner's name, kind, and per instance whether it solved it in every seed and failed it in every seed.
+type LearnerVerdicts<'a> = (&'a str, SolverKind, (Vec<bool>, Vec<bool>));
+
 /// How many instance indices a table cell lists before "…".
 const LISTED: usize = 8;
 
@@ -55,19 +58,18 @@ pub(crate) fn instances_section(task: &str, solvers: &[SolverRuns]) -> Option<St
         let Some(sym) = verdicts(symbolic, i) else {
             return Some(md + "The records keep no per-instance outcomes (written before they were kept).\n");
         };
-        let per_learner: Option<Vec<(&str, SolverKind, (Vec<bool>, Vec<bool>))>> =
+        let per_learner: Option<Vec<LearnerVerdicts>> =
             learners.iter().map(|s| verdicts(s, i).map(|v| (s.name, s.kind, v))).collect();
         let Some(per_learner) = per_learner else {
             return Some(md + "The records keep no per-instance outcomes (written before they were kept).\n");
         };
         let n = sym.0.len();
-        let nets: Vec<&(&str, SolverKind, (Vec<bool>, Vec<bool>))> =
-            per_learner.iter().filter(|l| l.1 == SolverKind::Network).collect();
+        let nets: Vec<&LearnerVerdicts> = per_learner.iter().filter(|l| l.1 == SolverKind::Network).collect();
         let all_nets_fail: Vec<bool> = (0..n).map(|j| sym.0[j] && nets.iter().all(|l| l.2 .1[j])).collect();
-        let split = |group: &[&(&str, SolverKind, (Vec<bool>, Vec<bool>))]| -> Vec<bool> {
+        let split = |group: &[&LearnerVerdicts]| -> Vec<bool> {
             (0..n).map(|j| group.iter().any(|l| l.2 .0[j]) && group.iter().any(|l| l.2 .1[j])).collect()
         };
-        let every: Vec<&(&str, SolverKind, (Vec<bool>, Vec<bool>))> = per_learner.iter().collect();
+        let every: Vec<&LearnerVerdicts> = per_learner.iter().collect();
         let all_learners_fail: Vec<bool> = (0..n).map(|j| sym.0[j] && every.iter().all(|l| l.2 .1[j])).collect();
         let (split_nets, split_all) = (split(&nets), split(&every));
         let k = |f: &[bool]| f.iter().filter(|x| **x).count();

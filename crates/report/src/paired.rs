@@ -36,8 +36,7 @@ pub fn sign_flip_p(d: &[i64]) -> f64 {
         let step = (v / g) as usize;
         let pmf = binomial_half(m);
         let mut next = vec![0.0f64; width];
-        for s in centre - span..=centre + span {
-            let p = dist[s];
+        for (s, &p) in dist.iter().enumerate().take(centre + span + 1).skip(centre - span) {
             if p == 0.0 {
                 continue;
             }

@@ -226,7 +226,7 @@ impl<T: Task> PreparedBench<'_, T> {
             let work_sum: f64 = outcomes.iter().map(|o| o.2 as f64).sum();
             let success: Vec<bool> = outcomes.iter().map(|o| o.0.success).collect();
             let unanswered: Vec<bool> = outcomes.iter().map(|o| o.1).collect();
-            let strict_flags: Option<Vec<bool>> = strict.iter().map(|s| *s).collect();
+            let strict_flags: Option<Vec<bool>> = strict.iter().copied().collect();
             let per_instance = InstanceOutcomes::new(
                 &success,
                 &unanswered,
