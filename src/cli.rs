@@ -590,17 +590,10 @@ struct CompareArgs {
 /// `driftbench compare`: the table to stdout or `--out`, then the regression verdict.
 fn compare(args: CompareArgs, reg: &[Box<dyn driftbench_core::bench::DynTask>]) -> Result<()> {
     use driftbench_report::compare::{compare, markdown, write, Side};
-    // Records are checked as `report` checks them, against the registered tasks' axes too.
-    for (side, dir) in [("A", &args.a), ("B", &args.b)] {
-        let has_records = std::fs::read_dir(dir)
-            .map(|d| d.filter_map(|e| e.ok()).any(|e| e.path().extension().is_some_and(|x| x == "json")))
-            .unwrap_or(false);
-        if has_records {
-            driftbench::read_records(dir, reg).with_context(|| format!("reading {side} ({})", dir.display()))?;
-        }
-    }
-    let a = Side::load(&args.a).with_context(|| format!("reading A ({})", args.a.display()))?;
-    let b = Side::load(&args.b).with_context(|| format!("reading B ({})", args.b.display()))?;
+    // Records are checked as `report` checks them, against the registered tasks' axes too, as they are read.
+    let check = |r: &driftbench_core::RunRecord| driftbench::check_registered(reg, r);
+    let a = Side::load_checked(&args.a, &check).with_context(|| format!("reading A ({})", args.a.display()))?;
+    let b = Side::load_checked(&args.b, &check).with_context(|| format!("reading B ({})", args.b.display()))?;
     let c = compare(a, b, args.alpha)?;
     match &args.out {
         Some(out) => {

@@ -376,7 +376,9 @@ pub fn run_suite_with(
             // Done only if the record's own content is this job's: its key, profile, test sets and config (a file
             // name says nothing about what a file holds).
             // Checked as `report` checks it: a record it would refuse is not done.
-            let read = RunRecord::read(&path).ok().filter(|r| check_declared(task, r).is_ok());
+            let read = RunRecord::read(&path)
+                .ok()
+                .filter(|r| r.task == task.id() && driftbench_core::validate::check_declared(r, task.axes()).is_ok());
             if let Some(record) = read {
                 let key = (
                     task.id().to_string(),
@@ -518,13 +520,13 @@ pub fn verify_datasets(tasks: &[&dyn DynTask], dir: &Path) -> Result<usize, Suit
     Ok(manifest.sets.len())
 }
 
-/// Checks a record against what its task declares, where the task is registered (a record of an unregistered
-/// task, such as an older version, is left to the checks that need no task).
-fn check_declared(task: &dyn DynTask, record: &RunRecord) -> Result<(), String> {
-    if record.task != task.id() {
-        return Err(format!("a record of {}, not {}", record.task, task.id()));
+/// Checks a record against what its task declares, where the task is registered in `reg` (a record of an
+/// unregistered task, such as an older version, is left to the checks that need no task).
+pub fn check_registered(reg: &[Box<dyn DynTask>], record: &RunRecord) -> Result<(), String> {
+    match reg.iter().find(|t| t.id() == record.task) {
+        Some(task) => driftbench_core::validate::check_declared(record, task.axes()),
+        None => Ok(()),
     }
-    driftbench_core::validate::check_declared(record, task.axes())
 }
 
 /// Reads every record of a records folder ([`driftbench_core::record::read_dir`]: each checked on its own, no run
@@ -533,10 +535,8 @@ pub fn read_records(dir: &Path, reg: &[Box<dyn DynTask>]) -> Result<Vec<RunRecor
     driftbench_core::bench::require_dir(dir, "records folder")?;
     let records = driftbench_core::record::read_dir(dir)?;
     for r in &records {
-        if let Some(task) = reg.iter().find(|t| t.id() == r.task) {
-            check_declared(task.as_ref(), r)
-                .map_err(|reason| driftbench_core::Error::Invalid { path: dir.join(r.file_name()), reason })?;
-        }
+        check_registered(reg, r)
+            .map_err(|reason| driftbench_core::Error::Invalid { path: dir.join(r.file_name()), reason })?;
     }
     Ok(records)
 }

@@ -294,12 +294,22 @@ impl Side {
 
     /// A records folder (any `*.json` directly inside) or else a report folder.
     pub fn load(dir: &Path) -> Result<Side, CompareError> {
+        Side::load_checked(dir, &|_| Ok(()))
+    }
+
+    /// As [`Side::load`], with every record also put to `check` (the caller's checks against the tasks it knows),
+    /// as the records are read.
+    pub fn load_checked(dir: &Path, check: &dyn Fn(&RunRecord) -> Result<(), String>) -> Result<Side, CompareError> {
         driftbench_core::bench::require_dir(dir, "folder to compare")?;
         let label = dir.display().to_string();
         let entries = std::fs::read_dir(dir).map_err(|e| driftbench_core::Error::io("reading folder", dir, e))?;
         let has_json = entries.filter_map(|e| e.ok()).any(|e| e.path().extension().is_some_and(|x| x == "json"));
         let side = if has_json {
-            Side::from_records(&label, &driftbench_core::record::read_dir(dir)?)?
+            let records = driftbench_core::record::read_dir(dir)?;
+            for r in &records {
+                check(r).map_err(|reason| driftbench_core::Error::Invalid { path: dir.join(r.file_name()), reason })?;
+            }
+            Side::from_records(&label, &records)?
         } else {
             Side::from_report_dir(&label, dir)?
         };

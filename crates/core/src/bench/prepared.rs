@@ -194,17 +194,19 @@ impl<T: Task> PreparedBench<'_, T> {
             answered += n;
             let representable: Option<Vec<Representable>> =
                 insts.par_iter().map(|inst| trained.representable(t, inst)).collect();
+            // Per-instance flags first; every count of the cell is read off them, so counts and the record's
+            // per-instance outcomes cannot disagree.
+            let success: Vec<bool> = outcomes.iter().map(|o| o.0.success).collect();
+            let unanswered: Vec<bool> = outcomes.iter().map(|o| o.1).collect();
+            let ones = |flags: &[bool]| flags.iter().filter(|f| **f).count() as u64;
             let within_reach: Option<Vec<bool>> =
                 representable.as_ref().map(|r| r.iter().map(|x| x.expressible && x.supervised).collect());
-            let representability = representable.map(|r| {
-                let supervised = |k: usize| r[k].expressible && r[k].supervised;
-                CellRepresentability {
+            let representability =
+                representable.as_ref().zip(within_reach.as_ref()).map(|(r, reach)| CellRepresentability {
                     expressible: r.iter().filter(|x| x.expressible).count() as u64,
-                    supervised: (0..r.len()).filter(|&k| supervised(k)).count() as u64,
-                    successes_supervised: (0..r.len()).filter(|&k| supervised(k) && outcomes[k].0.success).count()
-                        as u64,
-                }
-            });
+                    supervised: ones(reach),
+                    successes_supervised: reach.iter().zip(&success).filter(|(r, s)| **r && **s).count() as u64,
+                });
             let metric_sum: f64 = outcomes.iter().map(|o| o.0.metric).sum();
             let mut metrics: Vec<f64> = outcomes.iter().map(|o| o.0.metric).collect();
             metrics.sort_by(f64::total_cmp);
@@ -220,19 +222,11 @@ impl<T: Task> PreparedBench<'_, T> {
                     *failures.entry(kind.to_string()).or_insert(0u64) += 1;
                 }
             }
-            let strict: Vec<Option<bool>> = outcomes.iter().map(|o| t.strict_success(&o.0)).collect();
-            let strict_successes =
-                strict.iter().all(Option::is_some).then(|| strict.iter().filter(|s| **s == Some(true)).count() as u64);
+            // Strict flags only where the task judges every instance by a strict criterion (and there is one).
+            let strict: Option<Vec<bool>> =
+                outcomes.iter().map(|o| t.strict_success(&o.0)).collect::<Option<Vec<bool>>>().filter(|_| n > 0);
             let work_sum: f64 = outcomes.iter().map(|o| o.2 as f64).sum();
-            let success: Vec<bool> = outcomes.iter().map(|o| o.0.success).collect();
-            let unanswered: Vec<bool> = outcomes.iter().map(|o| o.1).collect();
-            let strict_flags: Option<Vec<bool>> = strict.iter().copied().collect();
-            let per_instance = InstanceOutcomes::new(
-                &success,
-                &unanswered,
-                strict_flags.as_deref().filter(|_| n > 0),
-                within_reach.as_deref(),
-            );
+            let per_instance = InstanceOutcomes::new(&success, &unanswered, strict.as_deref(), within_reach.as_deref());
             let level_description = match cell.axis {
                 None => t.axes().first().map(|a| a.levels[0]).unwrap_or("training distribution"),
                 Some(a) => t.axes()[a].levels[cell.level as usize],
@@ -242,11 +236,11 @@ impl<T: Task> PreparedBench<'_, T> {
                 level: cell.level,
                 level_description: level_description.into(),
                 n,
-                successes: outcomes.iter().filter(|o| o.0.success).count() as u64,
-                no_answer: outcomes.iter().filter(|o| o.1).count() as u64,
+                successes: ones(&success),
+                no_answer: ones(&unanswered),
                 mean_metric: if n == 0 { 0.0 } else { metric_sum / n as f64 },
                 median_metric,
-                strict_successes: if n == 0 { None } else { strict_successes },
+                strict_successes: strict.as_deref().map(ones),
                 mean_work: if n == 0 { 0.0 } else { work_sum / n as f64 },
                 failures,
                 representability,
