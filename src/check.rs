@@ -5,6 +5,10 @@ use driftbench_core::dataset::CANONICAL_SEED;
 use driftbench_core::{Cell, Profile};
 use rayon::prelude::*;
 
+/// The fewest instances per cell the drift-placement check measures (`--n` raises it): features are compared by
+/// their means, which need a sample this large to hold still within the tasks' tolerances.
+pub const DRIFT_CHECK_MIN: usize = 1000;
+
 /// What `driftbench check` found for one task.
 #[derive(Debug, Clone)]
 pub struct TaskCheck {
@@ -51,6 +55,13 @@ fn check_task(t: &dyn DynTask, n: usize, profile: &Profile) -> TaskCheck {
         failures.push(format!("test sets of {per_cell} per cell: {e}"));
     }
     notes.extend(space_notes(t, profile));
+    match t.drift_check(1, n.max(DRIFT_CHECK_MIN)) {
+        None => notes.push("axes not placed along a factor (a task before -v2): no drift-placement check".into()),
+        Some(report) => {
+            failures.extend(report.failures.iter().map(|f| format!("drift placement: {f}")));
+            notes.extend(report.lines());
+        }
+    }
     TaskCheck { id: t.id(), failures, notes }
 }
 

@@ -276,12 +276,39 @@ fn real_main(reg: Vec<Box<dyn driftbench_core::bench::DynTask>>) -> Result<()> {
                     let _ = writeln!(out, "  valid instances: {}", t.limits());
                 }
                 let _ = writeln!(out, "  drift axes (level 0 is the training distribution on every axis):");
-                for a in t.axes() {
+                for (i, a) in t.axes().iter().enumerate() {
                     let _ = writeln!(out, "    {}: {}", a.name, a.description);
+                    let placement = t.placements().get(i);
+                    if let Some(p) = placement {
+                        let _ = writeln!(
+                            out,
+                            "      drifts `{}`; training range {} to {}; distances in {}{}",
+                            p.factor,
+                            p.training.0,
+                            p.training.1,
+                            match p.unit {
+                                driftbench_core::Spread::Sigma => "standard deviations of level 0 (σ)",
+                                driftbench_core::Spread::Range => "widths of the training range beyond its edge",
+                            },
+                            if p.also_moves.is_empty() {
+                                String::new()
+                            } else {
+                                format!("; also moves by definition: {}", p.also_moves.join(", "))
+                            }
+                        );
+                    }
                     for (l, d) in a.levels.iter().enumerate() {
-                        let _ = writeln!(out, "      L{l}: {d}");
+                        match placement {
+                            Some(p) if l > 0 => {
+                                let _ = writeln!(out, "      L{l} ({}): {d}", p.label(l as u8));
+                            }
+                            _ => {
+                                let _ = writeln!(out, "      L{l}: {d}");
+                            }
+                        }
                     }
                 }
+                let _ = writeln!(out, "  the hand-written solver observes: {}", t.symbolic_observes());
             }
             print_out(&out)?;
         }

@@ -17,6 +17,7 @@ pub mod capability;
 pub mod contract;
 pub mod data;
 pub mod dataset;
+pub mod drift;
 pub mod error;
 pub mod external;
 pub mod files;
@@ -31,7 +32,7 @@ pub mod task;
 pub mod tuning;
 pub mod validate;
 
-pub use axis::{AxisSpec, Cell, LEVELS};
+pub use axis::{format_distance, AxisSpec, Cell, FactorStats, Feature, Placement, Spread, LEVELS};
 pub use capability::{AttackTask, GridTask, PolicyTask, SeqTask, VariantAttackTask, VecTask};
 pub use error::{Error, Result};
 pub use external::ExternalSpec;

@@ -57,6 +57,9 @@ pub struct RunRecord {
     /// Label of the cell `picture` shows, e.g. `gravity-L4` (absent: level 0, as in older records).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub picture_cell: Option<String>,
+    /// What the solver observes of an instance (the task page's information table); absent in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observes: Option<String>,
     /// Wall-clock timings in seconds: the only fields allowed to differ between identical runs.
     pub timing: Timing,
     /// Where and with what the run was made.
@@ -123,6 +126,28 @@ pub struct CellResult {
     /// What happened on each instance, in test-set order (absent in records written before they were kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcomes: Option<InstanceOutcomes>,
+    /// Where the cell lies along its axis's factor, for tasks that place their axes ([`crate::Placement`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distance: Option<CellDistance>,
+}
+
+/// A cell's declared distance from the training distribution along its axis's factor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CellDistance {
+    /// The factor the axis drifts.
+    pub factor: String,
+    /// Distance from level 0 in `unit`.
+    pub distance: f64,
+    /// The unit of `distance`.
+    pub unit: crate::axis::Spread,
+}
+
+impl CellDistance {
+    /// As tables show it, e.g. `2.5σ`.
+    pub fn label(&self) -> String {
+        crate::axis::format_distance(self.distance, self.unit)
+    }
 }
 
 /// How many of a cell's instances had a correct answer the solver could express and was trained to give

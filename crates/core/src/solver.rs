@@ -98,6 +98,13 @@ pub trait Learner<T: Task>: Send + Sync {
     fn describe(&self, _task: &T) -> String {
         self.description()
     }
+    /// What this solver observes of an instance of `task`, in a few words, for the record and the task page's
+    /// information table (e.g. `a 9x9 window around the agent, cars one tick ahead`). The default is the
+    /// task's own answer for its learning shape's encoding of the whole instance; learners that see less (or more,
+    /// like the hand-written solver) say so.
+    fn observes(&self, _task: &T) -> String {
+        "the task's encoding of the whole instance".into()
+    }
     /// The hyper-parameters for `profile`, as recorded in the run record.
     fn config(&self, task: &T, profile: &Profile) -> serde_json::Value;
     /// Whether the seed changes what this learner produces (false for a hand-written solver, which then runs
@@ -145,6 +152,9 @@ impl<T: Task> Learner<T> for Symbolic {
     }
     fn description(&self) -> String {
         "hand-written solver".to_string()
+    }
+    fn observes(&self, task: &T) -> String {
+        task.symbolic_observes().into()
     }
     fn config(&self, _task: &T, _profile: &Profile) -> serde_json::Value {
         serde_json::json!({})

@@ -333,4 +333,30 @@ pub trait Task: Send + Sync + 'static {
     fn strict_name(&self) -> &'static str {
         "strict success"
     }
+
+    /// Where each axis's levels lie along the factor it drifts, one per axis in [`Task::axes`] order; empty for a
+    /// task that does not declare them (the `-v1` tasks). A task that declares them must also declare
+    /// [`Task::features`], and `driftbench check` then verifies the placement: level 0 varies along every
+    /// factor, the measured distances agree with the declared ones, and every other feature holds its level-0
+    /// mean along the axis.
+    fn placements(&self) -> &'static [crate::axis::Placement] {
+        &[]
+    }
+
+    /// The instance features `driftbench check` measures across the levels of every axis (see
+    /// [`Task::placements`]); values come from [`Task::measure`] in the same order.
+    fn features(&self) -> &'static [crate::axis::Feature] {
+        &[]
+    }
+
+    /// The value of every [`Task::features`] entry on `instance`, in order.
+    fn measure(&self, _instance: &Self::Instance) -> Vec<f64> {
+        Vec::new()
+    }
+
+    /// What the hand-written solver observes of an instance, for the task page's information table (e.g. `every
+    /// car's future position`).
+    fn symbolic_observes(&self) -> &'static str {
+        "the whole instance"
+    }
 }

@@ -152,6 +152,7 @@ mod tests {
             failures: Default::default(),
             representability: None,
             outcomes: None,
+            distance: None,
         }
     }
 
@@ -175,6 +176,7 @@ mod tests {
             adversarial: None,
             picture: None,
             picture_cell: None,
+            observes: None,
             timing: Timing::default(),
             provenance: Provenance::default(),
         }

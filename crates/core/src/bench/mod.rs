@@ -115,6 +115,13 @@ pub trait DynTask: Send + Sync {
     fn val_examples_by_profile(&self) -> &'static [(&'static str, usize)];
     /// How many distinct instances a cell can generate, where the task says ([`Task::instance_space`]).
     fn instance_space(&self, cell: Cell) -> Option<u128>;
+    /// Where each axis's levels lie along its factor ([`Task::placements`]; empty for tasks that do not say).
+    fn placements(&self) -> &'static [crate::axis::Placement];
+    /// The task's measured features across `n` instances per cell, checked against its placements
+    /// ([`crate::drift::measure_drift`]); `None` for a task that declares neither.
+    fn drift_check(&self, seed: u64, n: usize) -> Option<crate::drift::DriftReport>;
+    /// What the hand-written solver observes ([`Task::symbolic_observes`]).
+    fn symbolic_observes(&self) -> &'static str;
 }
 
 /// Edge instances per cell that [`DynTask::self_check`] tries.
@@ -460,6 +467,20 @@ impl<T: Task> DynTask for Bench<T> {
 
     fn val_examples_by_profile(&self) -> &'static [(&'static str, usize)] {
         self.task.val_examples_by_profile()
+    }
+
+    fn placements(&self) -> &'static [crate::axis::Placement] {
+        self.task.placements()
+    }
+
+    fn drift_check(&self, seed: u64, n: usize) -> Option<crate::drift::DriftReport> {
+        crate::drift::measure_drift(&self.task, n, |cell| {
+            stream(seed, self.task.id(), &format!("drift-check/{}", cell.label(self.task.axes())))
+        })
+    }
+
+    fn symbolic_observes(&self) -> &'static str {
+        self.task.symbolic_observes()
     }
 
     fn instance_space(&self, cell: Cell) -> Option<u128> {

@@ -245,6 +245,11 @@ impl<T: Task> PreparedBench<'_, T> {
                 failures,
                 representability,
                 outcomes: Some(per_instance),
+                distance: cell.axis.and_then(|a| t.placements().get(a)).map(|p| crate::record::CellDistance {
+                    factor: p.factor.into(),
+                    distance: p.distance_of(cell.level),
+                    unit: p.unit,
+                }),
             });
         }
         progress(&format!("{phase} eval"), 1.0);
@@ -291,6 +296,7 @@ impl<T: Task> PreparedBench<'_, T> {
             adversarial,
             picture_cell: picture.as_ref().map(|_| t.picture_cell().label(t.axes())),
             picture,
+            observes: Some(learner.observes(t)),
             timing: Timing {
                 train_s,
                 eval_s,
