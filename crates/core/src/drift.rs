@@ -144,7 +144,7 @@ pub fn measure_drift<T: Task>(task: &T, n: usize, rng_of: impl Fn(Cell) -> ChaCh
             failures.push(format!("axis {}: `{name}` in also_moves is not a declared feature", spec.name));
         }
         let s0 = level0[fi];
-        if !(s0.sd > 1e-12 * s0.mean.abs().max(1.0)) {
+        if s0.sd.is_nan() || s0.sd <= 1e-12 * s0.mean.abs().max(1.0) {
             failures.push(format!(
                 "axis {}: level 0 does not vary along its factor `{}` (every level-0 instance has {}): there is no \
                  training neighbourhood to generalise from; widen the training distribution along it",
