@@ -186,17 +186,35 @@ fn repeated<T: std::hash::Hash + Eq + std::fmt::Display>(values: &[T]) -> Option
     driftbench_core::bounds::first_repeat(values).map(|v| v.to_string())
 }
 
-/// Finds tasks by id or by id without its version suffix (`sorting` for `sorting-v1`). A task named twice (as
-/// `sorting` and `sorting-v1`, say) is an error.
+/// A task id split into its name and version (`("sorting", 2)` for `sorting-v2`); `None` without a `-vN` suffix.
+pub fn task_version(id: &str) -> Option<(&str, u32)> {
+    let (base, v) = id.rsplit_once("-v")?;
+    Some((base, v.parse().ok()?))
+}
+
+/// Whether a newer version of `id`'s task is registered (`sorting-v1` once `sorting-v2` is): superseded tasks stay
+/// runnable by their full id and their records and datasets stay readable, but the default suite runs only the
+/// newest version of each task.
+pub fn superseded(reg: &[Box<dyn DynTask>], id: &str) -> bool {
+    let Some((base, version)) = task_version(id) else { return false };
+    reg.iter().any(|t| task_version(t.id()).is_some_and(|(b, v)| b == base && v > version))
+}
+
+/// Finds tasks by id or by id without its version suffix (`sorting` for the newest registered `sorting-vN`). No
+/// names: the newest version of every task (the default suite). A task named twice (as `sorting` and
+/// `sorting-v2`, say) is an error.
 pub fn select_tasks<'a>(reg: &'a [Box<dyn DynTask>], names: &[String]) -> Result<Vec<&'a dyn DynTask>, SuiteError> {
     if names.is_empty() {
-        return Ok(reg.iter().map(|t| t.as_ref()).collect());
+        return Ok(reg.iter().filter(|t| !superseded(reg, t.id())).map(|t| t.as_ref()).collect());
     }
     let tasks: Vec<&dyn DynTask> = names
         .iter()
         .map(|name| {
             reg.iter()
-                .find(|t| t.id() == name || t.id().rsplit_once("-v").is_some_and(|(base, _)| base == name))
+                .find(|t| {
+                    t.id() == name
+                        || (task_version(t.id()).is_some_and(|(base, _)| base == name) && !superseded(reg, t.id()))
+                })
                 .map(|t| t.as_ref())
                 .ok_or_else(|| SuiteError::UnknownTask {
                     name: name.clone(),

@@ -263,7 +263,8 @@ mod tests {
                 Variant::Misplaced => rng.random::<f64>() + 3.0 * shift,
                 _ => rng.random::<f64>() + shift,
             };
-            let y = rng.random::<f64>() + if self.variant == Variant::Confounded { 0.1 * cell.level as f64 } else { 0.0 };
+            let y =
+                rng.random::<f64>() + if self.variant == Variant::Confounded { 0.1 * cell.level as f64 } else { 0.0 };
             (x, y)
         }
         fn validate(&self, _: &(f64, f64)) -> Result<(), String> {
