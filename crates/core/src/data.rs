@@ -20,6 +20,28 @@ pub struct Representable {
     pub expressible: bool,
     /// Every output unit or class the correct answer needs received a positive target somewhere in training.
     pub supervised: bool,
+    /// For real-valued outputs: every output of the correct answer lies within the range of that output's
+    /// training targets (an answer outside it is an extrapolation the output layer was never fitted on). True
+    /// where the solver does not assess it (class outputs, which `supervised` covers).
+    #[serde(default = "yes")]
+    pub in_support: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Representable {
+    /// Expressible and supervised as given, within the training support.
+    pub fn new(expressible: bool, supervised: bool) -> Self {
+        Representable { expressible, supervised, in_support: true }
+    }
+
+    /// Whether the correct answer was within the solver's reach: expressible, supervised and within the training
+    /// support.
+    pub fn within_reach(&self) -> bool {
+        self.expressible && self.supervised && self.in_support
+    }
 }
 
 /// What family a solver belongs to; tables group and colour by it.

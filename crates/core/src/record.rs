@@ -161,6 +161,14 @@ pub struct CellRepresentability {
     pub supervised: u64,
     /// Successes among the `supervised` instances.
     pub successes_supervised: u64,
+    /// Instances whose correct real-valued answer lies outside the range of the training targets (counted apart
+    /// from `expressible`; absent in older records and for class outputs). `supervised` excludes them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub outside_support: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl CellRepresentability {

@@ -277,7 +277,7 @@ impl NetSolver {
             .then(|| ideal_classes(&ex.targets, self.shape.permutation))
             .flatten()
             .and_then(|slots| crate::pointer::slot_scores(&slots, c));
-        let Some(scores) = scores else { return Representable { expressible: false, supervised: false } };
+        let Some(scores) = scores else { return Representable::new(false, false) };
         let expressible = decodes(&scores);
         let unit = |p: usize, k: usize| {
             if self.per_slot {
@@ -292,7 +292,7 @@ impl NetSolver {
             .iter()
             .enumerate()
             .all(|(p, &(lo, hi))| (lo as usize..=hi as usize).any(|k| k < c && unit(p, k)));
-        Representable { expressible, supervised: expressible && supervised }
+        Representable::new(expressible, expressible && supervised)
     }
 }
 
@@ -320,7 +320,7 @@ impl<T: SeqTask> Solver<T> for NetSolver {
             Some(ex) => self.representable_example(&ex, |scores| {
                 task.decode_seq(instance, scores).is_some_and(|a| task.score(instance, &a).success)
             }),
-            None => Representable { expressible: false, supervised: false },
+            None => Representable::new(false, false),
         })
     }
 }

@@ -72,7 +72,7 @@ impl<T: SeqTask> Solver<T> for NearestListSolver {
                     .any(|pat| pat.iter().zip(&ex.targets).all(|(&k, &(lo, hi))| (lo..=hi).contains(&(k as u32))))
             })
         });
-        Some(Representable { expressible, supervised: expressible })
+        Some(Representable::new(expressible, expressible))
     }
 }
 

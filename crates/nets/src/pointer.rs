@@ -394,7 +394,7 @@ impl<T: SeqTask> Solver<T> for PointerSolver {
                 .and_then(|s| task.decode_seq(instance, &s))
                 .is_some_and(|a| task.score(instance, &a).success)
         });
-        Some(Representable { expressible, supervised: expressible })
+        Some(Representable::new(expressible, expressible))
     }
 }
 

@@ -650,7 +650,7 @@ pub(crate) fn policy_representable<T: PolicyTask>(
 ) -> driftbench_core::solver::Representable {
     let fits = task.validate(instance).is_ok()
         && task.episode(instance).is_some_and(|ep| !needs_grid || ep.observe_grid().is_some());
-    driftbench_core::solver::Representable { expressible: fits, supervised: fits }
+    driftbench_core::solver::Representable::new(fits, fits)
 }
 
 /// Appends one DAgger round's training statistics (`part`, from [`fit`]) to the run's: its learning curve shifted

@@ -381,7 +381,7 @@ impl<T: VecTask> Solver<T> for VecSolver {
         let fits = task
             .encode_vec(instance)
             .is_some_and(|x| x.len() == self.model.x_std.mean.len() && x.iter().all(|v| v.is_finite()));
-        Some(driftbench_core::solver::Representable { expressible: fits, supervised: fits })
+        Some(driftbench_core::solver::Representable::new(fits, fits))
     }
 }
 

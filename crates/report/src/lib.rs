@@ -203,6 +203,7 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
                     expressible: a.expressible + r.expressible,
                     supervised: a.supervised + r.supervised,
                     successes_supervised: a.successes_supervised + r.successes_supervised,
+                    outside_support: a.outside_support + r.outside_support,
                 });
                 let failures = sum.n - sum.successes;
                 let within = sum.supervised - sum.successes_supervised;

@@ -10,13 +10,17 @@ pub(super) struct Reach {
     pub(super) expressible: u64,
     pub(super) supervised: u64,
     pub(super) successes_supervised: u64,
+    pub(super) outside_support: u64,
 }
 
 impl Reach {
-    /// The marker a success cell carries: † some answers were not expressible, ‡ expressible but not supervised.
+    /// The marker a success cell carries: † some answers were not expressible, § some correct real-valued
+    /// answers lie outside the range of the training targets, ‡ expressible but not supervised.
     pub(super) fn marker(&self) -> &'static str {
         if self.expressible < self.n {
             " †"
+        } else if self.outside_support > 0 {
+            " §"
         } else if self.supervised < self.n {
             " ‡"
         } else {
@@ -26,7 +30,7 @@ impl Reach {
 }
 
 /// What the † and ‡ markers mean, under every table that uses them.
-pub(super) const REACH_NOTE: &str = "† some of the cell's correct answers cannot be expressed by the solver's output (the ideal output does not decode to them, or the input does not fit); ‡ expressible, but needing output units or classes that never received a positive target in training. Both are decided mechanically per instance and stored in the records; in the figures such cells are drawn as crosses.";
+pub(super) const REACH_NOTE: &str = "† some of the cell's correct answers cannot be expressed by the solver's output (the ideal output does not decode to them, or the input does not fit); § some correct answers are real values outside the range of that output's training targets (outside the training support: the output layer was never fitted there); ‡ expressible, but needing output units or classes that never received a positive target in training. Both are decided mechanically per instance and stored in the records; in the figures such cells are drawn as crosses.";
 
 /// The records of one solver on one task, seeds sorted.
 pub(super) struct SolverRuns<'a> {
@@ -65,6 +69,7 @@ impl SolverRuns<'_> {
                 expressible: acc.expressible + x.expressible,
                 supervised: acc.supervised + x.supervised,
                 successes_supervised: acc.successes_supervised + x.successes_supervised,
+                outside_support: acc.outside_support + x.outside_support,
             })
         })
     }

@@ -200,12 +200,13 @@ impl<T: Task> PreparedBench<'_, T> {
             let unanswered: Vec<bool> = outcomes.iter().map(|o| o.1).collect();
             let ones = |flags: &[bool]| flags.iter().filter(|f| **f).count() as u64;
             let within_reach: Option<Vec<bool>> =
-                representable.as_ref().map(|r| r.iter().map(|x| x.expressible && x.supervised).collect());
+                representable.as_ref().map(|r| r.iter().map(|x| x.within_reach()).collect());
             let representability =
                 representable.as_ref().zip(within_reach.as_ref()).map(|(r, reach)| CellRepresentability {
                     expressible: r.iter().filter(|x| x.expressible).count() as u64,
                     supervised: ones(reach),
                     successes_supervised: reach.iter().zip(&success).filter(|(r, s)| **r && **s).count() as u64,
+                    outside_support: r.iter().filter(|x| !x.in_support).count() as u64,
                 });
             let metric_sum: f64 = outcomes.iter().map(|o| o.0.metric).sum();
             let mut metrics: Vec<f64> = outcomes.iter().map(|o| o.0.metric).collect();
