@@ -9,8 +9,9 @@ pub(super) fn task_plots(task: &str, solvers: &[SolverRuns]) -> Result<Vec<File>
     let mut files = Vec::new();
     for (axis, levels) in axes(cells) {
         let idx: Vec<usize> = std::iter::once(l0).chain(levels.iter().map(|x| x.0)).collect();
-        let labels: Vec<String> =
-            std::iter::once("L0 train".to_string()).chain(levels.iter().map(|(_, l, _)| format!("L{l}"))).collect();
+        let labels: Vec<String> = std::iter::once("L0 train".to_string())
+            .chain(levels.iter().map(|(i, _, _)| level_label(cells, *i)))
+            .collect();
         let lines: Vec<plots::Line> = solvers
             .iter()
             .map(|s| plots::Line {
@@ -31,7 +32,7 @@ pub(super) fn task_plots(task: &str, solvers: &[SolverRuns]) -> Result<Vec<File>
             plots::Panel {
                 title: axis.to_string(),
                 x_labels: std::iter::once("L0 train".to_string())
-                    .chain(levels.iter().map(|(_, l, _)| format!("L{l}")))
+                    .chain(levels.iter().map(|(i, _, _)| level_label(cells, *i)))
                     .collect(),
                 lines: solvers
                     .iter()

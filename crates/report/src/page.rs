@@ -182,15 +182,41 @@ pub(super) fn task_page(task: &str, solvers: &[SolverRuns], samples: &[&RunRecor
             },
         );
     }
+    md.push_str(&information_table(solvers));
     for (axis, levels) in axes(cells) {
         let _ = writeln!(md, "\n## Drift axis `{axis}`\n");
-        let _ = writeln!(md, "| level | meaning |\n|---|---|");
-        let _ = writeln!(md, "| 0 | {} |", cells[l0].level_description);
-        for (_, level, desc) in &levels {
-            let _ = writeln!(md, "| {level} | {desc} |");
+        let placed = levels.iter().find_map(|(i, _, _)| cells[*i].distance.as_ref());
+        match placed {
+            Some(d) => {
+                let _ = writeln!(
+                    md,
+                    "Levels are placed along one factor, `{}`: distance from the training distribution in {} \
+                     ({}).\n",
+                    d.factor,
+                    d.unit.symbol(),
+                    match d.unit {
+                        driftbench_core::Spread::Sigma => "standard deviations of the factor over level 0",
+                        driftbench_core::Spread::Range => "widths of level 0's range beyond its nearer edge",
+                    }
+                );
+                let _ = writeln!(md, "| level | distance | meaning |\n|---|---|---|");
+                let _ = writeln!(md, "| 0 | 0 | {} |", cells[l0].level_description);
+                for (i, level, desc) in &levels {
+                    let d = cells[*i].distance.as_ref().map(|d| d.label()).unwrap_or_else(|| "–".into());
+                    let _ = writeln!(md, "| {level} | {d} | {desc} |");
+                }
+            }
+            None => {
+                let _ = writeln!(md, "| level | meaning |\n|---|---|");
+                let _ = writeln!(md, "| 0 | {} |", cells[l0].level_description);
+                for (_, level, desc) in &levels {
+                    let _ = writeln!(md, "| {level} | {desc} |");
+                }
+            }
         }
-        let header: Vec<String> =
-            std::iter::once("L0 (train)".to_string()).chain(levels.iter().map(|(_, l, _)| format!("L{l}"))).collect();
+        let header: Vec<String> = std::iter::once("L0 (train)".to_string())
+            .chain(levels.iter().map(|(i, _, _)| level_label(cells, *i)))
+            .collect();
         let idx: Vec<usize> = std::iter::once(l0).chain(levels.iter().map(|x| x.0)).collect();
         let table = |md: &mut String, title: &str, cell: &dyn Fn(&SolverRuns, usize) -> String| {
             let _ = writeln!(md, "\n{title}:\n");
@@ -412,4 +438,37 @@ pub(super) fn task_csv(solvers: &[SolverRuns]) -> String {
         }
     }
     csv
+}
+
+/// What each solver observes of an instance and what it learned from, as its records say: the comparison is
+/// between solvers that know different things, and this table says which.
+pub(super) fn information_table(solvers: &[SolverRuns]) -> String {
+    let mut md = String::from(
+        "\n## Information: what each solver observes and learns from\n\nA gap between solvers may come from what \
+         they are shown rather than how they generalise; controls that see what a learner sees separate the two. \
+         *Level-0 data*: what training consumed (means over seeds).\n\n| solver | kind | observes | level-0 data |\n|---|---|---|---|\n",
+    );
+    for s in solvers {
+        let observes = s.runs[0].observes.as_deref().unwrap_or("(not recorded)");
+        let mut data = Vec::new();
+        let examples = s.mean_of(|r| r.training.examples as f64);
+        let trials = s.mean_of(|r| r.training.trials as f64);
+        let deaths = s.mean_of(|r| r.training.deaths as f64);
+        let seen = s.mean_of(|r| r.training.examples_seen as f64);
+        if examples > 0.0 {
+            data.push(format!("{} distinct examples", count(examples)));
+        }
+        if seen > 0.0 {
+            data.push(format!("{} presented", count(seen)));
+        }
+        if trials > 0.0 {
+            data.push(format!("{} trials", count(trials)));
+        }
+        if deaths > 0.0 {
+            data.push(format!("{} deaths", count(deaths)));
+        }
+        let data = if data.is_empty() { "none".to_string() } else { data.join(", ") };
+        let _ = writeln!(md, "| {} | {} | {} | {data} |", s.name, kind_name(s.kind), observes.replace('|', "/"));
+    }
+    md
 }

@@ -200,24 +200,169 @@ pub(super) fn axes(cells: &[CellResult]) -> Vec<(&str, Vec<Level<'_>>)> {
     out
 }
 
-/// Headline figures of one solver: level-0 rate, mean over OOD cells, worst OOD cell.
-pub(super) fn headline(s: &SolverRuns) -> (f64, f64, String) {
+/// The least share of a cell's instances that must lie within a learner's reach for the cell to enter the
+/// within-reach aggregates: below it, the cell says what the learner was never shown, not how it generalises.
+pub(super) const MIN_WITHIN_REACH: f64 = 0.1;
+
+/// A level's column label: `L3`, or `L3 (2.5σ)` where the record places the level along its axis's factor.
+pub(super) fn level_label(cells: &[CellResult], i: usize) -> String {
+    match &cells[i].distance {
+        Some(d) => format!("L{} ({})", cells[i].level, d.label()),
+        None => format!("L{}", cells[i].level),
+    }
+}
+
+/// Headline figures of one solver, over every OOD cell and over the instances within its reach.
+pub(super) struct Headline {
+    /// Level-0 success rate, pooled over seeds.
+    pub(super) level0: f64,
+    /// Mean of the OOD cells' success rates, all instances.
+    pub(super) mean_all: f64,
+    /// The lowest OOD cell, all instances: `rate (axis-Lk)`.
+    pub(super) worst_all: String,
+    /// Mean of the OOD cells' success rates on the instances within reach, over the cells with at least
+    /// [`MIN_WITHIN_REACH`] of their instances within reach; equal to `mean_all` for solvers that do not assess
+    /// reach (they are never out of it).
+    pub(super) mean_reach: Option<f64>,
+    /// The lowest such cell.
+    pub(super) worst_reach: String,
+    /// OOD cells counted in the within-reach figures, and OOD cells in all.
+    pub(super) cells_reach: (usize, usize),
+    /// Level-0 strict success rate and its mean over the OOD cells, for tasks with a strict criterion.
+    pub(super) strict: Option<(f64, f64)>,
+}
+
+/// The headline figures of `s` ([`Headline`]).
+pub(super) fn headline(s: &SolverRuns) -> Headline {
     let cells = &s.runs[0].cells;
-    let rate = |i: usize| {
-        let (k, n) = s.pooled(i);
-        if n == 0 {
-            0.0
-        } else {
-            k as f64 / n as f64
-        }
+    let ratio = |(k, n): (u64, u64)| if n == 0 { 0.0 } else { k as f64 / n as f64 };
+    let rate = |i: usize| ratio(s.pooled(i));
+    let ood: Vec<usize> = (0..cells.len()).filter(|&i| cells[i].level > 0).collect();
+    let l0 = cells.iter().position(|c| c.level == 0);
+    let mean = |v: &[(usize, f64)]| v.iter().map(|x| x.1).sum::<f64>() / v.len().max(1) as f64;
+    let worst = |v: &[(usize, f64)]| {
+        v.iter()
+            .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+            .map(|&(i, r)| format!("{} ({}-L{})", pct(r), cells[i].axis, cells[i].level))
+            .unwrap_or_else(|| "–".into())
     };
-    let l0 = cells.iter().position(|c| c.level == 0).map(rate).unwrap_or(0.0);
-    let ood: Vec<(usize, f64)> = (0..cells.len()).filter(|&i| cells[i].level > 0).map(|i| (i, rate(i))).collect();
-    let mean = ood.iter().map(|x| x.1).sum::<f64>() / ood.len().max(1) as f64;
-    let worst = ood
+    let all: Vec<(usize, f64)> = ood.iter().map(|&i| (i, rate(i))).collect();
+    let within: Vec<(usize, f64)> = ood
         .iter()
-        .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
-        .map(|&(i, r)| format!("{} ({}-L{})", pct(r), cells[i].axis, cells[i].level))
-        .unwrap_or_else(|| "–".into());
-    (l0, mean, worst)
+        .filter_map(|&i| match s.reach(i) {
+            None => Some((i, rate(i))),
+            Some(r) if r.supervised > 0 && r.supervised as f64 >= MIN_WITHIN_REACH * r.n as f64 => {
+                Some((i, r.successes_supervised as f64 / r.supervised as f64))
+            }
+            Some(_) => None,
+        })
+        .collect();
+    let strict = s.runs[0].strict_name.as_ref().map(|_| {
+        let l0 = l0.map(|i| ratio(s.pooled_strict(i))).unwrap_or(0.0);
+        let m = ood.iter().map(|&i| ratio(s.pooled_strict(i))).sum::<f64>() / ood.len().max(1) as f64;
+        (l0, m)
+    });
+    Headline {
+        level0: l0.map(rate).unwrap_or(0.0),
+        mean_all: mean(&all),
+        worst_all: worst(&all),
+        mean_reach: (!within.is_empty()).then(|| mean(&within)),
+        worst_reach: worst(&within),
+        cells_reach: (within.len(), all.len()),
+        strict,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use driftbench_core::record::{CellDistance, CellRepresentability, Provenance, Timing};
+
+    fn cell(axis: &str, level: u8, n: u64, successes: u64, reach: Option<(u64, u64)>) -> CellResult {
+        CellResult {
+            axis: axis.into(),
+            level,
+            level_description: String::new(),
+            n,
+            successes,
+            no_answer: 0,
+            mean_metric: 0.0,
+            median_metric: 0.0,
+            strict_successes: None,
+            mean_work: 0.0,
+            failures: Default::default(),
+            representability: reach.map(|(supervised, successes_supervised)| CellRepresentability {
+                expressible: n,
+                supervised,
+                successes_supervised,
+                outside_support: n - supervised,
+            }),
+            outcomes: None,
+            distance: (level > 0).then(|| CellDistance {
+                factor: "g".into(),
+                distance: 1.5 * level as f64,
+                unit: driftbench_core::Spread::Sigma,
+            }),
+        }
+    }
+
+    fn record(cells: Vec<CellResult>) -> RunRecord {
+        RunRecord {
+            schema: driftbench_core::record::RECORD_SCHEMA,
+            task: "t-v2".into(),
+            solver: "net".into(),
+            kind: SolverKind::Network,
+            seed: 1,
+            profile: driftbench_core::Profile::tiny(),
+            profile_hash: None,
+            config: Default::default(),
+            test_source: "generated".into(),
+            metric_name: "m".into(),
+            work_name: "w".into(),
+            strict_name: None,
+            training: Default::default(),
+            cells,
+            experiment: None,
+            adversarial: None,
+            picture: None,
+            picture_cell: None,
+            observes: Some("a window".into()),
+            timing: Timing::default(),
+            provenance: Provenance::default(),
+        }
+    }
+
+    #[test]
+    fn within_reach_aggregates_leave_out_cells_mostly_out_of_reach_and_keep_the_all_instances_figures() {
+        // L1: 50 of 100 within reach, 40 of them solved (80%), 40 solved in all; L2: 5 of 100 within reach (below
+        // 10%), 5 solved; level 0: all within reach.
+        let r = record(vec![
+            cell("in-dist", 0, 100, 90, Some((100, 90))),
+            cell("g", 1, 100, 40, Some((50, 40))),
+            cell("g", 2, 100, 5, Some((5, 5))),
+        ]);
+        let s = SolverRuns { name: "net", kind: SolverKind::Network, runs: vec![&r] };
+        let h = headline(&s);
+        assert!((h.level0 - 0.9).abs() < 1e-12);
+        assert!((h.mean_all - 0.225).abs() < 1e-12, "{}", h.mean_all);
+        assert_eq!(h.cells_reach, (1, 2));
+        assert!((h.mean_reach.unwrap() - 0.8).abs() < 1e-12);
+        assert_eq!(h.worst_all, "5.0 (g-L2)");
+        assert_eq!(h.worst_reach, "80.0 (g-L1)");
+        // Outside the training support is marked, and the cells carry their distance.
+        assert_eq!(s.reach(1).unwrap().marker(), " §");
+        assert_eq!(level_label(&r.cells, 2), "L2 (3.0σ)");
+        assert_eq!(level_label(&r.cells, 0), "L0");
+    }
+
+    #[test]
+    fn solvers_that_do_not_assess_reach_have_equal_figures_and_the_page_says_what_each_observes() {
+        let r = record(vec![cell("in-dist", 0, 10, 10, None), cell("g", 1, 10, 3, None)]);
+        let s = SolverRuns { name: "net", kind: SolverKind::Network, runs: vec![&r] };
+        let h = headline(&s);
+        assert_eq!(h.mean_reach, Some(h.mean_all));
+        assert_eq!(h.worst_reach, h.worst_all);
+        let table = super::super::page::information_table(&[s]);
+        assert!(table.contains("| net | network | a window |"), "{table}");
+    }
 }
