@@ -199,6 +199,15 @@ enum DatasetAction {
         #[arg(long, default_value_t = 1000)]
         n: usize,
     },
+    /// Seal a task's test sets: record in the manifest that they were generated once its solvers' configurations
+    /// were frozen (today's date, the commit), after which they are never regenerated.
+    Seal {
+        #[arg(long, default_value = "datasets")]
+        dir: PathBuf,
+        /// Task id or name.
+        #[arg(long)]
+        task: String,
+    },
     /// Check every test set against the manifest's hashes.
     Verify {
         #[arg(long, default_value = "datasets")]
@@ -331,6 +340,17 @@ fn real_main(reg: Vec<Box<dyn driftbench_core::bench::DynTask>>) -> Result<()> {
                 entries.len(),
                 bytes as f64 / 1e6,
                 dir.join("manifest.json").display()
+            );
+        }
+        Command::Datasets { action: DatasetAction::Seal { dir, task } } => {
+            let t = select_tasks(&reg, &[task])?[0];
+            let seal = driftbench::seal_datasets(t, &dir)?;
+            println!(
+                "sealed {}'s test sets on {} at {} (sets {})",
+                seal.task,
+                seal.date,
+                seal.commit,
+                &seal.sets_blake3[..12]
             );
         }
         Command::Datasets { action: DatasetAction::Verify { dir } } => {

@@ -147,6 +147,15 @@ pub enum SuiteError {
          (records of one task from two profiles cannot be reported together)"
     )]
     MixedProfiles { folder: String, task: String, theirs: String, ours: String },
+    /// Test sets that were sealed and may not be regenerated.
+    #[error(
+        "{task}'s test sets were sealed on {date} at {commit}: sealed sets are never regenerated (that would let \
+         a new draw replace the one the configurations were judged on); register a new task version for new sets"
+    )]
+    Sealed { task: String, date: String, commit: String },
+    /// Sealing refused (no sets, sealed already, or code not committed).
+    #[error("cannot seal {task}: {reason}")]
+    Seal { task: String, reason: String },
     /// An error from the core crate.
     #[error(transparent)]
     Core(#[from] driftbench_core::Error),
@@ -500,7 +509,14 @@ pub fn generate_datasets(
 ) -> Result<Vec<driftbench_core::dataset::SetEntry>, SuiteError> {
     use driftbench_core::dataset::{write_set, Manifest, CANONICAL_SEED, MANIFEST_SCHEMA};
     driftbench_core::record::check_output_dir(dir, "datasets folder")?;
-    let mut manifest = Manifest::load(dir)?.unwrap_or(Manifest { schema: MANIFEST_SCHEMA, sets: Vec::new() });
+    let mut manifest = Manifest::load(dir)?.unwrap_or(Manifest { schema: MANIFEST_SCHEMA, ..Default::default() });
+    if let Some(seal) = tasks.iter().find_map(|t| manifest.seal_of(t.id())) {
+        return Err(SuiteError::Sealed {
+            task: seal.task.clone(),
+            date: seal.date.clone(),
+            commit: seal.commit.clone(),
+        });
+    }
     // Generate everything before writing anything, so that a failure leaves the folder as it was.
     let sets: Vec<_> = tasks.iter().map(|t| t.generate_test_sets(n, CANONICAL_SEED)).collect::<Result<_, _>>()?;
     let mut all = Vec::new();
@@ -514,6 +530,26 @@ pub fn generate_datasets(
     }
     manifest.save(dir)?;
     Ok(all)
+}
+
+/// Seals `task`'s test sets in `dir`'s manifest: records today's date and the commit whose solver configurations
+/// they are judged with, and pins the sets' hashes (see [`driftbench_core::dataset::Seal`]). Refused from code
+/// with uncommitted changes, for a task without sets, or one sealed already.
+pub fn seal_datasets(task: &dyn DynTask, dir: &Path) -> Result<driftbench_core::dataset::Seal, SuiteError> {
+    use driftbench_core::dataset::{utc_date, Manifest};
+    let refuse = |reason: String| SuiteError::Seal { task: task.id().into(), reason };
+    let manifest = Manifest::load(dir)?;
+    let mut manifest = manifest.ok_or_else(|| refuse(format!("no manifest in {}", dir.display())))?;
+    if let Some(files) = uncommitted_code() {
+        return Err(refuse(format!("the code has uncommitted changes ({}): commit first", files.join(", "))));
+    }
+    let commit = provenance(1).git_commit.ok_or_else(|| refuse("no git commit to seal at".into()))?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let seal = manifest.seal(task.id(), utc_date(now), commit).map_err(refuse)?.clone();
+    // Every set must load through the run's own loader before it is sealed.
+    verify_datasets(&[task], dir)?;
+    manifest.save(dir)?;
+    Ok(seal)
 }
 
 /// Checks a datasets folder completely: the manifest's entries (each cell once, by its own file, inside the

@@ -22,6 +22,25 @@ pub struct Manifest {
     pub schema: u32,
     /// The sets, sorted by task then file.
     pub sets: Vec<SetEntry>,
+    /// Tasks whose test sets are sealed: generated once their solvers' configurations were frozen, never
+    /// regenerated, never read by tuning (absent in manifests written before sealing existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sealed: Vec<Seal>,
+}
+
+/// When and at which code a task's test sets were sealed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seal {
+    /// Task id.
+    pub task: String,
+    /// UTC date of sealing, `YYYY-MM-DD`.
+    pub date: String,
+    /// The commit whose solver configurations were frozen when the sets were sealed.
+    pub commit: String,
+    /// BLAKE3 of the task's manifest entries at sealing (file, count and hash of every set): a set changed
+    /// afterwards no longer matches its seal.
+    pub sets_blake3: String,
 }
 
 /// One frozen test set.
@@ -100,6 +119,19 @@ impl Manifest {
                 return Err(format!("{at}: n {reason}"));
             }
         }
+        let mut sealed = std::collections::HashSet::new();
+        for s in &self.sealed {
+            if !sealed.insert(s.task.as_str()) {
+                return Err(format!("{} is sealed twice", s.task));
+            }
+            if self.sets_hash(&s.task) != s.sets_blake3 {
+                return Err(format!(
+                    "{}'s test sets no longer match their seal of {} at {}: sealed sets are never regenerated or \
+                     edited (a new task version gets new sets)",
+                    s.task, s.date, s.commit
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -115,12 +147,55 @@ impl Manifest {
         self.sets.iter().filter(move |s| s.task == task)
     }
 
+    /// The seal of `task`, if its sets are sealed.
+    pub fn seal_of(&self, task: &str) -> Option<&Seal> {
+        self.sealed.iter().find(|s| s.task == task)
+    }
+
+    /// BLAKE3 over `task`'s entries (cell, file, count, seed and hash of each, in order): what a [`Seal`] pins.
+    pub fn sets_hash(&self, task: &str) -> String {
+        let text: String = self
+            .task_sets(task)
+            .map(|e| format!("{}\t{}\t{}\t{}\t{}\n", e.cell, e.file, e.n, e.seed, e.blake3))
+            .collect();
+        hash_hex(text.as_bytes())
+    }
+
+    /// Seals `task`'s sets at `commit` on `date`; an error when it has no sets or is sealed already.
+    pub fn seal(&mut self, task: &str, date: String, commit: String) -> std::result::Result<&Seal, String> {
+        if let Some(s) = self.seal_of(task) {
+            return Err(format!("{task}'s test sets were sealed on {} at {} already", s.date, s.commit));
+        }
+        if self.task_sets(task).next().is_none() {
+            return Err(format!("{task} has no test sets to seal: run `driftbench datasets generate --task {task}`"));
+        }
+        let sets_blake3 = self.sets_hash(task);
+        self.sealed.push(Seal { task: task.into(), date, commit, sets_blake3 });
+        self.sealed.sort_by(|a, b| a.task.cmp(&b.task));
+        Ok(self.sealed.iter().find(|s| s.task == task).expect("just sealed"))
+    }
+
     /// Replaces the entries of `task` with `entries`.
     pub fn replace_task(&mut self, task: &str, entries: Vec<SetEntry>) {
         self.sets.retain(|s| s.task != task);
         self.sets.extend(entries);
         self.sets.sort_by(|a, b| (&a.task, &a.file).cmp(&(&b.task, &b.file)));
     }
+}
+
+/// `YYYY-MM-DD` of a Unix time in seconds (UTC, proleptic Gregorian).
+pub fn utc_date(unix_seconds: u64) -> String {
+    // Days to civil date (H. Hinnant's algorithm).
+    let z = (unix_seconds / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
 }
 
 /// Hex BLAKE3 of some bytes.
@@ -212,7 +287,11 @@ mod tests {
             seed: 1,
             blake3: String::new(),
         };
-        let ok = Manifest { schema: 1, sets: vec![entry("a-L1", "t/a-L1.jsonl"), entry("a-L2", "t/a-L2.jsonl")] };
+        let ok = Manifest {
+            schema: 1,
+            sets: vec![entry("a-L1", "t/a-L1.jsonl"), entry("a-L2", "t/a-L2.jsonl")],
+            ..Default::default()
+        };
         assert_eq!(ok.check(), Ok(()));
         let cases = [
             (entry("a-L1", "t/a-L1.jsonl"), "listed twice"),
@@ -228,5 +307,35 @@ mod tests {
             let e = m.check().unwrap_err();
             assert!(e.contains(needle), "{needle}: {e}");
         }
+    }
+
+    #[test]
+    fn a_seal_pins_the_sets_and_is_given_once() {
+        let entry = |cell: &str| SetEntry {
+            task: "t-v2".into(),
+            cell: cell.into(),
+            file: format!("t-v2/{cell}.jsonl"),
+            n: 5,
+            seed: 1,
+            blake3: "00".into(),
+        };
+        let mut m = Manifest { schema: 1, sets: vec![entry("a-L1"), entry("a-L2")], ..Default::default() };
+        assert!(m.seal("u-v1", "2026-12-07".into(), "abc".into()).unwrap_err().contains("no test sets"));
+        m.seal("t-v2", "2026-12-07".into(), "abc".into()).unwrap();
+        assert_eq!(m.check(), Ok(()));
+        assert!(m.seal("t-v2", "2026-12-08".into(), "def".into()).unwrap_err().contains("sealed on 2026-12-07"));
+        // A sealed set changed afterwards breaks the manifest.
+        let mut edited = m.clone();
+        edited.sets[1].blake3 = "01".into();
+        assert!(edited.check().unwrap_err().contains("no longer match their seal"));
+        let text = serde_json::to_string(&m).unwrap();
+        assert_eq!(serde_json::from_str::<Manifest>(&text).unwrap(), m);
+    }
+
+    #[test]
+    fn utc_dates_are_civil_dates() {
+        assert_eq!(utc_date(0), "1970-01-01");
+        assert_eq!(utc_date(951_782_400), "2000-02-29");
+        assert_eq!(utc_date(1_796_601_600), "2026-12-07");
     }
 }

@@ -263,7 +263,7 @@ fn json_round_trip_is_exact_and_unknown_fields_are_rejected() {
     // Through frozen JSON Lines files, as canonical test sets are read.
     let dir = std::env::temp_dir().join(format!("driftbench-navigation-{}", std::process::id()));
     let write = |mutate: &dyn Fn(String) -> String| -> Vec<String> {
-        let mut manifest = Manifest { schema: MANIFEST_SCHEMA, sets: vec![] };
+        let mut manifest = Manifest { schema: MANIFEST_SCHEMA, ..Default::default() };
         let mut all = Vec::new();
         for cell in Cell::grid(AXES.len()) {
             let lines: Vec<String> = bench.generate_lines(cell, 3, 9).unwrap().into_iter().map(mutate).collect();
