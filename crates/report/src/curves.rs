@@ -1,6 +1,10 @@
 //! Per-task figures and tables: generalisation curves, sample efficiency and deaths to competence.
-
-use super::*;
+use crate::page::band;
+use crate::runs::{axes, count, level_label, pct, SolverRuns};
+use crate::{plots, File, ReportError};
+use driftbench_core::record::{CellResult, Experiment, RunRecord};
+use driftbench_core::solver::SolverKind;
+use std::fmt::Write as _;
 
 /// One generalisation curve per drift axis: `plots/<task>-<axis>.svg`.
 pub(super) fn task_plots(task: &str, solvers: &[SolverRuns]) -> Result<Vec<File>, ReportError> {

@@ -11,10 +11,8 @@ pub mod compare;
 pub mod paired;
 pub mod plots;
 
-use driftbench_core::record::{CellResult, Experiment, RunRecord};
-use driftbench_core::solver::SolverKind;
-use driftbench_core::stats::{mean_ci, wilson};
-use std::collections::BTreeMap;
+use driftbench_core::record::RunRecord;
+use driftbench_core::stats::wilson;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -57,9 +55,9 @@ mod instances;
 mod page;
 mod runs;
 
-use curves::*;
-use page::*;
-use runs::*;
+use curves::{competence_plot, sample_plot, task_plots};
+use page::{adversarial_table, learning_lines, task_csv, task_page};
+use runs::{count, group, headline, kind_name, pct, rate_ci, Reach, SolverRuns};
 
 /// One output file: path relative to the output folder, and its contents.
 pub type File = (String, String);

@@ -1,6 +1,14 @@
 //! One task's Markdown page: headline, per-cell tables, adversarial results, pictures and its CSV.
-
-use super::*;
+use crate::curves::{competence_table, sample_table};
+use crate::plots;
+use crate::runs::{
+    axes, capitalise, count, kind_name, level_label, opt_pct, pct, rate_ci, seed_ci, SolverRuns, REACH_NOTE,
+};
+use driftbench_core::record::RunRecord;
+use driftbench_core::solver::SolverKind;
+use driftbench_core::stats::{mean_ci, wilson};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 /// The adversarial table of one task (Markdown), if any solver was attacked.
 pub(super) fn adversarial_table(solvers: &[SolverRuns]) -> Option<String> {

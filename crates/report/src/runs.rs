@@ -1,6 +1,10 @@
 //! Grouping records into per-solver runs, and the number formats the tables share.
-
-use super::*;
+use crate::test_set_identity;
+use crate::ReportError;
+use driftbench_core::record::{CellResult, RunRecord};
+use driftbench_core::solver::SolverKind;
+use driftbench_core::stats::{mean_ci, wilson};
+use std::collections::BTreeMap;
 
 /// A cell's representability pooled over seeds ([`driftbench_core::record::CellRepresentability`]).
 #[derive(Debug, Clone, Copy, Default)]
