@@ -1,6 +1,8 @@
 //! The continuous attacks: FGSM, PGD and random corners of the box, and bisection of the breaking budget.
 
-use super::*;
+use super::{AttackConfig, AttackTask, Error, Outcome, Result, Solver, Task, VecTask, BUDGETS};
+use super::{AttackPoint, AttackStats, AttackSurface, BudgetResult, ChaCha8Rng, LinearReference, Rng};
+use rayon::prelude::*;
 
 /// The correct output of `inst` and its central differences across the box's faces, from the hand-written
 /// solver's answers; `None` when the task cannot express answers as outputs.

@@ -105,8 +105,8 @@ mod variants;
 
 pub use crate::data::{AttackStats, BudgetResult};
 pub use crate::surface::{AttackPoint, AttackSurface, LinearReference};
-use attacker::*;
-use variants::*;
+use attacker::{linear_reference, Attacker, Target};
+use variants::run_variants;
 
 /// The adversarial experiment as a task's registration wires it ([`seq_attack`], [`vec_attack`] or
 /// [`variant_attack`], whichever its capability traits allow): runs it on `instances` (level-0 test instances)

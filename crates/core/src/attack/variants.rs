@@ -1,6 +1,10 @@
 //! The discrete attack for policy tasks: aimed variants a few changes away, per solved episode.
 
-use super::*;
+use super::attacker::median_breaking;
+use super::{
+    stream, AttackConfig, AttackStats, BudgetResult, Error, Outcome, Result, Solver, VariantAttackTask, VARIANT_SIZES,
+};
+use rayon::prelude::*;
 
 /// The discrete attack ([`VariantAttackTask::attack_variants`]) on any solver: per instance answered correctly, variants of
 /// growing size aimed at the solver's own answer; an instance survives size k when no variant of size at most k

@@ -1,6 +1,8 @@
 //! Found expressions: the entry table, expression trees and the bank of distinct behaviours.
 
-use super::*;
+use super::{Grammar, MAX_ARITY};
+use std::collections::BTreeMap;
+use std::fmt::Debug;
 
 /// A stored program: its operator and the ids of its arguments.
 #[derive(Debug, Clone, Copy)]

@@ -1,6 +1,8 @@
 //! The bottom-up enumeration itself: sizes in order, argument compositions, pruning and caps.
 
-use super::*;
+use super::{finish, mix, type_hash, Bank, Cap, Caps, Control, Entry, Found, Grammar, SearchStats, Table, MAX_ARITY};
+use std::collections::BTreeMap;
+use std::time::Instant;
 
 /// The search state while one size is being enumerated.
 struct State<'g, G: Grammar> {

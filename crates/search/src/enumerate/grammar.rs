@@ -1,6 +1,7 @@
 //! What a grammar gives the enumerator: terminals, productions, caps, control and the search statistics.
 
-use super::*;
+use std::fmt::Debug;
+use std::hash::Hash;
 
 /// Most arguments a production may take.
 pub const MAX_ARITY: usize = 3;

@@ -57,20 +57,17 @@
 //! assert_eq!(stats.enumerated, 8);
 //! assert_eq!(bank.show(&Arith, 2), "(n + n)");
 //! ```
-use std::collections::BTreeMap;
-use std::fmt::Debug;
-use std::hash::Hash;
-use std::time::Instant;
 
 mod bank;
 mod engine;
 mod grammar;
 mod table;
 
-pub use bank::*;
-pub use engine::*;
-pub use grammar::*;
-use table::*;
+use bank::Entry;
+pub use bank::{Bank, Expr, Found};
+pub use engine::enumerate;
+pub use grammar::{Cap, Caps, Control, Grammar, Production, SearchStats, Terminal, MAX_ARITY};
+use table::{finish, mix, type_hash, Table};
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,6 @@
 //! The open-addressing table of behaviour hashes that observational-equivalence pruning looks values up in.
 
-use super::*;
+use std::hash::Hash;
 
 /// Open-addressing set of program ids, keyed by behaviour hash; equality is decided by the grammar.
 pub(super) struct Table {
