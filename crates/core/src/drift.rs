@@ -46,8 +46,9 @@ pub struct DriftReport {
 }
 
 impl DriftReport {
-    /// One line per axis and level for `driftbench check`: the factor's level-0 spread, each level's measured
-    /// against declared distance, and the feature that strayed farthest from its level-0 mean (in tolerances).
+    /// The lines `driftbench check` prints: per axis, the factor's level-0 spread, then one row per feature with
+    /// its mean at level 0 and at each level of the axis (the factor and what it drags along marked), then each
+    /// level's measured against declared distance.
     pub fn lines(&self) -> Vec<String> {
         let mut out = Vec::new();
         let index = |name: &str| self.features.iter().position(|f| f.name == name);
@@ -55,31 +56,50 @@ impl DriftReport {
             let Some(fi) = index(a.placement.factor) else { continue };
             let s0 = &self.level0[fi];
             out.push(format!(
-                "axis {}: factor `{}`, level 0 mean {:.3} sd {:.3} range [{:.3}, {:.3}]",
-                a.axis, a.placement.factor, s0.mean, s0.sd, s0.min, s0.max
+                "axis {}: drifts `{}` (level 0: mean {:.3}, sd {:.3}, range [{:.3}, {:.3}]); feature means at L0 | L1..L{}:",
+                a.axis,
+                a.placement.factor,
+                s0.mean,
+                s0.sd,
+                s0.min,
+                s0.max,
+                a.levels.len()
             ));
-            for l in &a.levels {
-                let held = self
-                    .features
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, f)| *i != fi && !a.placement.also_moves.contains(&f.name))
-                    .map(|(i, f)| ((l.means[i] - self.level0[i].mean).abs() / f.tolerance, f.name))
-                    .max_by(|x, y| x.0.total_cmp(&y.0));
+            for (i, f) in self.features.iter().enumerate() {
+                let role = if i == fi {
+                    "drifted"
+                } else if a.placement.also_moves.contains(&f.name) {
+                    "follows"
+                } else {
+                    "held"
+                };
+                let means: Vec<String> = a.levels.iter().map(|l| format!("{:.3}", l.means[i])).collect();
+                let worst = a.levels.iter().map(|l| (l.means[i] - self.level0[i].mean).abs()).fold(0.0, f64::max);
+                let tolerance = if role == "held" {
+                    format!(" (max shift {worst:.3}, tolerance {})", f.tolerance)
+                } else {
+                    String::new()
+                };
                 out.push(format!(
-                    "  L{}: {} mean {:.3}, distance {} (declared {}){}",
-                    l.level,
-                    a.placement.factor,
-                    l.factor.mean,
-                    crate::axis::format_distance(l.distance, a.placement.unit),
-                    a.placement.label(l.level),
-                    match held {
-                        Some((ratio, name)) =>
-                            format!("; held features within {:.0}% of tolerance (worst: {name})", 100.0 * ratio),
-                        None => String::new(),
-                    }
+                    "  {role:<7} {:<28} {:.3} | {}{tolerance}",
+                    f.name,
+                    self.level0[i].mean,
+                    means.join(" ")
                 ));
             }
+            let distances: Vec<String> = a
+                .levels
+                .iter()
+                .map(|l| {
+                    format!(
+                        "L{} {} (declared {})",
+                        l.level,
+                        crate::axis::format_distance(l.distance, a.placement.unit),
+                        a.placement.label(l.level)
+                    )
+                })
+                .collect();
+            out.push(format!("  distances: {}", distances.join(", ")));
         }
         out
     }
@@ -308,7 +328,8 @@ mod tests {
         for (m, want) in d.iter().zip([2.0, 4.0, 8.0, 16.0]) {
             assert!((m - want).abs() < 0.3, "{d:?}");
         }
-        assert_eq!(report.lines().len(), 5);
+        // A header, one row per feature and the distances.
+        assert_eq!(report.lines().len(), 4);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Unit tests of the adversarial experiment on a toy sign task.
 
-use super::*;
 use super::attacker::{Job, Tally};
+use super::*;
 use crate::axis::{AxisSpec, Cell};
 use crate::solver::{Attempt, Learner, SolveInfo, Symbolic, TrainData};
 use crate::task::{Outcome, VecShape};
