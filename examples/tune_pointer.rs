@@ -5,9 +5,10 @@
 //! results are recorded in `docs/networks.md`.
 //!
 //! `cargo run --release --example tune_pointer -- [candidate-index ...]` (`TUNE_STEPS=n` overrides the steps)
+use driftbench_core::SeqTask;
 use driftbench_core::{tuning, Cell, Learner, Profile};
 use driftbench_nets::pointer::{PointerConfig, PointerLearner};
-use driftbench_tasks::Sorting;
+use driftbench_tasks::{Sorting, SortingV2};
 use std::time::Instant;
 
 fn candidates() -> Vec<(String, PointerLearner)> {
@@ -39,11 +40,22 @@ fn candidates() -> Vec<(String, PointerLearner)> {
 
 fn main() {
     driftbench_nets::configure_cpu_threads();
-    let task = Sorting;
+    // `TUNE_TASK=sorting-v2` tunes on sorting-v2's level 0 (default sorting-v1).
+    match std::env::var("TUNE_TASK").as_deref() {
+        Ok("sorting-v2") => tune(&SortingV2),
+        Ok("sorting-v1") | Err(_) => tune(&Sorting),
+        Ok(other) => {
+            eprintln!("error: TUNE_TASK `{other}` is neither sorting-v1 nor sorting-v2");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn tune<T: SeqTask>(task: &T) {
     let profile = Profile::quick();
     let seed = 100;
     // Sealed: level 0 only, from the tuning streams; a suite seed or a drift cell is refused.
-    let data = match tuning::tuning_data(&task, Cell::IN_DIST, seed, profile.train_examples, profile.val_examples) {
+    let data = match tuning::tuning_data(task, Cell::IN_DIST, seed, profile.train_examples, profile.val_examples) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
@@ -60,7 +72,7 @@ fn main() {
             learner.train.steps = s;
         }
         let t0 = Instant::now();
-        match Learner::<Sorting>::train(&learner, &task, &data, &profile, seed, &|_| {}) {
+        match Learner::<T>::train(&learner, task, &data, &profile, seed, &|_| {}) {
             Ok((_, s)) => println!(
                 "{i:2} {name:52} exact {:.4}  pointer acc {:.4}  best step {:?}  params {}  {:.1}s  curve {:?}",
                 s.val_exact.unwrap_or(0.0),

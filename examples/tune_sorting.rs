@@ -4,11 +4,12 @@
 //! ever generated here. Uses seed 100, which the suite's runs (seeds 1..=10) never use.
 //!
 //! `cargo run --release --example tune_sorting -- [candidate-index ...]`
+use driftbench_core::SeqTask;
 use driftbench_core::{tuning, Cell, Learner, Profile};
 use driftbench_nets::learner::SeqFamily;
 use driftbench_nets::seq::{AttentionKind, MlpConfig, TransformerConfig};
 use driftbench_nets::SeqLearner;
-use driftbench_tasks::Sorting;
+use driftbench_tasks::{Sorting, SortingV2};
 use std::time::Instant;
 
 // Runs on driftbench-nets' allocator (mimalloc, purging off), as the binary does.
@@ -56,14 +57,25 @@ fn candidates() -> Vec<(String, SeqLearner)> {
 
 fn main() {
     driftbench_nets::configure_cpu_threads();
-    let task = Sorting;
+    // `TUNE_TASK=sorting-v2` tunes on sorting-v2's level 0 (default sorting-v1).
+    match std::env::var("TUNE_TASK").as_deref() {
+        Ok("sorting-v2") => tune(&SortingV2),
+        Ok("sorting-v1") | Err(_) => tune(&Sorting),
+        Ok(other) => {
+            eprintln!("error: TUNE_TASK `{other}` is neither sorting-v1 nor sorting-v2");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn tune<T: SeqTask>(task: &T) {
     let mut profile = Profile::quick();
     if let Some(n) = std::env::var("TUNE_TRAIN_EXAMPLES").ok().and_then(|v| v.parse().ok()) {
         profile.train_examples = n;
     }
     let seed = 100;
     // Sealed: level 0 only, from the tuning streams; a suite seed or a drift cell is refused.
-    let data = match tuning::tuning_data(&task, Cell::IN_DIST, seed, profile.train_examples, profile.val_examples) {
+    let data = match tuning::tuning_data(task, Cell::IN_DIST, seed, profile.train_examples, profile.val_examples) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
@@ -86,7 +98,7 @@ fn main() {
             continue;
         }
         let t0 = Instant::now();
-        match Learner::<Sorting>::train(&learner, &task, &data, &profile, seed, &|_| {}) {
+        match Learner::<T>::train(&learner, task, &data, &profile, seed, &|_| {}) {
             Ok((_, s)) => println!(
                 "{i:2} {name:40} val per-position {:.4}  exact {:.4}  best step {:?}  {:.1}s  curve {:?}",
                 s.val_accuracy.unwrap_or(0.0),

@@ -7,6 +7,11 @@ use driftbench_core::bench::DynTask;
 pub fn registry() -> Vec<Box<dyn DynTask>> {
     vec![
         Entry::new(driftbench_tasks::Sorting).seq().attacks().learners(driftbench_search::sorting::learners()).build(),
+        Entry::new(driftbench_tasks::SortingV2)
+            .seq()
+            .attacks()
+            .learners(driftbench_search::sorting::learners())
+            .build(),
         Entry::new(driftbench_tasks::Rocket).vec().attacks().learners(driftbench_search::rocket::learners()).build(),
         Entry::new(driftbench_tasks::Navigation)
             .policy()

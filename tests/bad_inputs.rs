@@ -141,7 +141,7 @@ fn bad_command_line_arguments() {
     let d = tempfile::tempdir().unwrap();
     let d = d.path();
     std::fs::create_dir(d.join("afolder")).unwrap();
-    let gen = ["run", "--profile", "tiny", "--generated", "--task", "sorting", "--solver", "symbolic"];
+    let gen = ["run", "--profile", "tiny", "--generated", "--task", "sorting-v1", "--solver", "symbolic"];
     let with = |extra: &[&'static str]| -> Vec<&'static str> { [&gen[..], extra].concat() };
     case(d, &["--threads", "0", "list"], &["--threads 0 is out of range"]);
     case(d, &["--threads", "4000", "list"], &["--threads 4000 is out of range"]);
@@ -166,7 +166,7 @@ fn bad_command_line_arguments() {
     case(d, &["show", "--task", "navigation", "--solver", "symbolic", "--out", "afolder"], &["`afolder` is a folder"]);
     case(d, &["datasets", "generate", "--dir", "ds", "--n", "0"], &["--n must be at least 1"]);
     case(d, &["datasets", "generate", "--dir", "ds", "--task", "juggling"], &["unknown task `juggling`"]);
-    case(d, &["datasets", "generate", "--dir", "ds", "--task", "sorting", "--task", "sorting"], &["given twice"]);
+    case(d, &["datasets", "generate", "--dir", "ds", "--task", "sorting-v1", "--task", "sorting-v1"], &["given twice"]);
 }
 
 #[test]
@@ -174,7 +174,7 @@ fn corrupted_datasets() {
     let d = tempfile::tempdir().unwrap();
     let d = d.path();
     let run = |ds: &'static str| -> Vec<&'static str> {
-        vec!["run", "--profile", "tiny", "--solver", "symbolic", "--task", "sorting", "--datasets", ds]
+        vec!["run", "--profile", "tiny", "--solver", "symbolic", "--task", "sorting-v1", "--datasets", ds]
     };
     let verify = |ds: &'static str| -> Vec<&'static str> { vec!["datasets", "verify", "--dir", ds] };
     // Missing folder or manifest: an error, never a silent fallback to generated test sets.
@@ -252,7 +252,7 @@ fn corrupted_datasets() {
 /// A records folder holding one symbolic tiny record, and that record's path.
 fn one_record(d: &Path, runs: &str, generated: bool) -> PathBuf {
     let ds = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets");
-    let mut args = vec!["--quiet", "run", "--profile", "tiny", "--task", "sorting", "--solver", "symbolic"];
+    let mut args = vec!["--quiet", "run", "--profile", "tiny", "--task", "sorting-v1", "--solver", "symbolic"];
     args.extend(["--experiment", "drift", "--no-report", "--out", runs]);
     if generated {
         args.push("--generated");
@@ -314,7 +314,7 @@ fn unusable_output_paths() {
     let d = tempfile::tempdir().unwrap();
     let d = d.path();
     std::fs::write(d.join("afile"), "x").unwrap();
-    let run = ["--quiet", "run", "--profile", "tiny", "--task", "sorting", "--solver", "symbolic", "--generated"];
+    let run = ["--quiet", "run", "--profile", "tiny", "--task", "sorting-v1", "--solver", "symbolic", "--generated"];
     let with = |extra: &[&'static str]| -> Vec<&'static str> { [&run[..], extra].concat() };
     // Checked before any training starts: a failure leaves no record behind.
     case(d, &with(&["--out", "afile"]), &["`afile`", "records folder is a file"]);
@@ -335,7 +335,7 @@ fn resume_checks_what_a_record_holds_not_its_name() {
     let d = tempfile::tempdir().unwrap();
     let d = d.path();
     let args = |seed: &'static str| {
-        vec!["run", "--profile", "tiny", "--task", "sorting", "--solver", "program-search", "--seeds", seed]
+        vec!["run", "--profile", "tiny", "--task", "sorting-v1", "--solver", "program-search", "--seeds", seed]
             .into_iter()
             .chain(["--experiment", "drift", "--no-report", "--generated", "--resume"])
             .collect::<Vec<_>>()
@@ -409,7 +409,7 @@ fn profile_text(replace: &[(&str, &str)], extra: &str) -> String {
 fn every_count_at_zero_above_its_bound_and_at_u64_max() {
     let d = tempfile::tempdir().unwrap();
     let d = d.path();
-    let run = ["run", "--profile", "p.toml", "--generated", "--task", "sorting", "--solver", "symbolic"];
+    let run = ["run", "--profile", "p.toml", "--generated", "--task", "sorting-v1", "--solver", "symbolic"];
     let run = [&run[..], &["--no-report", "--out", "runs"]].concat();
     let with_profile = |text: String, needles: &[&str]| {
         std::fs::write(d.join("p.toml"), &text).unwrap();
@@ -455,7 +455,7 @@ fn every_count_at_zero_above_its_bound_and_at_u64_max() {
         }
     }
     let seeds = (1..=1001).map(|s| s.to_string()).collect::<Vec<_>>().join(",");
-    let gen = ["run", "--profile", "tiny", "--generated", "--task", "sorting", "--solver", "symbolic", "--seeds"];
+    let gen = ["run", "--profile", "tiny", "--generated", "--task", "sorting-v1", "--solver", "symbolic", "--seeds"];
     case(d, &[&gen[..], &[seeds.as_str()]].concat(), &["--seeds lists 1001 seeds"]);
 }
 
@@ -516,14 +516,14 @@ fn non_regular_files_are_refused_without_blocking() {
     for (kind, words) in non_regular_kinds() {
         // A profile.
         make_non_regular(&d.join("p.toml"), kind, &mut keep);
-        let run = ["run", "--profile", "p.toml", "--generated", "--task", "sorting", "--solver", "symbolic"];
+        let run = ["run", "--profile", "p.toml", "--generated", "--task", "sorting-v1", "--solver", "symbolic"];
         case(d, &[&run[..], &["--out", "runs"]].concat(), &["p.toml", words]);
         // A manifest, and one test set.
         for (name, file) in [("manifest.json", "manifest.json"), ("length-L2.jsonl", "sorting-v1/length-L2.jsonl")] {
             let ds = format!("ds-{kind}-{name}");
             copy_dir(&d.join("base"), &d.join(&ds));
             make_non_regular(&d.join(&ds).join(file), kind, &mut keep);
-            let run = ["run", "--profile", "tiny", "--task", "sorting", "--solver", "symbolic", "--datasets", &ds];
+            let run = ["run", "--profile", "tiny", "--task", "sorting-v1", "--solver", "symbolic", "--datasets", &ds];
             case(d, &[&run[..], &["--out", "runs"]].concat(), &[name, words]);
             case(d, &["datasets", "verify", "--dir", &ds], &[name, words]);
         }
@@ -603,7 +603,7 @@ fn run_and_verify_refuse_every_manifest_tampering_alike() {
         let ds = format!("ds-{name}");
         copy_dir(&d.join("base"), &d.join(&ds));
         edit_manifest(&d.join(&ds), edit);
-        let run = ["run", "--profile", "tiny", "--task", "sorting", "--solver", "symbolic", "--datasets", &ds];
+        let run = ["run", "--profile", "tiny", "--task", "sorting-v1", "--solver", "symbolic", "--datasets", &ds];
         case(d, &[&run[..], &["--out", "runs"]].concat(), &["manifest.json", needle]);
         case(d, &["datasets", "verify", "--dir", &ds], &["manifest.json", needle]);
     }
@@ -614,7 +614,7 @@ fn run_and_verify_refuse_every_manifest_tampering_alike() {
     let first = l1.lines().next().unwrap();
     let text: String = std::iter::once(first).chain(l2.lines().skip(1)).map(|l| format!("{l}\n")).collect();
     resign(&d.join("ds-repeat"), "sorting-v1/length-L2.jsonl", &text);
-    let run = ["run", "--profile", "tiny", "--task", "sorting", "--solver", "symbolic", "--datasets", "ds-repeat"];
+    let run = ["run", "--profile", "tiny", "--task", "sorting-v1", "--solver", "symbolic", "--datasets", "ds-repeat"];
     let needles = ["sorting-v1: the test sets repeat an instance", "length-L2 line 1 is length-L1 line 1"];
     case(d, &[&run[..], &["--out", "runs"]].concat(), &needles);
     case(d, &["datasets", "verify", "--dir", "ds-repeat"], &needles);
@@ -659,7 +659,7 @@ fn report_compare_and_resume_refuse_impossible_records_alike() {
         case(d, &["compare", &runs, "good"], &[&name, needle]);
     }
     // `--resume` does not trust what `report` refuses: the run is made again.
-    let args = ["run", "--profile", "tiny", "--task", "sorting", "--solver", "symbolic", "--generated"];
+    let args = ["run", "--profile", "tiny", "--task", "sorting-v1", "--solver", "symbolic", "--generated"];
     let args = [&args[..], &["--experiment", "drift", "--no-report", "--resume", "--out", "runs-level"]].concat();
     let out = driftbench(&args, d);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -680,18 +680,18 @@ fn report_compare_and_resume_refuse_impossible_records_alike() {
 fn messages_name_the_argument_and_the_path_the_user_gave() {
     let d = tempfile::tempdir().unwrap();
     let d = d.path();
-    let run = ["run", "--profile", "tiny", "--generated", "--task", "sorting", "--solver", "symbolic"];
+    let run = ["run", "--profile", "tiny", "--generated", "--task", "sorting-v1", "--solver", "symbolic"];
     if Path::new("/proc/self").exists() {
         case(d, &[&run[..], &["--out", "/proc/driftbench-records"]].concat(), &["`/proc/driftbench-records`"]);
     }
     // A profile file whose name cannot be a profile's: the message says the name came from the file.
     let text = profile_text(&[], "").replace("name = \"mine\"\n", "");
     std::fs::write(d.join("my prof é.toml"), &text).unwrap();
-    let args = ["run", "--profile", "my prof é.toml", "--generated", "--task", "sorting", "--solver", "symbolic"];
+    let args = ["run", "--profile", "my prof é.toml", "--generated", "--task", "sorting-v1", "--solver", "symbolic"];
     case(d, &args, &["`name` is not set", "`my prof é`"]);
     // Each error names the profile file once.
     std::fs::write(d.join("p.toml"), profile_text(&[("train_examples", "-5")], "")).unwrap();
-    let args = ["run", "--profile", "p.toml", "--generated", "--task", "sorting", "--solver", "symbolic"];
+    let args = ["run", "--profile", "p.toml", "--generated", "--task", "sorting-v1", "--solver", "symbolic"];
     let out = driftbench(&args, d);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
@@ -733,7 +733,7 @@ fn a_full_disk_leaves_no_partial_report_and_no_empty_folder() {
         mount -t tmpfs -o size=64k none full || exit 90
         dd if=/dev/zero of=full/fill bs=4k 2>/dev/null
         "$1" report --in runs --out full/rep 2>report.err; echo "report=$?"
-        "$1" --quiet run --profile tiny --task sorting --solver symbolic --generated --experiment drift \
+        "$1" --quiet run --profile tiny --task sorting-v1 --solver symbolic --generated --experiment drift \
             --no-report --out full/new 2>run.err; echo "run=$?"
         ls -A full
     "#;

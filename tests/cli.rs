@@ -97,8 +97,8 @@ fn a_tiny_run_writes_records_and_a_report_of_its_own_and_leaves_results_alone() 
     let ds = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets");
     let readme = "# x\n<!-- results:begin -->\nold table\n<!-- results:end -->\n";
     std::fs::write(d.path().join("README.md"), readme).unwrap();
-    let args = ["--quiet", "run", "--profile", "tiny", "--solver", "symbolic", "--solver", "mlp", "--datasets"];
-    let out = driftbench(&[&args[..], &[ds.to_str().unwrap()]].concat(), d.path());
+    let args = ["--quiet", "run", "--profile", "tiny", "--task", "sorting-v1", "--solver", "symbolic", "--solver", "mlp"];
+    let out = driftbench(&[&args[..], &["--datasets", ds.to_str().unwrap()]].concat(), d.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("wall time") && stdout.contains("runs/tiny"), "{stdout}");
@@ -117,7 +117,7 @@ fn a_tiny_run_writes_records_and_a_report_of_its_own_and_leaves_results_alone() 
         .collect();
     assert!(leftovers.is_empty());
     // A second profile in the same records folder is refused before any work, naming both profiles.
-    let quick = ["--quiet", "run", "--task", "sorting", "--solver", "symbolic", "--out", "runs/tiny", "--datasets"];
+    let quick = ["--quiet", "run", "--task", "sorting-v1", "--solver", "symbolic", "--out", "runs/tiny", "--datasets"];
     let out = driftbench(&[&quick[..], &[ds.to_str().unwrap()]].concat(), d.path());
     fails_with(&out, "already holds sorting-v1 records of profile `tiny`");
     fails_with(&out, "`quick`");
@@ -147,7 +147,7 @@ fn show_draws_an_episode_and_refuses_tasks_without_pictures() {
 fn report_refuses_to_pool_records_of_different_profiles() {
     // `run` refuses to mix profiles in one folder; a folder assembled by hand is caught by the report.
     let d = tempfile::tempdir().unwrap();
-    let base = ["--quiet", "run", "--task", "sorting", "--solver", "symbolic", "--generated", "--no-report"];
+    let base = ["--quiet", "run", "--task", "sorting-v1", "--solver", "symbolic", "--generated", "--no-report"];
     assert!(driftbench(&[&base[..], &["--profile", "tiny", "--out", "a"]].concat(), d.path()).status.success());
     let quick = ["--profile", "quick", "--seeds", "1", "--out", "b"];
     assert!(driftbench(&[&base[..], &quick[..]].concat(), d.path()).status.success());
@@ -162,6 +162,6 @@ fn check_takes_tasks_by_name_and_refuses_unknown_ones() {
     let out = driftbench(&["check", "--task", "sorting", "--n", "20"], d.path());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.starts_with("sorting-v1: ok\n") && !text.contains("rocket"), "{text}");
+    assert!(text.starts_with("sorting-v2: ok\n") && !text.contains("rocket"), "{text}");
     fails_with(&driftbench(&["check", "--task", "sorting,juggling"], d.path()), "unknown task `juggling`");
 }

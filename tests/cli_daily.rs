@@ -25,7 +25,7 @@ fn tiny_toml(dir: &Path) -> String {
 
 /// Runs the symbolic sorting solver on generated test sets with profile file `mine.toml` into `runs`.
 fn run_symbolic(dir: &Path, runs: &str) -> Output {
-    let args = ["run", "--task", "sorting", "--solver", "symbolic", "--generated", "--no-report", "--out", runs];
+    let args = ["run", "--task", "sorting-v1", "--solver", "symbolic", "--generated", "--no-report", "--out", runs];
     driftbench(&[&args[..], &["--profile", "mine.toml"]].concat(), dir)
 }
 

@@ -98,7 +98,7 @@ fn symbolic_solver_is_perfect_on_every_canonical_cell_and_records_round_trip() {
 #[test]
 fn sharded_runs_produce_the_records_of_an_unsharded_run() {
     let reg = registry();
-    let tasks = select_tasks(&reg, &["sorting".to_string()]).unwrap();
+    let tasks = select_tasks(&reg, &["sorting-v1".to_string()]).unwrap();
     let prov = provenance(1);
     let whole = tempfile::tempdir().unwrap();
     let mut p = plan(whole.path(), TestSource::Generated { n: 10 });
@@ -144,7 +144,7 @@ fn report_is_a_pure_function_of_the_records() {
 fn sample_efficiency_runs_judge_level_0_and_the_farthest_levels_and_are_reported() {
     driftbench_nets::configure_cpu_threads();
     let reg = registry();
-    let tasks = select_tasks(&reg, &["sorting".to_string()]).unwrap();
+    let tasks = select_tasks(&reg, &["sorting-v1".to_string()]).unwrap();
     let out = tempfile::tempdir().unwrap();
     let mut p = plan(out.path(), TestSource::Generated { n: 10 });
     p.experiments = Experiments::ALL;

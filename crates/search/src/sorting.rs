@@ -37,15 +37,19 @@
 //! (each element a filter looks at, each `min`/`max`).
 use crate::enumerate::{enumerate, Caps, Control, Expr, Grammar, Production, SearchStats, Terminal};
 use driftbench_core::solver::Attempt;
-use driftbench_core::{Learner, Profile, SearchBudget, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats};
+use driftbench_core::{Learner, Profile, SearchBudget, SolveInfo, Solver, SolverKind, TrainData, TrainStats};
 use driftbench_tasks::sorting::SortInstance;
+use driftbench_tasks::sorting::SortingTask;
+#[cfg(test)]
+use driftbench_core::Task;
+#[cfg(test)]
 use driftbench_tasks::Sorting;
 use rayon::prelude::*;
 use std::fmt;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-/// The program-search learners of this task.
-pub fn learners() -> Vec<Box<dyn Learner<Sorting>>> {
+/// The program-search learners of a sorting task (any version: they read the lists, not the task's generator).
+pub fn learners<T: SortingTask>() -> Vec<Box<dyn Learner<T>>> {
     vec![Box::new(ProgramSearch::default())]
 }
 
@@ -477,12 +481,8 @@ struct SortSolver {
     program: Option<SortProgram>,
 }
 
-impl Solver<Sorting> for SortSolver {
-    fn solve_batch(
-        &self,
-        _task: &Sorting,
-        instances: &[SortInstance],
-    ) -> driftbench_core::Result<Vec<Attempt<Vec<i64>>>> {
+impl<T: SortingTask> Solver<T> for SortSolver {
+    fn solve_batch(&self, _task: &T, instances: &[SortInstance]) -> driftbench_core::Result<Vec<Attempt<Vec<i64>>>> {
         Ok(instances
             .par_iter()
             .map(|inst| match self.program.as_ref().and_then(|p| p.run(&inst.values)) {
@@ -494,7 +494,7 @@ impl Solver<Sorting> for SortSolver {
 }
 
 /// Exact-sort rate of `program` on `instances`.
-fn sort_rate(task: &Sorting, program: &SortProgram, instances: &[SortInstance]) -> f64 {
+fn sort_rate<T: SortingTask>(task: &T, program: &SortProgram, instances: &[SortInstance]) -> f64 {
     let ok = instances
         .iter()
         .filter(|i| program.run(&i.values).is_some_and(|(answer, _)| task.score(i, &answer).success))
@@ -502,7 +502,7 @@ fn sort_rate(task: &Sorting, program: &SortProgram, instances: &[SortInstance]) 
     ok as f64 / instances.len().max(1) as f64
 }
 
-impl Learner<Sorting> for ProgramSearch {
+impl<T: SortingTask> Learner<T> for ProgramSearch {
     fn name(&self) -> &'static str {
         "program-search"
     }
@@ -517,7 +517,14 @@ impl Learner<Sorting> for ProgramSearch {
             .into()
     }
 
-    fn config(&self, _task: &Sorting, profile: &Profile) -> serde_json::Value {
+    /// The lists themselves as exact integers, not the networks' value/100 features: the training lists through
+    /// its choice of at most 20 short ones, each test list through the DSL's comparisons.
+    fn observes(&self, _task: &T) -> String {
+        "the exact integers of each list (at most 20 short training lists; a test list through the DSL's comparisons)"
+            .into()
+    }
+
+    fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
         serde_json::json!({
             "dsl": dsl(),
             "caps": self.caps(profile),
@@ -532,16 +539,16 @@ impl Learner<Sorting> for ProgramSearch {
 
     fn train(
         &self,
-        task: &Sorting,
-        data: &TrainData<Sorting>,
+        task: &T,
+        data: &TrainData<T>,
         profile: &Profile,
         _seed: u64,
         progress: &dyn Fn(f64),
-    ) -> driftbench_core::Result<(Box<dyn Solver<Sorting>>, TrainStats)> {
+    ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
         let lists = training_lists(&data.train);
         if lists.is_empty() {
             let e = crate::SearchError::NoData(format!("no training list of length <= {MAX_TRAINING_LEN}"));
-            return Err(crate::training_error(task.id(), self.name(), e));
+            return Err(crate::training_error(task.id(), Learner::<T>::name(self), e));
         }
         let caps = self.caps(profile);
         let result = search(&lists, &caps);

@@ -13,4 +13,4 @@ pub mod sorting;
 
 pub use navigation::Navigation;
 pub use rocket::Rocket;
-pub use sorting::Sorting;
+pub use sorting::{Sorting, SortingV2};

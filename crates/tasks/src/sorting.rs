@@ -24,6 +24,13 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::ops::RangeInclusive;
 
+pub mod v2;
+pub use v2::SortingV2;
+
+/// A sorting task of any version: a list in, the sorted list out. The program search and the baselines take any.
+pub trait SortingTask: Task<Instance = SortInstance, Answer = Vec<i64>> {}
+impl<T: Task<Instance = SortInstance, Answer = Vec<i64>>> SortingTask for T {}
+
 /// Longest list at any level; padded networks are this wide and rank classes run 0..MAX_LEN.
 pub const MAX_LEN: usize = 32;
 /// Largest magnitude a valid instance may hold: the largest power of ten at which the network feature v/100 as
