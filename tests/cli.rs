@@ -50,7 +50,8 @@ fn sample_prints_instances_of_a_cell() {
 fn malformed_and_tampered_datasets_are_named_in_the_error() {
     let d = tempfile::tempdir().unwrap();
     let ds = d.path().join("ds");
-    assert!(driftbench(&["datasets", "generate", "--dir", "ds", "--n", "5"], d.path()).status.success());
+    let gen = ["datasets", "generate", "--dir", "ds", "--n", "5", "--task", "sorting-v1"];
+    assert!(driftbench(&gen, d.path()).status.success());
     assert!(driftbench(&["datasets", "verify", "--dir", "ds"], d.path()).status.success());
     let file = ds.join("sorting-v1/length-L2.jsonl");
     let text = std::fs::read_to_string(&file).unwrap();
@@ -69,7 +70,8 @@ fn malformed_and_tampered_datasets_are_named_in_the_error() {
         }
     }
     std::fs::write(&manifest, serde_json::to_string(&json).unwrap()).unwrap();
-    let out = driftbench(&["run", "--datasets", "ds", "--profile", "tiny", "--solver", "symbolic"], d.path());
+    let run = ["run", "--datasets", "ds", "--profile", "tiny", "--task", "sorting-v1", "--solver", "symbolic"];
+    let out = driftbench(&run, d.path());
     fails_with(&out, "line 2");
     fails_with(&out, "length-L2.jsonl");
     assert!(!d.path().join("results/runs").exists() && !d.path().join("runs").exists());
@@ -97,7 +99,8 @@ fn a_tiny_run_writes_records_and_a_report_of_its_own_and_leaves_results_alone() 
     let ds = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets");
     let readme = "# x\n<!-- results:begin -->\nold table\n<!-- results:end -->\n";
     std::fs::write(d.path().join("README.md"), readme).unwrap();
-    let args = ["--quiet", "run", "--profile", "tiny", "--task", "sorting-v1", "--solver", "symbolic", "--solver", "mlp"];
+    let args =
+        ["--quiet", "run", "--profile", "tiny", "--task", "sorting-v1", "--solver", "symbolic", "--solver", "mlp"];
     let out = driftbench(&[&args[..], &["--datasets", ds.to_str().unwrap()]].concat(), d.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -137,7 +140,7 @@ fn show_draws_an_episode_and_refuses_tasks_without_pictures() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let svg = std::fs::read_to_string(d.path().join("ep.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
-    let sorting = ["show", "--task", "sorting", "--solver", "symbolic", "--profile", "tiny", "--datasets", ds];
+    let sorting = ["show", "--task", "sorting-v1", "--solver", "symbolic", "--profile", "tiny", "--datasets", ds];
     fails_with(&driftbench(&sorting, d.path()), "draws no pictures");
     let bad = ["show", "--task", "navigation", "--solver", "symbolic", "--level", "9", "--datasets", ds];
     fails_with(&driftbench(&bad, d.path()), "drift level 9 is out of range");

@@ -135,8 +135,8 @@ fn report_is_a_pure_function_of_the_records() {
     let b = driftbench_report::render(&reversed).unwrap();
     assert_eq!(a, b);
     let names: Vec<&str> = a.iter().map(|f| f.0.as_str()).collect();
-    assert!(names.contains(&"summary.md") && names.contains(&"sorting-v1.md") && names.contains(&"sorting-v1.csv"));
-    let page = &a.iter().find(|f| f.0 == "sorting-v1.md").unwrap().1;
+    assert!(names.contains(&"summary.md") && names.contains(&"sorting-v2.md") && names.contains(&"sorting-v2.csv"));
+    let page = &a.iter().find(|f| f.0 == "sorting-v2.md").unwrap().1;
     assert!(page.contains("100.0 ["), "symbolic rows show 100% with an interval:\n{page}");
 }
 

@@ -37,11 +37,11 @@
 //! (each element a filter looks at, each `min`/`max`).
 use crate::enumerate::{enumerate, Caps, Control, Expr, Grammar, Production, SearchStats, Terminal};
 use driftbench_core::solver::Attempt;
+#[cfg(test)]
+use driftbench_core::Task;
 use driftbench_core::{Learner, Profile, SearchBudget, SolveInfo, Solver, SolverKind, TrainData, TrainStats};
 use driftbench_tasks::sorting::SortInstance;
 use driftbench_tasks::sorting::SortingTask;
-#[cfg(test)]
-use driftbench_core::Task;
 #[cfg(test)]
 use driftbench_tasks::Sorting;
 use rayon::prelude::*;
