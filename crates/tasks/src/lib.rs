@@ -12,5 +12,5 @@ pub mod rocket;
 pub mod sorting;
 
 pub use navigation::Navigation;
-pub use rocket::Rocket;
+pub use rocket::{Rocket, RocketV2};
 pub use sorting::Sorting;
