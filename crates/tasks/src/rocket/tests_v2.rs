@@ -76,7 +76,9 @@ fn v2_levels_have_the_stated_values_and_level_zero_varies_every_factor() {
             assert!(fixed(3, d.altitude_levels, i.altitude, d.altitude), "{cell:?} {i:?}");
         }
         if cell.level == 0 {
-            for f in [|i: &RocketInstance| i.gravity, |i| i.air_density, |i| i.altitude, |i| i.distance] {
+            let factors: [fn(&RocketInstance) -> f64; 4] =
+                [|i| i.gravity, |i| i.air_density, |i| i.altitude, |i| i.distance];
+            for f in factors {
                 let (lo, hi) = insts.iter().map(f).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
                     (a.min(x), b.max(x))
                 });

@@ -7,7 +7,7 @@
 //!
 //! | axis | unit | L1 | L2 | L3 | L4 |
 //! |---|---|---|---|---|---|
-//! | distance | widths of the training range (900 m) beyond its maximum | 1000-1450 m (0.25) | 1450-1900 m (0.75) | 1900-2800 m (1.5) | 2800-5500 m (3.5) |
+//! | distance | widths of the training range (900 m) beyond its maximum | 1000-1450 m (0.25) | 1450-1900 m (0.75) | 1900-2800 m (1.5) | 2800-4600 m (3) |
 //! | gravity | σ below the training mean | 8.37 (2.5σ) | 6.92 (5σ) | Mars 3.71 (10.6σ) | Pluto 0.62 (15.9σ) |
 //! | air density | σ below the training mean | 0.91 (2.5σ) | 0.62 (5σ) | 0.33 (7.5σ) | vacuum (10.4σ) |
 //! | altitude | σ above the training mean | 61 m (2.5σ) | 97 m (5σ) | 169 m (10σ) | a mesa, 600 m (39.8σ) |
@@ -42,7 +42,7 @@ static AXES: [AxisSpec; 4] = [
             "D 1000-1450 m (0.25 ranges beyond the training maximum)",
             "D 1450-1900 m (0.75 ranges)",
             "D 1900-2800 m (1.5 ranges)",
-            "D 2800-5500 m (3.5 ranges; up to 5.5x the training maximum), T up to 51.9 s",
+            "D 2800-4600 m (3 ranges; up to 4.6x the training maximum), T up to 47.5 s",
         ],
     },
     AxisSpec {
@@ -99,7 +99,7 @@ static PLACEMENTS: [Placement; 4] = [
         factor: "distance",
         unit: Spread::Range,
         training: (100.0, 1000.0),
-        distance: [0.25, 0.75, 1.5, 3.5],
+        distance: [0.25, 0.75, 1.5, 3.0],
         // The flight time is defined by the distance through the time rule T = u*sqrt(D), which every level keeps
         // (the time factor u holds): a longer shot takes longer, at the launch angles of training.
         also_moves: &["flight_time"],
@@ -141,7 +141,7 @@ pub(super) static V2_DESIGN: Design = Design {
     gravity: (8.81, 10.81),
     air_density: (1.0, 1.4),
     altitude: (0.0, 50.0),
-    distance_levels: [(1000.0, 1450.0), (1450.0, 1900.0), (1900.0, 2800.0), (2800.0, 5500.0)],
+    distance_levels: [(1000.0, 1450.0), (1450.0, 1900.0), (1900.0, 2800.0), (2800.0, 4600.0)],
     gravity_levels: [8.37, 6.92, 3.71, 0.62],
     air_density_levels: [0.91, 0.62, 0.33, 0.0],
     altitude_levels: [61.0, 97.0, 169.0, 600.0],
