@@ -78,6 +78,13 @@ pub trait VecTask: Task {
     fn vec_example_names(&self) -> (&'static str, &'static str) {
         ("instance answered by the hand-written solver", "instances answered by the hand-written solver")
     }
+
+    /// What [`VecTask::encode_vec`]'s features are, in a few words (e.g. `target distance, flight time, gravity, air
+    /// density and launch altitude`), for what the regression learners' records say they observe
+    /// ([`crate::Learner::observes`]).
+    fn input_description(&self) -> &'static str {
+        "the task's vector encoding of the whole instance"
+    }
 }
 
 /// An agent acting in an episode ([`crate::Encoding::Policy`]): an observation vector in, one of a few discrete

@@ -74,6 +74,82 @@ impl Standardiser {
     }
 }
 
+/// Per output, the smallest and largest training target: the range the output layer was fitted on. A correct
+/// output outside it is an extrapolation ([`driftbench_core::solver::Representable::in_support`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TargetRange {
+    lo: Vec<f32>,
+    hi: Vec<f32>,
+}
+
+impl TargetRange {
+    /// The range of `targets`, output by output.
+    pub(crate) fn of(targets: &[&[f32]]) -> Self {
+        let d = targets.first().map_or(0, |t| t.len());
+        let mut range = TargetRange { lo: vec![f32::INFINITY; d], hi: vec![f32::NEG_INFINITY; d] };
+        for t in targets {
+            for ((lo, hi), &y) in range.lo.iter_mut().zip(range.hi.iter_mut()).zip(*t) {
+                *lo = lo.min(y);
+                *hi = hi.max(y);
+            }
+        }
+        range
+    }
+
+    /// Whether every output of `y` lies within its training range.
+    pub(crate) fn contains(&self, y: &[f32]) -> bool {
+        y.len() == self.lo.len() && y.iter().zip(self.lo.iter().zip(&self.hi)).all(|(v, (lo, hi))| (lo..=hi).contains(&v))
+    }
+}
+
+/// Correct outputs already computed in this process, by (task, instance as JSON).
+type CorrectCache = Mutex<HashMap<(&'static str, String), Option<Vec<f32>>>>;
+
+/// Entries kept before [`correct_output`]'s cache is emptied (the canonical test sets of a task are 17,000).
+const CORRECT_CACHE_LIMIT: usize = 200_000;
+
+/// The correct output on `inst`: the hand-written solver's answer, encoded ([`VecTask::encode_vec_answer`]);
+/// `None` when it has no encoding. Every regression solver of every seed asks for the same test instances, and the
+/// hand-written solver can be costly (rocket shoots on its simulator), so each answer is computed once per process.
+pub(crate) fn correct_output<T: VecTask>(task: &T, inst: &T::Instance) -> Option<Vec<f32>> {
+    static CACHE: OnceLock<CorrectCache> = OnceLock::new();
+    let key = (task.id(), serde_json::to_string(inst).unwrap_or_default());
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(y) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return y.clone();
+    }
+    let y = task.encode_vec_answer(inst, &task.solve_symbolic(inst).0);
+    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() >= CORRECT_CACHE_LIMIT {
+        map.clear();
+    }
+    map.insert(key, y.clone());
+    y
+}
+
+/// Whether a regression solver with `inputs` inputs, fitted on targets in `range`, could give the correct answer on
+/// `inst`: the instance must encode to its input (expressible, and supervised, since every output unit was trained
+/// on every example), and the correct output must lie within the training targets' range, output by output
+/// (`in_support`; an instance with no encoded correct answer is outside it).
+pub(crate) fn representable_vec<T: VecTask>(
+    task: &T,
+    inst: &T::Instance,
+    inputs: usize,
+    range: &TargetRange,
+) -> driftbench_core::solver::Representable {
+    let fits = task.encode_vec(inst).is_some_and(|x| x.len() == inputs && x.iter().all(|v| v.is_finite()));
+    if !fits {
+        return driftbench_core::solver::Representable::new(false, false);
+    }
+    let in_support = correct_output(task, inst).is_some_and(|y| range.contains(&y));
+    driftbench_core::solver::Representable { expressible: true, supervised: true, in_support }
+}
+
+/// What a regression learner observes, for its records.
+fn observes_vec<T: VecTask>(task: &T) -> String {
+    format!("{} (standardised by the training examples' mean and spread)", task.input_description())
+}
+
 /// A regression MLP with its standardisers.
 pub struct VecMlp {
     layers: Vec<Linear>,
@@ -292,6 +368,9 @@ impl<T: VecTask> Learner<T> for VecLearner {
     fn describe(&self, task: &T) -> String {
         format!("{}, trained on {}", <Self as Learner<T>>::description(self), task.vec_example_names().1)
     }
+    fn observes(&self, task: &T) -> String {
+        observes_vec(task)
+    }
     fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
         let mut v = serde_json::to_value(self).expect("config serialises");
         v["train"]["steps"] = self.steps(profile).into();
@@ -305,7 +384,7 @@ impl<T: VecTask> Learner<T> for VecLearner {
         seed: u64,
         progress: &dyn Fn(f64),
     ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
-        let run = || -> Result<(VecMlp, TrainStats)> {
+        let run = || -> Result<(VecMlp, TargetRange, TrainStats)> {
             let shape = shape_of(task)?;
             let sets = draw_sets(task, data, seed);
             let (train, trials, val) = (&sets.0, sets.1, &sets.2);
@@ -314,6 +393,7 @@ impl<T: VecTask> Learner<T> for VecLearner {
             let xs: Vec<&[f32]> = train.iter().map(|e| e.input.as_slice()).collect();
             let ys: Vec<&[f32]> = train.iter().map(|e| e.target.as_slice()).collect();
             let (x_std, y_std) = (Standardiser::fit(&xs), Standardiser::fit(&ys));
+            let targets = TargetRange::of(&ys);
             let mut init = rng::stream(seed, task.id(), &format!("init/{}", self.name));
             let mut params = Params::default();
             let mut dims = vec![shape.inputs];
@@ -345,16 +425,18 @@ impl<T: VecTask> Learner<T> for VecLearner {
                 stats.val_accuracy = None;
             }
             stats.extra.insert("parameters".into(), model.params.count() as f64);
-            Ok((model, stats))
+            Ok((model, targets, stats))
         };
-        let (model, stats) = run().map_err(|e| crate::error::training_error(task.id(), self.name, e))?;
-        Ok((Box::new(VecSolver { model, name: self.name }), stats))
+        let (model, targets, stats) = run().map_err(|e| crate::error::training_error(task.id(), self.name, e))?;
+        Ok((Box::new(VecSolver { model, name: self.name, targets }), stats))
     }
 }
 
 pub(crate) struct VecSolver {
     pub(crate) model: VecMlp,
     pub(crate) name: &'static str,
+    /// The range of the training targets, output by output.
+    pub(crate) targets: TargetRange,
 }
 
 impl<T: VecTask> Solver<T> for VecSolver {
@@ -376,12 +458,10 @@ impl<T: VecTask> Solver<T> for VecSolver {
     }
 
     /// The output layer is an unbounded affine map whose every unit was trained on every example, so any answer
-    /// is expressible and supervised whenever the instance encodes to the network's input.
+    /// is expressible and supervised whenever the instance encodes to the network's input; it is within the
+    /// training support when the correct output lies within the training targets' range, output by output.
     fn representable(&self, task: &T, instance: &T::Instance) -> Option<driftbench_core::solver::Representable> {
-        let fits = task
-            .encode_vec(instance)
-            .is_some_and(|x| x.len() == self.model.x_std.mean.len() && x.iter().all(|v| v.is_finite()));
-        Some(driftbench_core::solver::Representable::new(fits, fits))
+        Some(representable_vec(task, instance, self.model.x_std.mean.len(), &self.targets))
     }
 }
 
@@ -391,6 +471,8 @@ impl<T: VecTask> Solver<T> for VecSolver {
 pub struct NearestNeighbour;
 
 struct NearestSolver {
+    /// The range of the training targets, output by output: the only answers it can give lie inside.
+    range: TargetRange,
     x_std: Standardiser,
     /// The standardised inputs of the training examples.
     tree: KdTree,
@@ -417,6 +499,12 @@ impl<T: VecTask> Solver<T> for NearestSolver {
                 .collect())
         })
     }
+
+    /// As for the MLPs: within reach when the instance encodes and the correct output lies within the training
+    /// targets' range (outside it, no stored answer can be the correct one).
+    fn representable(&self, task: &T, instance: &T::Instance) -> Option<driftbench_core::solver::Representable> {
+        Some(representable_vec(task, instance, self.x_std.mean.len(), &self.range))
+    }
 }
 
 impl<T: VecTask> Learner<T> for NearestNeighbour {
@@ -431,6 +519,9 @@ impl<T: VecTask> Learner<T> for NearestNeighbour {
     }
     fn describe(&self, task: &T) -> String {
         format!("answer of the nearest {} (standardised inputs): pure memorisation", task.vec_example_names().0)
+    }
+    fn observes(&self, task: &T) -> String {
+        observes_vec(task)
     }
     fn config(&self, _task: &T, _profile: &Profile) -> serde_json::Value {
         serde_json::json!({ "metric": "euclidean on standardised inputs", "k": 1 })
@@ -451,7 +542,9 @@ impl<T: VecTask> Learner<T> for NearestNeighbour {
             let xs: Vec<&[f32]> = train.iter().map(|e| e.input.as_slice()).collect();
             let x_std = Standardiser::fit(&xs);
             let inputs: Vec<f32> = xs.iter().flat_map(|r| x_std.apply(r)).collect();
+            let ys: Vec<&[f32]> = train.iter().map(|e| e.target.as_slice()).collect();
             let solver = NearestSolver {
+                range: TargetRange::of(&ys),
                 x_std,
                 tree: KdTree::new(inputs, shape.inputs),
                 targets: train.iter().map(|e| e.target.clone()).collect(),
@@ -487,5 +580,40 @@ mod tests {
         assert_eq!(s.apply(&[1.0, 5.0]), vec![-1.0, 0.0]);
         assert_eq!(s.apply(&[2.0, 55.0]), vec![0.0, 50.0]);
         assert_eq!(s.invert(&s.apply(&[7.0, 9.0])), vec![7.0, 9.0]);
+    }
+
+    #[test]
+    fn target_ranges_hold_what_training_saw() {
+        let rows: Vec<Vec<f32>> = vec![vec![1.0, -5.0], vec![3.0, 5.0], vec![2.0, 0.0]];
+        let refs: Vec<&[f32]> = rows.iter().map(|r| r.as_slice()).collect();
+        let r = TargetRange::of(&refs);
+        assert!(r.contains(&[1.0, 5.0]) && r.contains(&[3.0, -5.0]));
+        assert!(!r.contains(&[0.9, 0.0]) && !r.contains(&[2.0, 5.1]) && !r.contains(&[2.0]));
+        assert!(!r.contains(&[f32::NAN, 0.0]));
+    }
+
+    /// A correct launch outside the range of the training launches is marked outside the training support, for
+    /// the MLPs and the memorisation baseline alike; a level-0 one is not.
+    #[test]
+    fn correct_outputs_outside_the_training_targets_are_outside_the_support() {
+        use driftbench_core::{Cell, Task};
+        use driftbench_tasks::rocket::{RocketInstance, RocketV2};
+        let task = RocketV2;
+        let mut rng = rng::stream(11, "test", "support");
+        let train: Vec<RocketInstance> = (0..2000).map(|_| task.generate(Cell::IN_DIST, &mut rng)).collect();
+        let val: Vec<RocketInstance> = (0..20).map(|_| task.generate(Cell::IN_DIST, &mut rng)).collect();
+        let data = TrainData { train, val, dropped_overlaps: 0, max_epochs: None };
+        // The middle of level 0, and 5,000 m (distance L4): a launch far faster than any training trial.
+        let middle = RocketInstance { distance: 550.0, flight_time: 11.7, gravity: 9.81, air_density: 1.2, altitude: 25.0 };
+        let far = RocketInstance { distance: 5000.0, flight_time: 21.2, ..middle.clone() };
+        let learners: [Box<dyn Learner<RocketV2>>; 2] = [Box::new(VecLearner::relu()), Box::new(NearestNeighbour)];
+        for learner in learners {
+            let (solver, _) = learner.train(&task, &data, &Profile::tiny(), 3, &|_| {}).unwrap();
+            let near = solver.representable(&task, &middle).unwrap();
+            assert!(near.within_reach(), "{}: {near:?}", learner.name());
+            let out = solver.representable(&task, &far).unwrap();
+            assert!(out.expressible && out.supervised && !out.in_support && !out.within_reach(), "{out:?}");
+        }
+        assert!(VecLearner::relu().observes(&task).starts_with("target distance, flight time, gravity"));
     }
 }

@@ -5,12 +5,12 @@
 //! the plain `Vec<f32>` encodings these modules produce.
 //!
 //! To add a task: write `src/<name>.rs` with a type implementing [`driftbench_core::Task`], export it here (two
-//! lines), and add one line to the registry in the `driftbench` crate (`src/lib.rs`). See `docs/adding-a-task.md`.
+//! lines), and add one line to the registry in the `driftbench` crate (`src/registry.rs`). See `docs/adding-a-task.md`.
 
 pub mod navigation;
 pub mod rocket;
 pub mod sorting;
 
 pub use navigation::Navigation;
-pub use rocket::Rocket;
+pub use rocket::{Rocket, RocketV2};
 pub use sorting::{Sorting, SortingV2};

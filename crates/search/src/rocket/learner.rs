@@ -1,10 +1,16 @@
-//! The `formula-search` and `formula-shoot` learners and their solver.
+//! The `formula-search` and `formula-shoot` learners and their solver, for every version of the task.
 
 use super::*;
 
-/// The program-search learners of this task.
+/// The program-search learners of `rocket-v1`.
 pub fn learners() -> Vec<Box<dyn Learner<Rocket>>> {
     vec![Box::new(FormulaSearch::formula()), Box::new(FormulaSearch::shoot())]
+}
+
+/// The task-specific learners of `rocket-v2`: the two program searches and the information-matched control
+/// `vacuum-formula` ([`VacuumFormula`]).
+pub fn learners_v2() -> Vec<Box<dyn Learner<RocketV2>>> {
+    vec![Box::new(FormulaSearch::formula()), Box::new(FormulaSearch::shoot()), Box::new(VacuumFormula)]
 }
 
 /// A rocket formula learner: `formula-search` (answers with the formulas) or `formula-shoot` (uses them as the
@@ -26,6 +32,15 @@ impl FormulaSearch {
     /// `formula-shoot`.
     pub fn shoot() -> Self {
         FormulaSearch { shoot: true, settings: None }
+    }
+
+    /// The learner's name: `formula-shoot` or `formula-search`.
+    pub fn label(&self) -> &'static str {
+        if self.shoot {
+            "formula-shoot"
+        } else {
+            "formula-search"
+        }
     }
 
     /// The settings under `profile` (unless overridden).
@@ -65,10 +80,10 @@ impl FormulaSolver {
     }
 }
 
-impl Solver<Rocket> for FormulaSolver {
+impl<V: Version> Solver<RocketTask<V>> for FormulaSolver {
     fn solve_batch(
         &self,
-        _task: &Rocket,
+        _task: &RocketTask<V>,
         instances: &[RocketInstance],
     ) -> driftbench_core::Result<Vec<Attempt<Launch>>> {
         if !self.shoot {
@@ -100,13 +115,9 @@ impl Solver<Rocket> for FormulaSolver {
 /// Validation instances on which the learner reports its task success rate.
 const VAL_SCORED: usize = 256;
 
-impl Learner<Rocket> for FormulaSearch {
+impl<V: Version> Learner<RocketTask<V>> for FormulaSearch {
     fn name(&self) -> &'static str {
-        if self.shoot {
-            "formula-shoot"
-        } else {
-            "formula-search"
-        }
+        self.label()
     }
 
     fn kind(&self) -> SolverKind {
@@ -123,7 +134,16 @@ impl Learner<Rocket> for FormulaSearch {
         }
     }
 
-    fn config(&self, _task: &Rocket, profile: &Profile) -> serde_json::Value {
+    fn observes(&self, task: &RocketTask<V>) -> String {
+        let base = format!("{} (the recorded trials' features)", task.input_description());
+        if self.shoot {
+            format!("{base}, and the flight simulator with drag at test time (Newton shooting from the formulas)")
+        } else {
+            format!("{base}; no simulator")
+        }
+    }
+
+    fn config(&self, _task: &RocketTask<V>, profile: &Profile) -> serde_json::Value {
         let s = self.settings(profile);
         serde_json::json!({
             "dsl": dsl(),
@@ -136,12 +156,12 @@ impl Learner<Rocket> for FormulaSearch {
 
     fn train(
         &self,
-        task: &Rocket,
-        data: &TrainData<Rocket>,
+        task: &RocketTask<V>,
+        data: &TrainData<RocketTask<V>>,
         profile: &Profile,
         seed: u64,
         progress: &dyn Fn(f64),
-    ) -> driftbench_core::Result<(Box<dyn Solver<Rocket>>, TrainStats)> {
+    ) -> driftbench_core::Result<(Box<dyn Solver<RocketTask<V>>>, TrainStats)> {
         let settings = self.settings(profile);
         // The networks' trials: a prefix of the instances gives the networks' first examples.
         let n_train = settings.fit_trials.max(settings.probes).min(data.train.len());
@@ -152,7 +172,7 @@ impl Learner<Rocket> for FormulaSearch {
         let (train, val) = (trials(&train_ex), trials(&val_ex));
         if train.is_empty() {
             let e = crate::SearchError::NoData("no landed training trial".into());
-            return Err(crate::training_error(task.id(), self.name(), e));
+            return Err(crate::training_error(task.id(), self.label(), e));
         }
         let fit = search(&train, &val, &settings);
         let s = &fit.stats;

@@ -21,15 +21,16 @@
 //!
 //! **Learners.** `formula-search` answers with the formulas (no simulation; work 0). `formula-shoot` uses them as
 //! the starting launch of the task's own Newton shooting on the simulator ([`driftbench_tasks::rocket::shoot`],
-//! the hand-written solver's), counting simulated trials as work.
+//! the hand-written solver's), counting simulated trials as work. Both serve every version of the task
+//! ([`driftbench_tasks::rocket::RocketTask`]); `rocket-v2` adds the information-matched control `vacuum-formula`
+//! ([`VacuumFormula`]), which neither learns nor simulates.
 use crate::enumerate::{enumerate, Cap, Caps, Control, Expr, Grammar, Production, SearchStats, Terminal};
 use driftbench_core::solver::Attempt;
 use driftbench_core::{
     rng, Learner, Profile, SearchBudget, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats, VecExample,
     VecTask,
 };
-use driftbench_tasks::rocket::{shoot_many, Launch, RocketInstance, ShootProblem};
-use driftbench_tasks::Rocket;
+use driftbench_tasks::rocket::{shoot_many, Launch, Rocket, RocketInstance, RocketTask, RocketV2, ShootProblem, Version};
 use rayon::prelude::*;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -39,10 +40,12 @@ use std::time::Instant;
 mod dsl;
 mod formula;
 mod learner;
+mod vacuum;
 
 pub use dsl::*;
 pub use formula::*;
 pub use learner::*;
+pub use vacuum::*;
 
 #[cfg(test)]
 mod tests;

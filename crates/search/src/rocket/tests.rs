@@ -154,3 +154,33 @@ fn a_tiny_cap_is_a_recorded_none_found() {
     let empty = TrainData { train: Vec::new(), val: Vec::new(), dropped_overlaps: 0, max_epochs: None };
     assert!(FormulaSearch::formula().train(&task, &empty, &Profile::tiny(), 1, &|_| {}).is_err());
 }
+
+#[test]
+fn the_vacuum_formula_lands_every_vacuum_instance_within_its_tolerance() {
+    let task = RocketV2;
+    let vacuum = Cell { axis: Some(2), level: 4 };
+    let mut rng = rng::stream(4, task.id(), "vacuum");
+    let insts: Vec<RocketInstance> = (0..300).map(|_| task.generate(vacuum, &mut rng)).collect();
+    assert!(insts.iter().all(|i| i.air_density == 0.0));
+    let data = TrainData { train: Vec::new(), val: insts[..50].to_vec(), dropped_overlaps: 0, max_epochs: None };
+    let learner = VacuumFormula;
+    let (solver, stats) = learner.train(&task, &data, &Profile::tiny(), 1, &|_| {}).unwrap();
+    assert_eq!(stats.val_accuracy, Some(1.0), "{stats:?}");
+    let out = solver.solve_batch(&task, &insts).unwrap();
+    for (i, a) in insts.iter().zip(&out) {
+        let launch = a.answer.as_ref().expect("a finite launch");
+        assert_eq!(a.info.work, 0, "no simulation at test time");
+        let l = driftbench_tasks::rocket::simulate(&i.env(), launch.vx, launch.vy);
+        assert!(l.landed, "{i:?}");
+        assert!((l.distance - i.distance).abs() <= VACUUM_TOLERANCE * i.distance, "{i:?}: {l:?}");
+        assert!((l.time - i.flight_time).abs() <= VACUUM_TOLERANCE * i.flight_time, "{i:?}: {l:?}");
+    }
+    // In air it ignores the drag and falls short; a seed changes nothing.
+    let air = task.generate(Cell::IN_DIST, &mut rng);
+    let a = solver.solve_batch(&task, std::slice::from_ref(&air)).unwrap().remove(0).answer.unwrap();
+    assert!(task.score(&air, &a).metric > 0.01);
+    assert!(!Learner::<RocketV2>::seed_dependent(&learner));
+    assert!(learner.observes(&task).contains("not the air density"));
+    let names: Vec<&str> = learners_v2().iter().map(|l| l.name()).collect();
+    assert_eq!(names, ["formula-search", "formula-shoot", "vacuum-formula"]);
+}

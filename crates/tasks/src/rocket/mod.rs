@@ -47,7 +47,9 @@
 //! let landing = simulate(&env, vx, vy);
 //! assert!(landing.landed && (landing.distance - 500.0).abs() < 1e-3 && (landing.time - 10.0).abs() < 1e-5);
 //! ```
-use driftbench_core::{AttackTask, AxisSpec, Cell, Outcome, SolveInfo, Task, VecExample, VecShape, VecTask};
+use driftbench_core::{
+    AttackTask, AxisSpec, Cell, Feature, Outcome, Placement, SolveInfo, Spread, Task, VecExample, VecShape, VecTask,
+};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -69,6 +71,9 @@ pub const RADIUS: f64 = 0.1;
 pub const MASS: f64 = 33.0;
 /// Largest miss, as a fraction of the target distance, that still counts as a success.
 pub const SUCCESS_TOLERANCE: f64 = 0.05;
+/// Largest metric that meets the strict criterion: a landing within 1% of the target distance (and, in v2, of the
+/// target flight time).
+pub const STRICT_TOLERANCE: f64 = 0.01;
 /// Largest target distance a valid instance may hold, in metres.
 pub const MAX_DISTANCE: f64 = 100_000.0;
 /// Smallest target distance a valid instance may hold, in metres.
@@ -115,12 +120,18 @@ mod instance;
 mod lanes;
 mod shooter;
 mod task;
+mod v2;
+mod version;
 
 pub use flight::*;
 pub use instance::*;
 pub use lanes::simulate_many;
 pub use shooter::*;
 pub use task::*;
+pub use v2::*;
+pub use version::*;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_v2;

@@ -1,13 +1,33 @@
-//! The `rocket-v1` task: drift axes, instance drawing, validation, scoring and the vector encoding.
+//! The task: drift axes, instance drawing, validation, scoring and the vector encoding, for every version (each
+//! version's numbers and texts come from its [`Design`]; `rocket-v1`'s are here, `rocket-v2`'s in `v2.rs`).
 
 use super::*;
 use rayon::prelude::*;
 
-/// The rocket task.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Rocket;
-
 const TRAINING: &str = "training: D 100-1000 m, T = u*sqrt(D) with u 0.3-0.7, g 9.7-9.9, air 1.1-1.3 kg/m3, altitude 0";
+
+/// `rocket-v1`'s design: the training world barely varies (altitude not at all), trials from a fixed box, the
+/// flight time not judged.
+pub(super) static V1_DESIGN: Design = Design {
+    id: "rocket-v1",
+    axes: &AXES,
+    distance: TRAIN_DISTANCE,
+    time_factor: TIME_FACTOR,
+    gravity: TRAIN_GRAVITY,
+    air_density: TRAIN_AIR_DENSITY,
+    altitude: (0.0, 0.0),
+    distance_levels: DISTANCE_LEVELS,
+    gravity_levels: GRAVITY_LEVELS,
+    air_density_levels: AIR_DENSITY_LEVELS,
+    altitude_levels: ALTITUDE_LEVELS,
+    trials: TrialDraw::Box { vx: TRIAL_VX, vy: TRIAL_VY },
+    time_judged: false,
+    metric_name: "relative miss distance",
+    strict_name: "hits within 1%",
+    placements: &[],
+    features: &[],
+    symbolic_observes: "the whole instance",
+};
 
 pub(super) static AXES: [AxisSpec; 4] = [
     AxisSpec {
@@ -67,12 +87,12 @@ fn check(name: &str, value: f64, (lo, hi): (f64, f64), unit: &str) -> Result<(),
     }
 }
 
-impl Task for Rocket {
+impl<V: Version> Task for RocketTask<V> {
     type Instance = RocketInstance;
     type Answer = Launch;
 
     fn id(&self) -> &'static str {
-        "rocket-v1"
+        self.design().id
     }
 
     fn description(&self) -> &'static str {
@@ -81,33 +101,39 @@ impl Task for Rocket {
     }
 
     fn axes(&self) -> &'static [AxisSpec] {
-        &AXES
+        self.design().axes
     }
 
     fn generate(&self, cell: Cell, rng: &mut ChaCha8Rng) -> RocketInstance {
-        // Every cell draws the same four numbers, then its axis overrides one parameter.
+        // Every cell draws the same numbers from the training distribution, in the same order, then its axis
+        // overrides one parameter (the distance axis draws its distance from the level's range instead). A
+        // training range that is a single point (v1's altitude) is not drawn.
+        let d = self.design();
         let level = match cell.axis {
             None => 0,
             Some(_) => cell.level as usize,
         };
         let distance_range = match cell.axis {
-            Some(0) if level > 0 => DISTANCE_LEVELS[level - 1],
-            _ => TRAIN_DISTANCE,
+            Some(0) if level > 0 => d.distance_levels[level - 1],
+            _ => d.distance,
         };
         let distance = uniform(rng, distance_range);
-        let flight_time = round3(rng.random_range(TIME_FACTOR.0..=TIME_FACTOR.1) * distance.sqrt());
+        let flight_time = round3(rng.random_range(d.time_factor.0..=d.time_factor.1) * distance.sqrt());
         let mut inst = RocketInstance {
             distance,
             flight_time,
-            gravity: uniform(rng, TRAIN_GRAVITY),
-            air_density: uniform(rng, TRAIN_AIR_DENSITY),
-            altitude: 0.0,
+            gravity: uniform(rng, d.gravity),
+            air_density: uniform(rng, d.air_density),
+            altitude: d.altitude.0,
         };
+        if d.altitude.0 < d.altitude.1 {
+            inst.altitude = uniform(rng, d.altitude);
+        }
         match (cell.axis, level) {
             (_, 0) | (None, _) | (Some(0), _) => {}
-            (Some(1), l) => inst.gravity = GRAVITY_LEVELS[l - 1],
-            (Some(2), l) => inst.air_density = AIR_DENSITY_LEVELS[l - 1],
-            (Some(_), l) => inst.altitude = ALTITUDE_LEVELS[l - 1],
+            (Some(1), l) => inst.gravity = d.gravity_levels[l - 1],
+            (Some(2), l) => inst.air_density = d.air_density_levels[l - 1],
+            (Some(_), l) => inst.altitude = d.altitude_levels[l - 1],
         }
         inst
     }
@@ -158,7 +184,7 @@ impl Task for Rocket {
         if !answer.vx.is_finite() || !answer.vy.is_finite() {
             return MISSED;
         }
-        judge(inst, simulate(&inst.env(), answer.vx, answer.vy))
+        judge(inst, simulate(&inst.env(), answer.vx, answer.vy), self.design().time_judged)
     }
 
     /// The simulations of many answers run side by side ([`simulate_many`]); the outcomes are those of
@@ -184,14 +210,14 @@ impl Task for Rocket {
                 insts.iter().zip(answers).zip(landings).map(|((inst, answer), landing)| match (answer, landing) {
                     (None, _) => Outcome::of(self, inst, None),
                     (Some(_), None) => MISSED,
-                    (Some(_), Some(l)) => judge(inst, l),
+                    (Some(_), Some(l)) => judge(inst, l, self.design().time_judged),
                 })
             })
             .collect()
     }
 
     fn metric_name(&self) -> &'static str {
-        "relative miss distance"
+        self.design().metric_name
     }
 
     fn no_answer_metric(&self) -> f64 {
@@ -244,8 +270,10 @@ impl Task for Rocket {
          with a finite-difference Jacobian and step halving"
     }
 
+    /// The metric within 1%: the landing distance in v1; distance and flight time both in v2, whose metric is
+    /// the larger of the two relative misses.
     fn strict_success(&self, outcome: &Outcome) -> Option<bool> {
-        Some(outcome.metric <= 0.01)
+        Some(outcome.metric <= STRICT_TOLERANCE)
     }
 
     /// The flights of the correct launch (the hand-written solver's) and of the answer, with the target marked.
@@ -262,11 +290,41 @@ impl Task for Rocket {
     }
 
     fn strict_name(&self) -> &'static str {
-        "hits within 1%"
+        self.design().strict_name
+    }
+
+    fn placements(&self) -> &'static [Placement] {
+        self.design().placements
+    }
+
+    fn features(&self) -> &'static [Feature] {
+        self.design().features
+    }
+
+    fn measure(&self, inst: &RocketInstance) -> Vec<f64> {
+        self.design().features.iter().map(|f| feature_value(f.name, inst)).collect()
+    }
+
+    fn symbolic_observes(&self) -> &'static str {
+        self.design().symbolic_observes
     }
 }
 
-impl VecTask for Rocket {
+/// The value of the feature named `name` on `inst` (NaN for a name no version declares, which `driftbench
+/// check` reports as not finite).
+fn feature_value(name: &str, inst: &RocketInstance) -> f64 {
+    match name {
+        "distance" => inst.distance,
+        "flight_time" => inst.flight_time,
+        "time_factor" => inst.flight_time / inst.distance.sqrt(),
+        "gravity" => inst.gravity,
+        "air_density" => inst.air_density,
+        "altitude" => inst.altitude,
+        _ => f64::NAN,
+    }
+}
+
+impl<V: Version> VecTask for RocketTask<V> {
     fn vec_example_names(&self) -> (&'static str, &'static str) {
         ("recorded trial", "recorded trials")
     }
@@ -276,7 +334,7 @@ impl VecTask for Rocket {
     }
 
     fn encode_vec(&self, inst: &RocketInstance) -> Option<Vec<f32>> {
-        Some(features(inst.distance, inst.flight_time, &inst.env()))
+        Some(encode(inst.distance, inst.flight_time, &inst.env()))
     }
 
     fn decode_vec(&self, _inst: &RocketInstance, output: &[f32]) -> Option<Launch> {
@@ -290,34 +348,58 @@ impl VecTask for Rocket {
         Some(vec![answer.vx as f32, answer.vy as f32])
     }
 
-    /// Networks learn from recorded launch trials: in each training instance's environment, a launch velocity
-    /// drawn uniformly from [`TRIAL_VX`] × [`TRIAL_VY`] (a box covering every launch the training targets need,
-    /// 15-120 m/s on both components) is simulated, and the example maps where it landed (distance, flight time)
-    /// and the environment back to the launch. One simulation is one trial.
+    /// Networks learn from recorded launch trials: in each training instance's environment (its target is not
+    /// used), one launch velocity is drawn ([`TrialDraw`]: v1 uniformly from [`TRIAL_VX`] × [`TRIAL_VY`], a box
+    /// covering every launch the training targets need; v2 aimed, keeping only landings within the training
+    /// targets' range) and simulated, and the example maps where it landed (distance, flight time) and the
+    /// environment back to the launch. One simulation is one trial, kept or not.
     fn vec_training_set(&self, train: &[RocketInstance], rng: &mut ChaCha8Rng) -> (Vec<VecExample>, u64) {
+        let d = self.design();
         // The launches are drawn first (the draws do not depend on the landings), then flown side by side.
         let launches: Vec<(Env, f64, f64)> = train
             .iter()
             .map(|inst| {
-                let vx = rng.random_range(TRIAL_VX.0..=TRIAL_VX.1);
-                let vy = rng.random_range(TRIAL_VY.0..=TRIAL_VY.1);
-                (inst.env(), vx, vy)
+                let env = inst.env();
+                match d.trials {
+                    TrialDraw::Box { vx, vy } => {
+                        let vx = rng.random_range(vx.0..=vx.1);
+                        let vy = rng.random_range(vy.0..=vy.1);
+                        (env, vx, vy)
+                    }
+                    TrialDraw::Aimed { distance, time_factor } => {
+                        let aim = rng.random_range(distance.0..=distance.1);
+                        let u = rng.random_range(time_factor.0..=time_factor.1);
+                        let (vx, vy) = vacuum_launch(&env, aim, u * aim.sqrt());
+                        (env, vx, vy)
+                    }
+                }
             })
             .collect();
+        let kept = |l: &Landing| match d.trials {
+            TrialDraw::Box { .. } => true,
+            TrialDraw::Aimed { .. } => {
+                let u = l.time / l.distance.sqrt();
+                (d.distance.0..=d.distance.1).contains(&l.distance) && (d.time_factor.0..=d.time_factor.1).contains(&u)
+            }
+        };
         let out = launches
             .iter()
             .zip(simulate_many(&launches))
-            .filter(|(_, landing)| landing.landed)
+            .filter(|(_, landing)| landing.landed && kept(landing))
             .map(|((env, vx, vy), landing)| VecExample {
-                input: features(landing.distance, landing.time, env),
+                input: encode(landing.distance, landing.time, env),
                 target: vec![*vx as f32, *vy as f32],
             })
             .collect();
         (out, train.len() as u64)
     }
+
+    fn input_description(&self) -> &'static str {
+        "target distance, flight time, gravity, air density and launch altitude"
+    }
 }
 
-impl AttackTask for Rocket {
+impl<V: Version> AttackTask for RocketTask<V> {
     /// The adversarial box moves the target: distance and flight time each by up to the success tolerance (5%,
     /// less 0.1% for rounding) of their own value; the world (gravity, air, altitude) does not move. A target
     /// moved that little is the same question up to the tolerance the scorer grants, and answers on it are judged
@@ -359,7 +441,8 @@ pub const TRIAL_VX: (f64, f64) = (10.0, 130.0);
 /// Range of the vertical launch speed in training trials, m/s.
 pub const TRIAL_VY: (f64, f64) = (10.0, 130.0);
 
-fn features(distance: f64, time: f64, env: &Env) -> Vec<f32> {
+/// The networks' input: (distance, flight time, gravity, air density, altitude) as they are, in SI units.
+fn encode(distance: f64, time: f64, env: &Env) -> Vec<f32> {
     [distance, time, env.gravity, env.air_density, env.altitude].iter().map(|&x| x as f32).collect()
 }
 
@@ -369,11 +452,18 @@ const BATCH: usize = 256;
 /// The outcome of an answer that does not land (or is not finite).
 const MISSED: Outcome = Outcome { success: false, metric: 1.0, failure: None };
 
-/// The scoring rule on a simulated landing: it landed, within 5% of the target distance.
-fn judge(inst: &RocketInstance, landing: Landing) -> Outcome {
+/// The scoring rule on a simulated landing: it landed, within 5% of the target distance. The metric is the
+/// relative miss in distance, capped at 1; where the flight time is judged (v2), the larger of that and the
+/// relative miss in flight time, capped at 1.
+fn judge(inst: &RocketInstance, landing: Landing, time_judged: bool) -> Outcome {
     if !landing.landed || !landing.distance.is_finite() {
         return MISSED;
     }
     let miss = ((landing.distance - inst.distance).abs() / inst.distance).min(1.0);
-    Outcome::new(miss <= SUCCESS_TOLERANCE, miss)
+    let metric = if time_judged {
+        miss.max(((landing.time - inst.flight_time).abs() / inst.flight_time).min(1.0))
+    } else {
+        miss
+    };
+    Outcome::new(miss <= SUCCESS_TOLERANCE, metric)
 }
