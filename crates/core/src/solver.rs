@@ -31,6 +31,15 @@ pub trait Solver<T: Task>: Send + Sync {
         None
     }
 
+    /// [`Solver::representable`] on every instance of a batch (`None` when the solver does not assess some), as the
+    /// evaluation asks for it, one test set at a time. The default asks instance by instance, in parallel; a
+    /// solver whose assessment needs costly work shared across instances (the hand-written answers to compare
+    /// with) overrides it to batch that work. The answers must equal the single ones.
+    fn representable_batch(&self, task: &T, instances: &[T::Instance]) -> Option<Vec<Representable>> {
+        use rayon::prelude::*;
+        instances.par_iter().map(|inst| self.representable(task, inst)).collect()
+    }
+
     /// Called once the run's evaluation is over, before its record is made: a solver that runs outside the process
     /// shuts it down here and adds what only it measured (its program's own name, where the time went) to the
     /// training statistics and the provenance. An error fails the run.

@@ -102,47 +102,86 @@ impl TargetRange {
     }
 }
 
-/// Correct outputs already computed in this process, by (task, instance as JSON).
-type CorrectCache = Mutex<HashMap<(&'static str, String), Option<Vec<f32>>>>;
+/// Correct outputs of test sets already computed in this process, by (task, fingerprint of the instances); each
+/// slot is filled once, by whichever solver asks first, while the others wait for it.
+type CorrectCache = Mutex<HashMap<(&'static str, u64), Arc<OnceLock<Arc<Vec<Option<Vec<f32>>>>>>>>;
 
-/// Entries kept before [`correct_output`]'s cache is emptied (the canonical test sets of a task are 17,000).
-const CORRECT_CACHE_LIMIT: usize = 200_000;
+/// Test sets kept before [`correct_outputs`]'s cache is emptied (a task's canonical test sets are 17).
+const CORRECT_CACHE_LIMIT: usize = 256;
 
 /// The correct output on `inst`: the hand-written solver's answer, encoded ([`VecTask::encode_vec_answer`]);
-/// `None` when it has no encoding. Every regression solver of every seed asks for the same test instances, and the
-/// hand-written solver can be costly (rocket shoots on its simulator), so each answer is computed once per process.
-pub(crate) fn correct_output<T: VecTask>(task: &T, inst: &T::Instance) -> Option<Vec<f32>> {
+/// `None` when it has no encoding.
+fn correct_output<T: VecTask>(task: &T, inst: &T::Instance) -> Option<Vec<f32>> {
+    task.encode_vec_answer(inst, &task.solve_symbolic(inst).0)
+}
+
+/// [`correct_output`] on every instance of a batch, through the task's batched solver
+/// ([`driftbench_core::Task::solve_symbolic_batch`], which must equal the single one). Every regression solver of
+/// every seed asks for the same test sets, and the hand-written solver can be costly (rocket shoots on its
+/// simulator), so each set is solved once per process.
+fn correct_outputs<T: VecTask>(task: &T, instances: &[T::Instance]) -> Arc<Vec<Option<Vec<f32>>>> {
     static CACHE: OnceLock<CorrectCache> = OnceLock::new();
-    let key = (task.id(), serde_json::to_string(inst).unwrap_or_default());
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(y) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        return y.clone();
+    let mut h = std::hash::DefaultHasher::new();
+    instances.len().hash(&mut h);
+    for i in instances {
+        serde_json::to_string(i).unwrap_or_default().hash(&mut h);
     }
-    let y = task.encode_vec_answer(inst, &task.solve_symbolic(inst).0);
-    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
-    if map.len() >= CORRECT_CACHE_LIMIT {
-        map.clear();
-    }
-    map.insert(key, y.clone());
-    y
+    let slot = {
+        let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CORRECT_CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.entry((task.id(), h.finish())).or_default().clone()
+    };
+    slot.get_or_init(|| {
+        let solved = task.solve_symbolic_batch(instances);
+        Arc::new(instances.iter().zip(&solved).map(|(i, (a, _))| task.encode_vec_answer(i, a)).collect())
+    })
+    .clone()
+}
+
+/// Whether the instance encodes to an input of `inputs` finite features.
+fn fits<T: VecTask>(task: &T, inst: &T::Instance, inputs: usize) -> bool {
+    task.encode_vec(inst).is_some_and(|x| x.len() == inputs && x.iter().all(|v| v.is_finite()))
 }
 
 /// Whether a regression solver with `inputs` inputs, fitted on targets in `range`, could give the correct answer on
-/// `inst`: the instance must encode to its input (expressible, and supervised, since every output unit was trained
-/// on every example), and the correct output must lie within the training targets' range, output by output
-/// (`in_support`; an instance with no encoded correct answer is outside it).
+/// `inst` whose correct output is `correct`: the instance must encode to its input (expressible, and supervised,
+/// since every output unit was trained on every example), and the correct output must lie within the training
+/// targets' range, output by output (`in_support`; an instance with no encoded correct answer is outside it).
+fn reach(fits: bool, correct: Option<&[f32]>, range: &TargetRange) -> driftbench_core::solver::Representable {
+    if !fits {
+        return driftbench_core::solver::Representable::new(false, false);
+    }
+    let in_support = correct.is_some_and(|y| range.contains(y));
+    driftbench_core::solver::Representable { expressible: true, supervised: true, in_support }
+}
+
+/// [`reach`] on one instance.
 pub(crate) fn representable_vec<T: VecTask>(
     task: &T,
     inst: &T::Instance,
     inputs: usize,
     range: &TargetRange,
 ) -> driftbench_core::solver::Representable {
-    let fits = task.encode_vec(inst).is_some_and(|x| x.len() == inputs && x.iter().all(|v| v.is_finite()));
-    if !fits {
-        return driftbench_core::solver::Representable::new(false, false);
-    }
-    let in_support = correct_output(task, inst).is_some_and(|y| range.contains(&y));
-    driftbench_core::solver::Representable { expressible: true, supervised: true, in_support }
+    let fits = fits(task, inst, inputs);
+    let correct = if fits { correct_output(task, inst) } else { None };
+    reach(fits, correct.as_deref(), range)
+}
+
+/// [`reach`] on a batch, the correct outputs solved together ([`correct_outputs`]).
+pub(crate) fn representable_vec_batch<T: VecTask>(
+    task: &T,
+    instances: &[T::Instance],
+    inputs: usize,
+    range: &TargetRange,
+) -> Vec<driftbench_core::solver::Representable> {
+    let fit: Vec<bool> = instances.par_iter().map(|i| fits(task, i, inputs)).collect();
+    // Only instances that fit are solved (the others may be ones the task rejects, which its solver need not take).
+    let fitting: Vec<T::Instance> = instances.iter().zip(&fit).filter(|(_, f)| **f).map(|(i, _)| i.clone()).collect();
+    let correct = correct_outputs(task, &fitting);
+    let mut correct = correct.iter();
+    fit.iter().map(|&f| reach(f, if f { correct.next().and_then(|y| y.as_deref()) } else { None }, range)).collect()
 }
 
 /// What a regression learner observes, for its records.
@@ -463,6 +502,14 @@ impl<T: VecTask> Solver<T> for VecSolver {
     fn representable(&self, task: &T, instance: &T::Instance) -> Option<driftbench_core::solver::Representable> {
         Some(representable_vec(task, instance, self.model.x_std.mean.len(), &self.targets))
     }
+
+    fn representable_batch(
+        &self,
+        task: &T,
+        instances: &[T::Instance],
+    ) -> Option<Vec<driftbench_core::solver::Representable>> {
+        Some(representable_vec_batch(task, instances, self.model.x_std.mean.len(), &self.targets))
+    }
 }
 
 /// Memorisation baseline: answers with the target of the nearest training example, in standardised input space.
@@ -504,6 +551,14 @@ impl<T: VecTask> Solver<T> for NearestSolver {
     /// targets' range (outside it, no stored answer can be the correct one).
     fn representable(&self, task: &T, instance: &T::Instance) -> Option<driftbench_core::solver::Representable> {
         Some(representable_vec(task, instance, self.x_std.mean.len(), &self.range))
+    }
+
+    fn representable_batch(
+        &self,
+        task: &T,
+        instances: &[T::Instance],
+    ) -> Option<Vec<driftbench_core::solver::Representable>> {
+        Some(representable_vec_batch(task, instances, self.x_std.mean.len(), &self.range))
     }
 }
 
@@ -613,6 +668,12 @@ mod tests {
             assert!(near.within_reach(), "{}: {near:?}", learner.name());
             let out = solver.representable(&task, &far).unwrap();
             assert!(out.expressible && out.supervised && !out.in_support && !out.within_reach(), "{out:?}");
+            // The batched form (the evaluation's) gives the same, an instance that does not encode included.
+            let mut batch = vec![middle.clone(), far.clone(), RocketInstance { distance: f64::NAN, ..far.clone() }];
+            batch.extend((0..8).map(|_| task.generate(Cell { axis: Some(0), level: 2 }, &mut rng)));
+            let one: Vec<_> = batch.iter().map(|i| solver.representable(&task, i).unwrap()).collect();
+            assert_eq!(solver.representable_batch(&task, &batch), Some(one.clone()));
+            assert!(!one[2].expressible && one[2].in_support, "not assessed where it does not encode");
         }
         assert!(VecLearner::relu().observes(&task).starts_with("target distance, flight time, gravity"));
     }

@@ -9,7 +9,6 @@ use crate::record::{CellRepresentability, CellResult, Experiment, Provenance, Ru
 use crate::rng::stream;
 use crate::solver::{Representable, TrainData};
 use crate::task::{Outcome, Task};
-use rayon::prelude::*;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -192,8 +191,7 @@ impl<T: Task> PreparedBench<'_, T> {
                 .collect();
             let n = outcomes.len() as u64;
             answered += n;
-            let representable: Option<Vec<Representable>> =
-                insts.par_iter().map(|inst| trained.representable(t, inst)).collect();
+            let representable: Option<Vec<Representable>> = trained.representable_batch(t, insts);
             // Per-instance flags first; every count of the cell is read off them, so counts and the record's
             // per-instance outcomes cannot disagree.
             let success: Vec<bool> = outcomes.iter().map(|o| o.0.success).collect();

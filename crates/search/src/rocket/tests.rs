@@ -144,7 +144,7 @@ fn a_tiny_cap_is_a_recorded_none_found() {
     let data = TrainData { train: train.clone(), val: Vec::new(), dropped_overlaps: 0, max_epochs: None };
     let mut settings = Settings::for_profile(&Profile::tiny());
     settings.caps.max_programs = 0;
-    let learner = FormulaSearch { shoot: true, settings: Some(settings) };
+    let learner = FormulaSearch { shoot: true, settings: Some(settings), max_programs: None };
     let (solver, stats) = learner.train(&task, &data, &Profile::tiny(), 1, &|_| {}).unwrap();
     assert_eq!(stats.extra["found"], 0.0);
     assert!(stats.program.as_deref().is_some_and(|p| p.starts_with("none found: program-count cap")), "{stats:?}");
