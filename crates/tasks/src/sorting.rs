@@ -6,6 +6,8 @@
 //! bottom-up merge sort. Networks see one feature per element (its value / 100, as an `f32`) and predict each
 //! element's rank; the answer is read off the rank scores without any call to a sort.
 //!
+//! `sorting-v2` ([`v2`], [`SortingV2`]) shares all of this but the generator: its drift axes move one factor each.
+//!
 //! A valid list holds 1..=[`MAX_LEN`] values of magnitude at most [`MAX_ABS`] (10⁷): up to there the network
 //! feature keeps every two distinct values distinct (at 10⁹, 10⁹ − 1 and 10⁹ would encode to the same `f32`).
 //!
