@@ -387,8 +387,3 @@ impl Task for NavigationV2 {
 }
 
 navigation_capabilities!(NavigationV2, Version::V2);
-
-#[doc(hidden)]
-pub fn generate_counted_v2_pub(cell: Cell, rng: &mut ChaCha8Rng) -> (NavInstance, usize) {
-    generate_counted_v2(cell, rng)
-}
