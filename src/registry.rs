@@ -20,6 +20,12 @@ pub fn registry() -> Vec<Box<dyn DynTask>> {
             .attacks()
             .learners(driftbench_search::navigation::learners())
             .build(),
+        Entry::new(driftbench_tasks::NavigationV2)
+            .policy()
+            .grid()
+            .attacks()
+            .learners(driftbench_search::navigation::learners_v2())
+            .build(),
     ]
 }
 

@@ -107,6 +107,13 @@ pub trait PolicyTask: Task {
 
     /// The answer made of the actions an agent took.
     fn answer_from_actions(&self, instance: &Self::Instance, actions: &[usize]) -> Option<Self::Answer>;
+
+    /// What a policy reading [`crate::Episode::observe`] observes each tick, in a few words, for the records and
+    /// the task page's information table (e.g. `a 9x9 window around the agent, cars one tick ahead`); the policy
+    /// learners add their own memory to it.
+    fn policy_observes(&self) -> &'static str {
+        "the task's flat policy observation"
+    }
 }
 
 /// A [`PolicyTask`] whose episodes also show the whole world as a stack of maps ([`Episode::observe_grid`]), for
@@ -114,6 +121,12 @@ pub trait PolicyTask: Task {
 pub trait GridTask: PolicyTask {
     /// Maps in every grid observation ([`crate::task::GridObservation::channels`]), whatever the world's size.
     fn grid_channels(&self) -> usize;
+
+    /// What a policy reading [`crate::Episode::observe_grid`] observes each tick, in a few words (see
+    /// [`PolicyTask::policy_observes`]).
+    fn grid_observes(&self) -> &'static str {
+        "the task's whole-world maps"
+    }
 }
 
 /// The continuous adversarial experiment ([`crate::attack`]) on a [`SeqTask`] or [`VecTask`]: a box around the

@@ -372,6 +372,9 @@ impl<T: PolicyTask> Learner<T> for Imitation {
     fn kind(&self) -> SolverKind {
         SolverKind::Network
     }
+    fn observes(&self, task: &T) -> String {
+        format!("{}{}", task.policy_observes(), memory_note(self.0.memory))
+    }
     fn description(&self) -> String {
         format!(
             "policy MLP {:?} cloned from the planner's demonstrations, {} DAgger rounds{}",
@@ -516,6 +519,9 @@ impl<T: PolicyTask> Learner<T> for Reinforce {
     }
     fn kind(&self) -> SolverKind {
         SolverKind::Network
+    }
+    fn observes(&self, task: &T) -> String {
+        task.policy_observes().into()
     }
     /// Its sample efficiency is its learning curve (validation success against episodes, in every record);
     /// retraining it on fewer start states would measure nothing new.

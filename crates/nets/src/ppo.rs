@@ -312,6 +312,9 @@ impl<T: PolicyTask> Learner<T> for Ppo {
     fn in_sample_efficiency(&self) -> bool {
         false
     }
+    fn observes(&self, task: &T) -> String {
+        format!("{}{}", task.policy_observes(), crate::policy::memory_note(self.0.memory))
+    }
     fn description(&self) -> String {
         format!(
             "policy and value MLPs {:?} trained by PPO (clip {}, GAE λ {}, {} epochs per batch of {} episodes){}; \

@@ -1,4 +1,4 @@
-//! Memorisation baseline for `navigation-v1` (`nearest-state`): no program and no network, a table of the
+//! Memorisation baseline for the navigation tasks (`nearest-state`): no program and no network, a table of the
 //! planner's actions in the training states, looked up by the nearest stored state.
 //!
 //! It stores, for every state the planner's demonstrations pass through on the training instances, the
@@ -9,9 +9,8 @@
 //! windows, then the goal direction alone. Ties go to the lower action index. It acts in the task's episode
 //! until the episode ends, so the task's scorer judges deaths and timeouts.
 use driftbench_core::solver::Attempt;
-use driftbench_core::{Learner, PolicyTask, Profile, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats};
-use driftbench_tasks::navigation::{Action, WINDOW};
-use driftbench_tasks::Navigation;
+use driftbench_core::{Learner, Profile, SolveInfo, Solver, SolverKind, TrainData, TrainStats};
+use driftbench_tasks::navigation::{Action, NavInstance, NavTask, Route, WINDOW};
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -75,11 +74,7 @@ struct LookupSolver {
 }
 
 impl LookupSolver {
-    fn run(
-        &self,
-        task: &Navigation,
-        inst: &<Navigation as Task>::Instance,
-    ) -> (Option<<Navigation as Task>::Answer>, u64) {
+    fn run<T: NavTask>(&self, task: &T, inst: &NavInstance) -> (Option<Route>, u64) {
         let Some(mut ep) = task.episode(inst) else { return (None, 0) };
         let mut actions = Vec::new();
         // The step limit ends every episode; the bound only guards against a malformed one.
@@ -95,12 +90,8 @@ impl LookupSolver {
     }
 }
 
-impl Solver<Navigation> for LookupSolver {
-    fn solve_batch(
-        &self,
-        task: &Navigation,
-        instances: &[<Navigation as Task>::Instance],
-    ) -> driftbench_core::Result<Vec<Attempt<<Navigation as Task>::Answer>>> {
+impl<T: NavTask> Solver<T> for LookupSolver {
+    fn solve_batch(&self, task: &T, instances: &[NavInstance]) -> driftbench_core::Result<Vec<Attempt<Route>>> {
         Ok(instances
             .par_iter()
             .map(|inst| {
@@ -111,7 +102,7 @@ impl Solver<Navigation> for LookupSolver {
     }
 }
 
-impl Learner<Navigation> for NearestState {
+impl<T: NavTask> Learner<T> for NearestState {
     fn name(&self) -> &'static str {
         "nearest-state"
     }
@@ -121,17 +112,20 @@ impl Learner<Navigation> for NearestState {
     fn description(&self) -> String {
         "memorisation: the planner's action in the nearest training state (largest matching window)".into()
     }
-    fn config(&self, _task: &Navigation, _profile: &Profile) -> serde_json::Value {
+    fn observes(&self, task: &T) -> String {
+        format!("the window policies' observation ({})", task.policy_observes())
+    }
+    fn config(&self, _task: &T, _profile: &Profile) -> serde_json::Value {
         serde_json::json!({ "window_radii": RADII, "data": "planner demonstrations on every training instance" })
     }
     fn train(
         &self,
-        task: &Navigation,
-        data: &TrainData<Navigation>,
+        task: &T,
+        data: &TrainData<T>,
         _profile: &Profile,
         _seed: u64,
         progress: &dyn Fn(f64),
-    ) -> driftbench_core::Result<(Box<dyn Solver<Navigation>>, TrainStats)> {
+    ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
         let pairs: Vec<Vec<(Vec<f32>, usize)>> = data
             .train
             .par_iter()

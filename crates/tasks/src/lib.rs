@@ -11,6 +11,6 @@ pub mod navigation;
 pub mod rocket;
 pub mod sorting;
 
-pub use navigation::Navigation;
+pub use navigation::{Navigation, NavigationV2};
 pub use rocket::{Rocket, RocketV2};
 pub use sorting::{Sorting, SortingV2};

@@ -436,6 +436,15 @@ impl<T: GridTask> Learner<T> for Vin {
     fn in_sample_efficiency(&self) -> bool {
         false
     }
+    fn observes(&self, task: &T) -> String {
+        format!(
+            "{}; a {}x{} crop of every map around the agent{}",
+            task.grid_observes(),
+            self.0.window,
+            self.0.window,
+            crate::policy::memory_note(self.0.memory)
+        )
+    }
     fn description(&self) -> String {
         format!(
             "value iteration network over the whole city (K = {} x (W+H) steps, {} action maps, {}x{} reactive \

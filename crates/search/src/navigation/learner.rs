@@ -70,13 +70,27 @@ impl DecisionList {
     }
 }
 
-/// The program-search learners of this task: decision lists with and without the BFS feature.
+/// The navigation-specific learners of `navigation-v1`: decision lists with and without the BFS feature, and the
+/// memorisation baseline.
 pub fn learners() -> Vec<Box<dyn Learner<Navigation>>> {
+    learners_of()
+}
+
+/// The same learners for any version of the navigation task ([`NavTask`]).
+pub fn learners_of<T: NavTask>() -> Vec<Box<dyn Learner<T>>> {
     vec![
         Box::new(DecisionList::with_bfs()),
         Box::new(DecisionList::without_bfs()),
         Box::new(crate::lookup::NearestState),
     ]
+}
+
+/// The navigation-specific learners of `navigation-v2`: those of [`learners_of`], then the information-matched
+/// control, the planner restricted to the window policies' observation ([`WindowPlanner`]).
+pub fn learners_v2() -> Vec<Box<dyn Learner<NavigationV2>>> {
+    let mut out = learners_of();
+    out.push(Box::new(WindowPlanner));
+    out
 }
 
 /// How one policy episode went.
@@ -92,7 +106,7 @@ struct Run {
 
 /// Runs `program` in the task's episode of `inst` until it ends, recording the states it decided in if `record`;
 /// `None` for an instance the task offers no episode for (a malformed one).
-fn run(task: &Navigation, program: &Program, bfs: bool, inst: &NavInstance, record: bool) -> Option<Run> {
+fn run<T: NavTask>(task: &T, program: &Program, bfs: bool, inst: &NavInstance, record: bool) -> Option<Run> {
     let mut ep = task.episode(inst)?;
     let city = inst.city();
     let to_goal = bfs.then(|| city.distances_from(inst.goal));
@@ -121,7 +135,7 @@ fn run(task: &Navigation, program: &Program, bfs: bool, inst: &NavInstance, reco
 }
 
 /// The planner's demonstration on `inst` as (atom mask, action index) pairs, one per tick.
-pub(super) fn demonstration(task: &Navigation, bfs: bool, inst: &NavInstance) -> Vec<(u32, usize)> {
+pub(super) fn demonstration<T: NavTask>(task: &T, bfs: bool, inst: &NavInstance) -> Vec<(u32, usize)> {
     let (Some(actions), Some(mut ep)) = (task.demonstration(inst), task.episode(inst)) else { return Vec::new() };
     let city = inst.city();
     let to_goal = bfs.then(|| city.distances_from(inst.goal));
@@ -150,7 +164,7 @@ fn expert_labels(inst: &NavInstance, r: &Run) -> Vec<(u32, usize)> {
 }
 
 /// Greedy success rate and deaths of `program` on `insts`.
-fn validate(task: &Navigation, program: &Program, bfs: bool, insts: &[NavInstance]) -> (f64, u64) {
+fn validate<T: NavTask>(task: &T, program: &Program, bfs: bool, insts: &[NavInstance]) -> (f64, u64) {
     let runs: Vec<Option<Run>> = insts.par_iter().map(|i| run(task, program, bfs, i, false)).collect();
     let ok = runs.iter().flatten().filter(|r| r.reached).count();
     let deaths = runs.iter().flatten().filter(|r| r.died).count() as u64;
@@ -179,9 +193,9 @@ struct Round {
 }
 
 /// Steps 1–3 of the module docs on the labelled states `pairs`.
-fn learn_round(
+fn learn_round<T: NavTask>(
     c: &DecisionListConfig,
-    task: &Navigation,
+    task: &T,
     pairs: &[(u32, usize)],
     val: &[NavInstance],
     budget: &Budget,
@@ -247,10 +261,10 @@ pub(super) struct Found {
 }
 
 /// The whole learning procedure of the module docs, with its DAgger rounds.
-pub(super) fn search(
+pub(super) fn search<T: NavTask>(
     c: &DecisionListConfig,
-    task: &Navigation,
-    data: &TrainData<Navigation>,
+    task: &T,
+    data: &TrainData<T>,
     progress: &dyn Fn(f64),
 ) -> Found {
     let started = Instant::now();
@@ -340,7 +354,7 @@ pub(super) fn search(
     Found { program: found.then_some(r.program), stats }
 }
 
-impl Learner<Navigation> for DecisionList {
+impl<T: NavTask> Learner<T> for DecisionList {
     fn name(&self) -> &'static str {
         if self.0.bfs {
             "decision-list"
@@ -364,7 +378,19 @@ impl Learner<Navigation> for DecisionList {
         )
     }
 
-    fn config(&self, task: &Navigation, profile: &Profile) -> serde_json::Value {
+    fn observes(&self, task: &T) -> String {
+        if self.0.bfs {
+            format!(
+                "atoms read off the window policies' observation ({}), plus the street distance to the goal from \
+                 every neighbouring cell (a search over the whole street map)",
+                task.policy_observes()
+            )
+        } else {
+            format!("atoms read off the window policies' observation ({})", task.policy_observes())
+        }
+    }
+
+    fn config(&self, task: &T, profile: &Profile) -> serde_json::Value {
         let c = &self.0;
         let mut families =
             vec!["free(d)", "car_now(d)", "car_next(d)", "car_next(here)", "goal(d) (sign of the goal offset)"];
@@ -395,12 +421,12 @@ impl Learner<Navigation> for DecisionList {
 
     fn train(
         &self,
-        task: &Navigation,
-        data: &TrainData<Navigation>,
+        task: &T,
+        data: &TrainData<T>,
         _profile: &Profile,
         _seed: u64,
         progress: &dyn Fn(f64),
-    ) -> driftbench_core::Result<(Box<dyn Solver<Navigation>>, TrainStats)> {
+    ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
         // Deterministic without a random stream: the data are the first demonstrations, ties break by order.
         let found = search(&self.0, task, data, progress);
         Ok((Box::new(ListSolver { program: found.program, bfs: self.0.bfs }), found.stats))
@@ -416,12 +442,8 @@ pub struct ListSolver {
     pub bfs: bool,
 }
 
-impl Solver<Navigation> for ListSolver {
-    fn solve_batch(
-        &self,
-        task: &Navigation,
-        instances: &[NavInstance],
-    ) -> driftbench_core::Result<Vec<Attempt<<Navigation as Task>::Answer>>> {
+impl<T: NavTask> Solver<T> for ListSolver {
+    fn solve_batch(&self, task: &T, instances: &[NavInstance]) -> driftbench_core::Result<Vec<Attempt<Route>>> {
         let none = Attempt { answer: None, info: SolveInfo { work: 0 } };
         let Some(program) = &self.program else { return Ok(vec![none; instances.len()]) };
         Ok(instances

@@ -66,9 +66,9 @@
 //! car drives at the agent and the safe escape needs more literals than a rule has. Without the BFS atoms the list
 //! follows the goal's direction (`if free(S) & !car_next(S) & goal(S) then S elif …`) and times out behind blocks.
 use driftbench_core::solver::Attempt;
-use driftbench_core::{Learner, PolicyTask, Profile, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats};
-use driftbench_tasks::navigation::{plan_from, Action, City, NavInstance, MAX_STEPS, WINDOW};
-use driftbench_tasks::Navigation;
+use driftbench_core::{Learner, Profile, SolveInfo, Solver, SolverKind, TrainData, TrainStats};
+use driftbench_tasks::navigation::{plan_from, Action, City, NavInstance, NavTask, Route, MAX_STEPS, WINDOW};
+use driftbench_tasks::{Navigation, NavigationV2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -90,10 +90,12 @@ const MAX_EPISODE: usize = MAX_STEPS as usize + 1;
 mod covering;
 mod dsl;
 mod learner;
+mod window;
 
 use covering::*;
 pub use dsl::*;
 pub use learner::*;
+pub use window::*;
 
 #[cfg(test)]
 mod tests;

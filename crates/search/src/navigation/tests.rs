@@ -1,7 +1,7 @@
 //! Unit tests of the decision-list search: atoms, pool deduplication, covering and the learned policy.
 
 use super::*;
-use driftbench_core::{rng, Cell};
+use driftbench_core::{rng, Cell, PolicyTask, Task};
 use driftbench_tasks::navigation::{Pattern, OBS_DIM};
 
 const N: Action = Action::North;

@@ -13,12 +13,19 @@ pub struct City {
 impl City {
     /// Builds the city of `pattern` from `seed` (deterministic; every street cell reaches every other).
     pub fn generate(pattern: Pattern, seed: u64, width: u32, height: u32) -> City {
+        City::generate_with(pattern, seed, width, height, GRID_BUILT_OVER)
+    }
+
+    /// [`City::generate`] with the share of the `grid` pattern's street segments built over (other patterns
+    /// ignore it).
+    pub fn generate_with(pattern: Pattern, seed: u64, width: u32, height: u32, built_over: f64) -> City {
+        let built_over = if built_over.is_nan() { 0.0 } else { built_over.clamp(0.0, 1.0) };
         let (w, h) = (width.min(MAX_SIZE) as i32, height.min(MAX_SIZE) as i32);
         let mut city = City { width: w, height: h, street: vec![false; (w * h) as usize] };
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         if w > 0 && h > 0 {
             match pattern {
-                Pattern::Grid => city.grid(&mut rng),
+                Pattern::Grid => city.grid(&mut rng, built_over),
                 Pattern::Offset => city.offset(&mut rng),
                 Pattern::Ring => city.ring(&mut rng),
                 Pattern::Maze => city.maze(&mut rng),
@@ -145,7 +152,7 @@ impl City {
         }
     }
 
-    fn grid(&mut self, rng: &mut ChaCha8Rng) {
+    fn grid(&mut self, rng: &mut ChaCha8Rng, built_over: f64) {
         let (kx, ky) = (rng.random_range(3..=4), rng.random_range(3..=4));
         let (ox, oy) = (rng.random_range(0..kx), rng.random_range(0..ky));
         let (column, row) = (|x: i32| x % kx == ox, |y: i32| y % ky == oy);
@@ -179,7 +186,7 @@ impl City {
         }
         segments.shuffle(rng);
         for (cells, a, b) in segments {
-            if rng.random_bool(0.15) {
+            if rng.random_bool(built_over) {
                 cells.iter().for_each(|&c| self.set(c, false));
                 // A segment's cells touch only each other and its two end crossings (streets are at least 3 apart),
                 // so removing it disconnects the streets exactly when no other way joins its two ends; a segment

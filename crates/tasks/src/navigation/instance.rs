@@ -58,12 +58,26 @@ pub struct NavInstance {
     /// adversarial experiment adds them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub added_cars: Vec<AddedCar>,
+    /// Percent of the `grid` pattern's street segments built over (where that leaves the streets connected):
+    /// `navigation-v2` states it per instance; absent (`navigation-v1`), [`GRID_BUILT_OVER`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built_over_percent: Option<u32>,
+    /// Length of the planner's shortest safe route, in ticks: `navigation-v2` stores it, validated, so that
+    /// scoring a route against it need not plan again; absent in `navigation-v1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planner_steps: Option<u32>,
 }
 
 impl NavInstance {
     /// The city of this instance.
     pub fn city(&self) -> City {
-        City::generate(self.pattern, self.city_seed, self.width, self.height)
+        match self.built_over_percent {
+            None => City::generate(self.pattern, self.city_seed, self.width, self.height),
+            // Clamped so that a malformed share cannot panic the generator; validation rejects it.
+            Some(p) => {
+                City::generate_with(self.pattern, self.city_seed, self.width, self.height, p.min(100) as f64 / 100.0)
+            }
+        }
     }
 
     /// Everything but solvability: sizes, speed, density and step limit within bounds.
@@ -93,6 +107,9 @@ impl NavInstance {
         }
         if !(1..=MAX_STEPS).contains(&self.max_steps) {
             return Err(format!("max_steps {} is outside 1..={MAX_STEPS}", self.max_steps));
+        }
+        if let Some(p) = self.built_over_percent.filter(|&p| p > 100) {
+            return Err(format!("built_over_percent {p} is above 100"));
         }
         if self.added_cars.len() > MAX_ADDED_CARS {
             return Err(format!("added_cars: {} cars, more than {MAX_ADDED_CARS}", self.added_cars.len()));

@@ -149,6 +149,8 @@ pub const MAX_SPEED_TICKS: u32 = 4;
 pub const MIN_TRACK: i32 = 4;
 /// Longest car track, in cells.
 pub const MAX_TRACK: i32 = 8;
+/// Share of the `grid` pattern's street segments built over in `navigation-v1` cities.
+pub const GRID_BUILT_OVER: f64 = 0.15;
 /// Step limit of generated instances per cell of width plus height.
 pub const STEPS_PER_SIDE: u32 = 4;
 
@@ -173,6 +175,7 @@ mod planner;
 mod render;
 mod task;
 mod traffic;
+mod v2;
 mod world;
 
 pub use city::*;
@@ -181,6 +184,7 @@ pub use planner::*;
 pub use render::*;
 pub use task::*;
 pub use traffic::*;
+pub use v2::*;
 pub use world::*;
 
 #[cfg(test)]

@@ -70,6 +70,8 @@ fn draw(
         goal: (0, 0),
         max_steps: STEPS_PER_SIDE * (size + size),
         added_cars: Vec::new(),
+        built_over_percent: None,
+        planner_steps: None,
     };
     let city = inst.city();
     let cars = Traffic::generate(&inst, &city);
@@ -111,9 +113,9 @@ pub(super) fn generate_counted(cell: Cell, rng: &mut ChaCha8Rng) -> (NavInstance
 
 /// A [`World`] as the harness's [`Episode`]. It keeps the observation each step returns, so that the policy's
 /// next `observe` does not build it a second time.
-struct NavEpisode {
-    world: World,
-    obs: Vec<f32>,
+pub(super) struct NavEpisode {
+    pub(super) world: World,
+    pub(super) obs: Vec<f32>,
 }
 
 impl Episode for NavEpisode {
@@ -141,6 +143,110 @@ impl Episode for NavEpisode {
     }
 }
 
+/// Which version's rules an instance is judged by: the two versions share the world, the planner and the
+/// scorer, and differ in what an instance states ([`NavInstance::built_over_percent`],
+/// [`NavInstance::planner_steps`]) and how the metric finds the planner's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Version {
+    /// `navigation-v1`: neither field; the scorer plans again.
+    V1,
+    /// `navigation-v2`: both fields stated; the scorer reads the stored length.
+    V2,
+}
+
+/// [`Task::validate`] of either version.
+pub(super) fn validate(inst: &NavInstance, version: Version) -> Result<(), String> {
+    inst.check_shape()?;
+    match version {
+        Version::V1 => {
+            if inst.built_over_percent.is_some() || inst.planner_steps.is_some() {
+                return Err("built_over_percent, planner_steps: navigation-v2 fields, absent in navigation-v1".into());
+            }
+        }
+        Version::V2 => {
+            if inst.built_over_percent.is_none() {
+                return Err("built_over_percent: missing (navigation-v2 states it)".into());
+            }
+            if inst.planner_steps.is_none() {
+                return Err("planner_steps: missing (navigation-v2 states the planner's route length)".into());
+            }
+        }
+    }
+    let city = inst.city();
+    for (name, c) in [("start", inst.start), ("goal", inst.goal)] {
+        if !city.is_street(c) {
+            return Err(format!("{name} {c:?} is not a street cell"));
+        }
+    }
+    if inst.start == inst.goal {
+        return Err("start and goal are the same cell".into());
+    }
+    if let Some(car) = inst.added_cars.iter().find(|c| !c.on_streets(&city)) {
+        return Err(format!("added_cars: {car:?} leaves the streets"));
+    }
+    let traffic = Traffic::generate(inst, &city);
+    if traffic.cars.iter().any(|car| traffic.position(car, 0) == inst.start) {
+        return Err("start: a car stands on it at tick 0".into());
+    }
+    match (search(&city, &traffic, inst.start, 0, inst.goal, inst.max_steps).0, inst.planner_steps) {
+        (None, _) => Err(format!("max_steps: no safe route reaches the goal within {} steps", inst.max_steps)),
+        (Some(route), Some(stated)) if route.len() as u64 != stated as u64 => {
+            Err(format!("planner_steps: {stated} stated, but the shortest safe route takes {} ticks", route.len()))
+        }
+        (Some(_), _) => Ok(()),
+    }
+}
+
+/// [`Task::score`] of either version: the replayed route reaches the goal alive within the step limit; the metric
+/// is its length over the planner's (planned again in v1, read from the instance in v2).
+pub(super) fn score(inst: &NavInstance, answer: &Route, version: Version) -> Outcome {
+    let failed = |why| Outcome { success: false, metric: FAILED_RATIO, failure: Some(why) };
+    if World::try_new(inst).is_err() {
+        return failed("invalid");
+    }
+    let stored = match version {
+        Version::V1 => None,
+        Version::V2 => match inst.planner_steps {
+            Some(p) => Some(p as usize),
+            None => return failed("invalid"),
+        },
+    };
+    let r = replay(inst, &answer.actions);
+    if !r.reached {
+        return failed(match (r.died, r.timed_out) {
+            (true, _) => "death",
+            (false, true) => "timeout",
+            (false, false) => "stopped short",
+        });
+    }
+    // The planner is exact, so its length is the optimum; a route that reached the goal proves one exists.
+    let optimal = stored.unwrap_or_else(|| plan(inst).map_or(r.steps, |(p, _)| p.len())).max(1);
+    Outcome::new(true, (r.steps as f64 / optimal as f64).min(FAILED_RATIO))
+}
+
+/// [`Task::solve_symbolic`] of both versions.
+pub(super) fn solve(inst: &NavInstance) -> (Route, SolveInfo) {
+    if inst.check_shape().is_err() {
+        return (Route::default(), SolveInfo { work: 0 });
+    }
+    let city = inst.city();
+    let traffic = Traffic::generate(inst, &city);
+    let (actions, expanded) = search(&city, &traffic, inst.start, 0, inst.goal, inst.max_steps);
+    (Route { actions: actions.unwrap_or_default() }, SolveInfo { work: expanded })
+}
+
+/// What the planner of both versions reads, for the information table.
+pub(super) const SYMBOLIC_OBSERVES: &str =
+    "the whole city and every car's position at every future tick (the traffic rules and seed)";
+
+/// What the window policies (imitation, PPO, the decision lists, nearest-state) observe each tick.
+pub(super) const WINDOW_OBSERVES: &str = "a 9x9 window around the agent (buildings, cars now, cars at the end of the \
+     coming tick, the goal) and the goal offset clipped at 10 cells";
+
+/// What the value-iteration network observes each tick.
+pub(super) const GRID_OBSERVES: &str =
+    "the whole city as maps: buildings, the goal, cars now and over the next 3 ticks";
+
 impl Task for Navigation {
     type Instance = NavInstance;
     type Answer = Route;
@@ -165,46 +271,11 @@ impl Task for Navigation {
     }
 
     fn validate(&self, inst: &NavInstance) -> Result<(), String> {
-        inst.check_shape()?;
-        let city = inst.city();
-        for (name, c) in [("start", inst.start), ("goal", inst.goal)] {
-            if !city.is_street(c) {
-                return Err(format!("{name} {c:?} is not a street cell"));
-            }
-        }
-        if inst.start == inst.goal {
-            return Err("start and goal are the same cell".into());
-        }
-        if let Some(car) = inst.added_cars.iter().find(|c| !c.on_streets(&city)) {
-            return Err(format!("added_cars: {car:?} leaves the streets"));
-        }
-        let traffic = Traffic::generate(inst, &city);
-        if traffic.cars.iter().any(|car| traffic.position(car, 0) == inst.start) {
-            return Err("start: a car stands on it at tick 0".into());
-        }
-        match search(&city, &traffic, inst.start, 0, inst.goal, inst.max_steps).0 {
-            Some(_) => Ok(()),
-            None => Err(format!("max_steps: no safe route reaches the goal within {} steps", inst.max_steps)),
-        }
+        validate(inst, Version::V1)
     }
 
     fn score(&self, inst: &NavInstance, answer: &Route) -> Outcome {
-        // The rule: the replayed route reaches the goal alive within the step limit.
-        let failed = |why| Outcome { success: false, metric: FAILED_RATIO, failure: Some(why) };
-        if World::try_new(inst).is_err() {
-            return failed("invalid");
-        }
-        let r = replay(inst, &answer.actions);
-        if !r.reached {
-            return failed(match (r.died, r.timed_out) {
-                (true, _) => "death",
-                (false, true) => "timeout",
-                (false, false) => "stopped short",
-            });
-        }
-        // The planner is exact, so its length is the optimum; a route that reached the goal proves one exists.
-        let optimal = plan(inst).map_or(r.steps, |(p, _)| p.len()).max(1);
-        Outcome::new(true, (r.steps as f64 / optimal as f64).min(FAILED_RATIO))
+        score(inst, answer, Version::V1)
     }
 
     fn metric_name(&self) -> &'static str {
@@ -228,13 +299,7 @@ impl Task for Navigation {
     }
 
     fn solve_symbolic(&self, inst: &NavInstance) -> (Route, SolveInfo) {
-        if inst.check_shape().is_err() {
-            return (Route::default(), SolveInfo { work: 0 });
-        }
-        let city = inst.city();
-        let traffic = Traffic::generate(inst, &city);
-        let (actions, expanded) = search(&city, &traffic, inst.start, 0, inst.goal, inst.max_steps);
-        (Route { actions: actions.unwrap_or_default() }, SolveInfo { work: expanded })
+        solve(inst)
     }
 
     fn limits(&self) -> &'static str {
@@ -247,6 +312,10 @@ impl Task for Navigation {
         "space-time A* over (x, y, t) on the known car schedule, street distance to the goal as heuristic"
     }
 
+    fn symbolic_observes(&self) -> &'static str {
+        SYMBOLIC_OBSERVES
+    }
+
     fn strict_success(&self, _outcome: &Outcome) -> Option<bool> {
         None
     }
@@ -257,88 +326,143 @@ impl Task for Navigation {
     }
 }
 
-impl GridTask for Navigation {
-    /// The maps of [`World::observe_grid`]: buildings, goal, cars now and over the next ticks.
-    fn grid_channels(&self) -> usize {
-        GRID_CHANNELS
-    }
+/// The capability traits both versions implement alike: the grid maps, the policy episodes and the discrete
+/// attack (whose variants are checked by the version's own validation).
+macro_rules! navigation_capabilities {
+    ($task:ty, $version:expr) => {
+        impl GridTask for $task {
+            /// The maps of [`World::observe_grid`]: buildings, goal, cars now and over the next ticks.
+            fn grid_channels(&self) -> usize {
+                GRID_CHANNELS
+            }
+
+            fn grid_observes(&self) -> &'static str {
+                GRID_OBSERVES
+            }
+        }
+
+        impl PolicyTask for $task {
+            /// Policies see the egocentric observation of [`World::observe`] and choose one of the five actions.
+            fn policy_shape(&self) -> PolicyShape {
+                PolicyShape { observation: OBS_DIM, actions: Action::ALL.len() }
+            }
+
+            fn policy_observes(&self) -> &'static str {
+                WINDOW_OBSERVES
+            }
+
+            fn episode(&self, inst: &NavInstance) -> Option<Box<dyn Episode>> {
+                let world = World::try_new(inst).ok()?;
+                Some(Box::new(NavEpisode { obs: world.observe(), world }))
+            }
+
+            /// The planner's route, as action indices.
+            fn demonstration(&self, inst: &NavInstance) -> Option<Vec<usize>> {
+                plan(inst).map(|(actions, _)| actions.into_iter().map(Action::index).collect())
+            }
+
+            /// Replays `taken` and asks the planner for the best next action from the state reached.
+            fn expert_action(&self, inst: &NavInstance, taken: &[usize]) -> Option<usize> {
+                expert_action(inst, taken)
+            }
+
+            fn answer_from_actions(&self, _inst: &NavInstance, actions: &[usize]) -> Option<Route> {
+                actions
+                    .iter()
+                    .map(|&a| Action::from_index(a))
+                    .collect::<Option<Vec<_>>>()
+                    .map(|actions| Route { actions })
+            }
+        }
+
+        impl VariantAttackTask for $task {
+            /// Up to `count` variants with `size` more cars ([`AddedCar`]), each on a straight track of 4-8 cells
+            /// through a cell the answer's route visits at some tick t ≥ 1, timed to stand on that cell at tick t.
+            /// Only valid variants that the planner still solves are kept, from at most [`VARIANT_DRAWS`] × `count`
+            /// draws.
+            fn attack_variants(
+                &self,
+                inst: &NavInstance,
+                answer: &Route,
+                size: usize,
+                count: usize,
+                rng: &mut ChaCha8Rng,
+            ) -> Vec<NavInstance> {
+                attack_variants(inst, answer, size, count, rng, $version)
+            }
+
+            fn variant_unit(&self) -> &'static str {
+                "cars added, each on a new track through a cell of the solver's own route, timed to stand there \
+                 when the agent does; the planner still reaches the goal"
+            }
+        }
+
+        impl NavTask for $task {}
+    };
+}
+pub(super) use navigation_capabilities;
+
+navigation_capabilities!(Navigation, Version::V1);
+
+/// The navigation tasks of every version: the same instances, answers, episodes and maps, so that the navigation
+/// learners (the decision lists, nearest-state, the window planner) serve each version alike.
+pub trait NavTask:
+    PolicyTask<Instance = NavInstance, Answer = Route> + GridTask + VariantAttackTask + Copy + Default
+{
 }
 
-impl PolicyTask for Navigation {
-    /// Policies see the egocentric observation of [`World::observe`] and choose one of the five actions.
-    fn policy_shape(&self) -> PolicyShape {
-        PolicyShape { observation: OBS_DIM, actions: Action::ALL.len() }
-    }
-
-    fn episode(&self, inst: &NavInstance) -> Option<Box<dyn Episode>> {
-        let world = World::try_new(inst).ok()?;
-        Some(Box::new(NavEpisode { obs: world.observe(), world }))
-    }
-
-    /// The planner's route, as action indices.
-    fn demonstration(&self, inst: &NavInstance) -> Option<Vec<usize>> {
-        plan(inst).map(|(actions, _)| actions.into_iter().map(Action::index).collect())
-    }
-
-    /// Replays `taken` and asks the planner for the best next action from the state reached.
-    fn expert_action(&self, inst: &NavInstance, taken: &[usize]) -> Option<usize> {
-        let mut world = self.episode(inst).map(|_| World::new(inst))?;
-        for &a in taken {
-            if world.is_done() {
-                return None;
-            }
-            world.step(Action::from_index(a)?);
-        }
+/// [`PolicyTask::expert_action`] of both versions.
+pub(super) fn expert_action(inst: &NavInstance, taken: &[usize]) -> Option<usize> {
+    let mut world = World::try_new(inst).ok()?;
+    for &a in taken {
         if world.is_done() {
             return None;
         }
-        plan_from(inst, world.position(), world.tick())?.first().map(|a| a.index())
+        world.step(Action::from_index(a)?);
     }
-
-    fn answer_from_actions(&self, _inst: &NavInstance, actions: &[usize]) -> Option<Route> {
-        actions.iter().map(|&a| Action::from_index(a)).collect::<Option<Vec<_>>>().map(|actions| Route { actions })
+    if world.is_done() {
+        return None;
     }
+    plan_from(inst, world.position(), world.tick())?.first().map(|a| a.index())
 }
 
-impl VariantAttackTask for Navigation {
-    /// Up to `count` variants with `size` more cars ([`AddedCar`]), each on a straight track of 4-8 cells through a
-    /// cell the answer's route visits at some tick t ≥ 1, timed to stand on that cell at tick t. Only valid variants
-    /// that the planner still solves are kept, from at most [`VARIANT_DRAWS`] × `count` draws.
-    fn attack_variants(
-        &self,
-        inst: &NavInstance,
-        answer: &Route,
-        size: usize,
-        count: usize,
-        rng: &mut ChaCha8Rng,
-    ) -> Vec<NavInstance> {
-        if size == 0 || inst.check_shape().is_err() || inst.added_cars.len() + size > MAX_ADDED_CARS {
-            return Vec::new();
-        }
-        let city = inst.city();
-        let path = replay(inst, &answer.actions).path;
-        let aims: Vec<(u32, (i32, i32))> = path.iter().enumerate().skip(1).map(|(t, &c)| (t as u32, c)).collect();
-        let mut out = Vec::with_capacity(count);
-        for _ in 0..VARIANT_DRAWS * count {
-            if out.len() == count {
-                break;
-            }
-            let mut variant = inst.clone();
-            for _ in 0..size {
-                let Some(&(t, cell)) = aims.choose(rng) else { return out };
-                variant.added_cars.extend(aimed_car(&city, inst, cell, t, rng));
-            }
-            if variant.added_cars.len() == inst.added_cars.len() + size && self.validate(&variant).is_ok() {
-                out.push(variant);
-            }
-        }
-        out
+/// [`VariantAttackTask::attack_variants`] of both versions: a v2 variant states the planner's new route length.
+pub(super) fn attack_variants(
+    inst: &NavInstance,
+    answer: &Route,
+    size: usize,
+    count: usize,
+    rng: &mut ChaCha8Rng,
+    version: Version,
+) -> Vec<NavInstance> {
+    if size == 0 || inst.check_shape().is_err() || inst.added_cars.len() + size > MAX_ADDED_CARS {
+        return Vec::new();
     }
-
-    fn variant_unit(&self) -> &'static str {
-        "cars added, each on a new track through a cell of the solver's own route, timed to stand there when the \
-         agent does; the planner still reaches the goal"
+    let city = inst.city();
+    let path = replay(inst, &answer.actions).path;
+    let aims: Vec<(u32, (i32, i32))> = path.iter().enumerate().skip(1).map(|(t, &c)| (t as u32, c)).collect();
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..VARIANT_DRAWS * count {
+        if out.len() == count {
+            break;
+        }
+        let mut variant = inst.clone();
+        for _ in 0..size {
+            let Some(&(t, cell)) = aims.choose(rng) else { return out };
+            variant.added_cars.extend(aimed_car(&city, inst, cell, t, rng));
+        }
+        if variant.added_cars.len() != inst.added_cars.len() + size {
+            continue;
+        }
+        if version == Version::V2 {
+            // The added cars may lengthen the planner's route; without one the variant is dropped below.
+            variant.planner_steps = plan(&variant).map(|(route, _)| route.len() as u32).or(variant.planner_steps);
+        }
+        if validate(&variant, version).is_ok() {
+            out.push(variant);
+        }
     }
+    out
 }
 
 /// Draws per variant [`VariantAttackTask::attack_variants`] may spend before it returns fewer variants than asked for.

@@ -8,6 +8,8 @@ use std::collections::BTreeSet;
 
 /// The task's contract: validation, JSON, levels, profiles, attack variants and pictures.
 mod task_contract;
+/// `navigation-v2`: its generator, placements, stored planner length and strict criterion.
+mod v2;
 
 const N: Action = Action::North;
 const S: Action = Action::South;
@@ -175,7 +177,8 @@ proptest! {
         let inst = NavInstance {
             pattern, city_seed: r.random(), width: size, height: size, traffic_seed: r.random(),
             cars_per_100_cells: density, speed_cells: cells, speed_ticks: ticks,
-            start: (0, 0), goal: (0, 0), max_steps: 30, added_cars: Vec::new(),
+            start: (0, 0), goal: (0, 0), max_steps: 30, added_cars: Vec::new(), built_over_percent: None,
+            planner_steps: None,
         };
         let streets = inst.city().street_cells();
         let (start, goal) = (*streets.choose(&mut r).unwrap(), *streets.choose(&mut r).unwrap());
@@ -197,7 +200,8 @@ proptest! {
         let inst = NavInstance {
             pattern: CITY_LEVELS[r.random_range(0..4)], city_seed: r.random(), width: 8, height: 8,
             traffic_seed: r.random(), cars_per_100_cells: 30, speed_cells: cells, speed_ticks: ticks,
-            start: (0, 0), goal: (0, 0), max_steps: 20, added_cars: Vec::new(),
+            start: (0, 0), goal: (0, 0), max_steps: 20, added_cars: Vec::new(), built_over_percent: None,
+            planner_steps: None,
         };
         let w = World::new(&inst);
         let mut hazards = Hazards::new(&w.city, &w.traffic);

@@ -78,6 +78,8 @@ fn any_instance() -> impl Strategy<Value = NavInstance> {
             goal,
             max_steps,
             added_cars,
+            built_over_percent: None,
+            planner_steps: None,
         },
     )
 }
