@@ -43,7 +43,7 @@ pub fn seal_datasets(task: &dyn DynTask, dir: &Path) -> Result<driftbench_core::
     let refuse = |reason: String| SuiteError::Seal { task: task.id().into(), reason };
     let manifest = Manifest::load(dir)?;
     let mut manifest = manifest.ok_or_else(|| refuse(format!("no manifest in {}", dir.display())))?;
-    if let Some(files) = uncommitted_code() {
+    if let Some(files) = uncommitted_code().filter(|f| !f.is_empty()) {
         return Err(refuse(format!("the code has uncommitted changes ({}): commit first", files.join(", "))));
     }
     let commit = provenance(1).git_commit.ok_or_else(|| refuse("no git commit to seal at".into()))?;
