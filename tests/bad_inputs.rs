@@ -102,7 +102,8 @@ fn changed(a: &BTreeMap<PathBuf, Option<Vec<u8>>>, b: &BTreeMap<PathBuf, Option<
 /// Small canonical-style test sets in `dir/name` (5 instances per cell) of the `-v1` tasks, whose files the tests
 /// edit by name.
 fn small_datasets(dir: &Path, name: &str) {
-    let tasks = ["--task", "sorting-v1", "--task", "rocket-v1", "--task", "navigation-v1"];
+    // Every registered task, as `datasets verify` checks every one.
+    let tasks = driftbench::registry().iter().flat_map(|t| ["--task", t.id()]).collect::<Vec<&str>>();
     let out = driftbench(&[&["datasets", "generate", "--dir", name, "--n", "5"][..], &tasks[..]].concat(), dir);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
