@@ -13,7 +13,11 @@ pub fn registry() -> Vec<Box<dyn DynTask>> {
             .learners(driftbench_search::sorting::learners())
             .build(),
         Entry::new(driftbench_tasks::Rocket).vec().attacks().learners(driftbench_search::rocket::learners()).build(),
-        Entry::new(driftbench_tasks::RocketV2).vec().attacks().learners(driftbench_search::rocket::learners_v2()).build(),
+        Entry::new(driftbench_tasks::RocketV2)
+            .vec()
+            .attacks()
+            .learners(driftbench_search::rocket::learners_v2())
+            .build(),
         Entry::new(driftbench_tasks::Navigation)
             .policy()
             .grid()

@@ -98,7 +98,8 @@ impl TargetRange {
 
     /// Whether every output of `y` lies within its training range.
     pub(crate) fn contains(&self, y: &[f32]) -> bool {
-        y.len() == self.lo.len() && y.iter().zip(self.lo.iter().zip(&self.hi)).all(|(v, (lo, hi))| (lo..=hi).contains(&v))
+        y.len() == self.lo.len()
+            && y.iter().zip(self.lo.iter().zip(&self.hi)).all(|(v, (lo, hi))| (lo..=hi).contains(&v))
     }
 }
 
@@ -659,7 +660,8 @@ mod tests {
         let val: Vec<RocketInstance> = (0..20).map(|_| task.generate(Cell::IN_DIST, &mut rng)).collect();
         let data = TrainData { train, val, dropped_overlaps: 0, max_epochs: None };
         // The middle of level 0, and 5,000 m (distance L4): a launch far faster than any training trial.
-        let middle = RocketInstance { distance: 550.0, flight_time: 11.7, gravity: 9.81, air_density: 1.2, altitude: 25.0 };
+        let middle =
+            RocketInstance { distance: 550.0, flight_time: 11.7, gravity: 9.81, air_density: 1.2, altitude: 25.0 };
         let far = RocketInstance { distance: 5000.0, flight_time: 21.2, ..middle.clone() };
         let learners: [Box<dyn Learner<RocketV2>>; 2] = [Box::new(VecLearner::relu()), Box::new(NearestNeighbour)];
         for learner in learners {

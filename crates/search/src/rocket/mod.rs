@@ -30,7 +30,9 @@ use driftbench_core::{
     rng, Learner, Profile, SearchBudget, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats, VecExample,
     VecTask,
 };
-use driftbench_tasks::rocket::{shoot_many, Launch, Rocket, RocketInstance, RocketTask, RocketV2, ShootProblem, Version};
+use driftbench_tasks::rocket::{
+    shoot_many, Launch, Rocket, RocketInstance, RocketTask, RocketV2, ShootProblem, Version,
+};
 use rayon::prelude::*;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;

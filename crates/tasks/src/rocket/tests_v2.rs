@@ -79,9 +79,8 @@ fn v2_levels_have_the_stated_values_and_level_zero_varies_every_factor() {
             let factors: [fn(&RocketInstance) -> f64; 4] =
                 [|i| i.gravity, |i| i.air_density, |i| i.altitude, |i| i.distance];
             for f in factors {
-                let (lo, hi) = insts.iter().map(f).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
-                    (a.min(x), b.max(x))
-                });
+                let (lo, hi) =
+                    insts.iter().map(f).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
                 assert!(hi - lo > 0.5 * (hi + lo).abs() * 0.05, "level 0 hardly varies: {lo}..{hi}");
             }
         }
