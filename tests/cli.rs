@@ -50,7 +50,10 @@ fn sample_prints_instances_of_a_cell() {
 fn malformed_and_tampered_datasets_are_named_in_the_error() {
     let d = tempfile::tempdir().unwrap();
     let ds = d.path().join("ds");
-    let gen = ["datasets", "generate", "--dir", "ds", "--n", "5", "--task", "sorting-v1"];
+    // Every registered task's sets, as `datasets verify` checks every registered task.
+    let mut gen = vec!["datasets", "generate", "--dir", "ds", "--n", "5"];
+    let reg = driftbench::registry();
+    gen.extend(reg.iter().flat_map(|t| ["--task", t.id()]));
     assert!(driftbench(&gen, d.path()).status.success());
     assert!(driftbench(&["datasets", "verify", "--dir", "ds"], d.path()).status.success());
     let file = ds.join("sorting-v1/length-L2.jsonl");
