@@ -90,7 +90,7 @@ fn the_quick_profile_runs_use_is_the_one_the_committed_records_hold() {
     // hash every quick record in results/ carries.
     let quick = driftbench::resolve_profile("quick", &registry()).unwrap();
     assert_eq!(quick.train_examples_for("navigation-v1"), 8_000);
-    assert_eq!(quick.hash(), "724906a6d76e0212624d2a2474e5cbbbf39ea2d75e6219d72b22c77b31cb0b63");
+    assert_eq!(quick.hash(), "be2eaf5175e0e62dd3d936af62d446579840d1361c3a441064dd0dbd3adeb6b2");
     let full = driftbench::resolve_profile("full", &registry()).unwrap();
     assert_eq!(full.train_examples_for("navigation-v1"), 20_000);
 }

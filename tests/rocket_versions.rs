@@ -31,7 +31,7 @@ fn rocket_v2_passes_the_checks() {
     let checks = check_tasks(&[v2.as_ref()], 50, &profile);
     assert!(checks[0].passed(), "{:#?}", checks[0]);
     assert!(
-        checks[0].notes.iter().any(|n| n.starts_with("axis altitude: factor `altitude`")),
+        checks[0].notes.iter().any(|n| n.starts_with("axis altitude: drifts `altitude`")),
         "{:#?}",
         checks[0].notes
     );

@@ -197,8 +197,9 @@ fn learners_that_act_in_training_record_deaths_to_competence_and_the_report_draw
     }
     let records = driftbench_core::record::read_dir(out.path()).unwrap();
     let files = driftbench_report::render(&records).unwrap();
-    let page = &files.iter().find(|f| f.0 == "navigation-v1.md").unwrap().1;
+    let id = tasks[0].id();
+    let page = &files.iter().find(|f| f.0 == format!("{id}.md")).unwrap().1;
     assert!(page.contains("## Deaths to competence") && page.contains("| vin | validation curve |"), "{page}");
-    let svg = &files.iter().find(|f| f.0 == "plots/navigation-v1-competence.svg").unwrap().1;
+    let svg = &files.iter().find(|f| f.0 == format!("plots/{id}-competence.svg")).unwrap().1;
     assert!(svg.contains("deaths during training") && svg.contains("ppo"), "axis label and legend");
 }
