@@ -1,0 +1,210 @@
+//! Every result figure quoted in prose is traceable to the committed records, and equals what they say.
+//!
+//! A figure in README.md or docs/ names its source in an HTML comment right after it (invisible once rendered):
+//!
+//! - `92.7%<!-- fig navigation-v2 vin in-dist-L0 -->`: the success of `vin` on navigation-v2 in that cell, pooled
+//!   over every seed of the default suite's records (`results/runs`, the drift experiment), to one decimal as the
+//!   report prints it; `<!-- fig TASK SOLVER CELL strict -->` reads the strict criterion instead, and
+//!   `<!-- fig TASK SOLVER CELL seed=2 -->` one seed's record;
+//! - `<!-- fig note: WHY -->` after a figure that no record holds (a tuning run, a generator statistic), saying
+//!   where it comes from.
+//!
+//! README.md's prose (outside the blocks the report writes) may quote no percentage with a decimal without one of
+//! the two; in docs/ the annotated figures are checked wherever they are.
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// (task, solver) → the drift records of the default suite.
+fn records(root: &Path) -> BTreeMap<(String, String), Vec<Value>> {
+    let mut out: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
+    for entry in std::fs::read_dir(root.join("results/runs")).expect("results/runs") {
+        let path = entry.expect("entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let r: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("a record");
+        if r.get("experiment").is_some_and(|e| !e.is_null()) {
+            continue;
+        }
+        let key = (r["task"].as_str().unwrap_or("").to_string(), r["solver"].as_str().unwrap_or("").to_string());
+        out.entry(key).or_default().push(r);
+    }
+    out
+}
+
+/// The figure a reference names, as the report prints it (percent, one decimal), or why it cannot be read.
+fn figure(recs: &BTreeMap<(String, String), Vec<Value>>, reference: &str) -> Result<String, String> {
+    let words: Vec<&str> = reference.split_whitespace().collect();
+    let [task, solver, cell, rest @ ..] = &words[..] else {
+        return Err(format!("`{reference}`: expected TASK SOLVER CELL [strict] [seed=N]"));
+    };
+    let (mut strict, mut seed) = (false, None);
+    for w in rest {
+        match w.strip_prefix("seed=") {
+            Some(s) => seed = Some(s.parse::<u64>().map_err(|_| format!("`{reference}`: bad seed `{s}`"))?),
+            None if *w == "strict" => strict = true,
+            None => return Err(format!("`{reference}`: unknown word `{w}`")),
+        }
+    }
+    let runs = recs
+        .get(&(task.to_string(), solver.to_string()))
+        .ok_or_else(|| format!("`{reference}`: no record of {solver} on {task} in results/runs"))?;
+    let (axis, level) = cell.rsplit_once("-L").ok_or_else(|| format!("`{reference}`: cell `{cell}` is not AXIS-Ln"))?;
+    let level: u64 = level.parse().map_err(|_| format!("`{reference}`: cell `{cell}` has no level"))?;
+    let (mut hits, mut n) = (0u64, 0u64);
+    for r in runs.iter().filter(|r| seed.is_none_or(|s| r["seed"].as_u64() == Some(s))) {
+        let c = r["cells"]
+            .as_array()
+            .and_then(|cells| cells.iter().find(|c| c["axis"] == axis && c["level"].as_u64() == Some(level)))
+            .ok_or_else(|| format!("`{reference}`: no cell {cell} in the record of seed {}", r["seed"]))?;
+        let key = if strict { "strict_successes" } else { "successes" };
+        hits += c[key].as_u64().ok_or_else(|| format!("`{reference}`: the record has no {key}"))?;
+        n += c["n"].as_u64().unwrap_or(0);
+    }
+    if n == 0 {
+        return Err(format!("`{reference}`: no instances (is the seed in the records?)"));
+    }
+    Ok(format!("{:.1}", 100.0 * hits as f64 / n as f64))
+}
+
+/// The number written right before byte `at` of `text` (digits and one decimal point, an optional `%` between).
+fn number_before(text: &str, at: usize) -> Option<&str> {
+    let head = text[..at].trim_end().strip_suffix('%').unwrap_or(text[..at].trim_end());
+    let start = head
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_ascii_digit() || *c == '.'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let n = &head[start..];
+    (!n.is_empty() && n.chars().any(|c| c.is_ascii_digit())).then_some(n)
+}
+
+/// Checks every annotated figure of `text`; returns one line per problem, and how many figures were checked.
+fn check_annotations(
+    recs: &BTreeMap<(String, String), Vec<Value>>,
+    name: &str,
+    text: &str,
+    problems: &mut Vec<String>,
+) -> usize {
+    let mut checked = 0;
+    for (at, _) in text.match_indices("<!-- fig ") {
+        let line = text[..at].matches('\n').count() + 1;
+        let body = &text[at + "<!-- fig ".len()..];
+        let Some(end) = body.find("-->") else {
+            problems.push(format!("{name}:{line}: an unclosed figure comment"));
+            continue;
+        };
+        let reference = body[..end].trim();
+        if reference.starts_with("note:") {
+            if reference["note:".len()..].trim().is_empty() {
+                problems.push(format!("{name}:{line}: a figure note must say where the figure comes from"));
+            }
+            continue;
+        }
+        let Some(written) = number_before(text, at) else {
+            problems.push(format!("{name}:{line}: no figure before <!-- fig {reference} -->"));
+            continue;
+        };
+        match figure(recs, reference) {
+            Ok(f) if f == written => checked += 1,
+            Ok(f) => problems.push(format!("{name}:{line}: says {written}, the records say {f} ({reference})")),
+            Err(e) => problems.push(format!("{name}:{line}: {e}")),
+        }
+    }
+    checked
+}
+
+/// Byte ranges of `text` the report writes (between `<!-- X:begin -->` and `<!-- X:end -->`).
+fn generated_blocks(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for (a, _) in text.match_indices("<!-- ") {
+        let rest = &text[a + 5..];
+        let Some(name) = rest.split_whitespace().next().and_then(|w| w.strip_suffix(":begin")) else { continue };
+        let end = format!("<!-- {name}:end -->");
+        if let Some(b) = text[a..].find(&end) {
+            out.push((a, a + b + end.len()));
+        }
+    }
+    out
+}
+
+/// One-decimal percentages of README.md's prose with no figure comment after them.
+fn unannotated(text: &str) -> Vec<(usize, String)> {
+    let blocks = generated_blocks(text);
+    let mut out = Vec::new();
+    for (at, _) in text.match_indices('%') {
+        if blocks.iter().any(|&(a, b)| (a..b).contains(&at)) {
+            continue;
+        }
+        let Some(n) = number_before(text, at + 1) else { continue };
+        if !n.contains('.') || n.ends_with('.') {
+            continue;
+        }
+        if !text[at + 1..].trim_start().starts_with("<!-- fig ") {
+            out.push((text[..at].matches('\n').count() + 1, format!("{n}%")));
+        }
+    }
+    out
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn every_annotated_figure_equals_the_records() {
+    let root = root();
+    let recs = records(&root);
+    assert!(!recs.is_empty(), "no records in results/runs");
+    let mut problems = Vec::new();
+    let mut checked = check_annotations(
+        &recs,
+        "README.md",
+        &std::fs::read_to_string(root.join("README.md")).expect("README"),
+        &mut problems,
+    );
+    let mut docs = vec![root.join("docs")];
+    while let Some(dir) = docs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("docs") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                docs.push(path);
+            } else if path.extension().and_then(|e| e.to_str()) == Some("md") {
+                let name = path.strip_prefix(&root).unwrap_or(&path).display().to_string();
+                checked += check_annotations(&recs, &name, &std::fs::read_to_string(&path).expect("doc"), &mut problems);
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(checked > 0, "no annotated figure anywhere");
+}
+
+#[test]
+fn the_readme_quotes_no_result_without_its_source() {
+    let text = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let missing = unannotated(&text);
+    assert!(
+        missing.is_empty(),
+        "README.md percentages without <!-- fig TASK SOLVER CELL --> or <!-- fig note: ... -->: {missing:?}"
+    );
+}
+
+#[test]
+fn the_checker_catches_a_drifted_or_unsourced_figure() {
+    let root = root();
+    let recs = records(&root);
+    let reference = "navigation-v2 symbolic in-dist-L0";
+    let right = figure(&recs, reference).expect("the planner's level 0");
+    let mut problems = Vec::new();
+    let good = format!("scores {right}%<!-- fig {reference} --> at level 0");
+    assert_eq!(check_annotations(&recs, "t", &good, &mut problems), 1);
+    assert!(problems.is_empty(), "{problems:?}");
+    let bad = format!("scores 12.3%<!-- fig {reference} --> and {right}%<!-- fig navigation-v2 nobody in-dist-L0 -->");
+    check_annotations(&recs, "t", &bad, &mut problems);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].contains("says 12.3"), "{problems:?}");
+    assert!(problems[1].contains("no record of nobody"), "{problems:?}");
+    assert_eq!(unannotated("a 12.5% share\n<!-- x:begin -->\n| 9.9% |\n<!-- x:end -->\n").len(), 1);
+    assert!(unannotated("a 12.5%<!-- fig note: the generator --> share, 40% flat").is_empty());
+}
