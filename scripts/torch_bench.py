@@ -463,7 +463,7 @@ BUILD = {
     "nav-reinforce": reinforce,
     "nav-vin": vin,
 }
-DEFAULT = [n for n in BUILD if n != "nav-reinforce"]
+DEFAULT = [n for n in BUILD if n != "nav-reinforce"]  # REINFORCE left driftbench; kept here for the old tables
 
 
 class Loop:

@@ -172,7 +172,8 @@ fn every_annotated_figure_equals_the_records() {
                 docs.push(path);
             } else if path.extension().and_then(|e| e.to_str()) == Some("md") {
                 let name = path.strip_prefix(&root).unwrap_or(&path).display().to_string();
-                checked += check_annotations(&recs, &name, &std::fs::read_to_string(&path).expect("doc"), &mut problems);
+                checked +=
+                    check_annotations(&recs, &name, &std::fs::read_to_string(&path).expect("doc"), &mut problems);
             }
         }
     }

@@ -9,7 +9,8 @@
 use driftbench_core::attack::{seq_attack, variant_attack, vec_attack, AttackConfig, AttackFn, AttackSurface};
 use driftbench_core::solver::Symbolic;
 use driftbench_core::{rng, AttackTask, Cell, Learner, Profile, Task, TrainData};
-use driftbench_nets::policy::{Imitation, Reinforce};
+use driftbench_nets::policy::Imitation;
+use driftbench_nets::ppo::Ppo;
 use driftbench_nets::vec::VecLearner;
 use driftbench_nets::SeqLearner;
 use driftbench_tasks::{Navigation, Rocket, Sorting};
@@ -187,8 +188,8 @@ fn main() {
     let rocket: Vec<&dyn Learner<Rocket>> =
         [&Symbolic as &dyn Learner<Rocket>, &relu, &tanh].into_iter().filter(|l| keep("rocket", l.name())).collect();
     report(&Rocket, &rocket, &profile, seed, vec_attack, Some(probe));
-    let (imitation, reinforce) = (Imitation::default(), Reinforce::default());
-    let navigation: Vec<&dyn Learner<Navigation>> = [&Symbolic as &dyn Learner<Navigation>, &imitation, &reinforce]
+    let (imitation, ppo) = (Imitation::default(), Ppo::default());
+    let navigation: Vec<&dyn Learner<Navigation>> = [&Symbolic as &dyn Learner<Navigation>, &imitation, &ppo]
         .into_iter()
         .filter(|l| keep("navigation", l.name()))
         .collect();

@@ -12,7 +12,7 @@ use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
 use crate::learner::SeqLearner;
 use crate::pointer::{predecessors, PointerLearner};
-use crate::policy::{Imitation, PolicyNet, Reinforce};
+use crate::policy::{Imitation, PolicyNet};
 use crate::ppo::Ppo;
 use crate::seq::{make_batch, set_cross_entropy, SeqModel};
 use crate::train::{gather_rows, AdamW, TrainConfig};
@@ -37,13 +37,14 @@ pub const NETWORKS: [&str; 8] = [
     "nav-vin",
 ];
 
-/// Networks that can be timed but are not in the default suite: REINFORCE (replaced by PPO), and PPO's step with
-/// `candle_nn::AdamW` instead of [`crate::train::AdamW`] (what PPO used before; same values bit for bit).
-pub const EXTRA_NETWORKS: [&str; 2] = ["nav-reinforce", "nav-ppo-candle-adamw"];
+/// Networks that can be timed but are not in the default suite: PPO's step with `candle_nn::AdamW` instead of
+/// [`crate::train::AdamW`] (what PPO used before; same values bit for bit).
+pub const EXTRA_NETWORKS: [&str; 1] = ["nav-ppo-candle-adamw"];
 
-/// States per REINFORCE update in the comparison (the mean of a quick-profile run's updates); also the size of
-/// the rollout batch PPO's mini-batches are drawn from (the same 64 episodes per update).
-pub const REINFORCE_STATES: usize = 3542;
+/// States of the rollout batch PPO's mini-batches are drawn from in the comparison (the mean over a quick-profile
+/// run's updates of the REINFORCE learner that PPO replaced, 64 episodes each; kept so that the timings stay
+/// comparable with the earlier ones).
+pub const ROLLOUT_STATES: usize = 3542;
 
 type LossFn = Box<dyn Fn(&[usize]) -> Result<Tensor>>;
 
@@ -265,27 +266,6 @@ fn imitation(rng: &mut ChaCha8Rng) -> Result<StepBench> {
     bench("nav-imitation", learner.0.train, n, params, loss)
 }
 
-fn reinforce(rng: &mut ChaCha8Rng) -> Result<StepBench> {
-    let c = Reinforce::default().0;
-    let n = REINFORCE_STATES;
-    let net = std::sync::Arc::new(PolicyNet::with_dims(326, &c.hidden, 5, rng)?);
-    let x = Tensor::from_vec(observations(n, rng), (n, 326), &Device::Cpu)?;
-    let a = Tensor::from_vec((0..n).map(|_| rng.random_range(0..5u32)).collect::<Vec<_>>(), (n, 1), &Device::Cpu)?;
-    let adv = Tensor::from_vec(normal(n, rng), n, &Device::Cpu)?;
-    let params = net.params().vars().to_vec();
-    let entropy_weight = c.entropy;
-    // The same loss as the REINFORCE learner, over one whole update's states.
-    let loss: LossFn = Box::new(move |_| {
-        let logp = candle_nn::ops::log_softmax(&net.logits(&x)?, D::Minus1)?;
-        let chosen = logp.gather(&a, 1)?.squeeze(1)?;
-        let pg = (chosen * &adv)?.mean_all()?;
-        let entropy = (logp.exp()? * &logp)?.sum(D::Minus1)?.mean_all()?.neg()?;
-        Ok((pg.neg()? - (entropy * entropy_weight)?)?)
-    });
-    let cfg = TrainConfig { steps: 0, batch: n, lr: c.lr, weight_decay: 0.0, warmup: 0.05, eval_every: 1 };
-    bench("nav-reinforce", cfg, n, params, loss)
-}
-
 fn relu_mlp(layers: &[Linear], x: &Tensor) -> candle_core::Result<Tensor> {
     let mut h = x.clone();
     for (i, l) in layers.iter().enumerate() {
@@ -302,7 +282,7 @@ fn relu_mlp(layers: &[Linear], x: &Tensor) -> candle_core::Result<Tensor> {
 /// ([`crate::train::AdamW`], no weight decay; `candle_nn::AdamW` for the comparison, same values bit for bit).
 fn ppo(rng: &mut ChaCha8Rng, one_pass: bool) -> Result<StepBench> {
     let c = Ppo::default().0;
-    let n = REINFORCE_STATES;
+    let n = ROLLOUT_STATES;
     let mut p = Params::default();
     let mlp = |out: usize, p: &mut Params, rng: &mut ChaCha8Rng| -> Result<Vec<Linear>> {
         let dims = [&[326][..], &c.hidden, &[out]].concat();
@@ -367,7 +347,6 @@ pub fn step_bench(name: &str) -> Option<Result<StepBench>> {
         "nav-imitation" => imitation(&mut rng),
         "nav-ppo" => ppo(&mut rng, true),
         "nav-ppo-candle-adamw" => ppo(&mut rng, false),
-        "nav-reinforce" => reinforce(&mut rng),
         "nav-vin" => vin(&mut rng),
         _ => return None,
     })

@@ -1,21 +1,18 @@
-//! Policies ([`driftbench_core::Encoding::Policy`]): an MLP from observation to action scores, trained either by
-//! imitating the symbolic solver's demonstrations or by reinforcement learning (REINFORCE with a baseline) with
-//! every death during training counted. The imitation policy also reads its own memory of the cells it has
+//! Policies ([`driftbench_core::Encoding::Policy`]): an MLP from observation to action scores, trained by imitating
+//! the symbolic solver's demonstrations (behaviour cloning, then DAgger), with every death of its own rollouts
+//! counted. Reinforcement learning lives in [`crate::ppo`]. The imitation policy also reads its own memory of the cells it has
 //! visited in the episode ([`Memory`]).
 use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
 use crate::lockstep::BatchActor;
-use crate::train::AdamW;
 use crate::train::{fit, gather_rows, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Module, Tensor, D};
-use candle_nn::{Optimizer, ParamsAdamW};
 use driftbench_core::solver::Attempt;
 use driftbench_core::PolicyTask;
 use driftbench_core::{
     rng, CompetencePoint, Episode, Learner, PolicyShape, Profile, SolveInfo, Solver, SolverKind, TrainData, TrainStats,
 };
 use rand::seq::IndexedRandom;
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -163,35 +160,23 @@ impl PolicyNet {
     }
 }
 
-/// How a rollout picks actions.
-enum Pick<'a> {
-    Greedy,
-    Sample(&'a mut ChaCha8Rng),
-}
-
 /// One finished episode.
 struct Rollout {
     actions: Vec<usize>,
     observations: Vec<Vec<f32>>,
-    rewards: Vec<f32>,
     died: bool,
     reached: bool,
 }
 
-/// Runs one episode per instance in lockstep, batching the policy's forward passes.
-fn rollouts<T: PolicyTask>(
-    task: &T,
-    net: &PolicyNet,
-    insts: &[T::Instance],
-    memory: usize,
-    mut pick: Pick,
-) -> Result<Vec<Rollout>> {
+/// Runs one greedy episode per instance in lockstep (DAgger's rollouts), batching the policy's forward passes and
+/// keeping every observation.
+fn rollouts<T: PolicyTask>(task: &T, net: &PolicyNet, insts: &[T::Instance], memory: usize) -> Result<Vec<Rollout>> {
     let mut eps = insts
         .iter()
         .map(|i| task.episode(i).ok_or_else(|| NetError::Encoding(format!("{} offers no episodes", task.id()))))
         .collect::<Result<Vec<_>>>()?;
     let mut out: Vec<Rollout> = (0..insts.len())
-        .map(|_| Rollout { actions: vec![], observations: vec![], rewards: vec![], died: false, reached: false })
+        .map(|_| Rollout { actions: vec![], observations: vec![], died: false, reached: false })
         .collect();
     let mut active: Vec<usize> = (0..insts.len()).collect();
     let mut memories = vec![Memory::new(memory); insts.len()];
@@ -201,29 +186,13 @@ fn rollouts<T: PolicyTask>(
         }
         let obs = observe_all(&eps, &mut memories, &active);
         let probs = net.probs(&obs)?;
-        let actions: Vec<usize> = probs
-            .iter()
-            .map(|p| match &mut pick {
-                Pick::Greedy => (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b]).then(b.cmp(&a))).unwrap_or(0),
-                Pick::Sample(rng) => {
-                    let u: f32 = rng.random();
-                    let mut acc = 0.0;
-                    p.iter()
-                        .position(|&q| {
-                            acc += q;
-                            u < acc
-                        })
-                        .unwrap_or(p.len() - 1)
-                }
-            })
-            .collect();
+        let actions: Vec<usize> = probs.iter().map(|p| crate::lockstep::greedy(p)).collect();
         let mut still = Vec::with_capacity(active.len());
         for ((&i, o), &a) in active.iter().zip(obs).zip(&actions) {
             let s = eps[i].step(a);
             let r = &mut out[i];
             r.observations.push(o);
             r.actions.push(a);
-            r.rewards.push(s.reward);
             r.died |= s.died;
             r.reached |= s.reached;
             if !s.done {
@@ -425,7 +394,7 @@ impl<T: PolicyTask> Learner<T> for Imitation {
                     let episodes = driftbench_core::dagger_episodes(profile, c.dagger_episodes, data.train.len());
                     let insts: Vec<T::Instance> =
                         (0..episodes).map(|_| data.train.choose(&mut picks).expect("not empty").clone()).collect();
-                    let rs = rollouts(task, &net, &insts, c.memory, Pick::Greedy)?;
+                    let rs = rollouts(task, &net, &insts, c.memory)?;
                     rolled += rs.len() as u64;
                     deaths += rs.iter().filter(|r| r.died).count() as u64;
                     let labelled: Vec<Pairs> = rs
@@ -474,156 +443,6 @@ impl<T: PolicyTask> Learner<T> for Imitation {
         };
         let (net, stats) = run().map_err(|e| crate::error::training_error(task.id(), "imitation", e))?;
         Ok((Box::new(PolicySolver { net, name: "imitation", memory: self.0.memory }), stats))
-    }
-}
-
-/// Hyper-parameters of the REINFORCE learner.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReinforceConfig {
-    /// Hidden widths of the policy MLP.
-    pub hidden: Vec<usize>,
-    /// Policy-gradient updates at `train_scale` 1.
-    pub updates: u64,
-    /// Episodes per update.
-    pub episodes_per_update: usize,
-    /// Peak learning rate (warm-up and cosine decay as in the supervised loop).
-    pub lr: f64,
-    /// Discount factor.
-    pub gamma: f32,
-    /// Weight of the entropy bonus.
-    pub entropy: f64,
-    /// Validate (greedy, on held-out instances) every this many updates.
-    pub eval_every: u64,
-}
-
-/// REINFORCE with a mean-return baseline and an entropy bonus, counting every death during training.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Reinforce(pub ReinforceConfig);
-
-impl Default for Reinforce {
-    fn default() -> Self {
-        Reinforce(ReinforceConfig {
-            hidden: vec![256, 256],
-            updates: 300,
-            episodes_per_update: 64,
-            lr: 3e-3,
-            gamma: 0.98,
-            entropy: 0.01,
-            eval_every: 50,
-        })
-    }
-}
-
-impl<T: PolicyTask> Learner<T> for Reinforce {
-    fn name(&self) -> &'static str {
-        "reinforce"
-    }
-    fn kind(&self) -> SolverKind {
-        SolverKind::Network
-    }
-    fn observes(&self, task: &T) -> String {
-        task.policy_observes().into()
-    }
-    /// Its sample efficiency is its learning curve (validation success against episodes, in every record);
-    /// retraining it on fewer start states would measure nothing new.
-    fn in_sample_efficiency(&self) -> bool {
-        false
-    }
-    fn description(&self) -> String {
-        format!("policy MLP {:?} trained by REINFORCE with a baseline; deaths counted", self.0.hidden)
-    }
-    fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
-        let mut v = serde_json::to_value(&self.0).expect("config serialises");
-        v["updates"] = profile.scale_steps(self.0.updates).into();
-        v
-    }
-    fn train(
-        &self,
-        task: &T,
-        data: &TrainData<T>,
-        profile: &Profile,
-        seed: u64,
-        progress: &dyn Fn(f64),
-    ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
-        let run = || -> Result<(PolicyNet, TrainStats)> {
-            let c = &self.0;
-            let shape = shape_of(task)?;
-            if data.train.is_empty() {
-                return Err(NetError::NoData);
-            }
-            let net = PolicyNet::new(shape, &c.hidden, 0, &mut rng::stream(seed, task.id(), "init/reinforce"))?;
-            let mut opt = AdamW::new(
-                net.params.vars().to_vec(),
-                ParamsAdamW { lr: c.lr, weight_decay: 0.0, ..Default::default() },
-            )?;
-            let schedule =
-                TrainConfig { steps: 0, batch: 0, lr: c.lr, weight_decay: 0.0, warmup: 0.05, eval_every: c.eval_every };
-            let updates = profile.scale_steps(c.updates);
-            let mut r = rng::stream(seed, task.id(), "episodes/reinforce");
-            let mut stats = TrainStats::default();
-            let mut best: Option<(f64, u64, Vec<Tensor>)> = None;
-            let mut window = (0.0f64, 0usize, 0u64);
-            for u in 0..updates {
-                let batch: Vec<T::Instance> =
-                    (0..c.episodes_per_update).map(|_| data.train.choose(&mut r).expect("not empty").clone()).collect();
-                let rs = rollouts(task, &net, &batch, 0, Pick::Sample(&mut r))?;
-                stats.trials += rs.len() as u64;
-                stats.deaths += rs.iter().filter(|x| x.died).count() as u64;
-                let (mut obs, mut acts, mut returns) = (Vec::new(), Vec::new(), Vec::new());
-                for ro in &rs {
-                    let mut g = 0.0f32;
-                    let mut rets = vec![0f32; ro.rewards.len()];
-                    for t in (0..ro.rewards.len()).rev() {
-                        g = ro.rewards[t] + c.gamma * g;
-                        rets[t] = g;
-                    }
-                    window.0 += ro.rewards.iter().sum::<f32>() as f64;
-                    window.1 += 1;
-                    window.2 += u64::from(ro.reached);
-                    returns.extend(rets);
-                    acts.extend(ro.actions.iter().map(|&a| a as u32));
-                    obs.extend(ro.observations.iter().flatten().copied());
-                }
-                let n = returns.len();
-                let mean = returns.iter().sum::<f32>() / n as f32;
-                let std = (returns.iter().map(|g| (g - mean).powi(2)).sum::<f32>() / n as f32).sqrt().max(1e-6);
-                let adv: Vec<f32> = returns.iter().map(|g| (g - mean) / std).collect();
-                let dev = &Device::Cpu;
-                let x = Tensor::from_vec(obs, (n, shape.observation), dev)?;
-                let a = Tensor::from_vec(acts, (n, 1), dev)?;
-                let adv = Tensor::from_vec(adv, n, dev)?;
-                let logp = candle_nn::ops::log_softmax(&net.logits(&x)?, D::Minus1)?;
-                let chosen = logp.gather(&a, 1)?.squeeze(1)?;
-                let pg = (chosen * adv)?.mean_all()?;
-                let entropy = (logp.exp()? * &logp)?.sum(D::Minus1)?.mean_all()?.neg()?;
-                let loss = (pg.neg()? - (entropy * c.entropy)?)?;
-                if !loss.to_scalar::<f32>()?.is_finite() {
-                    return Err(NetError::Diverged { step: u, loss: f32::NAN });
-                }
-                opt.set_learning_rate(schedule.lr_at(u, updates));
-                opt.backward_step(&loss)?;
-                let done = u + 1;
-                if done.is_multiple_of(c.eval_every.max(1)) || done == updates {
-                    let val = evaluate(task, &net, &data.val, 0)?;
-                    record_validation(&mut stats, done, std::mem::take(&mut window), val);
-                    if best.as_ref().is_none_or(|b| val > b.0) {
-                        best = Some((val, done, net.params.snapshot()?));
-                    }
-                    progress(done as f64 / updates as f64);
-                }
-            }
-            let (val, at, saved) = best.expect("validated at least once");
-            net.params.restore(&saved)?;
-            stats.steps = updates;
-            stats.examples = data.train.len() as u64;
-            stats.val_exact = Some(val);
-            stats.best_step = Some(at);
-            stats.extra.insert("parameters".into(), net.params.count() as f64);
-            Ok((net, stats))
-        };
-        let (net, stats) = run().map_err(|e| crate::error::training_error(task.id(), "reinforce", e))?;
-        Ok((Box::new(PolicySolver { net, name: "reinforce", memory: 0 }), stats))
     }
 }
 
@@ -735,7 +554,7 @@ mod tests {
             let net = PolicyNet::new(task.policy_shape(), &[32, 32], memory, &mut r).unwrap();
             crate::lockstep::tests::assert_same_as_alone(&task, &MlpActor { net: &net, memory }, &insts);
             // DAgger's greedy rollouts act as the evaluation does.
-            let rs = rollouts(&task, &net, &insts, memory, Pick::Greedy).unwrap();
+            let rs = rollouts(&task, &net, &insts, memory).unwrap();
             let played = crate::lockstep::play_greedy(&task, &MlpActor { net: &net, memory }, &insts).unwrap();
             for (r, p) in rs.iter().zip(&played) {
                 assert_eq!((&r.actions, r.died, r.reached), (&p.actions, p.died, p.reached));

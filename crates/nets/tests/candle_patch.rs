@@ -8,14 +8,13 @@ use driftbench_nets::perf::{step_bench, EXTRA_NETWORKS, NETWORKS};
 
 /// Parameter fingerprints after 21 steps (`step_timer NET --reps 1 --steps 1`) of each network, recorded with stock
 /// candle-core 0.11.1 (before the patch) on x86-64 with FMA.
-const STOCK_FINGERPRINTS: [(&str, &str); 8] = [
+const STOCK_FINGERPRINTS: [(&str, &str); 7] = [
     ("sorting-mlp", "2a0fa959b0dfed01"),
     ("sorting-transformer", "0274620358fdad05"),
     ("sorting-pointer", "fca3188fa8efe91e"),
     ("rocket-mlp", "bc71771e9845654f"),
     ("rocket-mlp-tanh", "72d082f2e4ea0b8d"),
     ("nav-ppo", "c59fb5801d9e3982"),
-    ("nav-reinforce", "22f60a5d5abc4497"),
     // PPO's step with candle_nn::AdamW, as stock PPO trained: the same parameters as with the one-pass AdamW.
     ("nav-ppo-candle-adamw", "c59fb5801d9e3982"),
 ];

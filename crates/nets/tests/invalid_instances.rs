@@ -1,7 +1,8 @@
 //! A trained network answers a batch holding instances its task rejects: those get no answer, the others their
 //! answers, and the batch never fails because of them.
 use driftbench_core::{rng, Cell, Learner, Profile, Task, TrainData};
-use driftbench_nets::policy::{Imitation, Reinforce};
+use driftbench_nets::policy::Imitation;
+use driftbench_nets::ppo::Ppo;
 use driftbench_nets::SeqLearner;
 use driftbench_tasks::navigation::NavInstance;
 use driftbench_tasks::sorting::SortInstance;
@@ -29,7 +30,7 @@ fn policies_give_rejected_instances_no_answer_and_answer_the_rest() {
         assert!(t.validate(r).is_err());
     }
     let batch = [valid.clone(), rejected[0].clone(), rejected[1].clone(), d.val[1].clone(), rejected[2].clone()];
-    let learners: [Box<dyn Learner<Navigation>>; 2] = [Box::new(Imitation::default()), Box::new(Reinforce::default())];
+    let learners: [Box<dyn Learner<Navigation>>; 2] = [Box::new(Imitation::default()), Box::new(Ppo::default())];
     for l in learners {
         let (solver, _) = l.train(&t, &d, &Profile::tiny(), 1, &|_| {}).unwrap();
         let attempts = solver.solve_batch(&t, &batch).unwrap_or_else(|e| panic!("{}: {e}", l.name()));

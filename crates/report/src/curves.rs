@@ -250,9 +250,11 @@ pub(super) fn sample_table(task: &str, solvers: &[SolverRuns], samples: &[&RunRe
     let head: Vec<String> = sizes.iter().map(|n| format!("n = {}", count(*n as f64))).collect();
     let _ = writeln!(md, "| solver | used | {} |", head.join(" | "));
     let _ = writeln!(md, "|---|---|{}", "---|".repeat(head.len()));
+    let mut left_out = Vec::new();
     for s in solvers {
         let pts = sample_points(task, s, samples);
         if pts.is_empty() {
+            left_out.push(format!("`{}`", s.name));
             continue;
         }
         let row: Vec<String> = sizes
@@ -268,6 +270,15 @@ pub(super) fn sample_table(task: &str, solvers: &[SolverRuns], samples: &[&RunRe
             .collect();
         let used = pts.last().map(|p| count(p.1.training.examples.max(p.1.training.trials) as f64)).unwrap_or_default();
         let _ = writeln!(md, "| {} | {} | {} |", s.name, used, row.join(" | "));
+    }
+    if !left_out.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nNot retrained here: {}. A learner leaves this experiment through `Learner::in_sample_efficiency`; the \
+             built-in ones that do (the VIN and PPO) are the costliest navigation learners, left out to keep the \
+             default suite within its core-second budget.",
+            left_out.join(", ")
+        );
     }
     Some(md)
 }

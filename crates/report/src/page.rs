@@ -28,13 +28,14 @@ pub(super) fn adversarial_table(solvers: &[SolverRuns]) -> Option<String> {
         "The first {} level-0 test instances of every run, perturbed without changing their correct answer; a \
          budget of 1 is {}. Each budget cell gives the success % that survives every attack tried at that budget \
          or a smaller one, then in parentheses the one-step gradient attack (FGSM) alone and the random corners \
-         alone; solvers without gradients (the hand-written control, and navigation's added cars) have no FGSM \
-         step, so its figure there equals the first. Pooled over seeds. *{metric}*: mean over the instances \
+         alone; solvers without gradients (the hand-written control, learned solvers that expose no input gradient, \
+         and navigation's added cars) have no FGSM step, so its figure there equals the first. Pooled over seeds. *{metric}*: mean over the instances \
          answered correctly without perturbation, clean and at the worst point found at the largest budget. \
          *Median breaking budget*: per seed, the median over those instances of the smallest budget that broke \
-         the answer (`> max` when fewer than half broke). The gradient attacks need a network's input gradient, \
-         so learned solvers without one (nearest neighbour, program search) sit them out; the added-car search \
-         needs no gradient and attacks every solver.\n",
+         the answer (`> max` when fewer than half broke). The gradient attacks need a network's input gradient; \
+         learned solvers without one (nearest neighbour, program search, a network whose input is not the attacked \
+         features) meet the corners alone, as the hand-written control does; the added-car search needs no \
+         gradient and attacks every solver.\n",
         first.instances, first.budget_unit
     );
     let head: Vec<String> = budgets.iter().map(|b| format!("budget {b}")).collect();

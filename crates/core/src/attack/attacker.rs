@@ -53,6 +53,8 @@ pub(super) struct Attacker<'a, T: AttackTask> {
     pub(super) surface: Option<&'a dyn AttackSurface<T>>,
     pub(super) targets: Vec<Target<'a, T>>,
     pub(super) cfg: AttackConfig,
+    /// Whether the solver is the hand-written control (for the method's wording).
+    pub(super) control: bool,
 }
 
 fn sign(g: f32) -> f32 {
@@ -374,9 +376,14 @@ impl<T: AttackTask> Attacker<'_, T> {
                 if c.random_start { " and from a seeded random point," } else { "," },
                 c.bisection_steps
             ),
-            None => format!(
+            None if self.control => format!(
                 "control without gradient: {corners}, each attacked instance solved afresh; breaking budget by \
                  {}-step bisection with fresh corners",
+                c.bisection_steps
+            ),
+            None => format!(
+                "gradient-free (the solver exposes no input gradient): {corners}, each attacked instance answered \
+                 afresh; breaking budget by {}-step bisection with fresh corners",
                 c.bisection_steps
             ),
         };

@@ -171,12 +171,11 @@ fn run_box<T: AttackTask>(
     features: Features<T>,
     reference: Option<Reference<T>>,
 ) -> Result<Option<AttackStats>> {
+    // A solver without an input gradient (the hand-written control, a memorisation baseline, a program found by
+    // search, a network whose input is not the attacked features) meets the gradient-free attacks alone.
     let surface = match kind {
         SolverKind::Symbolic => None,
-        _ => match solver.attack_surface() {
-            Some(s) => Some(s),
-            None => return Ok(None),
-        },
+        _ => solver.attack_surface(),
     };
     let targets: Vec<Target<T>> = instances
         .par_iter()
@@ -203,7 +202,7 @@ fn run_box<T: AttackTask>(
     if targets.is_empty() {
         return Ok(None);
     }
-    let attacker = Attacker { task, solver, surface, targets, cfg: cfg.clone() };
+    let attacker = Attacker { task, solver, surface, targets, cfg: cfg.clone(), control: kind == SolverKind::Symbolic };
     let mut rng = stream(seed, task.id(), "attack");
     Ok(Some(attacker.run(&mut rng)?))
 }

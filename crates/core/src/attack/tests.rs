@@ -158,7 +158,14 @@ fn projected_steps_stay_inside_the_box_of_their_budget() {
         .iter()
         .map(|i| Target { instance: i, x0: i.clone(), radius: task.attack_radius(i).unwrap(), reference: None })
         .collect();
-    let attacker = Attacker { task: &task, solver: &net, surface: Some(&net), targets, cfg: AttackConfig::default() };
+    let attacker = Attacker {
+        task: &task,
+        solver: &net,
+        surface: Some(&net),
+        targets,
+        cfg: AttackConfig::default(),
+        control: false,
+    };
     // Starts at a corner of the 0.25 box, the gradient pushes outwards on every step.
     let jobs = (0..insts.len()).map(|t| Job { target: t, budget: 0.25, u: vec![0.25, -0.25] }).collect();
     let mut tally = Tally { higher_is_better: true, broken: vec![vec![false; 40]; 3], worst: vec![vec![1.0; 40]; 3] };
@@ -168,7 +175,7 @@ fn projected_steps_stay_inside_the_box_of_their_budget() {
 }
 
 #[test]
-fn the_control_stays_correct_and_unattackable_solvers_are_left_out() {
+fn the_control_stays_correct_and_a_solver_without_gradient_meets_the_corners() {
     let data = TrainData { train: Vec::new(), val: Vec::new(), dropped_overlaps: 0, max_epochs: None };
     let (symbolic, _) = Symbolic.train(&SignTask, &data, &crate::Profile::tiny(), 1, &|_| {}).unwrap();
     let insts = instances();
@@ -177,8 +184,38 @@ fn the_control_stays_correct_and_unattackable_solvers_are_left_out() {
     assert!(stats.budgets.iter().all(|r| r.successes == 40 && r.fgsm_successes == 40 && r.random_successes == 40));
     assert_eq!(stats.median_breaking_budget, None);
     assert!(stats.method.contains("control"));
-    // The same solver claimed as a baseline has no gradient: not attacked.
-    assert!(run_attack(&SignTask, symbolic.as_ref(), SolverKind::Baseline, &insts, 1).unwrap().is_none());
+    // The same solver claimed as a baseline has no gradient: it meets the gradient-free attacks alone, with the
+    // same figures, and the method says so.
+    let baseline = run_attack(&SignTask, symbolic.as_ref(), SolverKind::Baseline, &insts, 1).unwrap().unwrap();
+    assert_eq!(baseline.budgets, stats.budgets);
+    assert!(baseline.method.starts_with("gradient-free"), "{}", baseline.method);
+}
+
+/// [`SpuriousNet`]'s answers without its gradient: a learned solver that exposes none.
+struct NoGradient(SpuriousNet);
+
+impl Solver<SignTask> for NoGradient {
+    fn solve_batch(&self, task: &SignTask, insts: &[Vec<f32>]) -> Result<Vec<Attempt<bool>>> {
+        self.0.solve_batch(task, insts)
+    }
+}
+
+#[test]
+fn a_solver_without_gradient_is_broken_by_corners_alone() {
+    let insts = instances();
+    let blind = NoGradient(SpuriousNet { largest: Mutex::new(0.0) });
+    let stats = run_attack(&SignTask, &blind, SolverKind::Baseline, &insts, 1).unwrap().unwrap();
+    assert_eq!((stats.instances, stats.clean_successes), (40, 40));
+    // The corners hold the worst point of this box (see the gradient test): they break exactly the instances a
+    // gradient attack breaks, and with no gradient step the FGSM figure is the corners' figure.
+    let breaking = |a: f32| a.abs() / (K + 0.5 * a.abs());
+    for r in &stats.budgets {
+        let expected = insts.iter().filter(|x| breaking(x[0]) >= r.budget as f32).count() as u64;
+        assert_eq!(r.successes, expected, "budget {}", r.budget);
+        assert_eq!(r.fgsm_successes, r.successes);
+    }
+    assert!(stats.budgets.last().unwrap().successes < 40);
+    assert!(stats.method.starts_with("gradient-free"), "{}", stats.method);
 }
 
 #[test]
