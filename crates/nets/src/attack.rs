@@ -293,11 +293,13 @@ mod tests {
             .unwrap();
         assert!(stats.clean_successes == 40 && stats.budgets.iter().all(|b| b.successes == 40), "{stats:?}");
         assert_eq!(stats.median_breaking_budget, None);
-        // Nearest neighbour has no gradient: not attacked.
+        // Nearest neighbour has no gradient: the corners alone, and the method says so.
         let nn = trained(&r, &NearestNeighbour);
-        assert!(vec_attack(&r, nn.as_ref(), SolverKind::Baseline, &insts, 1, &AttackConfig::default())
-            .unwrap()
-            .is_none());
+        let stats =
+            vec_attack(&r, nn.as_ref(), SolverKind::Baseline, &insts, 1, &AttackConfig::default()).unwrap().unwrap();
+        check_stats(&stats, 40);
+        assert!(stats.method.starts_with("gradient-free"), "{}", stats.method);
+        assert!(stats.budgets.iter().all(|b| b.fgsm_successes == b.successes), "{stats:?}");
     }
 
     #[test]
