@@ -1,6 +1,9 @@
 //! Instances and answers: street patterns, episode parameters, actions and routes.
 
-use super::*;
+use super::city::City;
+use super::traffic::{AddedCar, MAX_ADDED_CARS};
+use super::{MAX_CELLS_PER_TICK, MAX_SIZE, MAX_SPEED_TICKS, MAX_STEPS, MAX_TRAFFIC, MIN_SIZE};
+use serde::{Deserialize, Serialize};
 
 /// A street pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,6 +1,13 @@
 //! The Gymnasium-like world: reset, step, observations, and replaying an answer.
 
-use super::*;
+use super::city::City;
+use super::instance::{Action, NavInstance};
+use super::traffic::{hits, Traffic};
+use super::{
+    DEATH_REWARD, GOAL_REWARD, GOAL_SCALE, GRID_CHANNELS, GRID_LOOKAHEAD, OBS_DIM, RADIUS, SHAPING_REWARD, STEP_REWARD,
+    WINDOW, WINDOW_CELLS,
+};
+use driftbench_core::GridObservation;
 
 /// What one [`World::step`] led to.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,6 +1,6 @@
 //! Instances and answers: the environment, the target, the launch velocity and where a flight lands.
 
-use super::*;
+use serde::{Deserialize, Serialize};
 
 /// The world a launch flies in.
 #[derive(Debug, Clone, Copy, PartialEq)]

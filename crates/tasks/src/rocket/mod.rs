@@ -47,12 +47,6 @@
 //! let landing = simulate(&env, vx, vy);
 //! assert!(landing.landed && (landing.distance - 500.0).abs() < 1e-3 && (landing.time - 10.0).abs() < 1e-5);
 //! ```
-use driftbench_core::{
-    AttackTask, AxisSpec, Cell, Feature, Outcome, Placement, SolveInfo, Spread, Task, VecExample, VecShape, VecTask,
-};
-use rand::Rng;
-use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
 mod picture;
 
@@ -123,13 +117,13 @@ mod task;
 mod v2;
 mod version;
 
-pub use flight::*;
-pub use instance::*;
+pub use flight::{drag_k, simulate, vacuum_launch};
+pub use instance::{Env, Landing, Launch, RocketInstance};
 pub use lanes::simulate_many;
-pub use shooter::*;
-pub use task::*;
-pub use v2::*;
-pub use version::*;
+pub use shooter::{shoot, shoot_many, ShootProblem};
+pub use task::{TRIAL_VX, TRIAL_VY};
+pub use v2::{V2_TRIAL_AIM_DISTANCE, V2_TRIAL_AIM_TIME_FACTOR};
+pub use version::{Design, Rocket, RocketTask, RocketV2, TrialDraw, Version, V1, V2};
 
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,7 @@
 //! solver, the scorer and the encoding; they differ in the training distribution, the drift levels, how the
 //! recorded trials are drawn, and whether the flight time enters the metric.
 
-use super::*;
+use driftbench_core::AxisSpec;
 use driftbench_core::{Feature, Placement};
 use std::marker::PhantomData;
 
