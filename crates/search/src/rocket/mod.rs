@@ -24,30 +24,16 @@
 //! the hand-written solver's), counting simulated trials as work. Both serve every version of the task
 //! ([`driftbench_tasks::rocket::RocketTask`]); `rocket-v2` adds the information-matched control `vacuum-formula`
 //! ([`VacuumFormula`]), which neither learns nor simulates.
-use crate::enumerate::{enumerate, Cap, Caps, Control, Expr, Grammar, Production, SearchStats, Terminal};
-use driftbench_core::solver::Attempt;
-use driftbench_core::{
-    rng, Learner, Profile, SearchBudget, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats, VecExample,
-    VecTask,
-};
-use driftbench_tasks::rocket::{
-    shoot_many, Launch, Rocket, RocketInstance, RocketTask, RocketV2, ShootProblem, Version,
-};
-use rayon::prelude::*;
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-use std::fmt;
-use std::time::Instant;
 
 mod dsl;
 mod formula;
 mod learner;
 mod vacuum;
 
-pub use dsl::*;
-pub use formula::*;
-pub use learner::*;
-pub use vacuum::*;
+pub use dsl::{dsl, eval, inputs_of, trials, FormulaGrammar, RealOp, Trial, INPUTS};
+pub use formula::{search, Fitted, Form, Formula, FormulaFit, Settings};
+pub use learner::{learners, learners_v2, FormulaSearch, V2_MAX_PROGRAMS};
+pub use vacuum::{VacuumFormula, VACUUM_TOLERANCE};
 
 #[cfg(test)]
 mod tests;
