@@ -7,7 +7,7 @@
 //! fitted constants may be added: `f`, `a·f`, `f + b` or `a·f + b` (each constant and each operator it brings
 //! counts as a node). A formula with a non-finite value on some input gives no answer there.
 //!
-//! **Data.** [`VecTask::vec_training_set`] with the networks' streams (`trials/train` on the training instances,
+//! **Data.** [`VecTask::vec_training_set`](driftbench_core::VecTask::vec_training_set) with the networks' streams (`trials/train` on the training instances,
 //! `trials/val` on the validation instances), on a prefix of the instances: the examples are the networks' first
 //! examples, byte for byte (each instance draws its trial launch from the stream in turn). A trial maps where a
 //! random launch landed (D, T) and its world (g, rho, h0) to the launch (vx, vy).

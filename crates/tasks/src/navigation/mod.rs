@@ -31,6 +31,8 @@
 //! so where every car is at every tick is known in advance: the planner uses it, and the observation shows the
 //! next tick.
 //!
+//! [`VariantAttackTask::attack_variants`]: driftbench_core::VariantAttackTask::attack_variants
+//!
 //! **The agent** starts on the start cell at tick 0. Each tick it moves one cell north, south, east or west, or
 //! waits ([`Action`]); a move into a building or off the map is wasted (it stays put, the tick still passes).
 //! It dies in a tick (from cell a to cell b, while a car drives through cells q0, …, qk) if

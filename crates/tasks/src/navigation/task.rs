@@ -396,6 +396,9 @@ macro_rules! navigation_capabilities {
             /// through a cell the answer's route visits at some tick t ≥ 1, timed to stand on that cell at tick t.
             /// Only valid variants that the planner still solves are kept, from at most [`VARIANT_DRAWS`] × `count`
             /// draws.
+            ///
+            /// [`AddedCar`]: super::AddedCar
+            /// [`VARIANT_DRAWS`]: super::VARIANT_DRAWS
             fn attack_variants(
                 &self,
                 inst: &NavInstance,

@@ -57,6 +57,8 @@ impl World {
     /// If the instance's sizes, speed, density or step limit are out of bounds, or its start or goal is off the
     /// map (see [`Navigation`]'s `validate`); a valid instance never panics. [`World::try_new`] returns an error
     /// instead.
+    ///
+    /// [`Navigation`]: super::Navigation
     pub fn new(inst: &NavInstance) -> World {
         match World::try_new(inst) {
             Ok(w) => w,

@@ -21,7 +21,7 @@ pub struct Landing {
     pub distance: f64,
     /// Time of landing, s; for a flight that did not land, the time it was stopped.
     pub time: f64,
-    /// Whether the flight crossed the ground going down within [`FLIGHT_CAP`] with a finite state.
+    /// Whether the flight crossed the ground going down within [`FLIGHT_CAP`](super::FLIGHT_CAP) with a finite state.
     pub landed: bool,
 }
 

@@ -30,6 +30,8 @@ pub(super) trait Flights {
 }
 
 /// [`simulate`] on many launches; the landings are those of [`simulate`] on each, bit for bit.
+///
+/// [`simulate`]: super::simulate
 pub fn simulate_many(launches: &[(Env, f64, f64)]) -> Vec<Landing> {
     struct All<'a> {
         launches: &'a [(Env, f64, f64)],

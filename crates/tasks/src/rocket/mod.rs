@@ -24,6 +24,8 @@
 //! its step); within them the symbolic solver lands every target (checked on 80,000 random instances over the
 //! whole box, corners included, and by the property test below).
 //!
+//! [`Task::validate`]: driftbench_core::Task::validate
+//!
 //! Training instances have D uniform in 100..=1000 m, T = u·√D with u uniform in 0.3..=0.7 s/√m (a vacuum launch
 //! angle of about 24°–67° at g = 9.8), g uniform in 9.7..=9.9 m/s², ρ uniform in 1.1..=1.3 kg/m³ and h0 = 0;
 //! every float is rounded to 3 decimals. The drift axes stretch the distance to 5× the training maximum (same T
