@@ -11,6 +11,7 @@
 //!
 //! Written as one op because the same step in tensor ops (pad, five shifts, concatenation, matmul, add, max and
 //! their backward passes) cost about 25 small kernels per iteration, K = 24 to 72 iterations per training step.
+use crate::kernels::runtime_features;
 use candle_core::{bail, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
 /// Cells the step reads: the cell itself and its four neighbours.
@@ -120,24 +121,12 @@ struct Step<'a> {
     w: usize,
 }
 
-/// The forward step for `A` action maps known at compile time. Every cell's sums run in the same order as
-/// [`cell_q`] (reward, then the cell and its north, south, east and west neighbours), with separate multiplies and
-/// adds: the result is bit for bit the same on every CPU, whether or not the AVX2 copy runs.
-fn forward<const A: usize>(s: &Step, out: &mut [f32], best: Option<&mut [u8]>) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { forward_avx2::<A>(s, out, best) };
-        return;
-    }
-    forward_cells::<A>(s, out, best)
-}
-
-/// [`forward_cells`] compiled with AVX2 (no FMA, so the rounding stays that of separate multiplies and adds).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn forward_avx2<const A: usize>(s: &Step, out: &mut [f32], best: Option<&mut [u8]>) {
-    forward_cells::<A>(s, out, best)
+runtime_features! {
+    /// The forward step for `A` action maps known at compile time. Every cell's sums run in the same order as
+    /// [`cell_q`] (reward, then the cell and its north, south, east and west neighbours), with separate multiplies
+    /// and adds: the result is bit for bit the same on every CPU, whether or not the AVX2 copy runs (compiled with
+    /// AVX2 but not FMA, so the rounding stays that of separate multiplies and adds).
+    fn forward<const A: usize>(s: &Step, out: &mut [f32], best: Option<&mut [u8]>) => forward_cells, "avx2", ["avx2"]
 }
 
 #[inline(always)]

@@ -10,7 +10,8 @@ use std::borrow::Cow;
 /// Defines `fn $name(args)` that runs `$body` (an `#[inline(always)]` function of the same arguments) compiled
 /// with the target features `$enable` where the CPU has each of the `$feature`s, and as compiled for the baseline
 /// target elsewhere. Only for bodies whose values do not depend on the features: IEEE operations, or `mul_add`,
-/// which rounds once either way (a library call without FMA).
+/// which rounds once either way (a library call without FMA). The second form takes const generic parameters
+/// (`fn $name<const N: usize>(args)`) and passes them on to `$body`.
 macro_rules! runtime_features {
     ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) => $body:ident, $enable:literal,
      [$($feature:tt),+]) => {
@@ -31,7 +32,27 @@ macro_rules! runtime_features {
             $body($($arg),*)
         }
     };
+    ($(#[$doc:meta])* $vis:vis fn $name:ident<$(const $gen:ident: $gty:ty),+>($($arg:ident: $ty:ty),* $(,)?)
+     => $body:ident, $enable:literal, [$($feature:tt),+]) => {
+        $(#[$doc])*
+        $vis fn $name<$(const $gen: $gty),+>($($arg: $ty),*) {
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            {
+                #[target_feature(enable = $enable)]
+                unsafe fn fast<$(const $gen: $gty),+>($($arg: $ty),*) {
+                    $body::<$($gen),+>($($arg),*)
+                }
+                if $(std::arch::is_x86_feature_detected!($feature))&&+ {
+                    // SAFETY: the CPU has every feature `fast` is compiled for (checked just above).
+                    unsafe { fast::<$($gen),+>($($arg),*) };
+                    return;
+                }
+            }
+            $body::<$($gen),+>($($arg),*)
+        }
+    };
 }
+pub(crate) use runtime_features;
 
 mod attention;
 mod loss;

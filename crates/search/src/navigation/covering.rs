@@ -1,6 +1,11 @@
 //! Greedy sequential covering: labelled state rows, the deduplicated predicate pool and the covering loop.
 
-use super::*;
+use super::dsl::{Atom, Predicate};
+use super::ACTIONS;
+use driftbench_tasks::navigation::Action;
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// Demonstration states merged by atom mask: each row's mask and how often the planner took each action there.
 #[derive(Debug, Clone, Default)]

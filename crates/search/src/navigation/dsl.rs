@@ -1,6 +1,9 @@
 //! The predicate language: atoms of a state, conjunctions, decision-list programs and their text form.
 
-use super::*;
+use super::{ATOMS_BFS, ATOMS_NO_BFS, DIRS};
+use driftbench_tasks::navigation::{Action, City, WINDOW};
+use std::fmt;
+use std::hash::Hash;
 
 /// One atom of the agent's state; its bit in a state mask is [`Atom::bit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,6 +1,17 @@
 //! The decision-list learner: its configuration, DAgger rounds, selection on validation, and the solver.
 
-use super::*;
+use super::covering::{build_pool, cover, Budget, Covering, States};
+use super::dsl::{state_atoms, Atom, Program};
+use super::window::WindowPlanner;
+use super::{ACTIONS, MAX_EPISODE};
+use driftbench_core::solver::Attempt;
+use driftbench_core::{Learner, Profile, SolveInfo, Solver, SolverKind, TrainData, TrainStats};
+use driftbench_tasks::navigation::{plan_from, Action, NavInstance, NavTask, Route};
+use driftbench_tasks::{Navigation, NavigationV2};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Instant;
 
 /// Hyper-parameters and caps of the decision-list learner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -65,16 +65,7 @@
 //! or flees along a corridor when a car is coming. Its failures are mostly deaths in the remaining states, where a
 //! car drives at the agent and the safe escape needs more literals than a rule has. Without the BFS atoms the list
 //! follows the goal's direction (`if free(S) & !car_next(S) & goal(S) then S elif …`) and times out behind blocks.
-use driftbench_core::solver::Attempt;
-use driftbench_core::{Learner, Profile, SolveInfo, Solver, SolverKind, TrainData, TrainStats};
-use driftbench_tasks::navigation::{plan_from, Action, City, NavInstance, NavTask, Route, MAX_STEPS, WINDOW};
-use driftbench_tasks::{Navigation, NavigationV2};
-use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
-use std::fmt;
-use std::hash::{DefaultHasher, Hash, Hasher};
-use std::time::Instant;
+use driftbench_tasks::navigation::{Action, MAX_STEPS};
 
 /// The four moves, in [`Action::ALL`] order: the directions d of the atoms.
 const DIRS: [Action; 4] = [Action::North, Action::South, Action::East, Action::West];
@@ -92,10 +83,9 @@ mod dsl;
 mod learner;
 mod window;
 
-use covering::*;
-pub use dsl::*;
-pub use learner::*;
-pub use window::*;
+pub use dsl::{state_atoms, Atom, Predicate, Program};
+pub use learner::{learners, learners_of, learners_v2, DecisionList, DecisionListConfig, ListSolver};
+pub use window::{decide, play, Decision, Visits, WindowPlanner, MEMORY_RADIUS, MOVE_PENALTY, WAIT_PENALTY};
 
 #[cfg(test)]
 mod tests;

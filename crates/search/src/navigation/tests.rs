@@ -1,8 +1,12 @@
 //! Unit tests of the decision-list search: atoms, pool deduplication, covering and the learned policy.
 
+use super::covering::{build_pool, cover, Budget, States};
+use super::learner::{demonstration, search, Found};
 use super::*;
-use driftbench_core::{rng, Cell, PolicyTask, Task};
-use driftbench_tasks::navigation::{Pattern, OBS_DIM};
+use driftbench_core::{rng, Cell, PolicyTask, Profile, Solver, SolverKind, Task, TrainData};
+use driftbench_tasks::navigation::{Action, City, NavInstance, Pattern, OBS_DIM, WINDOW};
+use driftbench_tasks::Navigation;
+use std::time::Instant;
 
 const N: Action = Action::North;
 const S: Action = Action::South;

@@ -28,9 +28,13 @@
 //! stepping in front of a car seen moving, tried too, traded deaths for timeouts and was left out).
 //!
 //! It needs no training data and no seed. Its work is the cells its searches settle, in the task's unit.
-use super::*;
+use super::MAX_EPISODE;
+use driftbench_core::solver::Attempt;
 use driftbench_core::solver::Representable;
-use std::collections::VecDeque;
+use driftbench_core::{Learner, Profile, SolveInfo, Solver, SolverKind, TrainData, TrainStats};
+use driftbench_tasks::navigation::{Action, NavInstance, NavTask, Route, WINDOW};
+use rayon::prelude::*;
+use std::collections::{HashMap, VecDeque};
 
 /// Radius of the window of its own visits it remembers (the imitation and PPO policies' memory radius).
 pub const MEMORY_RADIUS: i32 = 2;

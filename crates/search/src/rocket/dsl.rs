@@ -1,6 +1,8 @@
 //! The formula language: trials, the real operators, their evaluation and the enumeration grammar.
 
-use super::*;
+use crate::enumerate::{Expr, Grammar, Production, Terminal};
+use driftbench_core::VecExample;
+use driftbench_tasks::rocket::RocketInstance;
 
 /// Names of the inputs, in the order of the networks' feature vector.
 pub const INPUTS: [&str; 5] = ["D", "T", "g", "rho", "h0"];

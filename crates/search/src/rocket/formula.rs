@@ -1,6 +1,12 @@
 //! Fitting and choosing formulas: the constant forms, least squares, the shortlist and validation.
 
-use super::*;
+use super::dsl::{eval, FormulaGrammar, RealOp, Trial};
+use crate::enumerate::{enumerate, Caps, Control, Expr, SearchStats};
+use driftbench_core::{Profile, SearchBudget};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::fmt;
+use std::time::Instant;
 
 /// How fitted constants sit on a skeleton f.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

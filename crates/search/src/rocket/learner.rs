@@ -1,6 +1,15 @@
 //! The `formula-search` and `formula-shoot` learners and their solver, for every version of the task.
 
-use super::*;
+use super::dsl::{dsl, inputs_of, trials};
+use super::formula::{search, Fitted, Formula, Settings};
+use super::vacuum::VacuumFormula;
+use crate::enumerate::Cap;
+use driftbench_core::solver::Attempt;
+use driftbench_core::{rng, Learner, Profile, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats, VecTask};
+use driftbench_tasks::rocket::{
+    shoot_many, Launch, Rocket, RocketInstance, RocketTask, RocketV2, ShootProblem, Version,
+};
+use rayon::prelude::*;
 
 /// The program-search learners of `rocket-v1`.
 pub fn learners() -> Vec<Box<dyn Learner<Rocket>>> {

@@ -7,7 +7,7 @@
 //! fitted constants may be added: `f`, `a·f`, `f + b` or `a·f + b` (each constant and each operator it brings
 //! counts as a node). A formula with a non-finite value on some input gives no answer there.
 //!
-//! **Data.** [`VecTask::vec_training_set`] with the networks' streams (`trials/train` on the training instances,
+//! **Data.** [`VecTask::vec_training_set`](driftbench_core::VecTask::vec_training_set) with the networks' streams (`trials/train` on the training instances,
 //! `trials/val` on the validation instances), on a prefix of the instances: the examples are the networks' first
 //! examples, byte for byte (each instance draws its trial launch from the stream in turn). A trial maps where a
 //! random launch landed (D, T) and its world (g, rho, h0) to the launch (vx, vy).
@@ -24,30 +24,16 @@
 //! the hand-written solver's), counting simulated trials as work. Both serve every version of the task
 //! ([`driftbench_tasks::rocket::RocketTask`]); `rocket-v2` adds the information-matched control `vacuum-formula`
 //! ([`VacuumFormula`]), which neither learns nor simulates.
-use crate::enumerate::{enumerate, Cap, Caps, Control, Expr, Grammar, Production, SearchStats, Terminal};
-use driftbench_core::solver::Attempt;
-use driftbench_core::{
-    rng, Learner, Profile, SearchBudget, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats, VecExample,
-    VecTask,
-};
-use driftbench_tasks::rocket::{
-    shoot_many, Launch, Rocket, RocketInstance, RocketTask, RocketV2, ShootProblem, Version,
-};
-use rayon::prelude::*;
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-use std::fmt;
-use std::time::Instant;
 
 mod dsl;
 mod formula;
 mod learner;
 mod vacuum;
 
-pub use dsl::*;
-pub use formula::*;
-pub use learner::*;
-pub use vacuum::*;
+pub use dsl::{dsl, eval, inputs_of, trials, FormulaGrammar, RealOp, Trial, INPUTS};
+pub use formula::{search, Fitted, Form, Formula, FormulaFit, Settings};
+pub use learner::{learners, learners_v2, FormulaSearch, V2_MAX_PROGRAMS};
+pub use vacuum::{VacuumFormula, VACUUM_TOLERANCE};
 
 #[cfg(test)]
 mod tests;

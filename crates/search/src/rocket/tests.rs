@@ -1,8 +1,11 @@
 //! Unit tests of the formula search: the grammar, the fitting and the learners under tiny caps.
 
+use super::dsl::quantise;
+use super::formula::fit;
 use super::*;
-use driftbench_core::Cell;
-use driftbench_tasks::rocket::vacuum_launch;
+use crate::enumerate::{enumerate, Caps, Control, Expr};
+use driftbench_core::{rng, Cell, Learner, Profile, Task, TrainData, TrainStats, VecTask};
+use driftbench_tasks::rocket::{vacuum_launch, Rocket, RocketInstance, RocketV2};
 use rand::Rng;
 
 fn v(i: u8) -> Expr<RealOp> {

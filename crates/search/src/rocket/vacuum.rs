@@ -8,8 +8,10 @@
 //! In vacuum its launch lands within [`VACUUM_TOLERANCE`] of the target distance and flight time: the
 //! simulator's RK4 is exact on a parabola, up to the linear interpolation of the landing within one 0.01 s step.
 
-use super::*;
+use driftbench_core::solver::Attempt;
+use driftbench_core::{Learner, Profile, SolveInfo, Solver, SolverKind, Task, TrainData, TrainStats};
 use driftbench_tasks::rocket::vacuum_launch;
+use driftbench_tasks::rocket::{Launch, RocketInstance, RocketTask, Version};
 
 /// Relative error on distance and flight time within which the vacuum formula's launch lands in vacuum (checked
 /// by the tests on every vacuum instance drawn).

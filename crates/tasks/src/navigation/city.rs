@@ -1,6 +1,13 @@
 //! City generation: the four street patterns on a W×H grid, connectivity and street distances.
 
-use super::*;
+use super::instance::{Action, Pattern};
+use super::{GRID_BUILT_OVER, MAX_SIZE};
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand::Rng;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::cmp::Reverse;
+use std::collections::VecDeque;
 
 /// The layout of a city: which cells are streets.
 #[derive(Debug, Clone, PartialEq, Eq)]

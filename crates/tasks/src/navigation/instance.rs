@@ -1,6 +1,9 @@
 //! Instances and answers: street patterns, episode parameters, actions and routes.
 
-use super::*;
+use super::city::City;
+use super::traffic::{AddedCar, MAX_ADDED_CARS};
+use super::{MAX_CELLS_PER_TICK, MAX_SIZE, MAX_SPEED_TICKS, MAX_STEPS, MAX_TRAFFIC, MIN_SIZE};
+use serde::{Deserialize, Serialize};
 
 /// A street pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -59,7 +62,7 @@ pub struct NavInstance {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub added_cars: Vec<AddedCar>,
     /// Percent of the `grid` pattern's street segments built over (where that leaves the streets connected):
-    /// `navigation-v2` states it per instance; absent (`navigation-v1`), [`GRID_BUILT_OVER`].
+    /// `navigation-v2` states it per instance; absent (`navigation-v1`), [`GRID_BUILT_OVER`](super::GRID_BUILT_OVER).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub built_over_percent: Option<u32>,
     /// Length of the planner's shortest safe route, in ticks: `navigation-v2` stores it, validated, so that

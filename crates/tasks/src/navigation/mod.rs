@@ -31,6 +31,8 @@
 //! so where every car is at every tick is known in advance: the planner uses it, and the observation shows the
 //! next tick.
 //!
+//! [`VariantAttackTask::attack_variants`]: driftbench_core::VariantAttackTask::attack_variants
+//!
 //! **The agent** starts on the start cell at tick 0. Each tick it moves one cell north, south, east or west, or
 //! waits ([`Action`]); a move into a building or off the map is wasted (it stays put, the tick still passes).
 //! It dies in a tick (from cell a to cell b, while a car drives through cells q0, …, qk) if
@@ -89,18 +91,6 @@
 //! let last = route.actions.iter().map(|&a| world.step(a)).last().unwrap();
 //! assert!(last.reached && last.terminated && !last.died);
 //! ```
-use driftbench_core::{
-    AxisSpec, Cell, Episode, EpisodeStep, GridObservation, GridTask, Outcome, PolicyShape, PolicyTask, SolveInfo, Task,
-    VariantAttackTask,
-};
-use rand::seq::{IndexedRandom, SliceRandom};
-use rand::Rng;
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
-use std::fmt::Write as _;
 
 /// Side of the square observation window around the agent.
 pub const WINDOW: usize = 9;
@@ -178,14 +168,18 @@ mod traffic;
 mod v2;
 mod world;
 
-pub use city::*;
-pub use instance::*;
-pub use planner::*;
-pub use render::*;
-pub use task::*;
-pub use traffic::*;
-pub use v2::*;
-pub use world::*;
+pub use city::City;
+pub use instance::{Action, NavInstance, Pattern, Route};
+pub use planner::{plan, plan_from};
+pub use render::render_svg;
+pub use task::{NavTask, Navigation, TRAIN_EXAMPLES_BY_PROFILE, VARIANT_DRAWS};
+pub use traffic::{AddedCar, MAX_ADDED_CARS};
+pub use v2::{
+    junction_share, route_band, NavigationV2, CLIP_CELLS, STEPS_PER_ROUTE_CELL, STRICT_RATIO, V2_CITY_LEVELS,
+    V2_SIZE_LEVELS, V2_SPEED_LEVELS, V2_TRAFFIC_LEVELS, V2_TRAIN_BUILT_OVER, V2_TRAIN_EXAMPLES_BY_PROFILE,
+    V2_TRAIN_SIZES, V2_TRAIN_SPEEDS, V2_TRAIN_TRAFFIC,
+};
+pub use world::{replay, Replay, Step, World};
 
 #[cfg(test)]
 mod tests;

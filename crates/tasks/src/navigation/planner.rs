@@ -1,6 +1,10 @@
 //! The symbolic solver: A* over (x, y, t) around the known traffic.
 
-use super::*;
+use super::city::City;
+use super::instance::{Action, NavInstance};
+use super::traffic::Traffic;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// Flag of a hazard layer: a car is on the cell at the end of the tick.
 const END: u8 = 1 << 5;

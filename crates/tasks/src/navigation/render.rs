@@ -1,6 +1,9 @@
 //! SVG picture of an episode: the city, the cars' tracks, the route and its outcome.
 
-use super::*;
+use super::instance::{Action, NavInstance};
+use super::planner::plan;
+use super::world::{replay, World};
+use std::fmt::Write as _;
 
 /// An SVG picture of one episode: buildings and streets, each car's track as driven during the episode (faint),
 /// the cars where the episode ended, the agent's path, start and goal, a red ✕ where it died, and a title line with

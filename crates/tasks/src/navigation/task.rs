@@ -1,6 +1,22 @@
 //! The `navigation-v1` task: drift axes, instance drawing, scoring and the adversarial variants.
 
-use super::*;
+use super::city::City;
+use super::instance::{Action, NavInstance, Pattern, Route};
+use super::planner::{plan, plan_from, search};
+use super::render::render_svg;
+use super::traffic::{track, AddedCar, Car, Traffic, MAX_ADDED_CARS};
+use super::world::{replay, World};
+use super::{
+    CITY_LEVELS, FAILED_RATIO, GENERATE_ATTEMPTS, GRID_CHANNELS, MIN_DISTANCE, OBS_DIM, SIZE_LEVELS, SPEED_LEVELS,
+    STEPS_PER_SIDE, TRAFFIC_LEVELS, TRAIN_CITY_SEEDS, TRAIN_SIZE, TRAIN_SPEED, TRAIN_TRAFFIC,
+};
+use driftbench_core::{
+    AxisSpec, Cell, Episode, EpisodeStep, GridObservation, GridTask, Outcome, PolicyShape, PolicyTask, SolveInfo, Task,
+    VariantAttackTask,
+};
+use rand::seq::IndexedRandom;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 
 /// The navigation task.
 #[derive(Debug, Clone, Copy, Default)]
@@ -380,6 +396,9 @@ macro_rules! navigation_capabilities {
             /// through a cell the answer's route visits at some tick t ≥ 1, timed to stand on that cell at tick t.
             /// Only valid variants that the planner still solves are kept, from at most [`VARIANT_DRAWS`] × `count`
             /// draws.
+            ///
+            /// [`AddedCar`]: super::AddedCar
+            /// [`VARIANT_DRAWS`]: super::VARIANT_DRAWS
             fn attack_variants(
                 &self,
                 inst: &NavInstance,

@@ -1,9 +1,17 @@
 //! Unit tests of the navigation task: collision rules, planner optimality, observations, scoring.
 
+use super::planner::{blocked, search, Hazards};
+use super::task::{generate_counted, AXES};
+use super::traffic::{hits, Car, Traffic};
+use super::v2::generate_counted_v2;
 use super::*;
 use driftbench_core::rng;
+use driftbench_core::{Cell, PolicyTask, Task, VariantAttackTask};
 use proptest::prelude::*;
+use rand::seq::IndexedRandom;
 use rand::Rng;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeSet;
 
 /// The task's contract: validation, JSON, levels, profiles, attack variants and pictures.

@@ -1,6 +1,13 @@
 //! Traffic: cars on straight tracks, instance-listed cars, and where every car is at every tick.
 
-use super::*;
+use super::city::City;
+use super::instance::NavInstance;
+use super::{CAR_ATTEMPTS, MAX_CELLS_PER_TICK, MAX_TRACK, MIN_TRACK};
+use rand::seq::IndexedRandom;
+use rand::Rng;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 /// One car: drives back and forth along `len` cells from `origin` in direction `dir`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,9 +22,26 @@
 //! An instance states its built-over share ([`NavInstance::built_over_percent`]) and the planner's route length
 //! ([`NavInstance::planner_steps`], checked by validation), so that the metric (ticks over the planner's) and the
 //! strict criterion (success within [`STRICT_RATIO`] × the planner's ticks) cost one replay.
-use super::*;
+use super::city::City;
+use super::instance::{NavInstance, Pattern, Route};
+use super::planner::search;
+use super::render::render_svg;
+use super::task::{navigation_capabilities, score, solve, validate, Version, SYMBOLIC_OBSERVES};
+use super::traffic::Traffic;
+use super::world::World;
+use super::{FAILED_RATIO, GOAL_SCALE, TRAIN_CITY_SEEDS};
 use driftbench_core::axis::{Feature, Placement, Spread};
+use driftbench_core::{AxisSpec, Cell, Outcome, SolveInfo, Task};
+use rand_chacha::ChaCha8Rng;
 use std::ops::RangeInclusive;
+// The names that the body of `navigation_capabilities!` uses, resolved where it is invoked.
+use super::instance::Action;
+use super::planner::plan;
+use super::task::{attack_variants, expert_action, NavEpisode, NavTask, GRID_OBSERVES, WINDOW_OBSERVES};
+use super::{GRID_CHANNELS, OBS_DIM};
+use driftbench_core::{Episode, GridTask, PolicyShape, PolicyTask, VariantAttackTask};
+use rand::seq::IndexedRandom;
+use rand::Rng;
 
 /// The navigation task, version 2 (see the module docs).
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,6 +1,13 @@
 //! The Gymnasium-like world: reset, step, observations, and replaying an answer.
 
-use super::*;
+use super::city::City;
+use super::instance::{Action, NavInstance};
+use super::traffic::{hits, Traffic};
+use super::{
+    DEATH_REWARD, GOAL_REWARD, GOAL_SCALE, GRID_CHANNELS, GRID_LOOKAHEAD, OBS_DIM, RADIUS, SHAPING_REWARD, STEP_REWARD,
+    WINDOW, WINDOW_CELLS,
+};
+use driftbench_core::GridObservation;
 
 /// What one [`World::step`] led to.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +57,8 @@ impl World {
     /// If the instance's sizes, speed, density or step limit are out of bounds, or its start or goal is off the
     /// map (see [`Navigation`]'s `validate`); a valid instance never panics. [`World::try_new`] returns an error
     /// instead.
+    ///
+    /// [`Navigation`]: super::Navigation
     pub fn new(inst: &NavInstance) -> World {
         match World::try_new(inst) {
             Ok(w) => w,

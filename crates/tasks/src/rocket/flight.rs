@@ -1,6 +1,7 @@
 //! The flight model: a drag sphere under gravity, integrated with RK4 until it lands or the cap.
 
-use super::*;
+use super::instance::{Env, Landing};
+use super::{DRAG_COEFFICIENT, DT, FLIGHT_CAP, MASS, MAX_STEPS, RADIUS};
 
 /// The drag constant k = ½·ρ·Cd·A/m of the body (per metre) in air of the given density.
 pub fn drag_k(air_density: f64) -> f64 {

@@ -1,6 +1,6 @@
 //! Instances and answers: the environment, the target, the launch velocity and where a flight lands.
 
-use super::*;
+use serde::{Deserialize, Serialize};
 
 /// The world a launch flies in.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -21,7 +21,7 @@ pub struct Landing {
     pub distance: f64,
     /// Time of landing, s; for a flight that did not land, the time it was stopped.
     pub time: f64,
-    /// Whether the flight crossed the ground going down within [`FLIGHT_CAP`] with a finite state.
+    /// Whether the flight crossed the ground going down within [`FLIGHT_CAP`](super::FLIGHT_CAP) with a finite state.
     pub landed: bool,
 }
 

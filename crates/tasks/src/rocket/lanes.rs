@@ -5,7 +5,9 @@
 //! computes exactly the expressions of [`simulate`] in the same order (IEEE multiplies, adds, divides and square
 //! roots round the same in a vector lane as in a scalar register, and no multiply-add is fused), so a landing is
 //! the same bit for bit whichever lane flies it and whatever flies beside it.
-use super::*;
+use super::flight::drag_k;
+use super::instance::{Env, Landing};
+use super::{DT, FLIGHT_CAP, MAX_STEPS};
 
 /// Flights advanced together.
 const LANES: usize = 4;
@@ -28,6 +30,8 @@ pub(super) trait Flights {
 }
 
 /// [`simulate`] on many launches; the landings are those of [`simulate`] on each, bit for bit.
+///
+/// [`simulate`]: super::simulate
 pub fn simulate_many(launches: &[(Env, f64, f64)]) -> Vec<Landing> {
     struct All<'a> {
         launches: &'a [(Env, f64, f64)],

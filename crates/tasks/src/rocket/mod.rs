@@ -24,6 +24,8 @@
 //! its step); within them the symbolic solver lands every target (checked on 80,000 random instances over the
 //! whole box, corners included, and by the property test below).
 //!
+//! [`Task::validate`]: driftbench_core::Task::validate
+//!
 //! Training instances have D uniform in 100..=1000 m, T = u·√D with u uniform in 0.3..=0.7 s/√m (a vacuum launch
 //! angle of about 24°–67° at g = 9.8), g uniform in 9.7..=9.9 m/s², ρ uniform in 1.1..=1.3 kg/m³ and h0 = 0;
 //! every float is rounded to 3 decimals. The drift axes stretch the distance to 5× the training maximum (same T
@@ -47,12 +49,6 @@
 //! let landing = simulate(&env, vx, vy);
 //! assert!(landing.landed && (landing.distance - 500.0).abs() < 1e-3 && (landing.time - 10.0).abs() < 1e-5);
 //! ```
-use driftbench_core::{
-    AttackTask, AxisSpec, Cell, Feature, Outcome, Placement, SolveInfo, Spread, Task, VecExample, VecShape, VecTask,
-};
-use rand::Rng;
-use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
 mod picture;
 
@@ -123,13 +119,13 @@ mod task;
 mod v2;
 mod version;
 
-pub use flight::*;
-pub use instance::*;
+pub use flight::{drag_k, simulate, vacuum_launch};
+pub use instance::{Env, Landing, Launch, RocketInstance};
 pub use lanes::simulate_many;
-pub use shooter::*;
-pub use task::*;
-pub use v2::*;
-pub use version::*;
+pub use shooter::{shoot, shoot_many, ShootProblem};
+pub use task::{TRIAL_VX, TRIAL_VY};
+pub use v2::{V2_TRIAL_AIM_DISTANCE, V2_TRIAL_AIM_TIME_FACTOR};
+pub use version::{Design, Rocket, RocketTask, RocketV2, TrialDraw, Version, V1, V2};
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,8 @@
 //! The rocket task's picture: the flight of the correct launch (the hand-written solver's) and of a solver's
 //! launch on one instance, with the target and its 5% tolerance marked on the ground.
-use super::{fly, Env, Landing, Launch, RocketInstance, FLIGHT_CAP, SUCCESS_TOLERANCE};
+use super::flight::fly;
+use super::instance::{Env, Landing, Launch, RocketInstance};
+use super::{FLIGHT_CAP, SUCCESS_TOLERANCE};
 use std::fmt::Write as _;
 
 /// Picture size in pixels.

@@ -1,6 +1,9 @@
 //! The symbolic solver: damped Newton shooting on the launch velocity from the vacuum solution.
 
-use super::*;
+use super::flight::simulate;
+use super::instance::{Env, Landing, Launch};
+use super::lanes;
+use super::{FD_STEP, MAX_HALVINGS, MAX_NEWTON_STEPS, SOLVE_TOLERANCE};
 
 /// Newton shooting on (vx0, vy0): residual (landing distance − D, landing time − T), forward-difference Jacobian,
 /// steps halved until they reduce the scaled residual. Counts every simulated trial.

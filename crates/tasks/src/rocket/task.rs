@@ -1,7 +1,21 @@
 //! The task: drift axes, instance drawing, validation, scoring and the vector encoding, for every version (each
 //! version's numbers and texts come from its [`Design`]; `rocket-v1`'s are here, `rocket-v2`'s in `v2.rs`).
 
-use super::*;
+use super::flight::{drag_k, simulate, vacuum_launch};
+use super::instance::{Env, Landing, Launch, RocketInstance};
+use super::lanes::simulate_many;
+use super::shooter::{shoot_many, ShootProblem, Shooter};
+use super::version::{Design, RocketTask, TrialDraw, Version};
+use super::{
+    picture, AIR_DENSITY_LEVELS, ALTITUDE_LEVELS, DISTANCE_LEVELS, GRAVITY_LEVELS, MAX_AIR_DENSITY, MAX_ALTITUDE,
+    MAX_DISTANCE, MAX_DRAG_LENGTHS, MAX_DRAG_TIMES, MAX_FLIGHT_TIME, MAX_GRAVITY, MIN_DISTANCE, MIN_FLIGHT_TIME,
+    MIN_GRAVITY, STRICT_TOLERANCE, SUCCESS_TOLERANCE, TIME_FACTOR, TRAIN_AIR_DENSITY, TRAIN_DISTANCE, TRAIN_GRAVITY,
+};
+use driftbench_core::{
+    AttackTask, AxisSpec, Cell, Feature, Outcome, Placement, SolveInfo, Task, VecExample, VecShape, VecTask,
+};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 const TRAINING: &str = "training: D 100-1000 m, T = u*sqrt(D) with u 0.3-0.7, g 9.7-9.9, air 1.1-1.3 kg/m3, altitude 0";

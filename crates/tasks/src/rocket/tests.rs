@@ -1,6 +1,9 @@
 //! Unit tests of the rocket task: integrator accuracy, the shooter, validation and the stated levels.
 
+use super::flight::fly;
+use super::task::{round3, AXES};
 use super::*;
+use driftbench_core::{AttackTask, Cell, Task, VecTask};
 use proptest::prelude::*;
 
 fn inst(distance: f64, flight_time: f64, gravity: f64, air_density: f64, altitude: f64) -> RocketInstance {

@@ -4,6 +4,7 @@ use super::*;
 use driftbench_core::drift::measure_drift;
 use driftbench_core::rng::stream;
 use driftbench_core::FactorStats;
+use driftbench_core::{Cell, Task, VecTask};
 
 fn inst(distance: f64, flight_time: f64, gravity: f64, air_density: f64, altitude: f64) -> RocketInstance {
     RocketInstance { distance, flight_time, gravity, air_density, altitude }

@@ -27,7 +27,9 @@
 //! judged); the metric is the larger of the relative misses in distance and in flight time (each capped at 1),
 //! and the strict criterion is that metric within 1%: the landing within 1% of D *and* the flight within 1% of T.
 //! Both are relative, so they mean the same at every level of every axis.
-use super::*;
+use super::version::{Design, TrialDraw};
+use super::{TIME_FACTOR, TRAIN_DISTANCE};
+use driftbench_core::{AxisSpec, Feature, Placement, Spread};
 
 const TRAINING: &str = "training: D 100-1000 m, T = u*sqrt(D) with u 0.3-0.7, g 8.81-10.81 m/s2 (mean 9.81, σ 0.58), \
                         air 1.0-1.4 kg/m3 (σ 0.115), altitude 0-50 m (σ 14.4)";

@@ -3,11 +3,11 @@
 //! solver, the scorer and the encoding; they differ in the training distribution, the drift levels, how the
 //! recorded trials are drawn, and whether the flight time enters the metric.
 
-use super::*;
+use driftbench_core::AxisSpec;
 use driftbench_core::{Feature, Placement};
 use std::marker::PhantomData;
 
-/// How the recorded trials that the regression learners train on are drawn ([`VecTask::vec_training_set`]): one
+/// How the recorded trials that the regression learners train on are drawn ([`VecTask::vec_training_set`](driftbench_core::VecTask::vec_training_set)): one
 /// simulated launch per training instance, in that instance's world.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TrialDraw {
@@ -19,7 +19,7 @@ pub enum TrialDraw {
         /// Vertical launch speed range, m/s.
         vy: (f64, f64),
     },
-    /// Aimed: the vacuum launch ([`vacuum_launch`]) for an aim point at a distance uniform in `distance` (m) after
+    /// Aimed: the vacuum launch ([`vacuum_launch`](super::vacuum_launch)) for an aim point at a distance uniform in `distance` (m) after
     /// `u·√distance` seconds with `u` uniform in `time_factor`. Drag makes the flight fall short of the aim point,
     /// which is why the aim reaches past the training targets. Only trials that land within the training targets'
     /// range (distance and time factor of [`Design`]) are kept; every simulated trial counts (v2).
