@@ -14,6 +14,10 @@ use driftbench_nets::ppo::Ppo;
 use driftbench_nets::SeqLearner;
 use driftbench_tasks::{NavigationV2, SortingV2};
 
+#[path = "common/cpu.rs"]
+mod cpu;
+use cpu::cpu_seconds;
+
 /// One candidate: its name and how to train it on its task with `seed`.
 type Candidate = (String, Box<dyn Fn(u64) -> Result<TrainStats, String>>);
 
@@ -97,14 +101,6 @@ fn train<T: Task, L: Learner<T>>(task: &T, learner: &L, seed: u64) -> Result<Tra
     )
     .map_err(|e| e.to_string())?;
     learner.train(task, &data, &profile, seed, &|_| {}).map(|(_, s)| s).map_err(|e| e.to_string())
-}
-
-/// CPU seconds this process has used (user + system), from /proc/self/stat.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn main() {

@@ -12,6 +12,10 @@ use driftbench_nets::policy::Imitation;
 use driftbench_nets::ppo::Ppo;
 use driftbench_tasks::Navigation;
 
+#[path = "common/cpu.rs"]
+mod cpu;
+use cpu::cpu_seconds;
+
 fn candidates() -> Vec<(String, Box<dyn Learner<Navigation>>)> {
     let mut out: Vec<(String, Box<dyn Learner<Navigation>>)> = Vec::new();
     out.push(("imitation default".into(), Box::new(Imitation::default())));
@@ -36,14 +40,6 @@ fn candidates() -> Vec<(String, Box<dyn Learner<Navigation>>)> {
     out.push(("ppo lr 1e-3, 120 updates".into(), ppo(&|p| (p.0.lr, p.0.updates) = (1e-3, 120))));
     out.push(("ppo hidden [256, 256]".into(), ppo(&|p| p.0.hidden = vec![256, 256])));
     out
-}
-
-/// CPU seconds this process has used (user + system), from /proc/self/stat.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn main() {

@@ -10,6 +10,10 @@ use driftbench_nets::grid_policy::Vin;
 use driftbench_tasks::Navigation;
 use std::collections::BTreeMap;
 
+#[path = "common/cpu.rs"]
+mod cpu;
+use cpu::cpu_seconds;
+
 fn candidates() -> Vec<(String, Vin)> {
     let vin = |f: &dyn Fn(&mut Vin)| {
         let mut v = Vin::default();
@@ -59,14 +63,6 @@ fn candidates() -> Vec<(String, Vin)> {
             vin(&|v| (v.0.train.steps, v.0.hidden) = (4000, vec![256, 256])),
         ),
     ]
-}
-
-/// CPU seconds this process has used (user + system), from /proc/self/stat.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Failure labels of the trained solver on the validation instances, counted.

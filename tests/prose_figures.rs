@@ -53,7 +53,7 @@ fn figure(recs: &BTreeMap<(String, String), Vec<Value>>, reference: &str) -> Res
     let (axis, level) = cell.rsplit_once("-L").ok_or_else(|| format!("`{reference}`: cell `{cell}` is not AXIS-Ln"))?;
     let level: u64 = level.parse().map_err(|_| format!("`{reference}`: cell `{cell}` has no level"))?;
     let (mut hits, mut n) = (0u64, 0u64);
-    for r in runs.iter().filter(|r| seed.is_none_or(|s| r["seed"].as_u64() == Some(s))) {
+    for r in runs.iter().filter(|r| seed.map_or(true, |s| r["seed"].as_u64() == Some(s))) {
         let c = r["cells"]
             .as_array()
             .and_then(|cells| cells.iter().find(|c| c["axis"] == axis && c["level"].as_u64() == Some(level)))
@@ -96,8 +96,8 @@ fn check_annotations(
             continue;
         };
         let reference = body[..end].trim();
-        if reference.starts_with("note:") {
-            if reference["note:".len()..].trim().is_empty() {
+        if let Some(note) = reference.strip_prefix("note:") {
+            if note.trim().is_empty() {
                 problems.push(format!("{name}:{line}: a figure note must say where the figure comes from"));
             }
             continue;
