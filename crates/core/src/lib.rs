@@ -36,7 +36,7 @@ pub use axis::{format_distance, AxisSpec, Cell, FactorStats, Feature, Placement,
 pub use capability::{AttackTask, GridTask, PolicyTask, SeqTask, VariantAttackTask, VecTask};
 pub use error::{Error, Result};
 pub use external::ExternalSpec;
-pub use profile::{dagger_episodes, step_budget, Profile, SearchBudget};
+pub use profile::{step_budget, Profile, SearchBudget};
 pub use record::{CellResult, CompetencePoint, Provenance, RunRecord, TrainStats};
 pub use solver::{Learner, SolveInfo, Solver, SolverKind, TrainData};
 pub use task::{

@@ -126,13 +126,6 @@ pub fn step_budget(profile: &Profile, steps: u64, examples: usize, batch: usize,
     }
 }
 
-/// A DAgger round's rollouts: `episodes` (configured at `train_scale` 1) scaled by the profile's `train_scale` up
-/// to 1 (a larger profile trains longer, not on more rollouts per round), at most a quarter of the `train_size`
-/// training instances (a small training set is not padded out with expert-labelled rollouts), and at least one.
-pub fn dagger_episodes(profile: &Profile, episodes: usize, train_size: usize) -> usize {
-    ((episodes as f64 * profile.train_scale.min(1.0)).round() as usize).min(train_size / 4).max(1)
-}
-
 impl Profile {
     /// The default: the whole suite on a 2-core machine in minutes, with honest in-distribution accuracy.
     pub fn quick() -> Self {
@@ -543,16 +536,6 @@ mod tests {
         let err = Profile::from_file(&bad).unwrap_err();
         let source = std::error::Error::source(&err).expect("a source").to_string();
         assert!(source.contains("train_examples"), "{source}");
-    }
-
-    #[test]
-    fn dagger_rounds_scale_down_with_the_profile_never_up_and_stay_within_a_quarter_of_the_data() {
-        let quick = Profile::quick();
-        assert_eq!(dagger_episodes(&quick, 2000, 100_000), 2000);
-        assert_eq!(dagger_episodes(&Profile { train_scale: 4.0, ..quick.clone() }, 2000, 100_000), 2000);
-        assert_eq!(dagger_episodes(&Profile { train_scale: 0.25, ..quick.clone() }, 2000, 100_000), 500);
-        assert_eq!(dagger_episodes(&quick, 2000, 1000), 250);
-        assert_eq!(dagger_episodes(&quick, 2000, 3), 1);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 pub mod alloc;
 pub mod attack;
+pub mod dagger;
 pub mod error;
 pub mod grid_policy;
 mod kdtree;

@@ -391,7 +391,7 @@ impl<T: PolicyTask> Learner<T> for Imitation {
             for round in 0..rounds {
                 if round > 0 {
                     // DAgger: the states the policy itself reaches, labelled by the expert.
-                    let episodes = driftbench_core::dagger_episodes(profile, c.dagger_episodes, data.train.len());
+                    let episodes = crate::dagger::episodes(profile, c.dagger_episodes, data.train.len());
                     let insts: Vec<T::Instance> =
                         (0..episodes).map(|_| data.train.choose(&mut picks).expect("not empty").clone()).collect();
                     let rs = rollouts(task, &net, &insts, c.memory)?;

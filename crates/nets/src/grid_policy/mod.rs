@@ -503,7 +503,7 @@ impl<T: GridTask> Learner<T> for Vin {
             for round in 0..rounds {
                 if round > 0 {
                     // DAgger: the states the policy itself reaches, labelled by the expert.
-                    let episodes = driftbench_core::dagger_episodes(profile, c.dagger_episodes, data.train.len());
+                    let episodes = crate::dagger::episodes(profile, c.dagger_episodes, data.train.len());
                     let insts: Vec<T::Instance> =
                         (0..episodes).map(|_| data.train.choose(&mut picks).expect("not empty").clone()).collect();
                     let mut maps = std::mem::take(&mut train.maps);
