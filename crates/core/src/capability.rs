@@ -105,6 +105,13 @@ pub trait PolicyTask: Task {
     /// over or the expert has no answer.
     fn expert_action(&self, instance: &Self::Instance, taken: &[usize]) -> Option<usize>;
 
+    /// [`PolicyTask::expert_action`] after each prefix of `taken`: element k answers `taken[..k]`, for k in
+    /// `0..taken.len()` (the states a run decided in). A task overrides it when playing the run once is cheaper
+    /// than replaying every prefix; the answers must be the same.
+    fn expert_actions(&self, instance: &Self::Instance, taken: &[usize]) -> Vec<Option<usize>> {
+        (0..taken.len()).map(|k| self.expert_action(instance, &taken[..k])).collect()
+    }
+
     /// The answer made of the actions an agent took.
     fn answer_from_actions(&self, instance: &Self::Instance, actions: &[usize]) -> Option<Self::Answer>;
 

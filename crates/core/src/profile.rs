@@ -43,6 +43,16 @@ pub struct Profile {
     /// out of the profile's text when 1, so profiles without it read and hash as before the field existed.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub rl_scale: f64,
+    /// How many instances of each canonical test set are evaluated, from the start of the set (each set is an
+    /// i.i.d. sample of its cell, so its first instances are one too); `None`: the whole set. A set holding fewer
+    /// is refused. Left out of the profile's text when `None`, so profiles without it read and hash as before the
+    /// field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canonical_per_cell: Option<usize>,
+    /// The largest training-set size the sample-efficiency experiment retrains on (its sizes are 100, 1,000, ...
+    /// below the task's training-set size); `None`: every such size. Left out of the profile's text when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_sample_size: Option<usize>,
 }
 
 use crate::files::MAX_PROFILE_BYTES;
@@ -141,6 +151,12 @@ impl Profile {
             max_epochs: None,
             search: SearchBudget::Full,
             rl_scale: 1.0,
+            // Half of each canonical set (the `full` profile evaluates all 1,000): three seeds pool 1,500 answers
+            // per cell, a Wilson interval of at most ±2.5 points, within the default suite's core-second budget.
+            canonical_per_cell: Some(500),
+            // 100 and 1,000 instances beside the whole training set; the `full` profile adds 10,000 (and more
+            // where the training set is larger).
+            max_sample_size: Some(1_000),
         }
     }
 
@@ -159,6 +175,8 @@ impl Profile {
             search: SearchBudget::Full,
             // PPO reached 84% level-0 success with 4x the quick episodes and was still rising (88% at 8x).
             rl_scale: 3.0,
+            canonical_per_cell: None,
+            max_sample_size: None,
         }
     }
 
@@ -176,6 +194,8 @@ impl Profile {
             max_epochs: None,
             search: SearchBudget::Small,
             rl_scale: 1.0,
+            canonical_per_cell: None,
+            max_sample_size: None,
         }
     }
 
@@ -345,6 +365,8 @@ impl Profile {
             ("train_examples", self.train_examples as u64, &bounds::TRAIN_EXAMPLES),
             ("val_examples", self.val_examples as u64, &bounds::VAL_EXAMPLES),
             ("test_per_cell", self.test_per_cell as u64, &bounds::TEST_PER_CELL),
+            ("canonical_per_cell", self.canonical_per_cell.unwrap_or(1) as u64, &bounds::TEST_PER_CELL),
+            ("max_sample_size", self.max_sample_size.unwrap_or(1) as u64, &bounds::TRAIN_EXAMPLES),
             ("seeds", self.seeds.len() as u64, &bounds::SEEDS),
         ];
         for (field, value, bound) in counts {

@@ -401,11 +401,10 @@ impl<T: PolicyTask> Learner<T> for Imitation {
                         .par_iter()
                         .zip(&insts)
                         .map(|(r, inst)| {
-                            (0..r.actions.len())
-                                .filter_map(|k| {
-                                    let a = task.expert_action(inst, &r.actions[..k])?;
-                                    Some((r.observations[k].clone(), a as u32))
-                                })
+                            task.expert_actions(inst, &r.actions)
+                                .into_iter()
+                                .zip(&r.observations)
+                                .filter_map(|(a, o)| Some((o.clone(), a? as u32)))
                                 .collect()
                         })
                         .collect();

@@ -331,13 +331,30 @@ impl<T: Task> DynTask for Bench<T> {
                 let cells = Cell::grid(self.task.axes().len());
                 let labels: Vec<String> = cells.iter().map(|c| c.label(self.task.axes())).collect();
                 let (name, sets) = dataset::load_task(dir, id, &labels)?;
-                source_name = name;
+                // The profile's `canonical_per_cell` first instances of each set, or all; a set with fewer than
+                // asked is refused, never silently evaluated whole.
+                let keep = profile.canonical_per_cell.unwrap_or(usize::MAX);
+                if let Some((path, lines)) = sets.iter().find(|(_, lines)| lines.len() < keep && keep != usize::MAX) {
+                    return Err(Error::Invalid {
+                        path: path.clone(),
+                        reason: format!(
+                            "{} test instances, fewer than the profile's canonical_per_cell {keep}",
+                            lines.len()
+                        ),
+                    });
+                }
+                source_name = match profile.canonical_per_cell {
+                    Some(k) if sets.iter().any(|(_, lines)| lines.len() > k) => {
+                        format!("{name}, the first {k} of each set")
+                    }
+                    _ => name,
+                };
                 // Each instance once across the task's sets, as `verify` demands: a repeat would count twice. Compared
                 // as the instances read, not the bytes, so that spacing cannot hide a repeat.
                 let mut first: std::collections::HashMap<String, (usize, usize)> = std::collections::HashMap::new();
                 for (cell, (path, lines)) in cells.into_iter().zip(&sets) {
-                    let mut insts = Vec::with_capacity(lines.len());
-                    for (i, line) in lines.iter().enumerate() {
+                    let mut insts = Vec::with_capacity(lines.len().min(keep));
+                    for (i, line) in lines.iter().take(keep).enumerate() {
                         let inst: T::Instance = serde_json::from_str(line).map_err(|e| Error::Json {
                             path: path.clone(),
                             line: Some(i + 1),

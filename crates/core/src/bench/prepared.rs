@@ -127,7 +127,8 @@ impl<T: Task> Prepared for PreparedBench<'_, T> {
 
     fn sample_sizes(&self) -> Vec<usize> {
         let full = self.profile.train_examples_for(self.bench.task.id());
-        std::iter::successors(Some(100usize), |n| n.checked_mul(10)).take_while(|&n| n < full).collect()
+        let most = self.profile.max_sample_size.unwrap_or(usize::MAX);
+        std::iter::successors(Some(100usize), |n| n.checked_mul(10)).take_while(|&n| n < full && n <= most).collect()
     }
 }
 

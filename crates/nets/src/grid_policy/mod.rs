@@ -511,13 +511,8 @@ impl<T: GridTask> Learner<T> for Vin {
                     train.maps = maps;
                     rolled += rs.len() as u64;
                     deaths += rs.iter().filter(|r| r.died).count() as u64;
-                    let labels: Vec<Vec<Option<usize>>> = rs
-                        .par_iter()
-                        .zip(&insts)
-                        .map(|(r, inst)| {
-                            (0..r.actions.len()).map(|k| task.expert_action(inst, &r.actions[..k])).collect()
-                        })
-                        .collect();
+                    let labels: Vec<Vec<Option<usize>>> =
+                        rs.par_iter().zip(&insts).map(|(r, inst)| task.expert_actions(inst, &r.actions)).collect();
                     for (r, ls) in rs.into_iter().zip(labels) {
                         for (v, l) in r.visits.into_iter().zip(ls) {
                             if let Some(a) = l {

@@ -6,7 +6,7 @@ use super::window::WindowPlanner;
 use super::{ACTIONS, MAX_EPISODE};
 use driftbench_core::solver::Attempt;
 use driftbench_core::{Learner, Profile, SolveInfo, Solver, SolverKind, TrainData, TrainStats};
-use driftbench_tasks::navigation::{plan_from, Action, NavInstance, NavTask, Route};
+use driftbench_tasks::navigation::{first_actions_from, Action, NavInstance, NavTask, Route};
 use driftbench_tasks::{Navigation, NavigationV2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -167,11 +167,8 @@ pub(super) fn demonstration<T: NavTask>(task: &T, bfs: bool, inst: &NavInstance)
 /// cell at tick k, as [`PolicyTask::expert_action`] would answer after replaying the run's first k actions); states from
 /// which no safe route remains are skipped.
 fn expert_labels(inst: &NavInstance, r: &Run) -> Vec<(u32, usize)> {
-    r.visited
-        .iter()
-        .enumerate()
-        .filter_map(|(k, &(m, pos))| Some((m, plan_from(inst, pos, k as u32)?.first()?.index())))
-        .collect()
+    let states: Vec<((i32, i32), u32)> = r.visited.iter().enumerate().map(|(k, &(_, pos))| (pos, k as u32)).collect();
+    r.visited.iter().zip(first_actions_from(inst, &states)).filter_map(|(&(m, _), a)| Some((m, a?.index()))).collect()
 }
 
 /// Greedy success rate and deaths of `program` on `insts`.

@@ -170,7 +170,7 @@ mod world;
 
 pub use city::City;
 pub use instance::{Action, NavInstance, Pattern, Route};
-pub use planner::{plan, plan_from};
+pub use planner::{first_actions_from, plan, plan_from};
 pub use render::render_svg;
 pub use task::{NavTask, Navigation, TRAIN_EXAMPLES_BY_PROFILE, VARIANT_DRAWS};
 pub use traffic::{AddedCar, MAX_ADDED_CARS};

@@ -71,49 +71,95 @@ pub(super) fn search(
     if !city.is_street(start) || !city.is_street(goal) || t0 > max_steps {
         return (None, 0);
     }
-    let to_goal = city.distances_from(goal);
-    let n = city.street.len();
-    let (s, g) = (city.index(start), city.index(goal));
-    if t0.saturating_add(to_goal[s]) > max_steps {
-        return (None, 0);
-    }
-    let mut hazards = Hazards::new(city, traffic);
-    // seen[t·n + cell]: 0 unseen, else 1 + the index of the action that first reached the state (6 at the root).
-    let mut seen = vec![0u8; (max_steps as usize + 1) * n];
-    seen[t0 as usize * n + s] = 6;
-    // Lowest f first; among equal f the latest tick (nearest the goal), then the lowest cell, for determinism.
-    let mut open = BinaryHeap::from([Reverse((t0 + to_goal[s], Reverse(t0), s as u32))]);
-    let mut expanded = 0u64;
-    while let Some(Reverse((_, Reverse(t), cell))) = open.pop() {
-        expanded += 1;
-        let cell = cell as usize;
-        if cell == g {
-            return (Some(path_to(city, &seen, cell, t, t0)), expanded);
-        }
-        if t >= max_steps {
-            continue;
-        }
-        let here = city.cell(cell);
-        let layer = hazards.layer(t);
-        for action in Action::ALL {
-            let to = city.moved(here, action);
-            if to == here && action != Action::Wait {
-                // A wasted move is a wait; the search takes the wait itself.
-                continue;
-            }
-            let b = city.index(to);
-            let f = (t + 1).saturating_add(to_goal[b]);
-            if f > max_steps || blocked(layer, cell, b, action) {
-                continue;
-            }
-            let key = (t as usize + 1) * n + b;
-            if seen[key] == 0 {
-                seen[key] = action.index() as u8 + 1;
-                open.push(Reverse((f, Reverse(t + 1), b as u32)));
-            }
+    Planner::new(city, traffic, goal, max_steps).search(start, t0)
+}
+
+/// [`search`] on one world from many states (the expert along a run): the goal distances, the hazard layers and
+/// the table of visited states are built once and shared by every search.
+pub(super) struct Planner<'a> {
+    city: &'a City,
+    hazards: Hazards<'a>,
+    to_goal: Vec<u32>,
+    goal: (i32, i32),
+    max_steps: u32,
+    /// seen[t·n + cell]: 0 unseen, else 1 + the index of the action that first reached the state (6 at the root);
+    /// all zeros between searches (`touched` lists the entries a search set).
+    seen: Vec<u8>,
+    touched: Vec<usize>,
+}
+
+impl<'a> Planner<'a> {
+    pub(super) fn new(city: &'a City, traffic: &'a Traffic, goal: (i32, i32), max_steps: u32) -> Self {
+        Planner {
+            city,
+            hazards: Hazards::new(city, traffic),
+            to_goal: city.distances_from(goal),
+            goal,
+            max_steps,
+            seen: Vec::new(),
+            touched: Vec::new(),
         }
     }
-    (None, expanded)
+
+    /// [`search`] from `start` at tick `t0`.
+    pub(super) fn search(&mut self, start: (i32, i32), t0: u32) -> (Option<Vec<Action>>, u64) {
+        let (city, goal, max_steps) = (self.city, self.goal, self.max_steps);
+        if !city.is_street(start) || !city.is_street(goal) || t0 > max_steps {
+            return (None, 0);
+        }
+        let to_goal = &self.to_goal;
+        let n = city.street.len();
+        let (s, g) = (city.index(start), city.index(goal));
+        if t0.saturating_add(to_goal[s]) > max_steps {
+            return (None, 0);
+        }
+        if self.seen.is_empty() {
+            self.seen = vec![0u8; (max_steps as usize + 1) * n];
+        }
+        let seen = &mut self.seen;
+        let touched = &mut self.touched;
+        seen[t0 as usize * n + s] = 6;
+        touched.push(t0 as usize * n + s);
+        // Lowest f first; among equal f the latest tick (nearest the goal), then the lowest cell, for determinism.
+        let mut open = BinaryHeap::from([Reverse((t0 + to_goal[s], Reverse(t0), s as u32))]);
+        let mut expanded = 0u64;
+        let mut found = None;
+        while let Some(Reverse((_, Reverse(t), cell))) = open.pop() {
+            expanded += 1;
+            let cell = cell as usize;
+            if cell == g {
+                found = Some(path_to(city, seen, cell, t, t0));
+                break;
+            }
+            if t >= max_steps {
+                continue;
+            }
+            let here = city.cell(cell);
+            let layer = self.hazards.layer(t);
+            for action in Action::ALL {
+                let to = city.moved(here, action);
+                if to == here && action != Action::Wait {
+                    // A wasted move is a wait; the search takes the wait itself.
+                    continue;
+                }
+                let b = city.index(to);
+                let f = (t + 1).saturating_add(to_goal[b]);
+                if f > max_steps || blocked(layer, cell, b, action) {
+                    continue;
+                }
+                let key = (t as usize + 1) * n + b;
+                if seen[key] == 0 {
+                    seen[key] = action.index() as u8 + 1;
+                    touched.push(key);
+                    open.push(Reverse((f, Reverse(t + 1), b as u32)));
+                }
+            }
+        }
+        for k in touched.drain(..) {
+            seen[k] = 0;
+        }
+        (found, expanded)
+    }
 }
 
 /// Walks the `seen` table of [`search`] back from (cell, t) to the start tick `t0`.
@@ -139,6 +185,18 @@ pub fn plan(inst: &NavInstance) -> Option<(Vec<Action>, u64)> {
     let traffic = Traffic::generate(inst, &city);
     let (route, expanded) = search(&city, &traffic, inst.start, 0, inst.goal, inst.max_steps);
     route.map(|r| (r, expanded))
+}
+
+/// The planner's first action from each of `states` ((cell, tick) pairs of one instance's world), as
+/// [`plan_from`] answers it state by state: `None` where no safe route remains (or the instance is malformed).
+pub fn first_actions_from(inst: &NavInstance, states: &[((i32, i32), u32)]) -> Vec<Option<Action>> {
+    if inst.check_shape().is_err() {
+        return vec![None; states.len()];
+    }
+    let city = inst.city();
+    let traffic = Traffic::generate(inst, &city);
+    let mut planner = Planner::new(&city, &traffic, inst.goal, inst.max_steps);
+    states.iter().map(|&(at, t)| planner.search(at, t).0.and_then(|r| r.first().copied())).collect()
 }
 
 /// The planner's shortest safe route from `position` at tick `t0` to the goal (the expert an imitation learner

@@ -2,10 +2,10 @@
 
 use super::city::City;
 use super::instance::{Action, NavInstance, Pattern, Route};
-use super::planner::{plan, plan_from, search};
+use super::planner::{plan, plan_from, search, Planner};
 use super::render::render_svg;
 use super::traffic::{track, AddedCar, Car, Traffic, MAX_ADDED_CARS};
-use super::world::{replay, World};
+use super::world::{replay, replay_in, World};
 use super::{
     CITY_LEVELS, FAILED_RATIO, GENERATE_ATTEMPTS, GRID_CHANNELS, MIN_DISTANCE, OBS_DIM, SIZE_LEVELS, SPEED_LEVELS,
     STEPS_PER_SIDE, TRAFFIC_LEVELS, TRAIN_CITY_SEEDS, TRAIN_SIZE, TRAIN_SPEED, TRAIN_TRAFFIC,
@@ -217,9 +217,9 @@ pub(super) fn validate(inst: &NavInstance, version: Version) -> Result<(), Strin
 /// is its length over the planner's (planned again in v1, read from the instance in v2).
 pub(super) fn score(inst: &NavInstance, answer: &Route, version: Version) -> Outcome {
     let failed = |why| Outcome { success: false, metric: FAILED_RATIO, failure: Some(why) };
-    if World::try_new(inst).is_err() {
+    let Ok(world) = World::try_new(inst) else {
         return failed("invalid");
-    }
+    };
     let stored = match version {
         Version::V1 => None,
         Version::V2 => match inst.planner_steps {
@@ -227,7 +227,7 @@ pub(super) fn score(inst: &NavInstance, answer: &Route, version: Version) -> Out
             None => return failed("invalid"),
         },
     };
-    let r = replay(inst, &answer.actions);
+    let r = replay_in(world, &answer.actions);
     if !r.reached {
         return failed(match (r.died, r.timed_out) {
             (true, _) => "death",
@@ -382,6 +382,11 @@ macro_rules! navigation_capabilities {
                 expert_action(inst, taken)
             }
 
+            /// One replay of `taken`, planning from each state it reaches on the world's own city and traffic.
+            fn expert_actions(&self, inst: &NavInstance, taken: &[usize]) -> Vec<Option<usize>> {
+                expert_actions(inst, taken)
+            }
+
             fn answer_from_actions(&self, _inst: &NavInstance, actions: &[usize]) -> Option<Route> {
                 actions
                     .iter()
@@ -443,6 +448,32 @@ pub(super) fn expert_action(inst: &NavInstance, taken: &[usize]) -> Option<usize
         return None;
     }
     plan_from(inst, world.position(), world.tick())?.first().map(|a| a.index())
+}
+
+/// [`PolicyTask::expert_actions`] of both versions: what [`expert_action`] answers for every prefix of `taken`,
+/// from one replay (no city, traffic or distance table built again per state). A prefix that runs past the
+/// episode's end or holds an unknown action has no answer, nor has any longer prefix.
+pub(super) fn expert_actions(inst: &NavInstance, taken: &[usize]) -> Vec<Option<usize>> {
+    let Ok(mut world) = World::try_new(inst) else { return vec![None; taken.len()] };
+    let (city, traffic) = (world.city.clone(), world.traffic.clone());
+    let mut planner = Planner::new(&city, &traffic, inst.goal, inst.max_steps);
+    let mut out = Vec::with_capacity(taken.len());
+    let mut replayed = true;
+    for &a in taken {
+        out.push(if replayed && !world.is_done() {
+            let route = planner.search(world.position(), world.tick()).0;
+            route.and_then(|r| r.first().map(|a| a.index()))
+        } else {
+            None
+        });
+        match Action::from_index(a) {
+            Some(action) if replayed && !world.is_done() => {
+                world.step(action);
+            }
+            _ => replayed = false,
+        }
+    }
+    out
 }
 
 /// [`VariantAttackTask::attack_variants`] of both versions: a v2 variant states the planner's new route length.

@@ -427,3 +427,49 @@ fn planning_from_a_later_state_continues_the_optimal_route() {
         assert_eq!(t.expert_action(&inst, &taken), rest.first().map(|a| a.index()));
     }
 }
+
+#[test]
+fn the_expert_along_a_run_answers_as_the_expert_after_each_prefix() {
+    // Random walks (which die, time out or reach the goal), unknown action indices and runs longer than the
+    // episode, on both versions: one replay answers as replaying every prefix does.
+    fn check<T: PolicyTask<Instance = NavInstance>>(t: &T, insts: &[NavInstance], r: &mut ChaCha8Rng) {
+        let mut answered = 0;
+        for inst in insts {
+            for _ in 0..3 {
+                let len = r.random_range(0..=(inst.max_steps as usize + 3));
+                let taken: Vec<usize> =
+                    (0..len).map(|_| if r.random_bool(0.02) { 7 } else { r.random_range(0..5) }).collect();
+                let want: Vec<Option<usize>> = (0..len).map(|k| t.expert_action(inst, &taken[..k])).collect();
+                answered += want.iter().flatten().count();
+                assert_eq!(t.expert_actions(inst, &taken), want, "{inst:?} {taken:?}");
+            }
+        }
+        assert!(answered > 0);
+    }
+    let mut r = rng::stream(9, "test", "expert-actions");
+    let v1: Vec<NavInstance> = (0..8).map(|_| Navigation.generate(Cell::IN_DIST, &mut r)).collect();
+    check(&Navigation, &v1, &mut r);
+    let v2: Vec<NavInstance> = (0..8).map(|_| NavigationV2.generate(Cell::IN_DIST, &mut r)).collect();
+    check(&NavigationV2, &v2, &mut r);
+}
+
+#[test]
+fn the_planner_from_many_states_answers_as_from_each() {
+    let t = NavigationV2;
+    let mut r = rng::stream(10, "test", "first-actions");
+    for _ in 0..10 {
+        let inst = t.generate(Cell::IN_DIST, &mut r);
+        let cells = inst.city().street_cells();
+        // Random states (reachable or not, late ticks, off-street cells), in a random order.
+        let states: Vec<((i32, i32), u32)> = (0..25)
+            .map(|_| {
+                let at = if r.random_bool(0.1) { (-1, 0) } else { *cells.choose(&mut r).unwrap() };
+                (at, r.random_range(0..=inst.max_steps + 2))
+            })
+            .collect();
+        let want: Vec<Option<Action>> =
+            states.iter().map(|&(at, t0)| plan_from(&inst, at, t0).and_then(|p| p.first().copied())).collect();
+        assert!(want.iter().any(Option::is_some));
+        assert_eq!(first_actions_from(&inst, &states), want);
+    }
+}

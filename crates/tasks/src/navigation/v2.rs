@@ -37,7 +37,9 @@ use std::ops::RangeInclusive;
 // The names that the body of `navigation_capabilities!` uses, resolved where it is invoked.
 use super::instance::Action;
 use super::planner::plan;
-use super::task::{attack_variants, expert_action, NavEpisode, NavTask, GRID_OBSERVES, WINDOW_OBSERVES};
+use super::task::{
+    attack_variants, expert_action, expert_actions, NavEpisode, NavTask, GRID_OBSERVES, WINDOW_OBSERVES,
+};
 use super::{GRID_CHANNELS, OBS_DIM};
 use driftbench_core::{Episode, GridTask, PolicyShape, PolicyTask, VariantAttackTask};
 use rand::seq::IndexedRandom;

@@ -273,7 +273,11 @@ pub struct Replay {
 /// # Panics
 /// As [`World::new`], on a malformed instance.
 pub fn replay(inst: &NavInstance, actions: &[Action]) -> Replay {
-    let mut world = World::new(inst);
+    replay_in(World::new(inst), actions)
+}
+
+/// [`replay`] in a world already built (and reset) for the instance.
+pub(super) fn replay_in(mut world: World, actions: &[Action]) -> Replay {
     let mut path = vec![world.pos];
     for &a in actions {
         if world.is_done() {
