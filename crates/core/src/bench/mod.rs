@@ -333,8 +333,8 @@ impl<T: Task> DynTask for Bench<T> {
                 let (name, sets) = dataset::load_task(dir, id, &labels)?;
                 // The profile's `canonical_per_cell` first instances of each set, or all; a set with fewer than
                 // asked is refused, never silently evaluated whole.
-                let keep = profile.canonical_per_cell.unwrap_or(usize::MAX);
-                if let Some((path, lines)) = sets.iter().find(|(_, lines)| lines.len() < keep && keep != usize::MAX) {
+                let keep = profile.canonical_per_cell.unwrap_or(0);
+                if let Some((path, lines)) = sets.iter().find(|(_, lines)| lines.len() < keep) {
                     return Err(Error::Invalid {
                         path: path.clone(),
                         reason: format!(
@@ -353,8 +353,8 @@ impl<T: Task> DynTask for Bench<T> {
                 // as the instances read, not the bytes, so that spacing cannot hide a repeat.
                 let mut first: std::collections::HashMap<String, (usize, usize)> = std::collections::HashMap::new();
                 for (cell, (path, lines)) in cells.into_iter().zip(&sets) {
-                    let mut insts = Vec::with_capacity(lines.len().min(keep));
-                    for (i, line) in lines.iter().take(keep).enumerate() {
+                    let mut insts = Vec::with_capacity(lines.len());
+                    for (i, line) in lines.iter().enumerate() {
                         let inst: T::Instance = serde_json::from_str(line).map_err(|e| Error::Json {
                             path: path.clone(),
                             line: Some(i + 1),
@@ -388,7 +388,12 @@ impl<T: Task> DynTask for Bench<T> {
                 tests = self.test_sets(*n, dataset::CANONICAL_SEED)?;
             }
         }
+        // Every test instance stays out of training, evaluated or not (so that training is the same whatever
+        // part of the canonical sets a profile evaluates).
         let test_hashes = tests.iter().flat_map(|(_, v)| v.iter().map(to_json)).collect::<HashSet<_>>();
+        if let (TestSource::Canonical(_), Some(keep)) = (source, profile.canonical_per_cell) {
+            tests.iter_mut().for_each(|(_, v)| v.truncate(keep));
+        }
         Ok(Box::new(PreparedBench { bench: self, profile: profile.clone(), tests, test_hashes, source_name }))
     }
 
