@@ -90,7 +90,19 @@ fn the_quick_profile_runs_use_is_the_one_the_committed_records_hold() {
     // hash every quick record in results/ carries.
     let quick = driftbench::resolve_profile("quick", &registry()).unwrap();
     assert_eq!(quick.train_examples_for("navigation-v1"), 8_000);
-    assert_eq!(quick.hash(), "be2eaf5175e0e62dd3d936af62d446579840d1361c3a441064dd0dbd3adeb6b2");
+    // Pinned, so that a change to the quick profile is a decision (regenerate results/ and update this hash)...
+    assert_eq!(quick.hash(), "5e94daf739b2103d4581d4f199333ea19f98b65feb955a90d10bfb64c9c7cf27");
+    // ...and every committed default-suite record was made with it.
+    let runs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results/runs");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&runs).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(record["profile_hash"], quick.hash().as_str(), "{}", path.display());
+        seen += 1;
+    }
+    assert!(seen > 0);
     let full = driftbench::resolve_profile("full", &registry()).unwrap();
     assert_eq!(full.train_examples_for("navigation-v1"), 20_000);
 }
