@@ -34,25 +34,21 @@ fn data<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
 /// Flat cell indices of the stencil of every cell of one `h × w` map, neighbours beyond the edge clamped to the
 /// cell itself.
 fn stencils(h: usize, w: usize) -> Vec<[usize; STENCIL]> {
-    let mut out = Vec::with_capacity(h * w);
-    for y in 0..h {
-        for x in 0..w {
-            let at = |y: usize, x: usize| y * w + x;
-            let here = at(y, x);
-            out.push([
-                if y > 0 { at(y - 1, x) } else { here },
-                if y + 1 < h { at(y + 1, x) } else { here },
-                if x + 1 < w { at(y, x + 1) } else { here },
-                if x > 0 { at(y, x - 1) } else { here },
-                here,
-            ]);
-        }
-    }
-    // Order: self first, as in the attention read-out.
-    for s in &mut out {
-        s.rotate_right(1);
-    }
-    out
+    (0..h).flat_map(|y| (0..w).map(move |x| stencil(x, y, h, w))).collect()
+}
+
+/// The stencil of cell (x, y) of an `h × w` map as flat indices, self first, then north, south, east and west (a
+/// neighbour beyond the edge is the cell itself): one entry of [`stencils`], computed where the loops need it.
+#[inline(always)]
+fn stencil(x: usize, y: usize, h: usize, w: usize) -> [usize; STENCIL] {
+    let c = y * w + x;
+    [
+        c,
+        if y > 0 { c - w } else { c },
+        if y + 1 < h { c + w } else { c },
+        if x + 1 < w { c + 1 } else { c },
+        if x > 0 { c - 1 } else { c },
+    ]
 }
 
 /// Checks the shapes: r `[B, H, W, A]`, v `[B, H, W, 1]`, p `[5, A]`; returns (B, H, W, A).
@@ -153,13 +149,7 @@ fn cells<const A: usize, const REDUCE: bool>(s: &Step, out: &mut [f32], kept: &m
         for y in 0..h {
             for x in 0..w {
                 let c = y * w + x;
-                let nb = [
-                    c,
-                    if y > 0 { c - w } else { c },
-                    if y + 1 < h { c + w } else { c },
-                    if x + 1 < w { c + 1 } else { c },
-                    if x > 0 { c - 1 } else { c },
-                ];
+                let nb = stencil(x, y, h, w);
                 let mut acc: [f32; A] = r[c * A..(c + 1) * A].try_into().expect("A action rewards");
                 for (ps, &n) in pw.iter().zip(&nb) {
                     let vs = v[n];
@@ -202,7 +192,7 @@ fn forward16(s: &Step, out: &mut [f32], best: Option<&mut [u8]>) {
 /// per-cell max and its position in scalar code (18-20 ns per cell against 7 for the sums alone).
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{argmax, Step, STENCIL};
+    use super::{argmax, stencil, Step, STENCIL};
     use std::arch::x86_64::*;
 
     /// # Safety
@@ -223,13 +213,7 @@ mod avx2 {
             for y in 0..h {
                 for x in 0..w {
                     let c = y * w + x;
-                    let nb = [
-                        c,
-                        if y > 0 { c - w } else { c },
-                        if y + 1 < h { c + w } else { c },
-                        if x + 1 < w { c + 1 } else { c },
-                        if x > 0 { c - 1 } else { c },
-                    ];
+                    let nb = stencil(x, y, h, w);
                     let at = m * cells + c;
                     unsafe {
                         let rp = s.r.as_ptr().add(at * A);

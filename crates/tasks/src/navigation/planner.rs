@@ -68,9 +68,6 @@ pub(super) fn search(
     goal: (i32, i32),
     max_steps: u32,
 ) -> (Option<Vec<Action>>, u64) {
-    if !city.is_street(start) || !city.is_street(goal) || t0 > max_steps {
-        return (None, 0);
-    }
     Planner::new(city, traffic, goal, max_steps).search(start, t0)
 }
 
