@@ -675,7 +675,7 @@ fn profiles_toml(reg: &[Box<dyn driftbench_core::bench::DynTask>]) -> String {
 #   val_examples            validation instances per seed (level 0, held out)
 #   [val_examples_by_task]  per-task overrides of val_examples (task id = count)
 #   test_per_cell           test instances per cell with --generated (canonical sets have their own size)
-#   canonical_per_cell      optional: evaluate only the first N instances of each canonical set (default: all)
+#   canonical_per_cell      optional: evaluate a seeded sample of N instances of each canonical set (default: all)
 #   max_sample_size         optional: the largest sample-efficiency training set (default: every 100, 1,000, ... below train_examples)
 #   seeds                   seeds run when --seeds is not given
 #   train_scale             multiplier on every learner's optimisation steps (1.0 = the quick budget)

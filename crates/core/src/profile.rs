@@ -43,9 +43,8 @@ pub struct Profile {
     /// out of the profile's text when 1, so profiles without it read and hash as before the field existed.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub rl_scale: f64,
-    /// How many instances of each canonical test set are evaluated, from the start of the set (each set is an
-    /// i.i.d. sample of its cell, so its first instances are one too); `None`: the whole set. A set holding fewer
-    /// is refused. Left out of the profile's text when `None`, so profiles without it read and hash as before the
+    /// How many instances of each canonical test set are evaluated: a uniform sample of the set, seeded by the task
+    /// and the cell, in the set's order; `None`: the whole set. A set holding fewer is refused. Left out of the profile's text when `None`, so profiles without it read and hash as before the
     /// field existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canonical_per_cell: Option<usize>,
