@@ -44,6 +44,6 @@ fn a_profile_evaluates_a_seeded_sample_of_each_canonical_set_or_is_refused() {
     // More than a set holds: refused, naming the field.
     let too_many = Profile { canonical_per_cell: Some(4), ..Profile::tiny() };
     let err = bench.prepare(&source, &too_many).err().expect("a set of 3 refused");
-    assert!(err.to_string().contains("canonical_per_cell 4"), "{err}");
+    assert!(err.to_string().contains("canonical_per_cell 4 asks for more"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

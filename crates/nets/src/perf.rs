@@ -6,8 +6,8 @@
 //! Each network uses the optimiser its learner uses: [`crate::train::AdamW`] for every learner (PPO switched from
 //! `candle_nn::AdamW`, with the same values bit for bit). The imitation policy is timed on the 351 features its
 //! learner reads (the 326 of the window observation, 15% ones, and 25 of its memory of visited cells, a few of
-//! them 0.5); PPO and REINFORCE on the 326 window features, as their fingerprints were recorded with stock
-//! candle-core (their learners read the memory too: 8% more first-layer work).
+//! them 0.5); PPO on the 326 window features, as its fingerprint was recorded with stock
+//! candle-core (its learner reads the memory too: 8% more first-layer work).
 use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
 use crate::learner::SeqLearner;

@@ -351,10 +351,12 @@ impl<T: Task> DynTask for Bench<T> {
                 // all; a set with fewer than asked is refused, never silently evaluated whole.
                 let keep = profile.canonical_per_cell.unwrap_or(0);
                 if let Some((path, lines)) = sets.iter().find(|(_, lines)| lines.len() < keep) {
-                    return Err(Error::Invalid {
-                        path: path.clone(),
+                    return Err(Error::OutOfBounds {
+                        what: format!("the profile's canonical_per_cell {keep}"),
                         reason: format!(
-                            "{} test instances, fewer than the profile's canonical_per_cell {keep}",
+                            "asks for more instances than `{}` holds ({}): lower it, or leave it out to evaluate \
+                             whole sets",
+                            path.display(),
                             lines.len()
                         ),
                     });
