@@ -85,6 +85,22 @@ pub fn linear(in_dim: usize, out_dim: usize, p: &mut Params, rng: &mut ChaCha8Rn
     Ok(Linear { weight_t, bias, sparse_input: false })
 }
 
+impl Linear {
+    /// The first `columns` outputs alone, for a 2-D input `[rows, in]`: the same values as `forward` narrowed
+    /// (each output is its own sum), without computing the others.
+    pub fn forward_columns(&self, xs: &Tensor, columns: usize) -> candle_core::Result<Tensor> {
+        if columns == self.bias.dim(0)? {
+            return self.forward(xs);
+        }
+        let (w, b) = (self.weight_t.narrow(1, 0, columns)?, self.bias.narrow(0, 0, columns)?);
+        if self.sparse_input {
+            crate::kernels::sparse_affine(xs, &w, &b)
+        } else {
+            crate::kernels::affine(xs, &w, &b)
+        }
+    }
+}
+
 impl Module for Linear {
     fn forward(&self, xs: &Tensor) -> candle_core::Result<Tensor> {
         let dims = xs.dims();

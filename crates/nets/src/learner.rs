@@ -127,7 +127,7 @@ impl<T: SeqTask> Objective for SeqObjective<'_, T> {
         let longest = exs.iter().map(|e| e.len()).max().unwrap_or(0);
         let b = make_batch(&exs, self.shape, self.model.pad_to(longest), true)?;
         // A padded model scores every slot; the loss only needs the slots some example fills.
-        let logits = self.model.forward(&b.x, &b.mask)?.narrow(1, 0, longest)?;
+        let logits = self.model.forward_prefix(&b.x, &b.mask, longest)?;
         let targets = b.target_logmask.as_ref().expect("targets").narrow(1, 0, longest)?;
         set_cross_entropy(&logits, &targets, &b.mask.narrow(1, 0, longest)?)
     }

@@ -185,7 +185,7 @@ fn sorting(name: &'static str, learner: SeqLearner, rng: &mut ChaCha8Rng) -> Res
         let exs: Vec<&SeqExample> = idx.iter().map(|&i| &train[i]).collect();
         let longest = exs.iter().map(|e| e.len()).max().unwrap_or(0);
         let b = make_batch(&exs, shape, model.pad_to(longest), true)?;
-        let logits = model.forward(&b.x, &b.mask)?.narrow(1, 0, longest)?;
+        let logits = model.forward_prefix(&b.x, &b.mask, longest)?;
         let targets = b.target_logmask.as_ref().expect("targets asked for").narrow(1, 0, longest)?;
         set_cross_entropy(&logits, &targets, &b.mask.narrow(1, 0, longest)?)
     });
