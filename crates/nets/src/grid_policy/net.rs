@@ -1,5 +1,5 @@
 //! The network: convolutions, the value-iteration planning module, the attention read-out and the head.
-use super::vi::{vi_step, STENCIL};
+use super::vi::{value_iteration, STENCIL};
 use super::VinConfig;
 use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
@@ -242,11 +242,7 @@ impl VinNet {
         let r = self.reward.forward(&self.reward_hidden.forward(x)?.relu()?)?;
         let qr = self.q_reward.forward(&r)?;
         let p = (candle_nn::ops::softmax(&self.q_value, 0)? * self.discount)?;
-        let mut v = qr.max_keepdim(3)?;
-        for _ in 1..iterations {
-            v = vi_step(&qr, &v, &p, true)?;
-        }
-        let q = vi_step(&qr, &v, &p, false)?;
+        let q = value_iteration(&qr, &qr.max_keepdim(3)?, &p, iterations)?;
         let v = q.max_keepdim(3)?;
         Tensor::cat(&[q, v], 3)
     }

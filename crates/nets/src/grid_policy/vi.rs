@@ -17,7 +17,9 @@ use candle_core::{bail, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 /// Cells the step reads: the cell itself and its four neighbours.
 pub const STENCIL: usize = 5;
 
-/// The value-iteration step (see the module docs); `reduce` takes the max over the action channels.
+/// The value-iteration step (see the module docs); `reduce` takes the max over the action channels. The network
+/// runs K steps as one op ([`value_iteration`]); the single step is the reference the tests hold it to.
+#[cfg(test)]
 struct ViStep {
     reduce: bool,
     /// The maximising action of every cell, kept by the forward pass for the backward pass.
@@ -320,6 +322,7 @@ fn forward_any(s: &Step, a: usize, out: &mut [f32], mut best: Option<&mut [u8]>)
     }
 }
 
+#[cfg(test)]
 impl CustomOp3 for ViStep {
     fn name(&self) -> &'static str {
         "driftbench-value-iteration"
@@ -340,11 +343,7 @@ impl CustomOp3 for ViStep {
         let mut out = vec![0.0f32; cells * if self.reduce { 1 } else { a }];
         let mut best = vec![0u8; if self.reduce { cells } else { 0 }];
         let args = Step { r, v, p, h, w };
-        match a {
-            8 => forward::<8>(&args, &mut out, self.reduce.then_some(&mut best[..])),
-            16 => forward16(&args, &mut out, self.reduce.then_some(&mut best[..])),
-            _ => forward_any(&args, a, &mut out, self.reduce.then_some(&mut best[..])),
-        }
+        step_forward(&args, a, &mut out, self.reduce.then_some(&mut best[..]));
         if self.reduce {
             *self.best.lock().map_err(|_| candle_core::Error::Msg("value iteration: poisoned".into()))? = best;
         }
@@ -364,41 +363,16 @@ impl CustomOp3 for ViStep {
         let flat = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
         // The rewards' gradient does not depend on their values: only their shape is read (no copy of r).
         let (vv, pv, g) = (flat(v)?, flat(p)?, flat(grad)?);
-        let st = stencils(h, w);
-        let cells = h * w;
         let mut gr = vec![0.0f32; r.elem_count()];
         let mut gv = vec![0.0f32; vv.len()];
         let mut gp = vec![0.0f32; pv.len()];
         let kept = self.best.lock().map_err(|_| candle_core::Error::Msg("value iteration: poisoned".into()))?;
-        if self.reduce && kept.len() != b * cells {
+        if self.reduce && kept.len() != b * h * w {
             bail!("value iteration: backward pass without its forward pass")
         }
-        for k in 0..b {
-            let vk = &vv[k * cells..(k + 1) * cells];
-            let gvk = &mut gv[k * cells..(k + 1) * cells];
-            for (c, nb) in st.iter().enumerate() {
-                let at = (k * cells + c) * a;
-                if self.reduce {
-                    let best = kept[k * cells + c] as usize;
-                    let gc = g[k * cells + c];
-                    gr[at + best] = gc;
-                    for (s, &n) in nb.iter().enumerate() {
-                        gvk[n] += gc * pv[s * a + best];
-                        gp[s * a + best] += gc * vk[n];
-                    }
-                } else {
-                    let gc = &g[at..at + a];
-                    gr[at..at + a].copy_from_slice(gc);
-                    for (s, &n) in nb.iter().enumerate() {
-                        let ps = &pv[s * a..(s + 1) * a];
-                        gvk[n] += gc.iter().zip(ps).map(|(x, y)| x * y).sum::<f32>();
-                        for (gps, gx) in gp[s * a..(s + 1) * a].iter_mut().zip(gc) {
-                            *gps += gx * vk[n];
-                        }
-                    }
-                }
-            }
-        }
+        let sh = StepShape { b, h, w, a };
+        let best = self.reduce.then_some(&kept[..]);
+        step_backward::<false>(sh, &vv, &pv, &g, best, &mut gr, &mut gv, &mut gp);
         let dev = r.device();
         Ok((
             Some(Tensor::from_vec(gr, r.shape(), dev)?),
@@ -408,6 +382,187 @@ impl CustomOp3 for ViStep {
     }
 }
 
+/// The sizes of one step's maps: B worlds of H × W cells, A action maps.
+#[derive(Debug, Clone, Copy)]
+struct StepShape {
+    b: usize,
+    h: usize,
+    w: usize,
+    a: usize,
+}
+
+/// The backward pass of one step whose input values were `v` and whose output's gradient is `g`: the values'
+/// gradient into `gv` and the weights' into `gp` (both added to, in cell order), the rewards' into `gr`. A
+/// reducing step (`best`: the action each cell picked) passes a cell's gradient to its picked action alone: with
+/// `ADD` it is added to that entry of `gr` (which holds earlier steps' gradients; the other entries would have
+/// had zeros added), without it written there (into zeros). A full step (`best` = None) writes `g` into `gr`.
+#[allow(clippy::too_many_arguments)]
+fn step_backward<const ADD: bool>(
+    sh: StepShape,
+    v: &[f32],
+    p: &[f32],
+    g: &[f32],
+    best: Option<&[u8]>,
+    gr: &mut [f32],
+    gv: &mut [f32],
+    gp: &mut [f32],
+) {
+    let StepShape { b, h, w, a } = sh;
+    let st = stencils(h, w);
+    let cells = h * w;
+    for k in 0..b {
+        let vk = &v[k * cells..(k + 1) * cells];
+        let gvk = &mut gv[k * cells..(k + 1) * cells];
+        for (c, nb) in st.iter().enumerate() {
+            let at = (k * cells + c) * a;
+            if let Some(kept) = best {
+                let best = kept[k * cells + c] as usize;
+                let gc = g[k * cells + c];
+                if ADD {
+                    gr[at + best] += gc;
+                } else {
+                    gr[at + best] = gc;
+                }
+                for (s, &n) in nb.iter().enumerate() {
+                    gvk[n] += gc * p[s * a + best];
+                    gp[s * a + best] += gc * vk[n];
+                }
+            } else {
+                let gc = &g[at..at + a];
+                gr[at..at + a].copy_from_slice(gc);
+                for (s, &n) in nb.iter().enumerate() {
+                    let ps = &p[s * a..(s + 1) * a];
+                    gvk[n] += gc.iter().zip(ps).map(|(x, y)| x * y).sum::<f32>();
+                    for (gps, gx) in gp[s * a..(s + 1) * a].iter_mut().zip(gc) {
+                        *gps += gx * vk[n];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One forward step into `out` (and each cell's pick into `best` when reducing), by the kernel for `a`.
+fn step_forward(args: &Step, a: usize, out: &mut [f32], best: Option<&mut [u8]>) {
+    match a {
+        8 => forward::<8>(args, out, best),
+        16 => forward16(args, out, best),
+        _ => forward_any(args, a, out, best),
+    }
+}
+
+/// What the forward pass of [`ValueIteration`] keeps for its backward pass.
+struct Plan {
+    /// The values each step read, `v_0 … v_{K-1}`, one `[B, H, W]` block each.
+    values: Vec<f32>,
+    /// The action each reducing step picked per cell, steps 1 … K−1.
+    best: Vec<u8>,
+}
+
+/// K value-iteration steps as one op: from rewards `r`, starting values `v0` and weights `p`, K − 1 reducing steps
+/// and a last full one, the action maps `[B, H, W, A]` of the K-th step. The same values as K chained
+/// [`vi_step`]s; the backward pass runs the steps back in the same order with the same sums, so the gradients
+/// of `v0` and `p` are the chain's bit for bit and the rewards' gradient has the same values (a zero's sign
+/// aside: the chain added every step's mostly-zero gradient of `r` to the running sum, turning a -0 into +0;
+/// here a step adds only its picked entries, and no consumer of the gradient reads a zero's sign). Where the
+/// chain allocated, zeroed and added a `[B, H, W, A]` gradient per step, this writes one entry per cell.
+struct ValueIteration {
+    iterations: usize,
+    kept: std::sync::Mutex<Option<Plan>>,
+}
+
+impl CustomOp3 for ValueIteration {
+    fn name(&self) -> &'static str {
+        "driftbench-value-iteration-k"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (b, h, w, a) = dims(l1.shape(), l2.shape(), l3.shape())?;
+        let (r, v0, p) = (data(s1, l1, "r")?, data(s2, l2, "v")?, data(s3, l3, "p")?);
+        let k = self.iterations.max(1);
+        let cells = b * h * w;
+        let mut values = Vec::with_capacity(k * cells);
+        values.extend_from_slice(v0);
+        let mut best = vec![0u8; (k - 1) * cells];
+        for (step, kept) in best.chunks_exact_mut(cells.max(1)).enumerate().take(k - 1) {
+            let mut next = vec![0.0f32; cells];
+            let args = Step { r, v: &values[step * cells..(step + 1) * cells], p, h, w };
+            step_forward(&args, a, &mut next, Some(kept));
+            values.extend_from_slice(&next);
+        }
+        let mut out = vec![0.0f32; cells * a];
+        let args = Step { r, v: &values[(k - 1) * cells..k * cells], p, h, w };
+        step_forward(&args, a, &mut out, None);
+        *self.kept.lock().map_err(|_| candle_core::Error::Msg("value iteration: poisoned".into()))? =
+            Some(Plan { values, best });
+        Ok((CpuStorage::F32(out), (b, h, w, a).into()))
+    }
+
+    fn bwd(
+        &self,
+        r: &Tensor,
+        v0: &Tensor,
+        p: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (b, h, w, a) = dims(r.shape(), v0.shape(), p.shape())?;
+        let sh = StepShape { b, h, w, a };
+        let cells = b * h * w;
+        let k = self.iterations.max(1);
+        let guard = self.kept.lock().map_err(|_| candle_core::Error::Msg("value iteration: poisoned".into()))?;
+        let Some(Plan { values, best }) = guard.as_ref() else {
+            bail!("value iteration: backward pass without its forward pass")
+        };
+        if values.len() != k * cells || best.len() != (k - 1) * cells {
+            bail!("value iteration: backward pass of another forward pass")
+        }
+        let pv = p.flatten_all()?.to_vec1::<f32>()?;
+        let g = grad.flatten_all()?.to_vec1::<f32>()?;
+        // The last (full) step; candle stores a first gradient as it comes.
+        let mut gr = vec![0.0f32; cells * a];
+        let mut gv = vec![0.0f32; cells];
+        let mut gp = vec![0.0f32; pv.len()];
+        step_backward::<false>(sh, &values[(k - 1) * cells..], &pv, &g, None, &mut gr, &mut gv, &mut gp);
+        // The reducing steps, last first, as candle's backward pass visits the chain: each adds its gradients of
+        // `r` and `p` to the sums so far, and its values' gradient is the next one's output gradient.
+        let (mut step_gv, mut step_gp) = (vec![0.0f32; cells], vec![0.0f32; pv.len()]);
+        for step in (1..k).rev() {
+            step_gv.fill(0.0);
+            step_gp.fill(0.0);
+            let kept = Some(&best[(step - 1) * cells..step * cells]);
+            let v = &values[(step - 1) * cells..step * cells];
+            step_backward::<true>(sh, v, &pv, &gv, kept, &mut gr, &mut step_gv, &mut step_gp);
+            std::mem::swap(&mut gv, &mut step_gv);
+            for (sum, x) in gp.iter_mut().zip(&step_gp) {
+                *sum += x;
+            }
+        }
+        let dev = r.device();
+        Ok((
+            Some(Tensor::from_vec(gr, r.shape(), dev)?),
+            Some(Tensor::from_vec(gv, v0.shape(), dev)?),
+            Some(Tensor::from_vec(gp, p.shape(), dev)?),
+        ))
+    }
+}
+
+/// K value-iteration steps from rewards `r` `[B, H, W, A]` and values `v0` `[B, H, W, 1]` (K − 1 reducing, the
+/// last full): the action maps `[B, H, W, A]` of the K-th step, as one op ([`ValueIteration`]).
+pub fn value_iteration(r: &Tensor, v0: &Tensor, p: &Tensor, iterations: usize) -> Result<Tensor> {
+    let op = ValueIteration { iterations, kept: Default::default() };
+    r.contiguous()?.apply_op3(&v0.contiguous()?, &p.contiguous()?, op)
+}
+
+#[cfg(test)]
 /// One value-iteration step: the action maps `[B, H, W, A]`, or with `reduce` their max `[B, H, W, 1]`.
 pub fn vi_step(r: &Tensor, v: &Tensor, p: &Tensor, reduce: bool) -> Result<Tensor> {
     r.contiguous()?.apply_op3(&v.contiguous()?, &p.contiguous()?, ViStep { reduce, best: Default::default() })
@@ -529,6 +684,49 @@ mod tests {
             assert!(want.0.contains(&(-0.0f32).to_bits()) && want.0.contains(&0));
             assert_eq!(run(&|o, k| forward16(&args, o, k)), want, "zeros, reduce = {reduce}");
             assert_eq!(run(&|o, k| forward::<16>(&args, o, k)), want, "zeros, reduce = {reduce}");
+        }
+    }
+
+    /// K steps as one op give the chained single steps' action maps and gradients: `v0`'s and `p`'s bit for bit,
+    /// the rewards' by value (a zero's sign aside, see [`ValueIteration`]), for every K from 1, both kernels'
+    /// widths, and inputs with ties.
+    #[test]
+    fn k_steps_in_one_op_equal_the_chained_steps() {
+        let d = &Device::Cpu;
+        for (a, h, w, seed) in [(16usize, 5usize, 6usize, 21u32), (8, 4, 3, 22), (3, 3, 5, 23)] {
+            let b = 2;
+            let mut rv = uniform(b * h * w * a, seed);
+            for x in rv.iter_mut().step_by(4) {
+                *x = (*x * 2.0).round() / 2.0;
+            }
+            let r = Var::from_vec(rv, (b, h, w, a), d).unwrap();
+            let logits = Var::from_vec(uniform(STENCIL * a, seed + 1), (STENCIL, a), d).unwrap();
+            let weights = Tensor::from_vec(uniform(b * h * w * a, seed + 2), (b, h, w, a), d).unwrap();
+            for k in [1usize, 2, 5, 12] {
+                let run = |fused: bool| {
+                    let p = (candle_nn::ops::softmax(logits.as_tensor(), 0).unwrap() * 0.9).unwrap();
+                    let v0 = r.as_tensor().max_keepdim(3).unwrap();
+                    let q = if fused {
+                        value_iteration(r.as_tensor(), &v0, &p, k).unwrap()
+                    } else {
+                        let mut v = v0;
+                        for _ in 1..k {
+                            v = vi_step(r.as_tensor(), &v, &p, true).unwrap();
+                        }
+                        vi_step(r.as_tensor(), &v, &p, false).unwrap()
+                    };
+                    let loss = (&q * &weights).unwrap().sum_all().unwrap();
+                    let grads = loss.backward().unwrap();
+                    let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                    (flat(&q), flat(grads.get(r.as_tensor()).unwrap()), flat(grads.get(logits.as_tensor()).unwrap()))
+                };
+                let (chain, fused) = (run(false), run(true));
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&fused.0), bits(&chain.0), "action maps, A = {a}, K = {k}");
+                assert_eq!(fused.1, chain.1, "gradient of r, A = {a}, K = {k}");
+                assert_eq!(bits(&fused.2), bits(&chain.2), "gradient of p's logits, A = {a}, K = {k}");
+                assert!(chain.1.iter().any(|&x| x != 0.0) && chain.2.iter().any(|&x| x != 0.0));
+            }
         }
     }
 
