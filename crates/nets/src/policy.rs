@@ -5,7 +5,7 @@
 use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
 use crate::lockstep::BatchActor;
-use crate::train::{fit, gather_rows, Objective, TrainConfig, ValScore};
+use crate::train::{fit, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Module, Tensor, D};
 use driftbench_core::solver::Attempt;
 use driftbench_core::PolicyTask;
@@ -272,8 +272,11 @@ impl Default for Imitation {
 struct ImitationObjective<'a, T: PolicyTask> {
     task: &'a T,
     net: &'a PolicyNet,
-    x: Tensor,
-    y: Tensor,
+    /// The training pairs so far: `n × dim` observations, row-major, and their expert actions. A batch copies its
+    /// rows out (a tensor of the whole set would copy every row each DAgger round).
+    x: &'a [f32],
+    y: &'a [u32],
+    dim: usize,
     val_x: Tensor,
     val_y: Tensor,
     val_insts: &'a [T::Instance],
@@ -285,11 +288,18 @@ impl<T: PolicyTask> Objective for ImitationObjective<'_, T> {
         &self.net.params
     }
     fn n_train(&self) -> usize {
-        self.x.dim(0).unwrap_or(0)
+        self.y.len()
     }
     fn loss(&self, idx: &[usize]) -> Result<Tensor> {
-        let logits = self.net.logits(&gather_rows(&self.x, idx)?)?;
-        Ok(candle_nn::loss::cross_entropy(&logits, &gather_rows(&self.y, idx)?)?)
+        let d = self.dim;
+        let mut x = Vec::with_capacity(idx.len() * d);
+        for &i in idx {
+            x.extend_from_slice(&self.x[i * d..(i + 1) * d]);
+        }
+        let y: Vec<u32> = idx.iter().map(|&i| self.y[i]).collect();
+        let dev = &Device::Cpu;
+        let logits = self.net.logits(&Tensor::from_vec(x, (idx.len(), d), dev)?)?;
+        Ok(candle_nn::loss::cross_entropy(&logits, &Tensor::from_vec(y, idx.len(), dev)?)?)
     }
     fn validate(&self) -> Result<ValScore> {
         let logits = self.net.logits(&self.val_x)?;
@@ -302,6 +312,11 @@ impl<T: PolicyTask> Objective for ImitationObjective<'_, T> {
 
 /// The (observation, expert action) pairs of one demonstration.
 type Pairs = Vec<(Vec<f32>, u32)>;
+
+/// The observation values of every pair of `pairs`.
+fn pair_floats(pairs: &[Pairs]) -> usize {
+    pairs.iter().flatten().map(|(o, _)| o.len()).sum()
+}
 
 /// (observation, expert action) pairs from the demonstrations on `insts`.
 fn demonstrations<T: PolicyTask>(
@@ -325,9 +340,10 @@ fn demonstrations<T: PolicyTask>(
             Ok(pairs)
         })
         .collect();
-    let (mut x, mut y) = (Vec::new(), Vec::new());
+    let per: Vec<Pairs> = per.into_iter().collect::<Result<_>>()?;
+    let (mut x, mut y) = (Vec::with_capacity(pair_floats(&per)), Vec::new());
     for p in per {
-        for (o, a) in p? {
+        for (o, a) in p {
             x.extend(o);
             y.push(a);
         }
@@ -408,6 +424,7 @@ impl<T: PolicyTask> Learner<T> for Imitation {
                                 .collect()
                         })
                         .collect();
+                    x.reserve(pair_floats(&labelled));
                     for (o, a) in labelled.into_iter().flatten() {
                         x.extend(o);
                         y.push(a);
@@ -418,8 +435,9 @@ impl<T: PolicyTask> Learner<T> for Imitation {
                 let obj = ImitationObjective {
                     task,
                     net: &net,
-                    x: Tensor::from_slice(&x, (n, dim), dev)?,
-                    y: Tensor::from_slice(&y, n, dev)?,
+                    x: &x,
+                    y: &y,
+                    dim,
                     val_x: val_x.clone(),
                     val_y: val_y.clone(),
                     val_insts: &data.val,
@@ -468,14 +486,15 @@ impl<T: PolicyTask> Solver<T> for PolicySolver {
 /// Representability of a policy: it can take any action in any state it can observe, and every action was a
 /// target (or an explored choice) in training, so an instance is within reach whenever it starts an episode (with
 /// a whole-city map when the policy reads one). Whether the observation shows enough of the city to plan is a
-/// different question, which the size and city axes measure.
+/// different question, which the size and city axes measure. The task's own validation (for navigation, a full
+/// planner search) is not run again: every instance reaches a solver validated, when a test set is loaded or
+/// generated and when an attack moves it.
 pub(crate) fn policy_representable<T: PolicyTask>(
     task: &T,
     instance: &T::Instance,
     needs_grid: bool,
 ) -> driftbench_core::solver::Representable {
-    let fits = task.validate(instance).is_ok()
-        && task.episode(instance).is_some_and(|ep| !needs_grid || ep.observe_grid().is_some());
+    let fits = task.episode(instance).is_some_and(|ep| !needs_grid || ep.observe_grid().is_some());
     driftbench_core::solver::Representable::new(fits, fits)
 }
 
