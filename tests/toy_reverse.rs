@@ -2,11 +2,20 @@
 //! `Task`, a `SeqTask` and one registry line (`Entry::new(..).seq().build()`). It needs `positional: true` in its
 //! sequence encoding: the registry-wide self-check refuses it without, and with it the transformer and the pointer
 //! network learn it in distribution.
+//!
+//! The file also adds a toy network family the way `docs/adding-a-network.md` describes: a model
+//! ([`driftbench_nets::seq::SeqModel`]), its family ([`driftbench_nets::SeqArchitecture`]) and one line that
+//! hands it to the task's registry entry; `SeqLearner` trains, validates and evaluates it like the built-in ones.
 use driftbench::Entry;
 use driftbench_core::bench::DynTask;
 use driftbench_core::{
     AxisSpec, Cell, Learner, Outcome, Profile, SeqClassShape, SeqExample, SeqTask, SolveInfo, Task, TrainData,
 };
+use driftbench_nets::candle::{Module, Tensor};
+use driftbench_nets::layers::{linear, Linear, Params};
+use driftbench_nets::seq::{input_features, SeqModel};
+use driftbench_nets::train::TrainConfig;
+use driftbench_nets::{SeqArchitecture, SeqLearner};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -166,4 +175,91 @@ fn the_toy_task_gets_the_registrys_benches_and_task_table_row() {
     drop(cases);
     let row = driftbench::task_table(&[b]);
     assert!(row.contains("| `reverse-v1`: ") && row.contains("read the list backwards"), "{row}");
+}
+
+/// The toy family's model: one small MLP applied to every position alone (its features and positional features),
+/// scoring the classes of that position. It sees no other position, so it can learn a task whose answer at a
+/// position follows from that position's own features, as reversing does from the distance to the end.
+struct PositionWise {
+    layers: Vec<Linear>,
+    params: Params,
+}
+
+impl SeqModel for PositionWise {
+    fn forward(&self, x: &Tensor, _mask: &Tensor) -> driftbench_nets::Result<Tensor> {
+        let (b, l, f) = x.dims3()?;
+        let mut h = x.reshape((b * l, f))?;
+        for (i, layer) in self.layers.iter().enumerate() {
+            h = layer.forward(&h)?;
+            if i + 1 < self.layers.len() {
+                h = h.relu()?;
+            }
+        }
+        Ok(h.reshape((b, l, ()))?)
+    }
+    fn pad_to(&self, longest: usize) -> usize {
+        longest
+    }
+    fn params(&self) -> &Params {
+        &self.params
+    }
+}
+
+/// The toy family: its hyper-parameters, and how to build its model for a task's shape.
+#[derive(Debug, Clone, Serialize)]
+struct PositionWiseFamily {
+    hidden: usize,
+}
+
+impl SeqArchitecture for PositionWiseFamily {
+    fn key(&self) -> &'static str {
+        "position-wise-mlp"
+    }
+    fn description(&self) -> String {
+        format!("one MLP (hidden {}) applied to each position alone", self.hidden)
+    }
+    fn config(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("config serialises")
+    }
+    fn build(&self, shape: SeqClassShape, rng: &mut ChaCha8Rng) -> driftbench_nets::Result<Box<dyn SeqModel>> {
+        let mut params = Params::default();
+        let layers = vec![
+            linear(input_features(shape), self.hidden, &mut params, rng)?,
+            linear(self.hidden, shape.classes, &mut params, rng)?,
+        ];
+        Ok(Box::new(PositionWise { layers, params }))
+    }
+}
+
+/// The toy family as a learner: the one line a registry entry takes (`Entry::learners`).
+fn position_wise() -> SeqLearner {
+    let train = TrainConfig { steps: 3000, batch: 64, lr: 1e-2, weight_decay: 0.0, warmup: 0.05, eval_every: 250 };
+    SeqLearner::custom("position-wise", PositionWiseFamily { hidden: 64 }, train)
+}
+
+#[test]
+fn a_network_family_added_from_outside_learns_to_reverse_from_positions() {
+    let family = position_wise();
+    let seeing = val_exact(&family, &Reverse { positional: true });
+    let blind = val_exact(&family, &Reverse { positional: false });
+    assert!(seeing >= 0.9, "the distance to the end names the slot: {seeing}");
+    assert!(blind < 0.5, "without positions every position looks alike to it: {blind}");
+}
+
+#[test]
+fn a_network_family_added_from_outside_runs_through_the_registry_and_is_recorded() {
+    let b = Entry::new(Reverse { positional: true }).seq().learners(vec![Box::new(position_wise())]).build();
+    let info = b.solvers().into_iter().find(|s| s.name == "position-wise").expect("listed beside the built-in ones");
+    assert!(info.description.contains("each position alone") && info.sample_efficiency, "{info:?}");
+    let profile = Profile { train_scale: 0.05, ..Profile::tiny() };
+    let prepared = b.prepare(&driftbench_core::bench::TestSource::Generated { n: 30 }, &profile).expect("test sets");
+    let record = prepared.run("position-wise", 1, &driftbench::provenance(1), &|_, _| {}).expect("runs");
+    assert_eq!(record.config["family"], serde_json::json!({"position-wise-mlp": {"hidden": 64}}));
+    assert_eq!(record.config["train"]["steps"], serde_json::json!(150), "the profile scales its steps");
+    assert!(record.training.val_exact.is_some() && !record.training.curve.is_empty(), "validated while training");
+    assert!(record.cells.iter().all(|c| c.representability.is_some()), "representability judged on every cell");
+    // The config names the family's own hyper-parameters: another width is another learner.
+    let wide = SeqLearner::custom("position-wise", PositionWiseFamily { hidden: 128 }, position_wise().train);
+    assert_ne!(wide, position_wise());
+    assert_eq!(position_wise(), position_wise());
 }

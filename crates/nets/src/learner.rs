@@ -1,6 +1,7 @@
 //! Network families as [`Learner`]s of any task whose encoding they fit, and trained networks as [`Solver`]s.
-use crate::error::NetError;
-use crate::seq::{make_batch, predict, set_cross_entropy, AttentionKind, MlpConfig, SeqModel, TransformerConfig};
+use crate::seq::{
+    encode_all, make_batch, predict, set_cross_entropy, AttentionKind, MlpConfig, SeqModel, TransformerConfig,
+};
 use crate::train::{fit, Objective, TrainConfig, ValScore};
 use driftbench_core::solver::{Attempt, Representable};
 use driftbench_core::task::assign_slots;
@@ -19,6 +20,61 @@ pub enum SeqFamily {
     Mlp(MlpConfig),
     /// [`crate::seq::Transformer`].
     Transformer(TransformerConfig),
+    /// A family defined outside this crate ([`SeqArchitecture`]; docs/adding-a-network.md), recorded as
+    /// `{KEY: config}` like the built-in ones.
+    #[serde(untagged)]
+    Custom(CustomFamily),
+}
+
+/// A sequence network family written outside this crate: it builds its model ([`SeqModel`]) for a task's shape
+/// and says what it is; [`SeqLearner`] does everything else, as for the built-in families (the training loop and
+/// its validation curve, the step budget, errors that name the task and learner, representability, the solver,
+/// the attack surface). `docs/adding-a-network.md` walks through one; `tests/toy_network.rs` runs it.
+pub trait SeqArchitecture: Send + Sync {
+    /// The family's key in the learner's recorded config (`{"family": {KEY: config}}`).
+    fn key(&self) -> &'static str;
+    /// One line for the solver tables.
+    fn description(&self) -> String;
+    /// The family's hyper-parameters, recorded in every run's config.
+    fn config(&self) -> serde_json::Value;
+    /// A fresh model for `shape`, its weights drawn from `rng` (the run's seeded init stream).
+    fn build(&self, shape: SeqClassShape, rng: &mut rand_chacha::ChaCha8Rng) -> crate::Result<Box<dyn SeqModel>>;
+    /// Whether every position has output units of its own (representability is then judged per position, as for
+    /// the padded MLP) rather than one head shared by all positions.
+    fn per_slot(&self) -> bool {
+        false
+    }
+}
+
+/// A [`SeqArchitecture`] in a [`SeqFamily`]: compared and recorded by its key and config.
+#[derive(Clone)]
+pub struct CustomFamily(pub std::sync::Arc<dyn SeqArchitecture>);
+
+impl std::fmt::Debug for CustomFamily {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}({})", self.0.key(), self.0.config())
+    }
+}
+
+impl PartialEq for CustomFamily {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.key() == other.0.key() && self.0.config() == other.0.config()
+    }
+}
+
+impl Serialize for CustomFamily {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry(self.0.key(), &self.0.config())?;
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for CustomFamily {
+    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> std::result::Result<Self, D::Error> {
+        Err(serde::de::Error::custom("a custom sequence family is built in code, not read from a config"))
+    }
 }
 
 /// Learner for [`SeqTask`]s.
@@ -59,6 +115,12 @@ impl SeqLearner {
         }
     }
 
+    /// A learner of a family written outside this crate ([`SeqArchitecture`]), named `name` on the command line
+    /// and in records, trained by `train`.
+    pub fn custom(name: &'static str, family: impl SeqArchitecture + 'static, train: TrainConfig) -> Self {
+        SeqLearner { name, family: SeqFamily::Custom(CustomFamily(std::sync::Arc::new(family))), train }
+    }
+
     /// Steps under `profile`.
     pub fn steps(&self, profile: &Profile) -> u64 {
         profile.scale_steps(self.train.steps)
@@ -72,6 +134,7 @@ impl SeqLearner {
         Ok(match &self.family {
             SeqFamily::Mlp(c) => Box::new(c.init(shape, rng)?),
             SeqFamily::Transformer(c) => Box::new(c.init(shape, rng)?),
+            SeqFamily::Custom(c) => c.0.build(shape, rng)?,
         })
     }
 }
@@ -154,14 +217,6 @@ impl<T: SeqTask> Objective for SeqObjective<'_, T> {
     }
 }
 
-/// The sequence encodings of `insts`, or an error naming the task when one has none.
-pub(crate) fn encode_all<T: SeqTask>(task: &T, insts: &[T::Instance]) -> crate::Result<Vec<SeqExample>> {
-    insts
-        .iter()
-        .map(|i| task.encode_seq(i).ok_or_else(|| NetError::Encoding(format!("{} gave no encoding", task.id()))))
-        .collect()
-}
-
 impl<T: SeqTask> Learner<T> for SeqLearner {
     fn name(&self) -> &'static str {
         self.name
@@ -182,6 +237,7 @@ impl<T: SeqTask> Learner<T> for SeqLearner {
                 c.attention,
                 if c.pair_hidden > 0 { " with value-difference bias" } else { "" }
             ),
+            SeqFamily::Custom(c) => c.0.description(),
         }
     }
     fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
@@ -224,7 +280,11 @@ impl<T: SeqTask> Learner<T> for SeqLearner {
             Ok((model, stats, supervised))
         };
         let (model, stats, supervised) = run().map_err(|e| crate::error::training_error(task.id(), self.name, e))?;
-        let per_slot = matches!(self.family, SeqFamily::Mlp(_));
+        let per_slot = match &self.family {
+            SeqFamily::Mlp(_) => true,
+            SeqFamily::Transformer(_) => false,
+            SeqFamily::Custom(c) => c.0.per_slot(),
+        };
         Ok((Box::new(NetSolver { model, shape, name: self.name, supervised, per_slot }), stats))
     }
 }

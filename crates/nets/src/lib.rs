@@ -31,8 +31,13 @@ pub mod seq;
 pub mod train;
 pub mod vec;
 
+/// The tensor library the networks are written in, for families written outside this crate (the version this
+/// crate builds with).
+pub use candle_core as candle;
 pub use error::{NetError, Result};
-pub use learner::{grid_learners, policy_learners, seq_learners, vec_learners, SeqLearner};
+pub use learner::{
+    grid_learners, policy_learners, seq_learners, vec_learners, CustomFamily, SeqArchitecture, SeqFamily, SeqLearner,
+};
 
 /// Pins candle's per-op thread count to one. driftbench parallelises across runs and evaluation cells with its
 /// own rayon pool, which beats splitting small matmuls; and with the variable set, candle no longer parses

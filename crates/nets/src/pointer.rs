@@ -22,8 +22,9 @@
 //! decodes rank classes.
 use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
-use crate::learner::encode_all;
-use crate::seq::{input_features, make_batch, set_cross_entropy, AttentionKind, Transformer, TransformerConfig};
+use crate::seq::{
+    encode_all, input_features, make_batch, set_cross_entropy, AttentionKind, Transformer, TransformerConfig,
+};
 use crate::train::{fit, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Module, Tensor, D};
 use driftbench_core::solver::{Attempt, Representable};

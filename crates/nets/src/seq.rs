@@ -12,7 +12,7 @@
 use crate::error::{NetError, Result};
 use crate::layers::{layer_norm, linear, LayerNorm, Linear, Params};
 use candle_core::{DType, Device, Module, Tensor, D};
-use driftbench_core::{SeqClassShape, SeqExample};
+use driftbench_core::{SeqClassShape, SeqExample, SeqTask};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -102,6 +102,14 @@ fn set_cross_entropy_ops(logits: &Tensor, target_logmask: &Tensor, mask: &Tensor
     let lse = (x.broadcast_sub(&m)?.exp()?.sum_keepdim(D::Minus1)?.log()? + m)?.squeeze(D::Minus1)?;
     let total = (lse * mask)?.sum_all()?;
     Ok((total.neg()? / mask.sum_all()?.to_scalar::<f32>()?.max(1.0) as f64)?)
+}
+
+/// The sequence encodings of `insts`, or an error naming the task when one has none.
+pub(crate) fn encode_all<T: SeqTask>(task: &T, insts: &[T::Instance]) -> Result<Vec<SeqExample>> {
+    insts
+        .iter()
+        .map(|i| task.encode_seq(i).ok_or_else(|| NetError::Encoding(format!("{} gave no encoding", task.id()))))
+        .collect()
 }
 
 /// A sequence model: `[B, L, F]` features and `[B, L]` mask to `[B, L, C]` scores.

@@ -174,7 +174,9 @@ fn cells<const A: usize, const REDUCE: bool>(s: &Step, out: &mut [f32], kept: &m
 
 /// [`forward`] for the 16 action maps of the default network: on x86-64 with AVX2, [`avx2::cells16`] (two 8-lane
 /// registers per cell, the sums in the same order with separate multiplies and adds, so bit for bit the same);
-/// elsewhere [`forward`].
+/// elsewhere [`forward`]. Not a `runtime_features!` pair: that macro compiles one plain-Rust body twice (with and
+/// without the target feature) for the compiler to vectorise, while this dispatches between two different bodies,
+/// the intrinsics of [`avx2::cells16`] and [`forward`] (itself such a pair).
 fn forward16(s: &Step, out: &mut [f32], best: Option<&mut [u8]>) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
