@@ -2,7 +2,7 @@
 use crate::seq::{
     encode_all, make_batch, predict, set_cross_entropy, AttentionKind, MlpConfig, SeqModel, TransformerConfig,
 };
-use crate::train::{fit, Objective, TrainConfig, ValScore};
+use crate::train::{fit_run, Objective, RunId, TrainConfig, ValScore};
 use driftbench_core::solver::{Attempt, Representable};
 use driftbench_core::task::assign_slots;
 use driftbench_core::SeqTask;
@@ -241,9 +241,7 @@ impl<T: SeqTask> Learner<T> for SeqLearner {
         }
     }
     fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
-        let mut v = serde_json::to_value(self).expect("config serialises");
-        v["train"]["steps"] = self.steps(profile).into();
-        v
+        crate::train::recorded_config(self, &self.train, profile)
     }
     fn train(
         &self,
@@ -265,16 +263,8 @@ impl<T: SeqTask> Learner<T> for SeqLearner {
                 val: encode_all(task, &data.val)?,
                 val_insts: &data.val,
             };
-            let mut batch_rng = rng::stream(seed, task.id(), &format!("batches/{}", self.name));
-            let steps = driftbench_core::step_budget(
-                profile,
-                self.train.steps,
-                obj.train.len(),
-                self.train.batch,
-                data.max_epochs,
-            );
-            let mut stats = fit(&obj, &self.train, steps, &mut batch_rng, progress)?;
-            stats.extra.insert("parameters".into(), model.params().count() as f64);
+            let run = RunId { learner: self.name, task: task.id(), seed };
+            let mut stats = fit_run(&obj, &self.train, run, (profile, data.max_epochs), progress)?;
             stats.val_accuracy_name = Some(format!("per-position {} accuracy", task.seq_class_name()));
             let supervised = supervised_units(&obj.train, shape);
             Ok((model, stats, supervised))

@@ -7,8 +7,8 @@
 //! on the other rows of its batch. The networks' affine layers guarantee that ([`crate::kernels::affine`] computes
 //! every row with the same sums whatever the row count), and the test at the bottom checks each actor.
 use crate::error::{NetError, Result};
-use driftbench_core::solver::Attempt;
-use driftbench_core::{Episode, PolicyTask};
+use driftbench_core::solver::{Attempt, Representable};
+use driftbench_core::{Episode, PolicyTask, Solver};
 
 /// Hard cap on episode length, in case a task's own step limit is missing.
 pub(crate) const MAX_EPISODE: usize = 10_000;
@@ -108,6 +108,37 @@ pub(crate) fn solve_greedy<T: PolicyTask, A: BatchActor>(
         let played = play_greedy(task, actor, instances).map_err(|e| crate::error::solve_error(task.id(), name, e))?;
         Ok(crate::policy::attempts(task, instances, played.into_iter().map(|p| p.actions)))
     })
+}
+
+/// A trained policy that acts through a [`BatchActor`] borrowed from it.
+pub(crate) trait TrainedPolicy: Send + Sync {
+    /// The actor over this policy's parameters.
+    type Actor<'a>: BatchActor
+    where
+        Self: 'a;
+    /// The actor, for one test set.
+    fn actor(&self) -> Self::Actor<'_>;
+}
+
+/// The solver of every policy learner (imitation, PPO, the value-iteration network): a trained policy acting
+/// greedily, in lockstep over a test set ([`solve_greedy`]).
+pub(crate) struct GreedySolver<P> {
+    pub(crate) policy: P,
+    /// The learner's name, for errors.
+    pub(crate) name: &'static str,
+    /// Whether the policy reads a whole-city map, which an instance's episode must then offer.
+    pub(crate) needs_grid: bool,
+}
+
+impl<T: PolicyTask, P: TrainedPolicy> Solver<T> for GreedySolver<P> {
+    fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
+        solve_greedy(task, &self.policy.actor(), self.name, instances)
+    }
+
+    /// See [`crate::policy::policy_representable`].
+    fn representable(&self, task: &T, instance: &T::Instance) -> Option<Representable> {
+        Some(crate::policy::policy_representable(task, instance, self.needs_grid))
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! visited in the episode ([`Memory`]).
 use crate::error::{NetError, Result};
 use crate::layers::{linear, Linear, Params};
-use crate::lockstep::BatchActor;
+use crate::lockstep::{BatchActor, GreedySolver};
 use crate::train::{fit, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Module, Tensor, D};
 use driftbench_core::solver::Attempt;
@@ -371,9 +371,7 @@ impl<T: PolicyTask> Learner<T> for Imitation {
         )
     }
     fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
-        let mut v = serde_json::to_value(&self.0).expect("config serialises");
-        v["train"]["steps"] = profile.scale_steps(self.0.train.steps).into();
-        v
+        crate::train::recorded_config(&self.0, &self.0.train, profile)
     }
     fn train(
         &self,
@@ -459,27 +457,21 @@ impl<T: PolicyTask> Learner<T> for Imitation {
             Ok((net, stats))
         };
         let (net, stats) = run().map_err(|e| crate::error::training_error(task.id(), "imitation", e))?;
-        Ok((Box::new(PolicySolver { net, name: "imitation", memory: self.0.memory }), stats))
+        let policy = TrainedMlp { net, memory: self.0.memory };
+        Ok((Box::new(GreedySolver { policy, name: "imitation", needs_grid: false }), stats))
     }
 }
 
-/// A trained policy acting greedily.
-struct PolicySolver {
+/// A trained policy MLP and the memory its observations carry.
+struct TrainedMlp {
     net: PolicyNet,
-    name: &'static str,
     memory: usize,
 }
 
-impl<T: PolicyTask> Solver<T> for PolicySolver {
-    fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
-        crate::lockstep::solve_greedy(task, &MlpActor { net: &self.net, memory: self.memory }, self.name, instances)
-    }
-
-    /// A policy can take any action in any state it can observe, and every action was a target in training, so
-    /// an instance is within reach whenever it starts an episode. (Whether the observation shows enough of the
-    /// city to plan is a different question, which the size and city axes measure.)
-    fn representable(&self, task: &T, instance: &T::Instance) -> Option<driftbench_core::solver::Representable> {
-        Some(policy_representable(task, instance, false))
+impl crate::lockstep::TrainedPolicy for TrainedMlp {
+    type Actor<'a> = MlpActor<'a>;
+    fn actor(&self) -> MlpActor<'_> {
+        MlpActor { net: &self.net, memory: self.memory }
     }
 }
 

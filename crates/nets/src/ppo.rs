@@ -19,7 +19,6 @@ use crate::train::TrainConfig;
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Module, Tensor, Var, D};
 use candle_nn::{Optimizer, ParamsAdamW};
-use driftbench_core::solver::Attempt;
 use driftbench_core::PolicyTask;
 use driftbench_core::{rng, Learner, PolicyShape, Profile, Solver, SolverKind, TrainData, TrainStats};
 use rand::seq::{IndexedRandom, SliceRandom};
@@ -277,7 +276,7 @@ impl Diagnostics {
 
 /// The policy network acting greedily in lockstep ([`crate::lockstep`]): the action log-probabilities of every
 /// live episode from one forward pass.
-struct PpoActor<'a>(&'a ActorCritic);
+pub(crate) struct PpoActor<'a>(&'a ActorCritic);
 
 impl BatchActor for PpoActor<'_> {
     type State = Memory;
@@ -457,22 +456,14 @@ impl<T: PolicyTask> Learner<T> for Ppo {
             Ok((net, stats))
         };
         let (net, stats) = run().map_err(|e| crate::error::training_error(task.id(), "ppo", e))?;
-        Ok((Box::new(PpoSolver { net }), stats))
+        Ok((Box::new(crate::lockstep::GreedySolver { policy: net, name: "ppo", needs_grid: false }), stats))
     }
 }
 
-/// A trained PPO policy acting greedily.
-struct PpoSolver {
-    net: ActorCritic,
-}
-
-impl<T: PolicyTask> Solver<T> for PpoSolver {
-    fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
-        crate::lockstep::solve_greedy(task, &PpoActor(&self.net), "ppo", instances)
-    }
-
-    fn representable(&self, task: &T, instance: &T::Instance) -> Option<driftbench_core::solver::Representable> {
-        Some(crate::policy::policy_representable(task, instance, false))
+impl crate::lockstep::TrainedPolicy for ActorCritic {
+    type Actor<'a> = PpoActor<'a>;
+    fn actor(&self) -> PpoActor<'_> {
+        PpoActor(self)
     }
 }
 

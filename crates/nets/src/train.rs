@@ -5,7 +5,7 @@ use crate::kernels::{adamw_update, AdamConsts};
 use crate::layers::Params;
 use candle_core::{bail, CpuStorage, Layout, Tensor, Var};
 use candle_nn::{Optimizer, ParamsAdamW};
-use driftbench_core::TrainStats;
+use driftbench_core::{Profile, TrainStats};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -162,6 +162,42 @@ impl Optimizer for AdamW {
 pub fn gather_rows(t: &Tensor, idx: &[usize]) -> Result<Tensor> {
     let ids = Tensor::from_vec(idx.iter().map(|&i| i as u32).collect::<Vec<_>>(), idx.len(), t.device())?;
     Ok(t.index_select(&ids, 0)?)
+}
+
+/// A learner's recorded config: its hyper-parameters as they serialise, with the optimiser steps (`train.steps`)
+/// as `profile` scales them, so that a record states the budget it ran with.
+pub fn recorded_config(hyper: &impl serde::Serialize, train: &TrainConfig, profile: &Profile) -> serde_json::Value {
+    let mut v = serde_json::to_value(hyper).expect("config serialises");
+    v["train"]["steps"] = profile.scale_steps(train.steps).into();
+    v
+}
+
+/// The run a learner trains in: its name, the task and the seed, which name the streams it draws from.
+#[derive(Debug, Clone, Copy)]
+pub struct RunId<'a> {
+    /// The learner's name.
+    pub learner: &'a str,
+    /// The task's id.
+    pub task: &'a str,
+    /// The run's seed.
+    pub seed: u64,
+}
+
+/// [`fit`] as a supervised learner's run calls it: batches from the run's `batches/<learner>` stream, the steps
+/// that [`driftbench_core::step_budget`] allows `cfg.steps` under `profile` for `obj`'s training set and the
+/// training data's epoch cap `max_epochs`, and the parameter count in the statistics.
+pub fn fit_run(
+    obj: &dyn Objective,
+    cfg: &TrainConfig,
+    run: RunId,
+    (profile, max_epochs): (&Profile, Option<f64>),
+    progress: &dyn Fn(f64),
+) -> Result<TrainStats> {
+    let mut batches = driftbench_core::rng::stream(run.seed, run.task, &format!("batches/{}", run.learner));
+    let steps = driftbench_core::step_budget(profile, cfg.steps, obj.n_train(), cfg.batch, max_epochs);
+    let mut stats = fit(obj, cfg, steps, &mut batches, progress)?;
+    stats.extra.insert("parameters".into(), obj.params().count() as f64);
+    Ok(stats)
 }
 
 /// Trains `obj` for `steps` steps and leaves the best validated parameters in place.

@@ -3,7 +3,7 @@
 use crate::error::{NetError, Result};
 use crate::kdtree::KdTree;
 use crate::layers::{linear, Linear, Params};
-use crate::train::{fit, gather_rows, Objective, TrainConfig, ValScore};
+use crate::train::{fit_run, gather_rows, Objective, RunId, TrainConfig, ValScore};
 use candle_core::{Device, Module, Tensor};
 use driftbench_core::solver::Attempt;
 use driftbench_core::VecTask;
@@ -274,10 +274,6 @@ impl VecLearner {
             train: TrainConfig { steps: 3000, batch: 256, lr: 3e-3, weight_decay: 1e-4, warmup: 0.05, eval_every: 500 },
         }
     }
-
-    fn steps(&self, profile: &Profile) -> u64 {
-        profile.scale_steps(self.train.steps)
-    }
 }
 
 fn shape_of<T: VecTask>(task: &T) -> Result<VecShape> {
@@ -412,9 +408,7 @@ impl<T: VecTask> Learner<T> for VecLearner {
         observes_vec(task)
     }
     fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
-        let mut v = serde_json::to_value(self).expect("config serialises");
-        v["train"]["steps"] = self.steps(profile).into();
-        v
+        crate::train::recorded_config(self, &self.train, profile)
     }
     fn train(
         &self,
@@ -454,17 +448,14 @@ impl<T: VecTask> Learner<T> for VecLearner {
                 val_inputs: inputs_of(task, &data.val)?,
                 val_insts: &data.val,
             };
-            let mut batch_rng: ChaCha8Rng = rng::stream(seed, task.id(), &format!("batches/{}", self.name));
-            let steps =
-                driftbench_core::step_budget(profile, self.train.steps, xs.len(), self.train.batch, data.max_epochs);
-            let mut stats = fit(&obj, &self.train, steps, &mut batch_rng, progress)?;
+            let run = RunId { learner: self.name, task: task.id(), seed };
+            let mut stats = fit_run(&obj, &self.train, run, (profile, data.max_epochs), progress)?;
             stats.trials = trials;
             // Only a task with a strict criterion has a strict validation figure to name.
             stats.val_accuracy_name = strict_name(task);
             if stats.val_accuracy_name.is_none() {
                 stats.val_accuracy = None;
             }
-            stats.extra.insert("parameters".into(), model.params.count() as f64);
             Ok((model, targets, stats))
         };
         let (model, targets, stats) = run().map_err(|e| crate::error::training_error(task.id(), self.name, e))?;

@@ -27,7 +27,6 @@ use crate::lockstep::BatchActor;
 use crate::policy::Memory;
 use crate::train::{fit, gather_rows, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Tensor, D};
-use driftbench_core::solver::Attempt;
 use driftbench_core::{rng, GridObservation, Learner, Profile, Solver, SolverKind, TrainData, TrainStats};
 use driftbench_core::{GridTask, PolicyTask};
 use rand::seq::IndexedRandom;
@@ -106,7 +105,7 @@ fn fixed_of(g: &GridObservation) -> &[f32] {
 
 /// One episode of the value-iteration policy acting greedily: its world's fixed maps, the plan made from them,
 /// and its memory of visited cells.
-struct Acting {
+pub(crate) struct Acting {
     map: StaticMap,
     fixed: Vec<f32>,
     planned: Vec<f32>,
@@ -115,7 +114,7 @@ struct Acting {
 
 /// The value-iteration policy acting greedily in lockstep ([`crate::lockstep`]): every world is planned once at the
 /// start (again only if its fixed maps change), and each tick the head scores every live episode in one pass.
-struct VinActor<'a>(&'a VinNet);
+pub(crate) struct VinActor<'a>(&'a VinNet);
 
 impl BatchActor for VinActor<'_> {
     type State = Acting;
@@ -461,9 +460,7 @@ impl<T: GridTask> Learner<T> for Vin {
         )
     }
     fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
-        let mut v = serde_json::to_value(&self.0).expect("config serialises");
-        v["train"]["steps"] = profile.scale_steps(self.0.train.steps).into();
-        v
+        crate::train::recorded_config(&self.0, &self.0.train, profile)
     }
     fn train(
         &self,
@@ -549,22 +546,14 @@ impl<T: GridTask> Learner<T> for Vin {
             Ok((net, stats))
         };
         let (net, stats) = run().map_err(|e| crate::error::training_error(task.id(), "vin", e))?;
-        Ok((Box::new(VinSolver { net }), stats))
+        Ok((Box::new(crate::lockstep::GreedySolver { policy: net, name: "vin", needs_grid: true }), stats))
     }
 }
 
-/// A trained value-iteration policy acting greedily.
-struct VinSolver {
-    net: VinNet,
-}
-
-impl<T: PolicyTask> Solver<T> for VinSolver {
-    fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
-        crate::lockstep::solve_greedy(task, &VinActor(&self.net), "vin", instances)
-    }
-
-    fn representable(&self, task: &T, instance: &T::Instance) -> Option<driftbench_core::solver::Representable> {
-        Some(crate::policy::policy_representable(task, instance, true))
+impl crate::lockstep::TrainedPolicy for VinNet {
+    type Actor<'a> = VinActor<'a>;
+    fn actor(&self) -> VinActor<'_> {
+        VinActor(self)
     }
 }
 
