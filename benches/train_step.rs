@@ -1,8 +1,8 @@
-//! One optimiser step of every default network (`driftbench_nets::perf`): the figures `docs/performance.md`
+//! One optimiser step of every default network (`driftbench_bench::step`): the figures `docs/performance.md`
 //! sets beside PyTorch's. The benches run on the same allocator and settings as the suite (declared in the nets
 //! crate).
 use criterion::{criterion_group, Criterion, Throughput};
-use driftbench_nets::perf::{step_bench, NETWORKS};
+use driftbench_bench::step::{step_bench, NETWORKS};
 
 fn steps(c: &mut Criterion) {
     driftbench_nets::configure_cpu_threads();

@@ -2,7 +2,7 @@
 """Side-by-side step times: driftbench's default networks against the same networks in PyTorch, one thread.
 
 Runs `target/release/examples/step_timer` (build it first:
-`cargo build --release -p driftbench-nets --example step_timer`) and `scripts/torch_bench.py` (default AdamW and
+`cargo build --release -p driftbench-bench --example step_timer`) and `scripts/torch_bench.py` (default AdamW and
 fused AdamW) interleaved, network by network, for several rounds, so that both see the same machine load; prints a
 Markdown table of the medians and of the per-round speed ratios. PyTorch is optional: without it (no `--python`,
 or the interpreter cannot import torch) only driftbench's figures are printed. Never run in CI.
@@ -33,7 +33,7 @@ args = ap.parse_args()
 nets = NETS if args.nets == "all" else args.nets.split(",")
 timer = os.path.join(ROOT, "target", "release", "examples", "step_timer")
 if not os.path.exists(timer):
-    sys.exit(f"{timer} is missing: run `cargo build --release -p driftbench-nets --example step_timer` first")
+    sys.exit(f"{timer} is missing: run `cargo build --release -p driftbench-bench --example step_timer` first")
 env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", RAYON_NUM_THREADS="1")
 
 

@@ -1,5 +1,5 @@
 """The project's PyTorch reference (run by scripts/side_by_side.py; see docs/performance.md). PyTorch is optional
-and never used in CI. Keep it in step with crates/nets/src/perf.rs when the default networks change.
+and never used in CI. Keep it in step with crates/bench/src/step.rs when the default networks change.
 
 PyTorch equivalents of driftbench's default networks (and REINFORCE's; the value-iteration network `nav-vin`
 with plain tensor ops): same shapes, same losses,
@@ -273,7 +273,7 @@ def policy_infer(model):
 
 def obs_with_memory(n):
     """The imitation learner's 351 features: the 326 of the window (15% ones), then 25 of its memory of visited
-    cells (20% at 0.5), as perf.rs draws them."""
+    cells (20% at 0.5), as step.rs draws them."""
     memory = (torch.rand(n, 25) < 0.2).float() * 0.5
     return torch.cat([obs(n), memory], 1)
 
@@ -427,7 +427,7 @@ class Vin(nn.Module):
 
 
 def vin():
-    """perf.rs `nav-vin`: a step plans 16 worlds (K = 24) and learns from all 20 states of each; AdamW lr 1e-2,
+    """step.rs `nav-vin`: a step plans 16 worlds (K = 24) and learns from all 20 states of each; AdamW lr 1e-2,
     weight decay 1e-4, cross-entropy over the 320 states."""
     maps, crops, agents, labels = vin_worlds()
     model = Vin()

@@ -14,6 +14,8 @@
 //!
 //! followed by `criterion_group!(benches, tasks);` and `criterion_main!(benches);` in a bench declared with
 //! `harness = false` (`templates/task-crate/benches/tasks.rs`).
+pub mod step;
+
 use criterion::{BenchmarkId, Criterion, Throughput};
 use driftbench_core::bench::DynTask;
 use std::time::Duration;

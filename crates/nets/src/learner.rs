@@ -126,11 +126,8 @@ impl SeqLearner {
         profile.scale_steps(self.train.steps)
     }
 
-    pub(crate) fn build(
-        &self,
-        shape: SeqClassShape,
-        rng: &mut rand_chacha::ChaCha8Rng,
-    ) -> crate::Result<Box<dyn SeqModel>> {
+    /// A fresh model of this learner's family for `shape`, its weights from `rng`.
+    pub fn build(&self, shape: SeqClassShape, rng: &mut rand_chacha::ChaCha8Rng) -> crate::Result<Box<dyn SeqModel>> {
         Ok(match &self.family {
             SeqFamily::Mlp(c) => Box::new(c.init(shape, rng)?),
             SeqFamily::Transformer(c) => Box::new(c.init(shape, rng)?),

@@ -23,7 +23,7 @@ pub mod layers;
 pub mod learner;
 mod lockstep;
 pub mod memorise;
-pub mod perf;
+
 pub mod pointer;
 pub mod policy;
 pub mod ppo;

@@ -114,12 +114,7 @@ impl PolicyNet {
     }
 
     /// A policy from `observation` features through `hidden` widths to `actions` logits.
-    pub(crate) fn with_dims(
-        observation: usize,
-        hidden: &[usize],
-        actions: usize,
-        rng: &mut ChaCha8Rng,
-    ) -> Result<Self> {
+    pub fn with_dims(observation: usize, hidden: &[usize], actions: usize, rng: &mut ChaCha8Rng) -> Result<Self> {
         let mut params = Params::default();
         let mut dims = vec![observation];
         dims.extend(hidden);
@@ -136,12 +131,12 @@ impl PolicyNet {
     }
 
     /// The trainable parameters.
-    pub(crate) fn params(&self) -> &Params {
+    pub fn params(&self) -> &Params {
         &self.params
     }
 
     /// Action logits for a batch of observations.
-    pub(crate) fn logits(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+    pub fn logits(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let mut h = x.clone();
         for (i, l) in self.layers.iter().enumerate() {
             h = l.forward(&h)?;

@@ -201,7 +201,7 @@ pub struct VecMlp {
 
 impl VecMlp {
     /// An untrained model from `inputs` to `outputs` with identity standardisers (for the step benchmarks).
-    pub(crate) fn untrained(inputs: usize, cfg: &VecMlpConfig, outputs: usize, rng: &mut ChaCha8Rng) -> Result<Self> {
+    pub fn untrained(inputs: usize, cfg: &VecMlpConfig, outputs: usize, rng: &mut ChaCha8Rng) -> Result<Self> {
         let mut params = Params::default();
         let mut dims = vec![inputs];
         dims.extend(&cfg.hidden);
@@ -212,12 +212,12 @@ impl VecMlp {
     }
 
     /// The trainable parameters.
-    pub(crate) fn params(&self) -> &Params {
+    pub fn params(&self) -> &Params {
         &self.params
     }
 
     /// Standardised outputs for standardised inputs.
-    pub(crate) fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+    pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let mut h = x.clone();
         for (i, layer) in self.layers.iter().enumerate() {
             h = layer.forward(&h)?;

@@ -558,7 +558,7 @@ impl crate::lockstep::TrainedPolicy for VinNet {
 }
 
 /// The VIN's training loss on synthetic worlds of the shapes the suite trains on, for the one-step timer in
-/// [`crate::perf`]: 12×12 cities (14×14 with the border) of 6 maps, a third of the cells buildings, 20 labelled
+/// `driftbench_bench::step`: 12×12 cities (14×14 with the border) of 6 maps, a third of the cells buildings, 20 labelled
 /// states per world.
 pub struct SyntheticWorlds {
     net: VinNet,

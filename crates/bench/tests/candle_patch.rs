@@ -3,8 +3,8 @@
 //!
 //! One test function, so that `configure_cpu_threads` runs before any other thread of this binary exists.
 use candle_core::{Device, Tensor, Var};
+use driftbench_bench::step::{step_bench, EXTRA_NETWORKS, NETWORKS};
 use driftbench_nets::kernels::gemm_kernel;
-use driftbench_nets::perf::{step_bench, EXTRA_NETWORKS, NETWORKS};
 
 /// Parameter fingerprints after 21 steps (`step_timer NET --reps 1 --steps 1`) of each network, recorded with stock
 /// candle-core 0.11.1 (before the patch) on x86-64 with FMA.

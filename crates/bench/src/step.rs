@@ -1,25 +1,25 @@
 //! One optimiser step of every default network, on synthetic data of the shapes the suite trains on: what the
 //! `train-step` criterion benches and the side-by-side comparison with PyTorch (`scripts/torch_bench.py`, same
-//! shapes, losses and AdamW settings) time. A step is what [`crate::train::fit`] does per step: draw a
+//! shapes, losses and AdamW settings) time. A step is what [`driftbench_nets::train::fit`] does per step: draw a
 //! mini-batch, set the learning rate, compute the loss, read it, backward pass, AdamW update.
 //!
-//! Each network uses the optimiser its learner uses: [`crate::train::AdamW`] for every learner (PPO switched from
+//! Each network uses the optimiser its learner uses: [`driftbench_nets::train::AdamW`] for every learner (PPO switched from
 //! `candle_nn::AdamW`, with the same values bit for bit). The imitation policy is timed on the 351 features its
 //! learner reads (the 326 of the window observation, 15% ones, and 25 of its memory of visited cells, a few of
 //! them 0.5); PPO on the 326 window features, as its fingerprint was recorded with stock
 //! candle-core (its learner reads the memory too: 8% more first-layer work).
-use crate::error::{NetError, Result};
-use crate::layers::{linear, Linear, Params};
-use crate::learner::SeqLearner;
-use crate::pointer::{predecessors, PointerLearner};
-use crate::policy::{Imitation, PolicyNet};
-use crate::ppo::Ppo;
-use crate::seq::{make_batch, set_cross_entropy, SeqModel};
-use crate::train::{gather_rows, AdamW, TrainConfig};
-use crate::vec::{VecLearner, VecMlp};
 use candle_core::{Device, Module, Tensor, Var, D};
 use candle_nn::{Optimizer, ParamsAdamW};
 use driftbench_core::{SeqClassShape, SeqExample};
+use driftbench_nets::layers::{linear, Linear, Params};
+use driftbench_nets::learner::SeqLearner;
+use driftbench_nets::pointer::{predecessors, PointerLearner};
+use driftbench_nets::policy::{Imitation, PolicyNet};
+use driftbench_nets::ppo::Ppo;
+use driftbench_nets::seq::{make_batch, set_cross_entropy, SeqModel};
+use driftbench_nets::train::{gather_rows, AdamW, TrainConfig};
+use driftbench_nets::vec::{VecLearner, VecMlp};
+use driftbench_nets::{NetError, Result};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -38,7 +38,7 @@ pub const NETWORKS: [&str; 8] = [
 ];
 
 /// Networks that can be timed but are not in the default suite: PPO's step with `candle_nn::AdamW` instead of
-/// [`crate::train::AdamW`] (what PPO used before; same values bit for bit).
+/// [`driftbench_nets::train::AdamW`] (what PPO used before; same values bit for bit).
 pub const EXTRA_NETWORKS: [&str; 1] = ["nav-ppo-candle-adamw"];
 
 /// States of the rollout batch PPO's mini-batches are drawn from in the comparison (the mean over a quick-profile
@@ -50,7 +50,7 @@ type LossFn = Box<dyn Fn(&[usize]) -> Result<Tensor>>;
 
 /// The optimiser a learner uses.
 enum Opt {
-    /// `crate::train::AdamW` (one pass per variable).
+    /// `driftbench_nets::train::AdamW` (one pass per variable).
     Project(AdamW),
     /// `candle_nn::AdamW` (the comparison).
     Candle(candle_nn::AdamW),
@@ -279,7 +279,7 @@ fn relu_mlp(layers: &[Linear], x: &Tensor) -> candle_core::Result<Tensor> {
 
 /// One PPO mini-batch step: the policy and value MLPs of `crates/nets/src/ppo.rs` (`ActorCritic`), its loss
 /// (clipped surrogate + value error − entropy bonus) on `minibatch` rows of a rollout batch, and its optimiser
-/// ([`crate::train::AdamW`], no weight decay; `candle_nn::AdamW` for the comparison, same values bit for bit).
+/// ([`driftbench_nets::train::AdamW`], no weight decay; `candle_nn::AdamW` for the comparison, same values bit for bit).
 fn ppo(rng: &mut ChaCha8Rng, one_pass: bool) -> Result<StepBench> {
     let c = Ppo::default().0;
     let n = ROLLOUT_STATES;
@@ -326,8 +326,8 @@ fn ppo(rng: &mut ChaCha8Rng, one_pass: bool) -> Result<StepBench> {
 /// The value-iteration network: one step plans a batch of 16 synthetic 12×12 worlds (K = 24) and learns from 20
 /// states in each, as the `vin` learner's steps do.
 fn vin(rng: &mut ChaCha8Rng) -> Result<StepBench> {
-    let cfg = crate::grid_policy::Vin::default().0.train;
-    let worlds = std::sync::Arc::new(crate::grid_policy::SyntheticWorlds::new(400, rng)?);
+    let cfg = driftbench_nets::grid_policy::Vin::default().0.train;
+    let worlds = std::sync::Arc::new(driftbench_nets::grid_policy::SyntheticWorlds::new(400, rng)?);
     let params = worlds.params().vars().to_vec();
     let n = worlds.len();
     let loss: LossFn = Box::new(move |idx| worlds.loss(idx));

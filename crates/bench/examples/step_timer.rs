@@ -3,8 +3,8 @@
 //! warm-up steps. One JSON line per
 //! network (same keys as the PyTorch script), plus a fingerprint of the parameters after the timed steps.
 //!
-//! `cargo run --release -p driftbench-nets --example step_timer -- [all|NET,NET] [--reps 7] [--steps 50]`
-use driftbench_nets::perf::{step_bench, EXTRA_NETWORKS, NETWORKS};
+//! `cargo run --release -p driftbench-bench --example step_timer -- [all|NET,NET] [--reps 7] [--steps 50]`
+use driftbench_bench::step::{step_bench, EXTRA_NETWORKS, NETWORKS};
 use std::time::Instant;
 
 /// CPU time this process has used, all threads (what Python's `time.process_time` reads).
