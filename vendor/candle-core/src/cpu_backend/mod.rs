@@ -344,6 +344,28 @@ impl ReduceSum<'_> {
                     }
                     return Ok(dst);
                 };
+                // driftbench patch: when the reduced dims are one run of adjacent dims, the source is
+                // [outer, reduced, inner] blocks and the loop below adds src[i] to dst[outer(i) * inner + i % inner]
+                // in increasing i. The same additions in the same order, by rows: no division per element (a
+                // bias gradient, the sum over the rows of [N, C], spent most of its time in those divisions).
+                if self.reduce_dims.windows(2).all(|w| w[1] == w[0] + 1) {
+                    let dims = src_l.shape().dims();
+                    let (a, b) = (self.reduce_dims[0], self.reduce_dims[self.reduce_dims.len() - 1] + 1);
+                    let outer: usize = dims[..a].iter().product();
+                    let reduced: usize = dims[a..b].iter().product();
+                    let inner: usize = dims[b..].iter().product();
+                    if inner > 0 && outer * reduced * inner == src.len() && outer * inner == dst.len() {
+                        for (o, d) in dst.chunks_exact_mut(inner).enumerate() {
+                            for r in 0..reduced {
+                                let at = (o * reduced + r) * inner;
+                                for (x, &y) in d.iter_mut().zip(&src[at..at + inner]) {
+                                    *x += y;
+                                }
+                            }
+                        }
+                        return Ok(dst);
+                    }
+                }
                 for (unstr_index, &src) in src.iter().enumerate() {
                     let mut dst_index = unstr_index;
                     // Set the reduce_dims indexes to 0.
