@@ -64,6 +64,10 @@ impl Conv {
         let offsets = self.stencil.offsets();
         let patches = if self.stencil == Stencil::Point {
             x.clone()
+        } else if !x.track_op() {
+            // Data (the fixed maps): the same patches copied in one pass, without candle's pad, shifts,
+            // concatenation and the copy that makes them contiguous.
+            patches_of(x, offsets)?
         } else {
             let xp = x.pad_with_zeros(1, 1, 1)?.pad_with_zeros(2, 1, 1)?;
             let shifted = offsets
@@ -79,6 +83,27 @@ impl Conv {
         };
         y.reshape((b, h, w, ()))
     }
+}
+
+/// The rows a convolution multiplies for a `[B, H, W, C]` input that needs no gradient: one row per cell, the input
+/// channels of each stencil cell in turn (zero beyond the edge), as the shifted copies concatenated give them.
+fn patches_of(x: &Tensor, offsets: &[(usize, usize)]) -> candle_core::Result<Tensor> {
+    let (b, h, w, c) = x.dims4()?;
+    let data = x.flatten_all()?.to_vec1::<f32>()?;
+    let row = offsets.len() * c;
+    let mut out = vec![0f32; b * h * w * row];
+    for (cell, dst) in out.chunks_exact_mut(row.max(1)).enumerate() {
+        let (m, y, xx) = (cell / (h * w), cell / w % h, cell % w);
+        for (k, &(dy, dx)) in offsets.iter().enumerate() {
+            // Offsets index the input padded by one cell.
+            let (sy, sx) = ((y + dy).wrapping_sub(1), (xx + dx).wrapping_sub(1));
+            if sy < h && sx < w {
+                let at = ((m * h + sy) * w + sx) * c;
+                dst[k * c..(k + 1) * c].copy_from_slice(&data[at..at + c]);
+            }
+        }
+    }
+    Tensor::from_vec(out, (b * h * w, row), x.device())
 }
 
 /// The fixed maps of one world, with a one-cell border of `outside` values.
@@ -370,6 +395,25 @@ mod tests {
         assert_eq!((at(8, 7, 0), at(8, 7, 1)), (1.0, 0.0), "building, no goal beyond the edge");
         assert_eq!(at(1, 1, 0), small.data[(7 + 1) * 2], "the world itself is copied top-left");
         assert_eq!(at(1, 1, 1), small.data[(7 + 1) * 2 + 1]);
+    }
+
+    #[test]
+    fn patches_of_data_equal_the_shifted_copies_concatenated() {
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        let mut p = Params::default();
+        let x = p.uniform(&[2, 4, 5, 3], 1.0, &mut rng).unwrap().detach();
+        for stencil in [Stencil::Square, Stencil::Plus] {
+            let offsets = stencil.offsets();
+            let xp = x.pad_with_zeros(1, 1, 1).unwrap().pad_with_zeros(2, 1, 1).unwrap();
+            let shifted: Vec<Tensor> =
+                offsets.iter().map(|&(dy, dx)| xp.narrow(1, dy, 4).unwrap().narrow(2, dx, 5).unwrap()).collect();
+            let want = Tensor::cat(&shifted, 3).unwrap().reshape((40, offsets.len() * 3)).unwrap();
+            let got = patches_of(&x, offsets).unwrap();
+            let bits = |t: &Tensor| {
+                t.flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            };
+            assert_eq!(bits(&got), bits(&want), "{stencil:?}");
+        }
     }
 
     #[test]
