@@ -92,11 +92,17 @@ impl Linear {
         if columns == self.bias.dim(0)? {
             return self.forward(xs);
         }
-        let (w, b) = (self.weight_t.narrow(1, 0, columns)?, self.bias.narrow(0, 0, columns)?);
+        self.affine(xs, &self.weight_t.narrow(1, 0, columns)?, &self.bias.narrow(0, 0, columns)?)
+    }
+
+    /// `x · w + b` by the op this layer's input calls for: one fused op (crate::kernels::affine: the values of
+    /// `matmul` + `broadcast_add`, a cheaper backward pass, and sums bounded so that results do not depend on the
+    /// CPU's cache sizes), or its sparse form for a mostly-zero input.
+    fn affine(&self, x: &Tensor, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
         if self.sparse_input {
-            crate::kernels::sparse_affine(xs, &w, &b)
+            crate::kernels::sparse_affine(x, w, b)
         } else {
-            crate::kernels::affine(xs, &w, &b)
+            crate::kernels::affine(x, w, b)
         }
     }
 }
@@ -106,14 +112,7 @@ impl Module for Linear {
         let dims = xs.dims();
         let (lead, last) = dims.split_at(dims.len() - 1);
         let rows: usize = lead.iter().product();
-        // One fused op (crate::kernels::affine): the values of `matmul` + `broadcast_add`, a cheaper backward pass,
-        // and sums bounded so that results do not depend on the CPU's cache sizes.
-        let x = xs.reshape((rows, last[0]))?;
-        let out = if self.sparse_input {
-            crate::kernels::sparse_affine(&x, &self.weight_t, &self.bias)?
-        } else {
-            crate::kernels::affine(&x, &self.weight_t, &self.bias)?
-        };
+        let out = self.affine(&xs.reshape((rows, last[0]))?, &self.weight_t, &self.bias)?;
         let mut shape = lead.to_vec();
         shape.push(self.bias.dim(0)?);
         out.reshape(shape)

@@ -53,6 +53,19 @@ fn stencil(x: usize, y: usize, h: usize, w: usize) -> [usize; STENCIL] {
     ]
 }
 
+/// The three arguments of a forward pass (rewards, values, weights) as contiguous f32 data, with their checked
+/// sizes ([`dims`]).
+type Args<'a> = (StepShape, &'a [f32], &'a [f32], &'a [f32]);
+
+fn args<'a>(
+    (s1, l1): (&'a CpuStorage, &Layout),
+    (s2, l2): (&'a CpuStorage, &Layout),
+    (s3, l3): (&'a CpuStorage, &Layout),
+) -> Result<Args<'a>> {
+    let (b, h, w, a) = dims(l1.shape(), l2.shape(), l3.shape())?;
+    Ok((StepShape { b, h, w, a }, data(s1, l1, "r")?, data(s2, l2, "v")?, data(s3, l3, "p")?))
+}
+
 /// Checks the shapes: r `[B, H, W, A]`, v `[B, H, W, 1]`, p `[5, A]`; returns (B, H, W, A).
 fn dims(r: &Shape, v: &Shape, p: &Shape) -> Result<(usize, usize, usize, usize)> {
     let (b, h, w, a) = r.dims4()?;
@@ -339,8 +352,7 @@ impl CustomOp3 for ViStep {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let (b, h, w, a) = dims(l1.shape(), l2.shape(), l3.shape())?;
-        let (r, v, p) = (data(s1, l1, "r")?, data(s2, l2, "v")?, data(s3, l3, "p")?);
+        let (StepShape { b, h, w, a }, r, v, p) = args((s1, l1), (s2, l2), (s3, l3))?;
         let cells = b * h * w;
         let mut out = vec![0.0f32; cells * if self.reduce { 1 } else { a }];
         let mut best = vec![0u8; if self.reduce { cells } else { 0 }];
@@ -374,7 +386,7 @@ impl CustomOp3 for ViStep {
         }
         let sh = StepShape { b, h, w, a };
         let best = self.reduce.then_some(&kept[..]);
-        step_backward::<false>(sh, &vv, &pv, &g, best, &mut gr, &mut gv, &mut gp);
+        step_backward::<false>(sh, &stencils(h, w), &vv, &pv, &g, best, &mut gr, &mut gv, &mut gp);
         let dev = r.device();
         Ok((
             Some(Tensor::from_vec(gr, r.shape(), dev)?),
@@ -401,6 +413,7 @@ struct StepShape {
 #[allow(clippy::too_many_arguments)]
 fn step_backward<const ADD: bool>(
     sh: StepShape,
+    st: &[[usize; STENCIL]],
     v: &[f32],
     p: &[f32],
     g: &[f32],
@@ -410,7 +423,6 @@ fn step_backward<const ADD: bool>(
     gp: &mut [f32],
 ) {
     let StepShape { b, h, w, a } = sh;
-    let st = stencils(h, w);
     let cells = h * w;
     for k in 0..b {
         let vk = &v[k * cells..(k + 1) * cells];
@@ -487,18 +499,17 @@ impl CustomOp3 for ValueIteration {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let (b, h, w, a) = dims(l1.shape(), l2.shape(), l3.shape())?;
-        let (r, v0, p) = (data(s1, l1, "r")?, data(s2, l2, "v")?, data(s3, l3, "p")?);
+        let (StepShape { b, h, w, a }, r, v0, p) = args((s1, l1), (s2, l2), (s3, l3))?;
         let k = self.iterations.max(1);
         let cells = b * h * w;
-        let mut values = Vec::with_capacity(k * cells);
-        values.extend_from_slice(v0);
+        // Each reducing step reads its block of `values` and writes the next one in place.
+        let mut values = vec![0.0f32; k * cells];
+        values[..cells].copy_from_slice(v0);
         let mut best = vec![0u8; (k - 1) * cells];
         for (step, kept) in best.chunks_exact_mut(cells.max(1)).enumerate().take(k - 1) {
-            let mut next = vec![0.0f32; cells];
-            let args = Step { r, v: &values[step * cells..(step + 1) * cells], p, h, w };
-            step_forward(&args, a, &mut next, Some(kept));
-            values.extend_from_slice(&next);
+            let (read, write) = values.split_at_mut((step + 1) * cells);
+            let args = Step { r, v: &read[step * cells..], p, h, w };
+            step_forward(&args, a, &mut write[..cells], Some(kept));
         }
         let mut out = vec![0.0f32; cells * a];
         let args = Step { r, v: &values[(k - 1) * cells..k * cells], p, h, w };
@@ -533,7 +544,8 @@ impl CustomOp3 for ValueIteration {
         let mut gr = vec![0.0f32; cells * a];
         let mut gv = vec![0.0f32; cells];
         let mut gp = vec![0.0f32; pv.len()];
-        step_backward::<false>(sh, &values[(k - 1) * cells..], &pv, &g, None, &mut gr, &mut gv, &mut gp);
+        let st = stencils(h, w);
+        step_backward::<false>(sh, &st, &values[(k - 1) * cells..], &pv, &g, None, &mut gr, &mut gv, &mut gp);
         // The reducing steps, last first, as candle's backward pass visits the chain: each adds its gradients of
         // `r` and `p` to the sums so far, and its values' gradient is the next one's output gradient.
         let (mut step_gv, mut step_gp) = (vec![0.0f32; cells], vec![0.0f32; pv.len()]);
@@ -542,7 +554,7 @@ impl CustomOp3 for ValueIteration {
             step_gp.fill(0.0);
             let kept = Some(&best[(step - 1) * cells..step * cells]);
             let v = &values[(step - 1) * cells..step * cells];
-            step_backward::<true>(sh, v, &pv, &gv, kept, &mut gr, &mut step_gv, &mut step_gp);
+            step_backward::<true>(sh, &st, v, &pv, &gv, kept, &mut gr, &mut step_gv, &mut step_gp);
             std::mem::swap(&mut gv, &mut step_gv);
             for (sum, x) in gp.iter_mut().zip(&step_gp) {
                 *sum += x;
