@@ -431,7 +431,7 @@ fn check_n(n: usize, bound: &driftbench_core::bounds::Bound) -> Result<()> {
 fn report(
     input: &std::path::Path,
     out: &std::path::Path,
-    readme: Option<&std::path::Path>,
+    readme: Option<Readme>,
     reg: &[Box<dyn driftbench_core::bench::DynTask>],
 ) -> Result<usize> {
     let records = driftbench::read_records(input, reg)?;
@@ -440,9 +440,9 @@ fn report(
     }
     let files = driftbench_report::write(&records, out)?;
     // The README's headline table is generated too, between its markers, so it never drifts from results/.
-    if let Some(path) = readme.filter(|p| p.exists()) {
+    if let Some(Readme { path, block }) = readme.filter(|r| r.path.exists()) {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let text = driftbench_report::splice_readme(&text, &files).unwrap_or(text);
+        let text = driftbench_report::splice_readme_block(&text, &files, block.as_deref()).unwrap_or(text);
         // So is its task table, from the registry.
         let text = driftbench::splice_task_table(&text, &driftbench::task_table(reg)).unwrap_or(text);
         driftbench_core::record::write_atomic(path, text.as_bytes())?;
@@ -450,9 +450,30 @@ fn report(
     Ok(files.len())
 }
 
-/// The README to refresh: only when the report goes to the default `results/` folder of this checkout.
-fn default_readme(out: &std::path::Path) -> Option<&'static std::path::Path> {
-    (out == std::path::Path::new("results")).then_some(std::path::Path::new("README.md"))
+/// The README block a report refreshes: README.md's results table ([`driftbench_report::README_MARKERS`]) for
+/// the report in `results/`, its block `results:NAME` for a report in `results/NAME/` (the `full` profile's
+/// headline in `results/full/`), left as it is when README.md has no such block.
+#[derive(Debug, Clone, PartialEq)]
+struct Readme {
+    path: &'static Path,
+    block: Option<String>,
+}
+
+/// The README to refresh: only when the report goes to this checkout's `results/` folder or a folder directly in it.
+fn default_readme(out: &std::path::Path) -> Option<Readme> {
+    let path = Path::new("README.md");
+    if out == Path::new("results") {
+        return Some(Readme { path, block: None });
+    }
+    let mut parts = out.components();
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(std::path::Component::Normal(r)), Some(std::path::Component::Normal(name)), None) if r == "results" => {
+            let name =
+                name.to_str().filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))?;
+            Some(Readme { path, block: Some(name.to_string()) })
+        }
+        _ => None,
+    }
 }
 
 /// Where a run writes: (records folder, report folder, README to refresh).
@@ -460,7 +481,7 @@ fn default_readme(out: &std::path::Path) -> Option<&'static std::path::Path> {
 /// Only the default suite (every task, solver and experiment, the quick profile's seeds, the canonical test sets,
 /// unsharded) writes into `results/` and refreshes README.md by default; any other run writes under
 /// `runs/<profile>/` unless told where, so a smoke run never overwrites the published results.
-fn destinations(args: &RunArgs, profile: &Profile) -> Result<(PathBuf, PathBuf, Option<&'static Path>)> {
+fn destinations(args: &RunArgs, profile: &Profile) -> Result<(PathBuf, PathBuf, Option<Readme>)> {
     let default_suite = args.task.is_empty()
         && args.solver.is_empty()
         && args.external.is_empty()
@@ -484,7 +505,9 @@ fn destinations(args: &RunArgs, profile: &Profile) -> Result<(PathBuf, PathBuf, 
     if args.update_readme && (args.no_report || !in_results) {
         bail!("--update-readme refreshes README.md from the report in `results`: pass --report results (and no --no-report)");
     }
-    let readme = ((default_suite || args.update_readme) && in_results).then_some(Path::new("README.md"));
+    let readme = ((default_suite || args.update_readme) && in_results)
+        .then_some(Readme { path: Path::new("README.md"), block: None })
+        .or_else(|| default_readme(&report).filter(|r| r.block.is_some()));
     Ok((out, report, readme))
 }
 
@@ -493,12 +516,14 @@ fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_cor
     let seeds = if args.seeds.is_empty() { profile.seeds.clone() } else { args.seeds.clone() };
     let tasks = select_tasks(reg, &args.task)?;
     let (out, report_dir, readme) = destinations(&args, &profile)?;
-    if out == Path::new("results/runs") {
-        // The published records must name the code that made them: a commit, not a commit plus unknown edits.
+    if out.starts_with("results") {
+        // The published records (`results/runs`, and a profile's in `results/NAME/runs`) must name the code that
+        // made them: a commit, not a commit plus unknown edits.
         if let Some(files) = driftbench::uncommitted_code().filter(|f| !f.is_empty()) {
             bail!(
-                "results/runs holds the published records, which must come from committed code; commit (or stash) \
-                 the changes to {} first, or write elsewhere with --out",
+                "{} is under results/, which holds the published records; they must come from committed code: \
+                 commit (or stash) the changes to {} first, or write elsewhere with --out",
+                out.display(),
                 files.join(", ")
             );
         }
@@ -748,4 +773,20 @@ impl RunLog {
 fn hms(s: f64) -> String {
     let s = s.max(0.0).round() as u64;
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_in_results_or_a_folder_directly_in_it_refreshes_its_readme_block() {
+        let block = |p: &str| default_readme(Path::new(p)).map(|r| r.block);
+        assert_eq!(block("results"), Some(None));
+        assert_eq!(block("results/full"), Some(Some("full".to_string())));
+        assert_eq!(block("results/full-ppo"), Some(Some("full-ppo".to_string())));
+        for elsewhere in ["runs/full/report", "results/full/deeper", "other/full", "/results/full", "results/a b", ""] {
+            assert_eq!(block(elsewhere), None, "{elsewhere}");
+        }
+    }
 }

@@ -57,7 +57,8 @@ mod runs;
 
 use curves::{competence_plot, sample_plot, task_plots};
 use page::{adversarial_table, learning_lines, task_csv, task_page};
-use runs::{count, group, headline, kind_name, pct, rate_ci, Reach, SolverRuns};
+pub use runs::SEED_SPREAD_FLAG;
+use runs::{count, group, headline, kind_name, pct, rate_ci, seed_ci, seeds_disagree, Reach, SolverRuns};
 
 /// One output file: path relative to the output folder, and its contents.
 pub type File = (String, String);
@@ -109,12 +110,16 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
          10% of instances are within reach (how many cells, in brackets, where some are left out); **all** counts \
          every instance of every drift cell. Solvers that do not assess reach (hand-written solvers, controls, \
          baselines) are never out of it, so their two figures agree. *Secondary*: the task's stricter criterion \
-         (listed under the table), at level 0 and averaged over the drift cells.\n\n",
+         (listed under the table), at level 0 and averaged over the drift cells. *Between seeds*: the mean of \
+         the per-seed level-0 rates ± the 95% t-interval half-width over seeds (the spread a new seed would \
+         bring, which the pooled Wilson interval does not show), then how many cells (level 0 and every drift \
+         cell) have seeds whose rates span more than 10 points (⚑, also on the task pages' between-seed \
+         tables).\n\n",
     );
     summary.push_str(
-        "| task | solver | kind | seeds (profile) | level-0 success % [95% Wilson] | mean OOD success %: within reach · all | worst OOD cell %: within reach · all | secondary %: level 0 · mean OOD | cost to learn | cost per answer |\n",
+        "| task | solver | kind | seeds (profile) | level-0 success % [95% Wilson] | level-0 between seeds % (± 95% t) · cells where seeds disagree | mean OOD success %: within reach · all | worst OOD cell %: within reach · all | secondary %: level 0 · mean OOD | cost to learn | cost per answer |\n",
     );
-    summary.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
+    summary.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
     let mut summary_csv = String::from(
         "task,solver,kind,seeds,profile,level0_rate,level0_wilson_low,level0_wilson_high,mean_ood_rate,mean_ood_rate_within_reach,ood_cells_within_reach,ood_cells,level0_strict_rate,mean_ood_strict_rate,training_examples,training_trials,training_deaths,us_per_answer,work_per_answer_level0\n",
     );
@@ -159,9 +164,17 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
                     secondary.push(line);
                 }
             }
+            let cells = s.runs[0].cells.len();
+            let between = if s.runs.len() < 2 {
+                format!("{} · –", seed_ci(&s.per_seed_rates(l0)))
+            } else {
+                let flagged = (0..cells).filter(|&i| seeds_disagree(&s.per_seed_rates(i))).count();
+                let flagged = if flagged == 0 { "none".to_string() } else { format!("{flagged} of {cells} ⚑") };
+                format!("{} · {flagged}", seed_ci(&s.per_seed_rates(l0)))
+            };
             let _ = writeln!(
                 summary,
-                "| [{task}]({task}.md) | {} | {} | {} ({}) | {} | {mean_cell} | {} · {} | {strict_cell} | {learn} | {per_answer} |",
+                "| [{task}]({task}.md) | {} | {} | {} ({}) | {} | {between} | {mean_cell} | {} · {} | {strict_cell} | {learn} | {per_answer} |",
                 s.name,
                 kind_name(s.kind),
                 s.runs.len(),
@@ -328,9 +341,25 @@ pub const README_MARKERS: (&str, &str) = ("<!-- results:begin -->", "<!-- result
 /// Replaces the block between [`README_MARKERS`] in `readme` with the summary table from `files`. Returns
 /// `None` when the markers are missing.
 pub fn splice_readme(readme: &str, files: &[File]) -> Option<String> {
-    let (begin, end) = README_MARKERS;
-    let a = readme.find(begin)? + begin.len();
-    let b = a + readme[a..].find(end)?;
+    splice_readme_block(readme, files, None)
+}
+
+/// The start and end markers of a README block: [`README_MARKERS`] for the report in `results/` (`block` None),
+/// `<!-- results:NAME:begin -->` and `<!-- results:NAME:end -->` for the report in `results/NAME/`.
+pub fn readme_markers(block: Option<&str>) -> (String, String) {
+    match block {
+        None => (README_MARKERS.0.to_string(), README_MARKERS.1.to_string()),
+        Some(name) => (format!("<!-- results:{name}:begin -->"), format!("<!-- results:{name}:end -->")),
+    }
+}
+
+/// [`splice_readme`] for the block of the report in `results/` (`block` None) or in `results/NAME/`: the summary's
+/// headline table, its links made relative to the README (`results/` or `results/NAME/`). `None` when the
+/// block's markers are missing.
+pub fn splice_readme_block(readme: &str, files: &[File], block: Option<&str>) -> Option<String> {
+    let (begin, end) = readme_markers(block);
+    let a = readme.find(&begin)? + begin.len();
+    let b = a + readme[a..].find(&end)?;
     let summary = &files.iter().find(|f| f.0 == "summary.md")?.1;
     // The headline table: the first run of table lines.
     let table: String = summary
@@ -339,7 +368,11 @@ pub fn splice_readme(readme: &str, files: &[File]) -> Option<String> {
         .take_while(|l| l.starts_with('|'))
         .map(|l| format!("{l}\n"))
         .collect();
-    let table = table.replace("](", "](results/");
+    let prefix = match block {
+        None => "results/".to_string(),
+        Some(name) => format!("results/{name}/"),
+    };
+    let table = table.replace("](", &format!("]({prefix}"));
     Some(format!("{}\n{table}{}", &readme[..a], &readme[b..]))
 }
 
@@ -351,4 +384,39 @@ pub fn write(records: &[RunRecord], out: &Path) -> Result<Vec<File>, ReportError
     // All or nothing: a full disk must not leave one page and one figure of four behind.
     driftbench_core::files::write_all_or_nothing(out, &files)?;
     Ok(files)
+}
+
+#[cfg(test)]
+mod readme_tests {
+    use super::*;
+
+    fn summary() -> Vec<File> {
+        let md = "# Summary\n\n| task | solver |\n|---|---|\n| [t](t.md) | s |\n\nMore prose.\n| not | this |\n";
+        vec![("summary.md".to_string(), md.to_string())]
+    }
+
+    #[test]
+    fn a_named_block_gets_the_table_with_links_into_its_folder_and_the_default_block_is_left_alone() {
+        let readme = "a\n<!-- results:begin -->\nold\n<!-- results:end -->\nb\n<!-- results:full:begin -->\nold full\n\
+                      <!-- results:full:end -->\nc\n";
+        let full = splice_readme_block(readme, &summary(), Some("full")).expect("the full block exists");
+        assert!(full.contains("<!-- results:full:begin -->\n| task | solver |\n|---|---|\n| [t](results/full/t.md) | s |\n<!-- results:full:end -->"), "{full}");
+        assert!(
+            full.contains("<!-- results:begin -->\nold\n<!-- results:end -->"),
+            "the quick block is untouched: {full}"
+        );
+        assert!(!full.contains("| not | this |"), "only the first table");
+        let quick = splice_readme(&full, &summary()).expect("the default block exists");
+        assert!(quick.contains(
+            "<!-- results:begin -->\n| task | solver |\n|---|---|\n| [t](results/t.md) | s |\n<!-- results:end -->"
+        ));
+        assert!(quick.contains("[t](results/full/t.md)"), "the full block is untouched: {quick}");
+    }
+
+    #[test]
+    fn a_missing_block_is_reported_as_missing() {
+        assert_eq!(splice_readme_block("no markers\n", &summary(), Some("full")), None);
+        assert_eq!(splice_readme_block("<!-- results:full:begin -->\n", &summary(), Some("full")), None);
+        assert_eq!(splice_readme_block("<!-- results:begin --><!-- results:end -->", &summary(), Some("full")), None);
+    }
 }

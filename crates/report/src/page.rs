@@ -136,7 +136,8 @@ pub(super) fn task_page(task: &str, solvers: &[SolverRuns], samples: &[&RunRecor
     let _ = writeln!(
         md,
         "**Success** is pooled over seeds with its Wilson 95% interval over instances, `rate [low, high]` in %. \
-         **Between seeds** is the mean of the per-seed rates ± the 95% t-interval half-width over seeds.\n"
+         **Between seeds** is the mean of the per-seed rates ± the 95% t-interval half-width over seeds; ⚑ marks \
+         a cell whose seeds' rates span more than 10 points.\n"
     );
     let shrunk = shrunk_runs(solvers, samples);
     if !shrunk.is_empty() {

@@ -109,9 +109,23 @@ pub(super) fn rate_ci(successes: u64, n: u64) -> String {
     format!("{} [{}, {}]", pct(p), pct(lo), pct(hi))
 }
 
+/// Seeds "disagree widely" on a cell when their success rates span more than this (10 points): more than the
+/// instances alone would spread them at the suite's sizes (500-1,000 instances a seed: a binomial standard
+/// deviation of at most 1.6-2.2 points, so a 10-point range among 3-10 seeds is about 3σ or more), and enough to
+/// turn a headline around.
+pub const SEED_SPREAD_FLAG: f64 = 0.10;
+
+/// Whether the per-seed rates `values` span more than [`SEED_SPREAD_FLAG`] (never with fewer than two seeds).
+pub(super) fn seeds_disagree(values: &[f64]) -> bool {
+    let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    values.len() >= 2 && hi - lo > SEED_SPREAD_FLAG
+}
+
+/// Mean ± the 95% t half-width over seeds, with ⚑ where the seeds disagree widely ([`seeds_disagree`]).
 pub(super) fn seed_ci(values: &[f64]) -> String {
+    let flag = if seeds_disagree(values) { " ⚑" } else { "" };
     match mean_ci(values) {
-        (m, Some(h)) => format!("{} ± {}", pct(m), pct(h)),
+        (m, Some(h)) => format!("{} ± {}{flag}", pct(m), pct(h)),
         (m, None) => format!("{} (1 seed)", pct(m)),
     }
 }
@@ -368,5 +382,28 @@ mod tests {
         assert_eq!(h.worst_reach, h.worst_all);
         let table = super::super::page::information_table(&[s]);
         assert!(table.contains("| net | network | a window |"), "{table}");
+    }
+
+    #[test]
+    fn seeds_are_flagged_when_their_rates_span_more_than_ten_points_and_the_summary_counts_the_cells() {
+        assert!(!seeds_disagree(&[0.9]), "one seed cannot disagree");
+        assert!(!seeds_disagree(&[0.90, 0.95, 0.999]), "a 9.9-point range");
+        assert!(seeds_disagree(&[0.90, 0.95, 1.0 + 1e-9]), "just over 10 points");
+        assert!(seeds_disagree(&[0.472, 0.806, 0.420]));
+        assert!(seed_ci(&[0.472, 0.806, 0.420]).ends_with(" ⚑"));
+        assert!(!seed_ci(&[0.5, 0.52]).contains('⚑'));
+        assert_eq!(seed_ci(&[0.5]), "50.0 (1 seed)");
+        // Level 0 agrees (90, 92), g-L1 disagrees (40, 70): the summary's between-seeds column counts one cell.
+        let mut runs = Vec::new();
+        for (seed, (l0, l1)) in [(1u64, (90u64, 40u64)), (2, (92, 70))] {
+            let mut r = record(vec![cell("in-dist", 0, 100, l0, None), cell("g", 1, 100, l1, None)]);
+            r.seed = seed;
+            runs.push(r);
+        }
+        let files = crate::render(&runs).expect("a report");
+        let summary = &files.iter().find(|f| f.0 == "summary.md").expect("summary").1;
+        assert!(summary.contains("| 91.0 ± 12.7 · 1 of 2 ⚑ |"), "{summary}");
+        let page = &files.iter().find(|f| f.0 == "t-v2.md").expect("task page").1;
+        assert!(page.contains("55.0 ± 190.6 ⚑"), "{page}");
     }
 }

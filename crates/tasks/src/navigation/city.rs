@@ -17,6 +17,52 @@ pub struct City {
     pub(super) street: Vec<bool>,
 }
 
+/// A reachability search between street cells, its buffers kept from one search to the next: the grid pattern
+/// asks once per built-over segment, and a fresh search per question (a queue of coordinates and a cleared map of
+/// seen cells each time) was most of a city's generation.
+#[derive(Debug, Default)]
+struct Reach {
+    /// The search each cell was last seen in (0: never).
+    seen: Vec<u32>,
+    /// This search's number.
+    stamp: u32,
+    queue: Vec<u32>,
+}
+
+impl Reach {
+    /// Whether `to` can be reached from `from` (both street cells) along streets; it stops as soon as it arrives.
+    fn reaches(&mut self, city: &City, from: (i32, i32), to: (i32, i32)) -> bool {
+        let (w, h) = (city.width as usize, city.height as usize);
+        if self.seen.len() != city.street.len() || self.stamp == u32::MAX {
+            self.seen = vec![0; city.street.len()];
+            self.stamp = 0;
+        }
+        self.stamp += 1;
+        let (stamp, target) = (self.stamp, city.index(to) as u32);
+        self.queue.clear();
+        self.queue.push(city.index(from) as u32);
+        self.seen[city.index(from)] = stamp;
+        let mut head = 0;
+        while let Some(&c) = self.queue.get(head) {
+            head += 1;
+            if c == target {
+                return true;
+            }
+            let c = c as usize;
+            let (x, y) = (c % w, c / w);
+            for (ok, n) in
+                [(y > 0, c.wrapping_sub(w)), (y + 1 < h, c + w), (x + 1 < w, c + 1), (x > 0, c.wrapping_sub(1))]
+            {
+                if ok && city.street[n] && self.seen[n] != stamp {
+                    self.seen[n] = stamp;
+                    self.queue.push(n as u32);
+                }
+            }
+        }
+        false
+    }
+}
+
 impl City {
     /// Builds the city of `pattern` from `seed` (deterministic; every street cell reaches every other).
     pub fn generate(pattern: Pattern, seed: u64, width: u32, height: u32) -> City {
@@ -192,20 +238,22 @@ impl City {
             }
         }
         segments.shuffle(rng);
+        let mut search = Reach::default();
         for (cells, a, b) in segments {
             if rng.random_bool(built_over) {
                 cells.iter().for_each(|&c| self.set(c, false));
                 // A segment's cells touch only each other and its two end crossings (streets are at least 3 apart),
                 // so removing it disconnects the streets exactly when no other way joins its two ends; a segment
                 // that runs to the edge is a dead end.
-                if self.is_street(a) && self.is_street(b) && !self.reaches(a, b) {
+                if self.is_street(a) && self.is_street(b) && !search.reaches(self, a, b) {
                     cells.iter().for_each(|&c| self.set(c, true));
                 }
             }
         }
     }
 
-    /// Whether `to` can be reached from `from` along streets (a search that stops as soon as it arrives).
+    /// Whether `to` can be reached from `from` along streets: the reference for [`Reach::reaches`].
+    #[cfg(test)]
     fn reaches(&self, from: (i32, i32), to: (i32, i32)) -> bool {
         let mut seen = vec![false; self.street.len()];
         let mut queue = VecDeque::from([from]);
@@ -341,5 +389,38 @@ impl City {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reused_search_answers_as_a_fresh_one() {
+        let mut r = ChaCha8Rng::seed_from_u64(7);
+        let mut search = Reach::default();
+        let (mut yes, mut no) = (0, 0);
+        for seed in 0..60u64 {
+            let size = [5u32, 12, 17, 36][seed as usize % 4];
+            let mut city = City::generate_with(Pattern::Grid, seed, size, size + (seed % 3) as u32, 0.3);
+            // Knock out cells so that some pairs are cut apart.
+            for _ in 0..(seed % 5) * size as u64 {
+                let i = r.random_range(0..city.street.len());
+                city.street[i] = false;
+            }
+            let cells = city.street_cells();
+            for _ in 0..40 {
+                let (Some(&a), Some(&b)) = (cells.choose(&mut r), cells.choose(&mut r)) else { break };
+                let want = city.reaches(a, b);
+                assert_eq!(search.reaches(&city, a, b), want, "seed {seed}: {a:?} -> {b:?}");
+                if want {
+                    yes += 1;
+                } else {
+                    no += 1;
+                }
+            }
+        }
+        assert!(yes > 100 && no > 100, "both answers exercised ({yes} reached, {no} cut off)");
     }
 }
