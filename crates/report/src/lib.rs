@@ -12,7 +12,7 @@ pub mod paired;
 pub mod plots;
 
 use driftbench_core::record::RunRecord;
-use driftbench_core::stats::wilson;
+use driftbench_core::stats::{mean_ci, wilson};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -121,7 +121,7 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
     );
     summary.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
     let mut summary_csv = String::from(
-        "task,solver,kind,seeds,profile,level0_rate,level0_wilson_low,level0_wilson_high,mean_ood_rate,mean_ood_rate_within_reach,ood_cells_within_reach,ood_cells,level0_strict_rate,mean_ood_strict_rate,training_examples,training_trials,training_deaths,us_per_answer,work_per_answer_level0\n",
+        "task,solver,kind,seeds,profile,level0_rate,level0_wilson_low,level0_wilson_high,mean_ood_rate,mean_ood_rate_within_reach,ood_cells_within_reach,ood_cells,level0_strict_rate,mean_ood_strict_rate,training_examples,training_trials,training_deaths,us_per_answer,work_per_answer_level0,level0_seed_mean,level0_seed_t95_halfwidth,cells,cells_seeds_disagree\n",
     );
     let mut secondary: Vec<String> = Vec::new();
     for (task, solvers) in &grouped {
@@ -165,13 +165,15 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
                 }
             }
             let cells = s.runs[0].cells.len();
-            let between = if s.runs.len() < 2 {
-                format!("{} · –", seed_ci(&s.per_seed_rates(l0)))
-            } else {
-                let flagged = (0..cells).filter(|&i| seeds_disagree(&s.per_seed_rates(i))).count();
-                let flagged = if flagged == 0 { "none".to_string() } else { format!("{flagged} of {cells} ⚑") };
-                format!("{} · {flagged}", seed_ci(&s.per_seed_rates(l0)))
+            // Cells whose seeds disagree widely (none can with one seed).
+            let flagged =
+                (s.runs.len() >= 2).then(|| (0..cells).filter(|&i| seeds_disagree(&s.per_seed_rates(i))).count());
+            let between = match flagged {
+                None => format!("{} · –", seed_ci(&s.per_seed_rates(l0))),
+                Some(0) => format!("{} · none", seed_ci(&s.per_seed_rates(l0))),
+                Some(f) => format!("{} · {f} of {cells} ⚑", seed_ci(&s.per_seed_rates(l0))),
             };
+            let (seed_mean, seed_half) = mean_ci(&s.per_seed_rates(l0));
             let _ = writeln!(
                 summary,
                 "| [{task}]({task}.md) | {} | {} | {} ({}) | {} | {between} | {mean_cell} | {} · {} | {strict_cell} | {learn} | {per_answer} |",
@@ -186,7 +188,7 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
             let opt = |x: Option<f64>| x.map(|v| format!("{v:.6}")).unwrap_or_default();
             let _ = writeln!(
                 summary_csv,
-                "{task},{},{},{},{},{:.6},{:.6},{:.6},{:.6},{},{reach_cells},{ood_cells},{},{},{examples:.0},{trials:.0},{deaths:.0},{us:.3},{work:.3}",
+                "{task},{},{},{},{},{:.6},{:.6},{:.6},{:.6},{},{reach_cells},{ood_cells},{},{},{examples:.0},{trials:.0},{deaths:.0},{us:.3},{work:.3},{seed_mean:.6},{},{cells},{}",
                 s.name,
                 kind_name(s.kind),
                 s.runs.len(),
@@ -198,6 +200,8 @@ pub fn render(records: &[RunRecord]) -> Result<Vec<File>, ReportError> {
                 opt(h.mean_reach),
                 opt(h.strict.map(|x| x.0)),
                 opt(h.strict.map(|x| x.1)),
+                opt(seed_half),
+                flagged.map(|f| f.to_string()).unwrap_or_default(),
             );
         }
         let mut page = task_page(task, solvers, &samples);

@@ -403,6 +403,16 @@ mod tests {
         let files = crate::render(&runs).expect("a report");
         let summary = &files.iter().find(|f| f.0 == "summary.md").expect("summary").1;
         assert!(summary.contains("| 91.0 ± 12.7 · 1 of 2 ⚑ |"), "{summary}");
+        // The CSV carries the same: the mean of the seeds' level-0 rates, the t half-width, cells, flagged cells.
+        let csv = &files.iter().find(|f| f.0 == "summary.csv").expect("summary.csv").1;
+        let header: Vec<&str> = csv.lines().next().expect("a header").split(',').collect();
+        let row: Vec<&str> = csv.lines().nth(1).expect("a row").split(',').collect();
+        let col = |name: &str| row[header.iter().position(|h| *h == name).expect(name)];
+        assert_eq!(header.len(), row.len());
+        assert_eq!(
+            (col("level0_seed_mean"), col("level0_seed_t95_halfwidth"), col("cells"), col("cells_seeds_disagree")),
+            ("0.910000", "0.127062", "2", "1")
+        );
         let page = &files.iter().find(|f| f.0 == "t-v2.md").expect("task page").1;
         assert!(page.contains("55.0 ± 190.6 ⚑"), "{page}");
     }
