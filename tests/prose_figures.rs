@@ -9,8 +9,11 @@
 //! - `<!-- fig note: WHY -->` after a figure that no record holds (a tuning run, a generator statistic), saying
 //!   where it comes from.
 //!
-//! README.md's prose (outside the blocks the report writes) may quote no percentage with a decimal without one of
-//! the two; in docs/ the annotated figures are checked wherever they are.
+//! - `<!-- figs note: WHY -->` … `<!-- figs end -->` around a table or section whose every figure comes from one
+//!   named source that is not today's records (a tuning run, an earlier commit's records).
+//!
+//! No page (README.md outside the blocks the report writes, and every page under docs/) may quote a percentage
+//! with a decimal without one of the three; the `fig TASK SOLVER CELL` figures are checked against the records.
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -129,10 +132,31 @@ fn generated_blocks(text: &str) -> Vec<(usize, usize)> {
     out
 }
 
-/// One-decimal percentages of README.md's prose with no figure comment after them.
-fn unannotated(text: &str) -> Vec<(usize, String)> {
-    let blocks = generated_blocks(text);
+/// Byte ranges of `text` under a block note: from `<!-- figs note: WHY -->` to the next `<!-- figs end -->`, a
+/// table or section whose every figure comes from the named source (a tuning run, an earlier commit's records).
+/// A block note that says nothing, or is never closed, is a problem.
+fn noted_blocks(text: &str, problems: &mut Vec<String>) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
+    for (a, _) in text.match_indices("<!-- figs note:") {
+        let line = text[..a].matches('\n').count() + 1;
+        let why = text[a + "<!-- figs note:".len()..].split("-->").next().unwrap_or("").trim();
+        if why.is_empty() {
+            problems.push(format!("line {line}: a block note must say where its figures come from"));
+        }
+        match text[a..].find("<!-- figs end -->") {
+            Some(b) => out.push((a, a + b)),
+            None => problems.push(format!("line {line}: a block note with no <!-- figs end --> after it")),
+        }
+    }
+    out
+}
+
+/// One-decimal percentages of `text`'s prose with no figure comment after them and no block note around them.
+fn unannotated(text: &str) -> Vec<(usize, String)> {
+    let mut problems = Vec::new();
+    let mut blocks = generated_blocks(text);
+    blocks.extend(noted_blocks(text, &mut problems));
+    let mut out: Vec<(usize, String)> = problems.into_iter().map(|p| (0, p)).collect();
     for (at, _) in text.match_indices('%') {
         if blocks.iter().any(|&(a, b)| (a..b).contains(&at)) {
             continue;
@@ -182,13 +206,44 @@ fn every_annotated_figure_equals_the_records() {
 }
 
 #[test]
-fn the_readme_quotes_no_result_without_its_source() {
-    let text = std::fs::read_to_string(root().join("README.md")).expect("README");
-    let missing = unannotated(&text);
+fn no_page_quotes_a_figure_without_its_source() {
+    let root = root();
+    let mut pages = vec![root.join("README.md")];
+    let mut dirs = vec![root.join("docs")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("docs") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().and_then(|e| e.to_str()) == Some("md") {
+                pages.push(path);
+            }
+        }
+    }
+    let mut missing = Vec::new();
+    for page in &pages {
+        let name = page.strip_prefix(&root).unwrap_or(page).display().to_string();
+        let text = std::fs::read_to_string(page).expect("page");
+        missing.extend(unannotated(&text).into_iter().map(|(line, f)| format!("{name}:{line}: {f}")));
+    }
+    assert!(pages.len() > 5, "README.md and docs/ hold more pages than {pages:?}");
     assert!(
         missing.is_empty(),
-        "README.md percentages without <!-- fig TASK SOLVER CELL --> or <!-- fig note: ... -->: {missing:?}"
+        "percentages without <!-- fig TASK SOLVER CELL -->, <!-- fig note: ... --> or a <!-- figs note: ... --> \
+         block around them:\n{}",
+        missing.join("\n")
     );
+}
+
+#[test]
+fn a_block_note_covers_its_figures_and_no_others() {
+    let text = "a 12.5% here\n<!-- figs note: tune_x, seed 100 -->\n| 33.3% | 44.4% |\n<!-- figs end -->\nthen 55.5%\n";
+    let missing: Vec<String> = unannotated(text).into_iter().map(|(_, f)| f).collect();
+    assert_eq!(missing, ["12.5%", "55.5%"]);
+    let open = unannotated("<!-- figs note: tune_x -->\n| 33.3% |\n");
+    assert!(open.iter().any(|(_, f)| f.contains("no <!-- figs end -->")), "{open:?}");
+    let empty = unannotated("<!-- figs note: -->\n| 33.3% |\n<!-- figs end -->\n");
+    assert!(empty.iter().any(|(_, f)| f.contains("must say where")), "{empty:?}");
 }
 
 #[test]
