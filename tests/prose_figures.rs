@@ -4,8 +4,9 @@
 //!
 //! - `92.7%<!-- fig navigation-v2 vin in-dist-L0 -->`: the success of `vin` on navigation-v2 in that cell, pooled
 //!   over every seed of the default suite's records (`results/runs`, the drift experiment), to one decimal as the
-//!   report prints it; `<!-- fig TASK SOLVER CELL strict -->` reads the strict criterion instead, and
-//!   `<!-- fig TASK SOLVER CELL seed=2 -->` one seed's record;
+//!   report prints it; `<!-- fig TASK SOLVER CELL strict -->` reads the strict criterion instead,
+//!   `<!-- fig TASK SOLVER CELL seed=2 -->` one seed's record, and `... full` the `full` profile's headline
+//!   records (`results/full/runs`);
 //! - `<!-- fig note: WHY -->` after a figure that no record holds (a tuning run, a generator statistic), saying
 //!   where it comes from.
 //!
@@ -18,20 +19,27 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// (task, solver) → the drift records of the default suite.
+/// (task, solver) → the drift records of the default suite (`results/runs`), and ("full:" + task, solver) → those
+/// of the `full` profile's headline (`results/full/runs`, when present).
 fn records(root: &Path) -> BTreeMap<(String, String), Vec<Value>> {
     let mut out: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
-    for entry in std::fs::read_dir(root.join("results/runs")).expect("results/runs") {
-        let path = entry.expect("entry").path();
-        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+    for (folder, prefix) in [("results/runs", ""), ("results/full/runs", "full:")] {
+        let Ok(entries) = std::fs::read_dir(root.join(folder)) else {
+            assert!(prefix == "full:", "{folder} is missing");
             continue;
+        };
+        for entry in entries {
+            let path = entry.expect("entry").path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let r: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("a record");
+            if r.get("experiment").is_some_and(|e| !e.is_null()) {
+                continue;
+            }
+            let task = format!("{prefix}{}", r["task"].as_str().unwrap_or(""));
+            out.entry((task, r["solver"].as_str().unwrap_or("").to_string())).or_default().push(r);
         }
-        let r: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("a record");
-        if r.get("experiment").is_some_and(|e| !e.is_null()) {
-            continue;
-        }
-        let key = (r["task"].as_str().unwrap_or("").to_string(), r["solver"].as_str().unwrap_or("").to_string());
-        out.entry(key).or_default().push(r);
     }
     out
 }
@@ -40,19 +48,21 @@ fn records(root: &Path) -> BTreeMap<(String, String), Vec<Value>> {
 fn figure(recs: &BTreeMap<(String, String), Vec<Value>>, reference: &str) -> Result<String, String> {
     let words: Vec<&str> = reference.split_whitespace().collect();
     let [task, solver, cell, rest @ ..] = &words[..] else {
-        return Err(format!("`{reference}`: expected TASK SOLVER CELL [strict] [seed=N]"));
+        return Err(format!("`{reference}`: expected TASK SOLVER CELL [strict] [seed=N] [full]"));
     };
-    let (mut strict, mut seed) = (false, None);
+    let (mut strict, mut seed, mut full) = (false, None, false);
     for w in rest {
         match w.strip_prefix("seed=") {
             Some(s) => seed = Some(s.parse::<u64>().map_err(|_| format!("`{reference}`: bad seed `{s}`"))?),
             None if *w == "strict" => strict = true,
+            None if *w == "full" => full = true,
             None => return Err(format!("`{reference}`: unknown word `{w}`")),
         }
     }
+    let (key, folder) = if full { (format!("full:{task}"), "results/full/runs") } else { (task.to_string(), "results/runs") };
     let runs = recs
-        .get(&(task.to_string(), solver.to_string()))
-        .ok_or_else(|| format!("`{reference}`: no record of {solver} on {task} in results/runs"))?;
+        .get(&(key, solver.to_string()))
+        .ok_or_else(|| format!("`{reference}`: no record of {solver} on {task} in {folder}"))?;
     let (axis, level) = cell.rsplit_once("-L").ok_or_else(|| format!("`{reference}`: cell `{cell}` is not AXIS-Ln"))?;
     let level: u64 = level.parse().map_err(|_| format!("`{reference}`: cell `{cell}` has no level"))?;
     let (mut hits, mut n) = (0u64, 0u64);
