@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A one-node Slurm cluster on this machine, kept up for real work (test-local.sh starts the same cluster for its
-# test and stops it at the end): munged, slurmctld and slurmd started directly from a private folder, no systemd.
+# A one-node Slurm cluster on this machine, kept up for real work (test-local.sh starts it for its test and stops
+# it at the end): munged, slurmctld and slurmd started directly from a private folder, no systemd.
 #
 #   deploy/slurm/local-cluster.sh up DIR     # start it; prints `export SLURM_CONF=DIR/slurm.conf`
 #   eval "$(deploy/slurm/local-cluster.sh env DIR)"

@@ -30,13 +30,12 @@ bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 
 work=$(mktemp -d /tmp/driftbench-slurm.XXXXXX)
 chmod 755 "$work"
-pids=()
 ref_pid=''
 cleanup() {
     local rc=$?
     set +e
     if [ -n "$ref_pid" ] && kill -0 "$ref_pid" 2>/dev/null; then kill "$ref_pid"; wait "$ref_pid" 2>/dev/null; fi
-    if [ ${#pids[@]} -gt 0 ] && [ -f "$work/slurm.conf" ]; then
+    if [ -f "$work/slurm.conf" ]; then
         # Cancel what is left of our own jobs on our own cluster, and give slurmd a moment to end their processes.
         SLURM_CONF=$work/slurm.conf scancel --user=root >/dev/null 2>&1
         for _ in $(seq 20); do [ -z "$(SLURM_CONF=$work/slurm.conf squeue -h 2>/dev/null)" ] && break; sleep 0.5; done
@@ -46,13 +45,8 @@ cleanup() {
             [ -f "$log" ] && { echo "--- tail of $log"; tail -n 15 "$log"; }
         done
     fi
-    # Stop the daemons we started, newest first, by pid.
-    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-        kill "${pids[i]}" 2>/dev/null
-        for _ in $(seq 40); do kill -0 "${pids[i]}" 2>/dev/null || break; sleep 0.25; done
-        kill -0 "${pids[i]}" 2>/dev/null && kill -KILL "${pids[i]}"
-        wait "${pids[i]}" 2>/dev/null
-    done
+    # Stop the daemons local-cluster.sh started, newest first, by pid.
+    [ ! -f "$work/pids" ] || "$here/local-cluster.sh" down "$work" >/dev/null 2>&1
     if [ "$rc" = 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "[slurm-test] work folder kept: $work"; fi
     exit "$rc"
 }
@@ -66,61 +60,11 @@ run_opts=(--profile tiny --seeds 1,2,3)
     >"$work/ref.log" 2>&1 &
 ref_pid=$!
 
-# --- munge, with a fresh key and its own socket.
-mkdir -p "$work/munge" "$work/state" "$work/spool"
-chmod 700 "$work/munge"
-mungekey -c -k "$work/munge/munge.key" >/dev/null
-munged --foreground --force --socket="$work/munge/munge.socket" --key-file="$work/munge/munge.key" \
-    --pid-file="$work/munge/munged.pid" --log-file="$work/munged.log" --seed-file="$work/munge/munged.seed" \
-    >"$work/munged.out" 2>&1 &
-pids+=($!)
-
-# --- Slurm: one node (this machine), every CPU, one default partition.
-host=$(hostname -s)
-cpus=$(nproc)
-cat >"$work/slurm.conf" <<CONF
-ClusterName=driftbench-test
-SlurmctldHost=$host(127.0.0.1)
-SlurmctldPort=$port
-SlurmdPort=$((port + 1))
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$work/munge/munge.socket
-StateSaveLocation=$work/state
-SlurmdSpoolDir=$work/spool
-SlurmctldPidFile=$work/slurmctld.pid
-SlurmdPidFile=$work/slurmd.pid
-SlurmctldLogFile=$work/slurmctld.log
-SlurmdLogFile=$work/slurmd.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-MpiDefault=none
-ReturnToService=2
-MinJobAge=600
-DependencyParameters=kill_invalid_depend
-NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus State=UNKNOWN
-PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
-CONF
+# --- The one-node cluster (munged, slurmctld, slurmd from $work; local-cluster.sh), on every CPU of this machine.
+DRIFTBENCH_SLURM_PORT=$port "$here/local-cluster.sh" up "$work" >/dev/null 2>"$work/cluster.err" ||
+    fail "the one-node cluster did not come up: $(tail -n 2 "$work/cluster.err")"
 export SLURM_CONF=$work/slurm.conf
-for _ in $(seq 50); do [ -S "$work/munge/munge.socket" ] && break; sleep 0.1; done
-[ -S "$work/munge/munge.socket" ] || fail "munged did not start"
-slurmctld -D -c -i -f "$SLURM_CONF" >"$work/slurmctld.out" 2>&1 &
-pids+=($!)
-slurmd -D -f "$SLURM_CONF" >"$work/slurmd.out" 2>&1 &
-pids+=($!)
-for _ in $(seq 120); do
-    [ "$(sinfo -h -o %T 2>/dev/null)" = idle ] && break
-    sleep 0.5
-done
-[ "$(sinfo -h -o %T 2>/dev/null)" = idle ] || fail "the node did not come up idle: $(sinfo 2>&1 | tail -2)"
-say "one-node cluster up: node $host, $cpus CPUs, slurmctld on port $port"
+say "one-node cluster up: node $(hostname -s), $(nproc) CPUs, slurmctld on port $port"
 
 # Waits until no job of the given ids is queued or running (at most $2 seconds).
 wait_gone() {
