@@ -59,7 +59,8 @@ fn figure(recs: &BTreeMap<(String, String), Vec<Value>>, reference: &str) -> Res
             None => return Err(format!("`{reference}`: unknown word `{w}`")),
         }
     }
-    let (key, folder) = if full { (format!("full:{task}"), "results/full/runs") } else { (task.to_string(), "results/runs") };
+    let (key, folder) =
+        if full { (format!("full:{task}"), "results/full/runs") } else { (task.to_string(), "results/runs") };
     let runs = recs
         .get(&(key, solver.to_string()))
         .ok_or_else(|| format!("`{reference}`: no record of {solver} on {task} in {folder}"))?;
@@ -186,39 +187,9 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-#[test]
-fn every_annotated_figure_equals_the_records() {
-    let root = root();
-    let recs = records(&root);
-    assert!(!recs.is_empty(), "no records in results/runs");
-    let mut problems = Vec::new();
-    let mut checked = check_annotations(
-        &recs,
-        "README.md",
-        &std::fs::read_to_string(root.join("README.md")).expect("README"),
-        &mut problems,
-    );
-    let mut docs = vec![root.join("docs")];
-    while let Some(dir) = docs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("docs") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                docs.push(path);
-            } else if path.extension().and_then(|e| e.to_str()) == Some("md") {
-                let name = path.strip_prefix(&root).unwrap_or(&path).display().to_string();
-                checked +=
-                    check_annotations(&recs, &name, &std::fs::read_to_string(&path).expect("doc"), &mut problems);
-            }
-        }
-    }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
-    assert!(checked > 0, "no annotated figure anywhere");
-}
-
-#[test]
-fn no_page_quotes_a_figure_without_its_source() {
-    let root = root();
-    let mut pages = vec![root.join("README.md")];
+/// README.md and every page under docs/: (name relative to the root, text).
+fn pages(root: &Path) -> Vec<(String, String)> {
+    let mut paths = vec![root.join("README.md")];
     let mut dirs = vec![root.join("docs")];
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).expect("docs") {
@@ -226,17 +197,41 @@ fn no_page_quotes_a_figure_without_its_source() {
             if path.is_dir() {
                 dirs.push(path);
             } else if path.extension().and_then(|e| e.to_str()) == Some("md") {
-                pages.push(path);
+                paths.push(path);
             }
         }
     }
-    let mut missing = Vec::new();
-    for page in &pages {
-        let name = page.strip_prefix(&root).unwrap_or(page).display().to_string();
-        let text = std::fs::read_to_string(page).expect("page");
-        missing.extend(unannotated(&text).into_iter().map(|(line, f)| format!("{name}:{line}: {f}")));
+    paths
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).expect("page");
+            (p.strip_prefix(root).unwrap_or(p).display().to_string(), text)
+        })
+        .collect()
+}
+
+#[test]
+fn every_annotated_figure_equals_the_records() {
+    let root = root();
+    let recs = records(&root);
+    assert!(!recs.is_empty(), "no records in results/runs");
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for (name, text) in pages(&root) {
+        checked += check_annotations(&recs, &name, &text, &mut problems);
     }
-    assert!(pages.len() > 5, "README.md and docs/ hold more pages than {pages:?}");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(checked > 0, "no annotated figure anywhere");
+}
+
+#[test]
+fn no_page_quotes_a_figure_without_its_source() {
+    let pages = pages(&root());
+    let mut missing = Vec::new();
+    for (name, text) in &pages {
+        missing.extend(unannotated(text).into_iter().map(|(line, f)| format!("{name}:{line}: {f}")));
+    }
+    assert!(pages.len() > 5, "README.md and docs/ hold more than {} pages", pages.len());
     assert!(
         missing.is_empty(),
         "percentages without <!-- fig TASK SOLVER CELL -->, <!-- fig note: ... --> or a <!-- figs note: ... --> \
