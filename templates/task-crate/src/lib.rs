@@ -1,5 +1,7 @@
 //! One driftbench task kept outside the driftbench repository: the prefix parities of a bit list, a per-position
 //! sequence task that is no permutation. Replace it with yours; `entry` is its registry line.
+pub mod network;
+
 use driftbench::Entry;
 use driftbench_core::bench::DynTask;
 use driftbench_core::{AxisSpec, Cell, Outcome, SeqClassShape, SeqExample, SeqTask, SolveInfo, Task};
@@ -111,9 +113,10 @@ impl SeqTask for PrefixParity {
     }
 }
 
-/// The task's registry line: its learning shape brings the sequence networks.
+/// The task's registry line: its learning shape brings the sequence networks, and `learners` adds this crate's
+/// own network family ([`network`]).
 pub fn entry() -> Box<dyn DynTask> {
-    Entry::new(PrefixParity).seq().build()
+    Entry::new(PrefixParity).seq().learners(vec![Box::new(network::learner())]).build()
 }
 
 #[cfg(test)]
