@@ -28,6 +28,7 @@ up)
     work=$(cd "$work" && pwd)
     chmod 755 "$work"
     chmod 700 "$work/munge"
+    rm -f "$work/munge/munge.key"   # a fresh key each time the folder hosts a cluster
     mungekey -c -k "$work/munge/munge.key" >/dev/null
     setsid munged --foreground --force --socket="$work/munge/munge.socket" --key-file="$work/munge/munge.key" \
         --pid-file="$work/munge/munged.pid" --log-file="$work/munged.log" --seed-file="$work/munge/munged.seed" \
@@ -91,7 +92,7 @@ down)
     tac "$work/pids" | while read -r pid; do
         kill "$pid" 2>/dev/null || continue
         for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+        if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
     done
     rm -f "$work/pids" "$work/slurm.conf"
     echo "local-cluster: stopped" >&2
