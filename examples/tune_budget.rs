@@ -11,7 +11,7 @@ use driftbench_core::{tuning, Cell, Learner, Profile, Task, TrainStats};
 use driftbench_nets::grid_policy::Vin;
 use driftbench_nets::policy::Imitation;
 use driftbench_nets::ppo::Ppo;
-use driftbench_nets::SeqLearner;
+use driftbench_nets::{Net, SeqLearner};
 use driftbench_tasks::{NavigationV2, SortingV2};
 
 #[path = "common/cpu.rs"]
@@ -26,7 +26,7 @@ fn candidates() -> Vec<Candidate> {
     let vin = |name: &str, f: fn(&mut Vin)| -> Candidate {
         let mut v = Vin::default();
         f(&mut v);
-        (format!("vin {name}"), Box::new(move |seed| train(&NavigationV2, &v, seed)))
+        (format!("vin {name}"), Box::new(move |seed| train(&NavigationV2, &Net(v.clone()), seed)))
     };
     out.push(vin("default", |_| {}));
     out.push(vin("one validation per round", |v| v.0.train.eval_every = 1_000_000));
@@ -49,7 +49,7 @@ fn candidates() -> Vec<Candidate> {
     let imitation = |name: &str, f: fn(&mut Imitation)| -> Candidate {
         let mut l = Imitation::default();
         f(&mut l);
-        (format!("imitation {name}"), Box::new(move |seed| train(&NavigationV2, &l, seed)))
+        (format!("imitation {name}"), Box::new(move |seed| train(&NavigationV2, &Net(l.clone()), seed)))
     };
     out.push(imitation("default", |_| {}));
     out.push(imitation("validate every 500", |l| l.0.train.eval_every = 500));
@@ -70,14 +70,14 @@ fn candidates() -> Vec<Candidate> {
     let ppo = |name: &str, f: fn(&mut Ppo)| -> Candidate {
         let mut l = Ppo::default();
         f(&mut l);
-        (format!("ppo {name}"), Box::new(move |seed| train(&NavigationV2, &l, seed)))
+        (format!("ppo {name}"), Box::new(move |seed| train(&NavigationV2, &Net(l.clone()), seed)))
     };
     out.push(ppo("default", |_| {}));
     out.push(ppo("validate every 10 updates", |l| l.0.eval_every = 10));
     let mlp = |name: &str, f: fn(&mut SeqLearner)| -> Candidate {
         let mut l = SeqLearner::mlp();
         f(&mut l);
-        (format!("sorting mlp {name}"), Box::new(move |seed| train(&SortingV2, &l, seed)))
+        (format!("sorting mlp {name}"), Box::new(move |seed| train(&SortingV2, &Net(l.clone()), seed)))
     };
     out.push(mlp("default", |_| {}));
     out.push(mlp("lr 6e-3, 2500 steps", |l| (l.train.lr, l.train.steps) = (6e-3, 2500)));

@@ -10,6 +10,7 @@ use driftbench_core::{tuning, Cell, Learner, Profile, Task};
 use driftbench_nets::grid_policy::Vin;
 use driftbench_nets::policy::Imitation;
 use driftbench_nets::ppo::Ppo;
+use driftbench_nets::Net;
 use driftbench_tasks::Navigation;
 
 #[path = "common/cpu.rs"]
@@ -18,22 +19,22 @@ use cpu::cpu_seconds;
 
 fn candidates() -> Vec<(String, Box<dyn Learner<Navigation>>)> {
     let mut out: Vec<(String, Box<dyn Learner<Navigation>>)> = Vec::new();
-    out.push(("imitation default".into(), Box::new(Imitation::default())));
-    out.push(("vin default".into(), Box::new(Vin::default())));
+    out.push(("imitation default".into(), Box::new(Net(Imitation::default()))));
+    out.push(("vin default".into(), Box::new(Net(Vin::default()))));
     let vin = |f: &dyn Fn(&mut Vin)| {
         let mut v = Vin::default();
         f(&mut v);
-        Box::new(v)
+        Box::new(Net(v))
     };
     out.push(("vin window 5, 1500 steps".into(), vin(&|v| (v.0.window, v.0.train.steps) = (5, 1500))));
     out.push(("vin window 5, 3000 steps".into(), vin(&|v| v.0.window = 5)));
     out.push(("vin window 7, 3000 steps".into(), vin(&|v| v.0.train.steps = 3000)));
     out.push(("vin lr 1e-3".into(), vin(&|v| v.0.train.lr = 1e-3)));
-    out.push(("ppo default".into(), Box::new(Ppo::default())));
+    out.push(("ppo default".into(), Box::new(Net(Ppo::default()))));
     let ppo = |f: &dyn Fn(&mut Ppo)| {
         let mut p = Ppo::default();
         f(&mut p);
-        Box::new(p)
+        Box::new(Net(p))
     };
     out.push(("ppo lr 1e-3, 60 updates".into(), ppo(&|p| (p.0.lr, p.0.updates) = (1e-3, 60))));
     out.push(("ppo lr 3e-3, 60 updates".into(), ppo(&|p| p.0.updates = 60)));

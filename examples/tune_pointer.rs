@@ -8,6 +8,7 @@
 use driftbench_core::SeqTask;
 use driftbench_core::{tuning, Cell, Learner, Profile};
 use driftbench_nets::pointer::{PointerConfig, PointerLearner};
+use driftbench_nets::Net;
 use driftbench_tasks::{Sorting, SortingV2};
 use std::time::Instant;
 
@@ -72,7 +73,7 @@ fn tune<T: SeqTask>(task: &T) {
             learner.train.steps = s;
         }
         let t0 = Instant::now();
-        match Learner::<T>::train(&learner, task, &data, &profile, seed, &|_| {}) {
+        match Learner::<T>::train(&Net(learner), task, &data, &profile, seed, &|_| {}) {
             Ok((_, s)) => println!(
                 "{i:2} {name:52} exact {:.4}  pointer acc {:.4}  best step {:?}  params {}  {:.1}s  curve {:?}",
                 s.val_exact.unwrap_or(0.0),

@@ -11,6 +11,7 @@
 //! (`--search-size`, `--search-programs`: the formula searches' size and program caps instead of the profile's)
 use driftbench_core::{tuning, Cell, Learner, Profile, TrainStats};
 use driftbench_nets::vec::{NearestNeighbour, VecLearner};
+use driftbench_nets::Net;
 use driftbench_search::rocket::{FormulaSearch, VacuumFormula, V2_MAX_PROGRAMS};
 use driftbench_tasks::rocket::{Rocket, RocketTask, RocketV2, Version};
 use std::time::Instant;
@@ -89,9 +90,9 @@ fn learners<V: Version>(args: &Args, v2: bool) -> Vec<Box<dyn Learner<RocketTask
         FormulaSearch { settings: Some(s), max_programs: None, ..l }
     };
     let mut out: Vec<Box<dyn Learner<RocketTask<V>>>> = vec![
-        Box::new(patch(VecLearner::relu())),
-        Box::new(patch(VecLearner::tanh())),
-        Box::new(NearestNeighbour),
+        Box::new(Net(patch(VecLearner::relu()))),
+        Box::new(Net(patch(VecLearner::tanh()))),
+        Box::new(Net(NearestNeighbour)),
         Box::new(search(FormulaSearch::formula())),
         Box::new(search(FormulaSearch::shoot())),
     ];

@@ -8,7 +8,7 @@ use driftbench_core::SeqTask;
 use driftbench_core::{tuning, Cell, Learner, Profile};
 use driftbench_nets::learner::SeqFamily;
 use driftbench_nets::seq::{AttentionKind, MlpConfig, TransformerConfig};
-use driftbench_nets::SeqLearner;
+use driftbench_nets::{Net, SeqLearner};
 use driftbench_tasks::{Sorting, SortingV2};
 use std::time::Instant;
 
@@ -98,7 +98,7 @@ fn tune<T: SeqTask>(task: &T) {
             continue;
         }
         let t0 = Instant::now();
-        match Learner::<T>::train(&learner, task, &data, &profile, seed, &|_| {}) {
+        match Learner::<T>::train(&Net(learner), task, &data, &profile, seed, &|_| {}) {
             Ok((_, s)) => println!(
                 "{i:2} {name:40} val per-position {:.4}  exact {:.4}  best step {:?}  {:.1}s  curve {:?}",
                 s.val_accuracy.unwrap_or(0.0),

@@ -7,6 +7,7 @@
 //! `cargo run --release --example tune_vin -- [--seeds 1,2,3] [candidate-index ...]`
 use driftbench_core::{rng, Cell, Learner, Profile, Solver, Task, TrainData};
 use driftbench_nets::grid_policy::Vin;
+use driftbench_nets::Net;
 use driftbench_tasks::Navigation;
 use std::collections::BTreeMap;
 
@@ -117,7 +118,7 @@ fn main() {
                 max_epochs: None,
             };
             let cpu = cpu_seconds();
-            match learner.train(&task, &data, &profile, seed, &|_| {}) {
+            match Net(learner.clone()).train(&task, &data, &profile, seed, &|_| {}) {
                 Ok((solver, s)) => println!(
                     "{i:2} {name:24} seed {seed} val success {:.3}  agreement {:.3}  deaths {}  {:.1} CPU s  curve {:?}  \
                      val failures {:?}",

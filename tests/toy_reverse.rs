@@ -142,7 +142,7 @@ fn the_self_check_refuses_a_position_dependent_task_declared_position_free() {
 
 #[test]
 fn with_positional_features_the_transformer_learns_to_reverse() {
-    let transformer = driftbench_nets::SeqLearner::transformer();
+    let transformer = driftbench_nets::Net(driftbench_nets::SeqLearner::transformer());
     let blind = val_exact(&transformer, &Reverse { positional: false });
     let seeing = val_exact(&transformer, &Reverse { positional: true });
     assert!(blind < 0.5, "without positions the transformer cannot know where an element goes: {blind}");
@@ -151,7 +151,7 @@ fn with_positional_features_the_transformer_learns_to_reverse() {
 
 #[test]
 fn with_positional_features_the_pointer_network_learns_to_reverse() {
-    let pointer = driftbench_nets::pointer::PointerLearner::pointer();
+    let pointer = driftbench_nets::Net(driftbench_nets::pointer::PointerLearner::pointer());
     let seeing = val_exact(&pointer, &Reverse { positional: true });
     assert!(seeing >= 0.9, "the pointer network follows the positions: {seeing}");
 }
@@ -232,7 +232,7 @@ impl SeqArchitecture for PositionWiseFamily {
 }
 
 /// The toy family as a learner: the one line a registry entry takes (`Entry::learners`).
-fn position_wise() -> SeqLearner {
+fn position_wise() -> driftbench_nets::Net<SeqLearner> {
     let train = TrainConfig { steps: 3000, batch: 64, lr: 1e-2, weight_decay: 0.0, warmup: 0.05, eval_every: 250 };
     SeqLearner::custom("position-wise", PositionWiseFamily { hidden: 64 }, train)
 }
@@ -259,7 +259,7 @@ fn a_network_family_added_from_outside_runs_through_the_registry_and_is_recorded
     assert!(record.training.val_exact.is_some() && !record.training.curve.is_empty(), "validated while training");
     assert!(record.cells.iter().all(|c| c.representability.is_some()), "representability judged on every cell");
     // The config names the family's own hyper-parameters: another width is another learner.
-    let wide = SeqLearner::custom("position-wise", PositionWiseFamily { hidden: 128 }, position_wise().train);
+    let wide = SeqLearner::custom("position-wise", PositionWiseFamily { hidden: 128 }, position_wise().0.train);
     assert_ne!(wide, position_wise());
     assert_eq!(position_wise(), position_wise());
 }

@@ -12,7 +12,7 @@ use driftbench_core::{rng, AttackTask, Cell, Learner, Profile, Task, TrainData};
 use driftbench_nets::policy::Imitation;
 use driftbench_nets::ppo::Ppo;
 use driftbench_nets::vec::VecLearner;
-use driftbench_nets::SeqLearner;
+use driftbench_nets::{Net, SeqLearner};
 use driftbench_tasks::{Navigation, Rocket, Sorting};
 use rand::Rng;
 use std::time::Instant;
@@ -178,17 +178,17 @@ fn main() {
     let only = args.get(3).cloned().unwrap_or_default();
     let keep =
         |task: &str, name: &str| only.is_empty() || only == task || only == name || only == format!("{task}/{name}");
-    let (mlp, transformer) = (SeqLearner::mlp(), SeqLearner::transformer());
+    let (mlp, transformer) = (Net(SeqLearner::mlp()), Net(SeqLearner::transformer()));
     let sorting: Vec<&dyn Learner<Sorting>> = [&Symbolic as &dyn Learner<Sorting>, &transformer, &mlp]
         .into_iter()
         .filter(|l| keep("sorting", l.name()))
         .collect();
     report(&Sorting, &sorting, &profile, seed, seq_attack, Some(probe));
-    let (relu, tanh) = (VecLearner::relu(), VecLearner::tanh());
+    let (relu, tanh) = (Net(VecLearner::relu()), Net(VecLearner::tanh()));
     let rocket: Vec<&dyn Learner<Rocket>> =
         [&Symbolic as &dyn Learner<Rocket>, &relu, &tanh].into_iter().filter(|l| keep("rocket", l.name())).collect();
     report(&Rocket, &rocket, &profile, seed, vec_attack, Some(probe));
-    let (imitation, ppo) = (Imitation::default(), Ppo::default());
+    let (imitation, ppo) = (Net(Imitation::default()), Net(Ppo::default()));
     let navigation: Vec<&dyn Learner<Navigation>> = [&Symbolic as &dyn Learner<Navigation>, &imitation, &ppo]
         .into_iter()
         .filter(|l| keep("navigation", l.name()))

@@ -8,6 +8,7 @@
 use driftbench_core::{Cell, Learner, PolicyTask, Profile, Task};
 use driftbench_nets::policy::Imitation;
 use driftbench_nets::ppo::Ppo;
+use driftbench_nets::Net;
 use driftbench_tasks::Navigation;
 use std::collections::HashSet;
 use std::time::Instant;
@@ -46,8 +47,11 @@ fn main() -> anyhow::Result<()> {
     let mut profile = Profile::quick();
     profile.train_scale = flag("--scale", 1.0);
     let learner: Box<dyn Learner<Navigation>> = match which.as_str() {
-        "ppo" => Box::new(Ppo(serde_json::from_value(patch(serde_json::to_value(&Ppo::default().0)?, &over))?)),
-        _ => Box::new(Imitation(serde_json::from_value(patch(serde_json::to_value(&Imitation::default().0)?, &over))?)),
+        "ppo" => Box::new(Net(Ppo(serde_json::from_value(patch(serde_json::to_value(&Ppo::default().0)?, &over))?))),
+        _ => Box::new(Net(Imitation(serde_json::from_value(patch(
+            serde_json::to_value(&Imitation::default().0)?,
+            &over,
+        ))?))),
     };
     println!("config {}", learner.config(&task, &profile));
     let t0 = Instant::now();

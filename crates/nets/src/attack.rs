@@ -181,6 +181,7 @@ impl<T: VecTask> AttackSurface<T> for VecSolver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::family::Net;
     use crate::learner::SeqLearner;
     use crate::vec::{NearestNeighbour, VecLearner};
     use driftbench_core::attack::{seq_attack, variant_attack, vec_attack, AttackConfig};
@@ -238,7 +239,7 @@ mod tests {
         let t = Sorting;
         let inst = driftbench_tasks::sorting::SortInstance { values: vec![40, 3, 77, 12, 12] };
         for learner in [SeqLearner::mlp(), SeqLearner::transformer()] {
-            check_gradient(&t, trained(&t, &learner).as_ref(), &inst, None, &[1e-4; 5]);
+            check_gradient(&t, trained(&t, &Net(learner.clone())).as_ref(), &inst, None, &[1e-4; 5]);
         }
         let r = Rocket;
         let inst = tests(&r).remove(0);
@@ -249,7 +250,7 @@ mod tests {
             jacobian: vec![0.05, -2.0, 0.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0],
         };
         for learner in [VecLearner::relu(), VecLearner::tanh()] {
-            let net = trained(&r, &learner);
+            let net = trained(&r, &Net(learner.clone()));
             check_gradient(&r, net.as_ref(), &inst, Some(&reference), &[0.05, 0.005, 0.001, 0.001, 0.05]);
         }
     }
@@ -268,7 +269,7 @@ mod tests {
         let t = Sorting;
         let insts = tests(&t);
         for learner in [SeqLearner::mlp(), SeqLearner::transformer()] {
-            let net = trained(&t, &learner);
+            let net = trained(&t, &Net(learner.clone()));
             let stats = seq_attack(&t, net.as_ref(), SolverKind::Network, &insts, 1, &AttackConfig::default())
                 .unwrap()
                 .unwrap();
@@ -283,7 +284,7 @@ mod tests {
 
         let r = Rocket;
         let insts = tests(&r);
-        let net = trained(&r, &VecLearner::relu());
+        let net = trained(&r, &Net(VecLearner::relu()));
         let stats =
             vec_attack(&r, net.as_ref(), SolverKind::Network, &insts, 1, &AttackConfig::default()).unwrap().unwrap();
         check_stats(&stats, 40);
@@ -294,7 +295,7 @@ mod tests {
         assert!(stats.clean_successes == 40 && stats.budgets.iter().all(|b| b.successes == 40), "{stats:?}");
         assert_eq!(stats.median_breaking_budget, None);
         // Nearest neighbour has no gradient: the corners alone, and the method says so.
-        let nn = trained(&r, &NearestNeighbour);
+        let nn = trained(&r, &Net(NearestNeighbour));
         let stats =
             vec_attack(&r, nn.as_ref(), SolverKind::Baseline, &insts, 1, &AttackConfig::default()).unwrap().unwrap();
         check_stats(&stats, 40);
@@ -312,7 +313,7 @@ mod tests {
             .unwrap();
         assert_eq!(stats.clean_successes, 40);
         assert!(stats.budgets.iter().all(|b| b.successes == 40 && b.failures.is_empty()), "{stats:?}");
-        let net = trained(&t, &crate::policy::Imitation::default());
+        let net = trained(&t, &Net(crate::policy::Imitation::default()));
         let stats = variant_attack(&t, net.as_ref(), SolverKind::Network, &insts, 1, &AttackConfig::default())
             .unwrap()
             .unwrap();

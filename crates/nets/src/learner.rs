@@ -1,4 +1,5 @@
 //! Network families as [`Learner`]s of any task whose encoding they fit, and trained networks as [`Solver`]s.
+use crate::family::{Family, Fit, Net, Trained};
 use crate::seq::{
     encode_all, make_batch, predict, set_cross_entropy, AttentionKind, MlpConfig, SeqModel, TransformerConfig,
 };
@@ -6,9 +7,7 @@ use crate::train::{fit_run, Objective, RunId, TrainConfig, ValScore};
 use driftbench_core::solver::{Attempt, Representable};
 use driftbench_core::task::assign_slots;
 use driftbench_core::SeqTask;
-use driftbench_core::{
-    rng, Learner, Profile, Result, SeqClassShape, SeqExample, SolveInfo, Solver, SolverKind, TrainData, TrainStats,
-};
+use driftbench_core::{rng, Learner, Profile, Result, SeqClassShape, SeqExample, SolveInfo, Solver};
 use driftbench_core::{GridTask, PolicyTask, VecTask};
 use serde::{Deserialize, Serialize};
 
@@ -117,8 +116,8 @@ impl SeqLearner {
 
     /// A learner of a family written outside this crate ([`SeqArchitecture`]), named `name` on the command line
     /// and in records, trained by `train`.
-    pub fn custom(name: &'static str, family: impl SeqArchitecture + 'static, train: TrainConfig) -> Self {
-        SeqLearner { name, family: SeqFamily::Custom(CustomFamily(std::sync::Arc::new(family))), train }
+    pub fn custom(name: &'static str, family: impl SeqArchitecture + 'static, train: TrainConfig) -> Net<Self> {
+        Net(SeqLearner { name, family: SeqFamily::Custom(CustomFamily(std::sync::Arc::new(family))), train })
     }
 
     /// Steps under `profile`.
@@ -139,9 +138,10 @@ impl SeqLearner {
 /// The sequence families ([`SeqTask`]): the padded MLP and the transformer, and for a permutation encoding
 /// ([`SeqClassShape::permutation`]) the pointer network and the nearest-list baseline.
 pub fn seq_learners<T: SeqTask>(task: &T) -> Vec<Box<dyn Learner<T>>> {
-    let mut v: Vec<Box<dyn Learner<T>>> = vec![Box::new(SeqLearner::mlp()), Box::new(SeqLearner::transformer())];
+    let mut v: Vec<Box<dyn Learner<T>>> =
+        vec![Box::new(Net(SeqLearner::mlp())), Box::new(Net(SeqLearner::transformer()))];
     if task.seq_shape().permutation {
-        v.push(Box::new(crate::pointer::PointerLearner::pointer()));
+        v.push(Box::new(Net(crate::pointer::PointerLearner::pointer())));
         v.push(Box::new(crate::memorise::NearestList));
     }
     v
@@ -150,20 +150,20 @@ pub fn seq_learners<T: SeqTask>(task: &T) -> Vec<Box<dyn Learner<T>>> {
 /// The vector-regression families ([`VecTask`]): the ReLU and tanh MLPs and the nearest-neighbour baseline.
 pub fn vec_learners<T: VecTask>() -> Vec<Box<dyn Learner<T>>> {
     vec![
-        Box::new(crate::vec::VecLearner::relu()),
-        Box::new(crate::vec::VecLearner::tanh()),
-        Box::new(crate::vec::NearestNeighbour),
+        Box::new(Net(crate::vec::VecLearner::relu())),
+        Box::new(Net(crate::vec::VecLearner::tanh())),
+        Box::new(Net(crate::vec::NearestNeighbour)),
     ]
 }
 
 /// The policy families ([`PolicyTask`]): imitation and PPO.
 pub fn policy_learners<T: PolicyTask>() -> Vec<Box<dyn Learner<T>>> {
-    vec![Box::new(crate::policy::Imitation::default()), Box::new(crate::ppo::Ppo::default())]
+    vec![Box::new(Net(crate::policy::Imitation::default())), Box::new(Net(crate::ppo::Ppo::default()))]
 }
 
 /// The families of a [`GridTask`] (a policy task with whole-world maps): the value-iteration network.
 pub fn grid_learners<T: GridTask>() -> Vec<Box<dyn Learner<T>>> {
-    vec![Box::new(crate::grid_policy::Vin::default())]
+    vec![Box::new(Net(crate::grid_policy::Vin::default()))]
 }
 
 struct SeqObjective<'a, T: SeqTask> {
@@ -214,12 +214,9 @@ impl<T: SeqTask> Objective for SeqObjective<'_, T> {
     }
 }
 
-impl<T: SeqTask> Learner<T> for SeqLearner {
+impl<T: SeqTask> Family<T> for SeqLearner {
     fn name(&self) -> &'static str {
         self.name
-    }
-    fn kind(&self) -> SolverKind {
-        SolverKind::Network
     }
     fn description(&self) -> String {
         match &self.family {
@@ -237,36 +234,26 @@ impl<T: SeqTask> Learner<T> for SeqLearner {
             SeqFamily::Custom(c) => c.0.description(),
         }
     }
-    fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
+    fn config(&self, profile: &Profile) -> serde_json::Value {
         crate::train::recorded_config(self, &self.train, profile)
     }
-    fn train(
-        &self,
-        task: &T,
-        data: &TrainData<T>,
-        profile: &Profile,
-        seed: u64,
-        progress: &dyn Fn(f64),
-    ) -> Result<(Box<dyn Solver<T>>, TrainStats)> {
+    fn fit(&self, Fit { task, data, profile, seed, progress }: Fit<'_, T>) -> crate::Result<Trained<T>> {
         let shape = task.seq_shape();
-        let run = || -> crate::Result<(Box<dyn SeqModel>, TrainStats, Vec<bool>)> {
-            let mut init_rng = rng::stream(seed, task.id(), &format!("init/{}", self.name));
-            let model = self.build(shape, &mut init_rng)?;
-            let obj = SeqObjective {
-                task,
-                model: model.as_ref(),
-                shape,
-                train: encode_all(task, &data.train)?,
-                val: encode_all(task, &data.val)?,
-                val_insts: &data.val,
-            };
-            let run = RunId { learner: self.name, task: task.id(), seed };
-            let mut stats = fit_run(&obj, &self.train, run, (profile, data.max_epochs), progress)?;
-            stats.val_accuracy_name = Some(format!("per-position {} accuracy", task.seq_class_name()));
-            let supervised = supervised_units(&obj.train, shape);
-            Ok((model, stats, supervised))
+        let mut init_rng = rng::stream(seed, task.id(), &format!("init/{}", self.name));
+        let model = self.build(shape, &mut init_rng)?;
+        let obj = SeqObjective {
+            task,
+            model: model.as_ref(),
+            shape,
+            train: encode_all(task, &data.train)?,
+            val: encode_all(task, &data.val)?,
+            val_insts: &data.val,
         };
-        let (model, stats, supervised) = run().map_err(|e| crate::error::training_error(task.id(), self.name, e))?;
+        let run = RunId { learner: self.name, task: task.id(), seed };
+        let mut stats = fit_run(&obj, &self.train, run, (profile, data.max_epochs), progress)?;
+        stats.val_accuracy_name = Some(format!("per-position {} accuracy", task.seq_class_name()));
+        let supervised = supervised_units(&obj.train, shape);
+        drop(obj);
         let per_slot = match &self.family {
             SeqFamily::Mlp(_) => true,
             SeqFamily::Transformer(_) => false,

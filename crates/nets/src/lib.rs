@@ -16,6 +16,7 @@ pub mod alloc;
 pub mod attack;
 pub mod dagger;
 pub mod error;
+pub mod family;
 pub mod grid_policy;
 mod kdtree;
 pub mod kernels;
@@ -23,7 +24,6 @@ pub mod layers;
 pub mod learner;
 mod lockstep;
 pub mod memorise;
-
 pub mod pointer;
 pub mod policy;
 pub mod ppo;
@@ -35,6 +35,7 @@ pub mod vec;
 /// crate builds with).
 pub use candle_core as candle;
 pub use error::{NetError, Result};
+pub use family::{Family, Fit, Net, Trained};
 pub use learner::{
     grid_learners, policy_learners, seq_learners, vec_learners, CustomFamily, SeqArchitecture, SeqFamily, SeqLearner,
 };

@@ -21,6 +21,7 @@
 //! decoder does; no sort is called). The chain's positions become output slots, which the task decodes as it
 //! decodes rank classes.
 use crate::error::{NetError, Result};
+use crate::family::{Family, Fit, Trained};
 use crate::layers::{linear, Linear, Params};
 use crate::seq::{
     encode_all, input_features, make_batch, set_cross_entropy, AttentionKind, Transformer, TransformerConfig,
@@ -30,9 +31,7 @@ use candle_core::{DType, Device, Module, Tensor, D};
 use driftbench_core::solver::{Attempt, Representable};
 use driftbench_core::task::assign_slots;
 use driftbench_core::SeqTask;
-use driftbench_core::{
-    rng, Learner, Profile, SeqClassShape, SeqExample, SolveInfo, Solver, SolverKind, TrainData, TrainStats,
-};
+use driftbench_core::{rng, Profile, SeqClassShape, SeqExample, SolveInfo, Solver};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -296,12 +295,9 @@ fn shape_of<T: SeqTask>(task: &T) -> Result<SeqClassShape> {
     }
 }
 
-impl<T: SeqTask> Learner<T> for PointerLearner {
+impl<T: SeqTask> Family<T> for PointerLearner {
     fn name(&self) -> &'static str {
         self.name
-    }
-    fn kind(&self) -> SolverKind {
-        SolverKind::Network
     }
     fn description(&self) -> String {
         let c = &self.model;
@@ -315,35 +311,24 @@ impl<T: SeqTask> Learner<T> for PointerLearner {
             c.edge_hidden
         )
     }
-    fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
+    fn config(&self, profile: &Profile) -> serde_json::Value {
         crate::train::recorded_config(self, &self.train, profile)
     }
-    fn train(
-        &self,
-        task: &T,
-        data: &TrainData<T>,
-        profile: &Profile,
-        seed: u64,
-        progress: &dyn Fn(f64),
-    ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
-        let run = || -> Result<(PointerNet, SeqClassShape, TrainStats)> {
-            let shape = shape_of(task)?;
-            let mut init_rng = rng::stream(seed, task.id(), &format!("init/{}", self.name));
-            let model = self.model.init(shape, &mut init_rng)?;
-            let obj = PointerObjective {
-                task,
-                model: &model,
-                shape,
-                train: encode_all(task, &data.train)?,
-                val: encode_all(task, &data.val)?,
-                val_insts: &data.val,
-            };
-            let run = RunId { learner: self.name, task: task.id(), seed };
-            let mut stats = fit_run(&obj, &self.train, run, (profile, data.max_epochs), progress)?;
-            stats.val_accuracy_name = Some("predecessor-pointer accuracy".into());
-            Ok((model, shape, stats))
+    fn fit(&self, Fit { task, data, profile, seed, progress }: Fit<'_, T>) -> Result<Trained<T>> {
+        let shape = shape_of(task)?;
+        let mut init_rng = rng::stream(seed, task.id(), &format!("init/{}", self.name));
+        let model = self.model.init(shape, &mut init_rng)?;
+        let obj = PointerObjective {
+            task,
+            model: &model,
+            shape,
+            train: encode_all(task, &data.train)?,
+            val: encode_all(task, &data.val)?,
+            val_insts: &data.val,
         };
-        let (model, shape, stats) = run().map_err(|e| crate::error::training_error(task.id(), self.name, e))?;
+        let run = RunId { learner: self.name, task: task.id(), seed };
+        let mut stats = fit_run(&obj, &self.train, run, (profile, data.max_epochs), progress)?;
+        stats.val_accuracy_name = Some("predecessor-pointer accuracy".into());
         Ok((Box::new(PointerSolver { model, shape, name: self.name }), stats))
     }
 }

@@ -3,15 +3,14 @@
 //! counted. Reinforcement learning lives in [`crate::ppo`]. The imitation policy also reads its own memory of the cells it has
 //! visited in the episode ([`Memory`]).
 use crate::error::{NetError, Result};
+use crate::family::{Family, Fit, Trained};
 use crate::layers::{linear, Linear, Params};
 use crate::lockstep::{BatchActor, GreedySolver};
 use crate::train::{fit, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Module, Tensor, D};
 use driftbench_core::solver::Attempt;
 use driftbench_core::PolicyTask;
-use driftbench_core::{
-    rng, CompetencePoint, Episode, Learner, PolicyShape, Profile, SolveInfo, Solver, SolverKind, TrainData, TrainStats,
-};
+use driftbench_core::{rng, CompetencePoint, Episode, PolicyShape, Profile, SolveInfo, TrainStats};
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -347,12 +346,9 @@ fn demonstrations<T: PolicyTask>(
     Ok((x, y, n))
 }
 
-impl<T: PolicyTask> Learner<T> for Imitation {
+impl<T: PolicyTask> Family<T> for Imitation {
     fn name(&self) -> &'static str {
         "imitation"
-    }
-    fn kind(&self) -> SolverKind {
-        SolverKind::Network
     }
     fn observes(&self, task: &T) -> String {
         format!("{}{}", task.policy_observes(), memory_note(self.0.memory))
@@ -365,93 +361,82 @@ impl<T: PolicyTask> Learner<T> for Imitation {
             memory_note(self.0.memory)
         )
     }
-    fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
+    fn config(&self, profile: &Profile) -> serde_json::Value {
         crate::train::recorded_config(&self.0, &self.0.train, profile)
     }
-    fn train(
-        &self,
-        task: &T,
-        data: &TrainData<T>,
-        profile: &Profile,
-        seed: u64,
-        progress: &dyn Fn(f64),
-    ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
-        let run = || -> Result<(PolicyNet, TrainStats)> {
-            let c = &self.0;
-            let shape = shape_of(task)?;
-            let (mut x, mut y, mut n) = demonstrations(task, &data.train, c.memory)?;
-            let (vx, vy, vn) = demonstrations(task, &data.val, c.memory)?;
-            let dim = shape.observation + Memory::features(c.memory);
-            if n == 0 {
-                return Err(NetError::NoData);
-            }
-            let net = PolicyNet::new(shape, &c.hidden, c.memory, &mut rng::stream(seed, task.id(), "init/imitation"))?;
-            let dev = &Device::Cpu;
-            let (val_x, val_y) = (Tensor::from_vec(vx, (vn, dim), dev)?, Tensor::from_vec(vy, vn, dev)?);
-            let mut batches = rng::stream(seed, task.id(), "batches/imitation");
-            let mut picks = rng::stream(seed, task.id(), "dagger/imitation");
-            let rounds = c.dagger_rounds + 1;
-            // An epoch cap (the training data's, e.g. in sample-efficiency runs) counts the demonstrations' states.
-            let per_round = (driftbench_core::step_budget(profile, c.train.steps, n, c.train.batch, data.max_epochs)
-                / rounds as u64)
-                .max(1);
-            let mut stats = TrainStats::default();
-            let (mut deaths, mut queried, mut rolled) = (0u64, 0u64, 0u64);
-            for round in 0..rounds {
-                if round > 0 {
-                    // DAgger: the states the policy itself reaches, labelled by the expert.
-                    let episodes = crate::dagger::episodes(profile, c.dagger_episodes, data.train.len());
-                    let insts: Vec<T::Instance> =
-                        (0..episodes).map(|_| data.train.choose(&mut picks).expect("not empty").clone()).collect();
-                    let rs = rollouts(task, &net, &insts, c.memory)?;
-                    rolled += rs.len() as u64;
-                    deaths += rs.iter().filter(|r| r.died).count() as u64;
-                    let labelled: Vec<Pairs> = rs
-                        .par_iter()
-                        .zip(&insts)
-                        .map(|(r, inst)| {
-                            task.expert_actions(inst, &r.actions)
-                                .into_iter()
-                                .zip(&r.observations)
-                                .filter_map(|(a, o)| Some((o.clone(), a? as u32)))
-                                .collect()
-                        })
-                        .collect();
-                    x.reserve(pair_floats(&labelled));
-                    for (o, a) in labelled.into_iter().flatten() {
-                        x.extend(o);
-                        y.push(a);
-                        queried += 1;
-                    }
-                    n = y.len();
+    fn fit(&self, Fit { task, data, profile, seed, progress }: Fit<'_, T>) -> Result<Trained<T>> {
+        let c = &self.0;
+        let shape = shape_of(task)?;
+        let (mut x, mut y, mut n) = demonstrations(task, &data.train, c.memory)?;
+        let (vx, vy, vn) = demonstrations(task, &data.val, c.memory)?;
+        let dim = shape.observation + Memory::features(c.memory);
+        if n == 0 {
+            return Err(NetError::NoData);
+        }
+        let net = PolicyNet::new(shape, &c.hidden, c.memory, &mut rng::stream(seed, task.id(), "init/imitation"))?;
+        let dev = &Device::Cpu;
+        let (val_x, val_y) = (Tensor::from_vec(vx, (vn, dim), dev)?, Tensor::from_vec(vy, vn, dev)?);
+        let mut batches = rng::stream(seed, task.id(), "batches/imitation");
+        let mut picks = rng::stream(seed, task.id(), "dagger/imitation");
+        let rounds = c.dagger_rounds + 1;
+        // An epoch cap (the training data's, e.g. in sample-efficiency runs) counts the demonstrations' states.
+        let per_round = (driftbench_core::step_budget(profile, c.train.steps, n, c.train.batch, data.max_epochs)
+            / rounds as u64)
+            .max(1);
+        let mut stats = TrainStats::default();
+        let (mut deaths, mut queried, mut rolled) = (0u64, 0u64, 0u64);
+        for round in 0..rounds {
+            if round > 0 {
+                // DAgger: the states the policy itself reaches, labelled by the expert.
+                let episodes = crate::dagger::episodes(profile, c.dagger_episodes, data.train.len());
+                let insts: Vec<T::Instance> =
+                    (0..episodes).map(|_| data.train.choose(&mut picks).expect("not empty").clone()).collect();
+                let rs = rollouts(task, &net, &insts, c.memory)?;
+                rolled += rs.len() as u64;
+                deaths += rs.iter().filter(|r| r.died).count() as u64;
+                let labelled: Vec<Pairs> = rs
+                    .par_iter()
+                    .zip(&insts)
+                    .map(|(r, inst)| {
+                        task.expert_actions(inst, &r.actions)
+                            .into_iter()
+                            .zip(&r.observations)
+                            .filter_map(|(a, o)| Some((o.clone(), a? as u32)))
+                            .collect()
+                    })
+                    .collect();
+                x.reserve(pair_floats(&labelled));
+                for (o, a) in labelled.into_iter().flatten() {
+                    x.extend(o);
+                    y.push(a);
+                    queried += 1;
                 }
-                let obj = ImitationObjective {
-                    task,
-                    net: &net,
-                    x: &x,
-                    y: &y,
-                    dim,
-                    val_x: val_x.clone(),
-                    val_y: val_y.clone(),
-                    val_insts: &data.val,
-                    memory: c.memory,
-                };
-                let done = round as f64 / rounds as f64;
-                let part = fit(&obj, &c.train, per_round, &mut batches, &|f| progress(done + f / rounds as f64))?;
-                append_round(&mut stats, part, deaths, rolled);
+                n = y.len();
             }
-            // `fit` keeps the best parameters of the last round only; that round trains on the most data.
-            stats.examples = n as u64;
-            stats.examples_seen = stats.steps * c.train.batch as u64;
-            stats.deaths = deaths;
-            stats.trials = rolled;
-            stats.extra.insert("dagger_expert_queries".into(), queried as f64);
-            stats.val_accuracy_name = Some("agreement with the expert's actions".into());
-            stats.extra.insert("demonstrations".into(), data.train.len() as f64);
-            stats.extra.insert("parameters".into(), net.params.count() as f64);
-            Ok((net, stats))
-        };
-        let (net, stats) = run().map_err(|e| crate::error::training_error(task.id(), "imitation", e))?;
+            let obj = ImitationObjective {
+                task,
+                net: &net,
+                x: &x,
+                y: &y,
+                dim,
+                val_x: val_x.clone(),
+                val_y: val_y.clone(),
+                val_insts: &data.val,
+                memory: c.memory,
+            };
+            let done = round as f64 / rounds as f64;
+            let part = fit(&obj, &c.train, per_round, &mut batches, &|f| progress(done + f / rounds as f64))?;
+            append_round(&mut stats, part, deaths, rolled);
+        }
+        // `fit` keeps the best parameters of the last round only; that round trains on the most data.
+        stats.examples = n as u64;
+        stats.examples_seen = stats.steps * c.train.batch as u64;
+        stats.deaths = deaths;
+        stats.trials = rolled;
+        stats.extra.insert("dagger_expert_queries".into(), queried as f64);
+        stats.val_accuracy_name = Some("agreement with the expert's actions".into());
+        stats.extra.insert("demonstrations".into(), data.train.len() as f64);
+        stats.extra.insert("parameters".into(), net.params.count() as f64);
         let policy = TrainedMlp { net, memory: self.0.memory };
         Ok((Box::new(GreedySolver { policy, name: "imitation", needs_grid: false }), stats))
     }

@@ -11,6 +11,7 @@
 //! policy is validated on held-out level-0 instances; the best validated parameters are kept, and each
 //! validation is a point of the learning curve and of the deaths-to-competence curve.
 use crate::error::{NetError, Result};
+use crate::family::{Family, Fit, Trained};
 use crate::layers::{linear, Linear, Params};
 use crate::lockstep::BatchActor;
 use crate::policy::{observe_all, Memory};
@@ -20,7 +21,7 @@ use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Module, Tensor, Var, D};
 use candle_nn::{Optimizer, ParamsAdamW};
 use driftbench_core::PolicyTask;
-use driftbench_core::{rng, Learner, PolicyShape, Profile, Solver, SolverKind, TrainData, TrainStats};
+use driftbench_core::{rng, PolicyShape, Profile, TrainStats};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -301,12 +302,9 @@ fn evaluate<T: PolicyTask>(task: &T, net: &ActorCritic, insts: &[T::Instance]) -
     crate::lockstep::success_rate(task, &PpoActor(net), insts)
 }
 
-impl<T: PolicyTask> Learner<T> for Ppo {
+impl<T: PolicyTask> Family<T> for Ppo {
     fn name(&self) -> &'static str {
         "ppo"
-    }
-    fn kind(&self) -> SolverKind {
-        SolverKind::Network
     }
     /// Its sample efficiency is its learning curve (validation success against episodes and deaths, in every
     /// record); retraining it on fewer start states would measure nothing new.
@@ -328,134 +326,116 @@ impl<T: PolicyTask> Learner<T> for Ppo {
             crate::policy::memory_note(self.0.memory)
         )
     }
-    fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
+    fn config(&self, profile: &Profile) -> serde_json::Value {
         let mut v = serde_json::to_value(&self.0).expect("config serialises");
         v["updates"] = profile.scale_episodes(self.0.updates).into();
         v
     }
-    fn train(
-        &self,
-        task: &T,
-        data: &TrainData<T>,
-        profile: &Profile,
-        seed: u64,
-        progress: &dyn Fn(f64),
-    ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
-        let run = || -> Result<(ActorCritic, TrainStats)> {
-            let c = &self.0;
-            let shape = crate::policy::shape_of(task)?;
-            if data.train.is_empty() {
-                return Err(NetError::NoData);
+    fn fit(&self, Fit { task, data, profile, seed, progress }: Fit<'_, T>) -> Result<Trained<T>> {
+        let c = &self.0;
+        let shape = crate::policy::shape_of(task)?;
+        if data.train.is_empty() {
+            return Err(NetError::NoData);
+        }
+        let net =
+            ActorCritic::new(shape, &c.hidden, c.head_scale, c.memory, &mut rng::stream(seed, task.id(), "init/ppo"))?;
+        let mut opt =
+            AdamW::new(net.params.vars().to_vec(), ParamsAdamW { lr: c.lr, weight_decay: 0.0, ..Default::default() })?;
+        let schedule =
+            TrainConfig { steps: 0, batch: 0, lr: c.lr, weight_decay: 0.0, warmup: 0.05, eval_every: c.eval_every };
+        let updates = profile.scale_episodes(c.updates);
+        let mut episodes_rng = rng::stream(seed, task.id(), "episodes/ppo");
+        let mut batches = rng::stream(seed, task.id(), "batches/ppo");
+        let mut stats = TrainStats::default();
+        let mut best: Option<(f64, u64, Vec<Tensor>)> = None;
+        let mut window = (0.0f64, 0usize, 0u64);
+        let mut steps = 0u64;
+        let mut diag = Diagnostics::default();
+        let dev = &Device::Cpu;
+        for u in 0..updates {
+            let batch: Vec<T::Instance> = (0..c.episodes_per_update)
+                .map(|_| data.train.choose(&mut episodes_rng).expect("not empty").clone())
+                .collect();
+            let rs = rollouts(task, &net, &batch, &mut episodes_rng)?;
+            stats.trials += rs.len() as u64;
+            stats.deaths += rs.iter().filter(|x| x.died).count() as u64;
+            let (mut obs, mut acts, mut old, mut adv, mut targets) =
+                (Vec::new(), Vec::new(), Vec::<f32>::new(), Vec::new(), Vec::new());
+            for e in &rs {
+                let (a, t) = gae(&e.rewards, &e.values, c.gamma, c.lambda);
+                window.0 += e.rewards.iter().sum::<f32>() as f64;
+                window.1 += 1;
+                window.2 += u64::from(e.reached);
+                adv.extend(a);
+                targets.extend(t);
+                old.extend(&e.log_probs);
+                acts.extend(e.actions.iter().map(|&a| a as u32));
+                obs.extend(e.observations.iter().flatten().copied());
             }
-            let net = ActorCritic::new(
-                shape,
-                &c.hidden,
-                c.head_scale,
-                c.memory,
-                &mut rng::stream(seed, task.id(), "init/ppo"),
-            )?;
-            let mut opt = AdamW::new(
-                net.params.vars().to_vec(),
-                ParamsAdamW { lr: c.lr, weight_decay: 0.0, ..Default::default() },
-            )?;
-            let schedule =
-                TrainConfig { steps: 0, batch: 0, lr: c.lr, weight_decay: 0.0, warmup: 0.05, eval_every: c.eval_every };
-            let updates = profile.scale_episodes(c.updates);
-            let mut episodes_rng = rng::stream(seed, task.id(), "episodes/ppo");
-            let mut batches = rng::stream(seed, task.id(), "batches/ppo");
-            let mut stats = TrainStats::default();
-            let mut best: Option<(f64, u64, Vec<Tensor>)> = None;
-            let mut window = (0.0f64, 0usize, 0u64);
-            let mut steps = 0u64;
-            let mut diag = Diagnostics::default();
-            let dev = &Device::Cpu;
-            for u in 0..updates {
-                let batch: Vec<T::Instance> = (0..c.episodes_per_update)
-                    .map(|_| data.train.choose(&mut episodes_rng).expect("not empty").clone())
-                    .collect();
-                let rs = rollouts(task, &net, &batch, &mut episodes_rng)?;
-                stats.trials += rs.len() as u64;
-                stats.deaths += rs.iter().filter(|x| x.died).count() as u64;
-                let (mut obs, mut acts, mut old, mut adv, mut targets) =
-                    (Vec::new(), Vec::new(), Vec::<f32>::new(), Vec::new(), Vec::new());
-                for e in &rs {
-                    let (a, t) = gae(&e.rewards, &e.values, c.gamma, c.lambda);
-                    window.0 += e.rewards.iter().sum::<f32>() as f64;
-                    window.1 += 1;
-                    window.2 += u64::from(e.reached);
-                    adv.extend(a);
-                    targets.extend(t);
-                    old.extend(&e.log_probs);
-                    acts.extend(e.actions.iter().map(|&a| a as u32));
-                    obs.extend(e.observations.iter().flatten().copied());
-                }
-                let n = adv.len();
-                let mean = adv.iter().sum::<f32>() / n as f32;
-                let std = (adv.iter().map(|g| (g - mean).powi(2)).sum::<f32>() / n as f32).sqrt().max(1e-6);
-                let adv: Vec<f32> = adv.iter().map(|g| (g - mean) / std).collect();
-                let x = Tensor::from_vec(obs, (n, net.observation), dev)?;
-                let a = Tensor::from_vec(acts, (n, 1), dev)?;
-                let old = Tensor::from_vec(old, n, dev)?;
-                let adv = Tensor::from_vec(adv, n, dev)?;
-                let targets = Tensor::from_vec(targets, n, dev)?;
-                opt.set_learning_rate(schedule.lr_at(u, updates));
-                let mut order: Vec<u32> = (0..n as u32).collect();
-                for _ in 0..c.epochs {
-                    order.shuffle(&mut batches);
-                    for mb in order.chunks(c.minibatch.max(1)) {
-                        let idx = Tensor::from_slice(mb, mb.len(), dev)?;
-                        let xb = x.index_select(&idx, 0)?;
-                        let logp = candle_nn::ops::log_softmax(&net.policy.forward(&xb)?, D::Minus1)?;
-                        let chosen = logp.gather(&a.index_select(&idx, 0)?, 1)?.squeeze(1)?;
-                        let ratio = (chosen - old.index_select(&idx, 0)?)?.exp()?;
-                        let advb = adv.index_select(&idx, 0)?;
-                        let clipped = ratio.clamp(1.0 - c.clip, 1.0 + c.clip)?;
-                        let surrogate = (&ratio * &advb)?.minimum(&(clipped * &advb)?)?.mean_all()?;
-                        let v = net.value.forward(&xb)?.squeeze(1)?;
-                        let value_loss = (v - targets.index_select(&idx, 0)?)?.sqr()?.mean_all()?;
-                        let entropy = (logp.exp()? * &logp)?.sum(D::Minus1)?.mean_all()?.neg()?;
-                        let clipped_frac =
-                            ((&ratio - 1.0)?.abs()?.gt(c.clip)?.to_dtype(DType::F32)?.mean_all()?.to_scalar::<f32>()?)
-                                as f64;
-                        // http://joschu.net/blog/kl-approx.html: (r − 1) − log r.
-                        let kl = ((&ratio - 1.0)? - ratio.log()?)?.mean_all()?.to_scalar::<f32>()? as f64;
-                        let (vl, ent) = (value_loss.to_scalar::<f32>()? as f64, entropy.to_scalar::<f32>()? as f64);
-                        let loss = ((surrogate.neg()? + (value_loss * c.value_coef)?)? - (entropy * c.entropy)?)?;
-                        let value = loss.to_scalar::<f32>()?;
-                        if !value.is_finite() {
-                            return Err(NetError::Diverged { step: steps, loss: value });
-                        }
-                        let mut grads = loss.backward()?;
-                        if c.max_grad_norm > 0.0 {
-                            clip_grad_norm(&mut grads, net.params.vars(), c.max_grad_norm)?;
-                        }
-                        opt.step(&grads)?;
-                        diag.add(clipped_frac, kl, vl, ent);
-                        steps += 1;
+            let n = adv.len();
+            let mean = adv.iter().sum::<f32>() / n as f32;
+            let std = (adv.iter().map(|g| (g - mean).powi(2)).sum::<f32>() / n as f32).sqrt().max(1e-6);
+            let adv: Vec<f32> = adv.iter().map(|g| (g - mean) / std).collect();
+            let x = Tensor::from_vec(obs, (n, net.observation), dev)?;
+            let a = Tensor::from_vec(acts, (n, 1), dev)?;
+            let old = Tensor::from_vec(old, n, dev)?;
+            let adv = Tensor::from_vec(adv, n, dev)?;
+            let targets = Tensor::from_vec(targets, n, dev)?;
+            opt.set_learning_rate(schedule.lr_at(u, updates));
+            let mut order: Vec<u32> = (0..n as u32).collect();
+            for _ in 0..c.epochs {
+                order.shuffle(&mut batches);
+                for mb in order.chunks(c.minibatch.max(1)) {
+                    let idx = Tensor::from_slice(mb, mb.len(), dev)?;
+                    let xb = x.index_select(&idx, 0)?;
+                    let logp = candle_nn::ops::log_softmax(&net.policy.forward(&xb)?, D::Minus1)?;
+                    let chosen = logp.gather(&a.index_select(&idx, 0)?, 1)?.squeeze(1)?;
+                    let ratio = (chosen - old.index_select(&idx, 0)?)?.exp()?;
+                    let advb = adv.index_select(&idx, 0)?;
+                    let clipped = ratio.clamp(1.0 - c.clip, 1.0 + c.clip)?;
+                    let surrogate = (&ratio * &advb)?.minimum(&(clipped * &advb)?)?.mean_all()?;
+                    let v = net.value.forward(&xb)?.squeeze(1)?;
+                    let value_loss = (v - targets.index_select(&idx, 0)?)?.sqr()?.mean_all()?;
+                    let entropy = (logp.exp()? * &logp)?.sum(D::Minus1)?.mean_all()?.neg()?;
+                    let clipped_frac =
+                        ((&ratio - 1.0)?.abs()?.gt(c.clip)?.to_dtype(DType::F32)?.mean_all()?.to_scalar::<f32>()?)
+                            as f64;
+                    // http://joschu.net/blog/kl-approx.html: (r − 1) − log r.
+                    let kl = ((&ratio - 1.0)? - ratio.log()?)?.mean_all()?.to_scalar::<f32>()? as f64;
+                    let (vl, ent) = (value_loss.to_scalar::<f32>()? as f64, entropy.to_scalar::<f32>()? as f64);
+                    let loss = ((surrogate.neg()? + (value_loss * c.value_coef)?)? - (entropy * c.entropy)?)?;
+                    let value = loss.to_scalar::<f32>()?;
+                    if !value.is_finite() {
+                        return Err(NetError::Diverged { step: steps, loss: value });
                     }
-                }
-                let done = u + 1;
-                if done.is_multiple_of(c.eval_every.max(1)) || done == updates {
-                    diag.record(&mut stats, done);
-                    let val = evaluate(task, &net, &data.val)?;
-                    crate::policy::record_validation(&mut stats, done, std::mem::take(&mut window), val);
-                    if best.as_ref().is_none_or(|b| val > b.0) {
-                        best = Some((val, done, net.params.snapshot()?));
+                    let mut grads = loss.backward()?;
+                    if c.max_grad_norm > 0.0 {
+                        clip_grad_norm(&mut grads, net.params.vars(), c.max_grad_norm)?;
                     }
-                    progress(done as f64 / updates as f64);
+                    opt.step(&grads)?;
+                    diag.add(clipped_frac, kl, vl, ent);
+                    steps += 1;
                 }
             }
-            let (val, at, saved) = best.expect("validated at least once");
-            net.params.restore(&saved)?;
-            stats.steps = steps;
-            stats.examples = data.train.len() as u64;
-            stats.val_exact = Some(val);
-            stats.best_step = Some(at);
-            stats.extra.insert("updates".into(), updates as f64);
-            stats.extra.insert("parameters".into(), net.params.count() as f64);
-            Ok((net, stats))
-        };
-        let (net, stats) = run().map_err(|e| crate::error::training_error(task.id(), "ppo", e))?;
+            let done = u + 1;
+            if done.is_multiple_of(c.eval_every.max(1)) || done == updates {
+                diag.record(&mut stats, done);
+                let val = evaluate(task, &net, &data.val)?;
+                crate::policy::record_validation(&mut stats, done, std::mem::take(&mut window), val);
+                if best.as_ref().is_none_or(|b| val > b.0) {
+                    best = Some((val, done, net.params.snapshot()?));
+                }
+                progress(done as f64 / updates as f64);
+            }
+        }
+        let (val, at, saved) = best.expect("validated at least once");
+        net.params.restore(&saved)?;
+        stats.steps = steps;
+        stats.examples = data.train.len() as u64;
+        stats.val_exact = Some(val);
+        stats.best_step = Some(at);
+        stats.extra.insert("updates".into(), updates as f64);
+        stats.extra.insert("parameters".into(), net.params.count() as f64);
         Ok((Box::new(crate::lockstep::GreedySolver { policy: net, name: "ppo", needs_grid: false }), stats))
     }
 }

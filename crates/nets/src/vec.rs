@@ -1,15 +1,14 @@
 //! Vector regression ([`driftbench_core::Encoding::VecRegression`]): MLP families with input and output
 //! standardisation, and the nearest-neighbour memorisation baseline.
 use crate::error::{NetError, Result};
+use crate::family::{Family, Fit, Trained};
 use crate::kdtree::KdTree;
 use crate::layers::{linear, Linear, Params};
 use crate::train::{fit_run, gather_rows, Objective, RunId, TrainConfig, ValScore};
 use candle_core::{Device, Module, Tensor};
 use driftbench_core::solver::Attempt;
 use driftbench_core::VecTask;
-use driftbench_core::{
-    rng, Learner, Profile, SolveInfo, Solver, SolverKind, TrainData, TrainStats, VecExample, VecShape,
-};
+use driftbench_core::{rng, Profile, SolveInfo, Solver, SolverKind, TrainData, TrainStats, VecExample, VecShape};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -391,74 +390,59 @@ fn draw_sets<T: VecTask>(task: &T, data: &TrainData<T>, seed: u64) -> Arc<Sets> 
     .clone()
 }
 
-impl<T: VecTask> Learner<T> for VecLearner {
+impl<T: VecTask> Family<T> for VecLearner {
     fn name(&self) -> &'static str {
         self.name
-    }
-    fn kind(&self) -> SolverKind {
-        SolverKind::Network
     }
     fn description(&self) -> String {
         format!("{:?} MLP, hidden {:?}", self.model.activation, self.model.hidden)
     }
     fn describe(&self, task: &T) -> String {
-        format!("{}, trained on {}", <Self as Learner<T>>::description(self), task.vec_example_names().1)
+        format!("{}, trained on {}", <Self as Family<T>>::description(self), task.vec_example_names().1)
     }
     fn observes(&self, task: &T) -> String {
         observes_vec(task)
     }
-    fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
+    fn config(&self, profile: &Profile) -> serde_json::Value {
         crate::train::recorded_config(self, &self.train, profile)
     }
-    fn train(
-        &self,
-        task: &T,
-        data: &TrainData<T>,
-        profile: &Profile,
-        seed: u64,
-        progress: &dyn Fn(f64),
-    ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
-        let run = || -> Result<(VecMlp, TargetRange, TrainStats)> {
-            let shape = shape_of(task)?;
-            let sets = draw_sets(task, data, seed);
-            let (train, trials, val) = (&sets.0, sets.1, &sets.2);
-            check_examples(shape, train)?;
-            check_examples(shape, val)?;
-            let xs: Vec<&[f32]> = train.iter().map(|e| e.input.as_slice()).collect();
-            let ys: Vec<&[f32]> = train.iter().map(|e| e.target.as_slice()).collect();
-            let (x_std, y_std) = (Standardiser::fit(&xs), Standardiser::fit(&ys));
-            let targets = TargetRange::of(&ys);
-            let mut init = rng::stream(seed, task.id(), &format!("init/{}", self.name));
-            let mut params = Params::default();
-            let mut dims = vec![shape.inputs];
-            dims.extend(&self.model.hidden);
-            dims.push(shape.outputs);
-            let layers =
-                dims.windows(2).map(|w| linear(w[0], w[1], &mut params, &mut init)).collect::<Result<Vec<_>>>()?;
-            let model = VecMlp { layers, activation: self.model.activation, params, x_std, y_std };
-            let vx: Vec<&[f32]> = val.iter().map(|e| e.input.as_slice()).collect();
-            let vy: Vec<&[f32]> = val.iter().map(|e| e.target.as_slice()).collect();
-            let obj = VecObjective {
-                task,
-                model: &model,
-                x: standardised_tensor(&xs, &model.x_std)?,
-                y: standardised_tensor(&ys, &model.y_std)?,
-                val_x: standardised_tensor(&vx, &model.x_std)?,
-                val_y: standardised_tensor(&vy, &model.y_std)?,
-                val_inputs: inputs_of(task, &data.val)?,
-                val_insts: &data.val,
-            };
-            let run = RunId { learner: self.name, task: task.id(), seed };
-            let mut stats = fit_run(&obj, &self.train, run, (profile, data.max_epochs), progress)?;
-            stats.trials = trials;
-            // Only a task with a strict criterion has a strict validation figure to name.
-            stats.val_accuracy_name = strict_name(task);
-            if stats.val_accuracy_name.is_none() {
-                stats.val_accuracy = None;
-            }
-            Ok((model, targets, stats))
+    fn fit(&self, Fit { task, data, profile, seed, progress }: Fit<'_, T>) -> Result<Trained<T>> {
+        let shape = shape_of(task)?;
+        let sets = draw_sets(task, data, seed);
+        let (train, trials, val) = (&sets.0, sets.1, &sets.2);
+        check_examples(shape, train)?;
+        check_examples(shape, val)?;
+        let xs: Vec<&[f32]> = train.iter().map(|e| e.input.as_slice()).collect();
+        let ys: Vec<&[f32]> = train.iter().map(|e| e.target.as_slice()).collect();
+        let (x_std, y_std) = (Standardiser::fit(&xs), Standardiser::fit(&ys));
+        let targets = TargetRange::of(&ys);
+        let mut init = rng::stream(seed, task.id(), &format!("init/{}", self.name));
+        let mut params = Params::default();
+        let mut dims = vec![shape.inputs];
+        dims.extend(&self.model.hidden);
+        dims.push(shape.outputs);
+        let layers = dims.windows(2).map(|w| linear(w[0], w[1], &mut params, &mut init)).collect::<Result<Vec<_>>>()?;
+        let model = VecMlp { layers, activation: self.model.activation, params, x_std, y_std };
+        let vx: Vec<&[f32]> = val.iter().map(|e| e.input.as_slice()).collect();
+        let vy: Vec<&[f32]> = val.iter().map(|e| e.target.as_slice()).collect();
+        let obj = VecObjective {
+            task,
+            model: &model,
+            x: standardised_tensor(&xs, &model.x_std)?,
+            y: standardised_tensor(&ys, &model.y_std)?,
+            val_x: standardised_tensor(&vx, &model.x_std)?,
+            val_y: standardised_tensor(&vy, &model.y_std)?,
+            val_inputs: inputs_of(task, &data.val)?,
+            val_insts: &data.val,
         };
-        let (model, targets, stats) = run().map_err(|e| crate::error::training_error(task.id(), self.name, e))?;
+        let run = RunId { learner: self.name, task: task.id(), seed };
+        let mut stats = fit_run(&obj, &self.train, run, (profile, data.max_epochs), progress)?;
+        stats.trials = trials;
+        // Only a task with a strict criterion has a strict validation figure to name.
+        stats.val_accuracy_name = strict_name(task);
+        if stats.val_accuracy_name.is_none() {
+            stats.val_accuracy = None;
+        }
         Ok((Box::new(VecSolver { model, name: self.name, targets }), stats))
     }
 }
@@ -554,7 +538,7 @@ impl<T: VecTask> Solver<T> for NearestSolver {
     }
 }
 
-impl<T: VecTask> Learner<T> for NearestNeighbour {
+impl<T: VecTask> Family<T> for NearestNeighbour {
     fn name(&self) -> &'static str {
         "nearest-neighbour"
     }
@@ -570,47 +554,36 @@ impl<T: VecTask> Learner<T> for NearestNeighbour {
     fn observes(&self, task: &T) -> String {
         observes_vec(task)
     }
-    fn config(&self, _task: &T, _profile: &Profile) -> serde_json::Value {
+    fn config(&self, _profile: &Profile) -> serde_json::Value {
         serde_json::json!({ "metric": "euclidean on standardised inputs", "k": 1 })
     }
-    fn train(
-        &self,
-        task: &T,
-        data: &TrainData<T>,
-        _profile: &Profile,
-        seed: u64,
-        progress: &dyn Fn(f64),
-    ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
-        let run = || -> Result<(NearestSolver, TrainStats)> {
-            let shape = shape_of(task)?;
-            let sets = draw_sets(task, data, seed);
-            let (train, trials) = (&sets.0, sets.1);
-            check_examples(shape, train)?;
-            let xs: Vec<&[f32]> = train.iter().map(|e| e.input.as_slice()).collect();
-            let x_std = Standardiser::fit(&xs);
-            let inputs: Vec<f32> = xs.iter().flat_map(|r| x_std.apply(r)).collect();
-            let ys: Vec<&[f32]> = train.iter().map(|e| e.target.as_slice()).collect();
-            let solver = NearestSolver {
-                range: TargetRange::of(&ys),
-                x_std,
-                tree: KdTree::new(inputs, shape.inputs),
-                targets: train.iter().map(|e| e.target.clone()).collect(),
-            };
-            let val_inputs = inputs_of(task, &data.val)?;
-            let outputs: Vec<Vec<f32>> = val_inputs.par_iter().map(|x| solver.nearest(x).to_vec()).collect();
-            let (ok, strict) = success_rates(task, &data.val, &outputs);
-            progress(1.0);
-            let stats = TrainStats {
-                examples: train.len() as u64,
-                trials,
-                val_accuracy: strict_name(task).map(|_| strict),
-                val_accuracy_name: strict_name(task),
-                val_exact: Some(ok),
-                ..Default::default()
-            };
-            Ok((solver, stats))
+    fn fit(&self, Fit { task, data, seed, progress, .. }: Fit<'_, T>) -> Result<Trained<T>> {
+        let shape = shape_of(task)?;
+        let sets = draw_sets(task, data, seed);
+        let (train, trials) = (&sets.0, sets.1);
+        check_examples(shape, train)?;
+        let xs: Vec<&[f32]> = train.iter().map(|e| e.input.as_slice()).collect();
+        let x_std = Standardiser::fit(&xs);
+        let inputs: Vec<f32> = xs.iter().flat_map(|r| x_std.apply(r)).collect();
+        let ys: Vec<&[f32]> = train.iter().map(|e| e.target.as_slice()).collect();
+        let solver = NearestSolver {
+            range: TargetRange::of(&ys),
+            x_std,
+            tree: KdTree::new(inputs, shape.inputs),
+            targets: train.iter().map(|e| e.target.clone()).collect(),
         };
-        let (solver, stats) = run().map_err(|e| crate::error::training_error(task.id(), "nearest-neighbour", e))?;
+        let val_inputs = inputs_of(task, &data.val)?;
+        let outputs: Vec<Vec<f32>> = val_inputs.par_iter().map(|x| solver.nearest(x).to_vec()).collect();
+        let (ok, strict) = success_rates(task, &data.val, &outputs);
+        progress(1.0);
+        let stats = TrainStats {
+            examples: train.len() as u64,
+            trials,
+            val_accuracy: strict_name(task).map(|_| strict),
+            val_accuracy_name: strict_name(task),
+            val_exact: Some(ok),
+            ..Default::default()
+        };
         Ok((Box::new(solver), stats))
     }
 }
@@ -618,6 +591,8 @@ impl<T: VecTask> Learner<T> for NearestNeighbour {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::family::Net;
+    use driftbench_core::Learner;
 
     #[test]
     fn standardiser_round_trips_and_keeps_constant_features_finite() {
@@ -654,7 +629,8 @@ mod tests {
         let middle =
             RocketInstance { distance: 550.0, flight_time: 11.7, gravity: 9.81, air_density: 1.2, altitude: 25.0 };
         let far = RocketInstance { distance: 5000.0, flight_time: 21.2, ..middle.clone() };
-        let learners: [Box<dyn Learner<RocketV2>>; 2] = [Box::new(VecLearner::relu()), Box::new(NearestNeighbour)];
+        let learners: [Box<dyn Learner<RocketV2>>; 2] =
+            [Box::new(Net(VecLearner::relu())), Box::new(Net(NearestNeighbour))];
         for learner in learners {
             let (solver, _) = learner.train(&task, &data, &Profile::tiny(), 3, &|_| {}).unwrap();
             let near = solver.representable(&task, &middle).unwrap();

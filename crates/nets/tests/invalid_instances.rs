@@ -3,7 +3,7 @@
 use driftbench_core::{rng, Cell, Learner, Profile, Task, TrainData};
 use driftbench_nets::policy::Imitation;
 use driftbench_nets::ppo::Ppo;
-use driftbench_nets::SeqLearner;
+use driftbench_nets::{Net, SeqLearner};
 use driftbench_tasks::navigation::NavInstance;
 use driftbench_tasks::sorting::SortInstance;
 use driftbench_tasks::{Navigation, Sorting};
@@ -30,7 +30,8 @@ fn policies_give_rejected_instances_no_answer_and_answer_the_rest() {
         assert!(t.validate(r).is_err());
     }
     let batch = [valid.clone(), rejected[0].clone(), rejected[1].clone(), d.val[1].clone(), rejected[2].clone()];
-    let learners: [Box<dyn Learner<Navigation>>; 2] = [Box::new(Imitation::default()), Box::new(Ppo::default())];
+    let learners: [Box<dyn Learner<Navigation>>; 2] =
+        [Box::new(Net(Imitation::default())), Box::new(Net(Ppo::default()))];
     for l in learners {
         let (solver, _) = l.train(&t, &d, &Profile::tiny(), 1, &|_| {}).unwrap();
         let attempts = solver.solve_batch(&t, &batch).unwrap_or_else(|e| panic!("{}: {e}", l.name()));
@@ -47,10 +48,10 @@ fn sequence_networks_give_lists_they_cannot_read_no_answer() {
     let d = data(&t, 64);
     let long = SortInstance { values: (0..64).rev().collect() };
     let batch = [d.val[0].clone(), long, SortInstance { values: vec![] }, d.val[1].clone()];
-    for l in [SeqLearner::mlp(), SeqLearner::transformer()] {
+    for l in [Net(SeqLearner::mlp()), Net(SeqLearner::transformer())] {
         let (solver, _) = Learner::<Sorting>::train(&l, &t, &d, &Profile::tiny(), 1, &|_| {}).unwrap();
-        let attempts = solver.solve_batch(&t, &batch).unwrap_or_else(|e| panic!("{}: {e}", l.name));
+        let attempts = solver.solve_batch(&t, &batch).unwrap_or_else(|e| panic!("{}: {e}", l.0.name));
         let answered: Vec<bool> = attempts.iter().map(|a| a.answer.is_some()).collect();
-        assert_eq!(answered, [true, false, false, true], "{}", l.name);
+        assert_eq!(answered, [true, false, false, true], "{}", l.0.name);
     }
 }

@@ -8,7 +8,7 @@ use driftbench_nets::candle::{Module, Tensor};
 use driftbench_nets::layers::{linear, Linear, Params};
 use driftbench_nets::seq::{input_features, SeqModel};
 use driftbench_nets::train::TrainConfig;
-use driftbench_nets::{SeqArchitecture, SeqLearner};
+use driftbench_nets::{Net, SeqArchitecture, SeqLearner};
 use rand_chacha::ChaCha8Rng;
 
 /// The model: a position-wise MLP over (features, running sum of the first feature).
@@ -77,7 +77,7 @@ impl SeqArchitecture for RunningSumFamily {
 /// 6,000 steps at hidden 64, lr 3e-3: 0.938 / 0.894; hidden 64, lr 3e-2: 0.908 / 0.994; hidden 128, lr 1e-3:
 /// 0.908 / 0.850; **hidden 128, lr 3e-3: 0.994 / 0.958** (the best mean). Retune yours the same way
 /// (docs/adding-a-network.md, "Tune it honestly").
-pub fn learner() -> SeqLearner {
+pub fn learner() -> Net<SeqLearner> {
     let train = TrainConfig { steps: 6000, batch: 64, lr: 3e-3, weight_decay: 0.0, warmup: 0.05, eval_every: 250 };
     SeqLearner::custom("running-sum", RunningSumFamily { hidden: 128 }, train)
 }

@@ -22,12 +22,13 @@ use net::StaticMap;
 pub use net::VinNet;
 
 use crate::error::{NetError, Result};
+use crate::family::{Family, Fit, Trained};
 use crate::layers::Params;
 use crate::lockstep::BatchActor;
 use crate::policy::Memory;
 use crate::train::{fit, gather_rows, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Tensor, D};
-use driftbench_core::{rng, GridObservation, Learner, Profile, Solver, SolverKind, TrainData, TrainStats};
+use driftbench_core::{rng, GridObservation, Profile, TrainStats};
 use driftbench_core::{GridTask, PolicyTask};
 use rand::seq::IndexedRandom;
 use rayon::prelude::*;
@@ -426,12 +427,9 @@ impl Default for Vin {
 /// Validation states whose expert agreement is measured (their episodes are the first validation instances).
 const VAL_DEMOS: usize = 200;
 
-impl<T: GridTask> Learner<T> for Vin {
+impl<T: GridTask> Family<T> for Vin {
     fn name(&self) -> &'static str {
         "vin"
-    }
-    fn kind(&self) -> SolverKind {
-        SolverKind::Network
     }
     /// Kept out of the sample-efficiency experiment to hold the quick suite's budget.
     fn in_sample_efficiency(&self) -> bool {
@@ -459,93 +457,81 @@ impl<T: GridTask> Learner<T> for Vin {
             self.0.dagger_rounds
         )
     }
-    fn config(&self, _task: &T, profile: &Profile) -> serde_json::Value {
+    fn config(&self, profile: &Profile) -> serde_json::Value {
         crate::train::recorded_config(&self.0, &self.0.train, profile)
     }
-    fn train(
-        &self,
-        task: &T,
-        data: &TrainData<T>,
-        profile: &Profile,
-        seed: u64,
-        progress: &dyn Fn(f64),
-    ) -> driftbench_core::Result<(Box<dyn Solver<T>>, TrainStats)> {
-        let run = || -> Result<(VinNet, TrainStats)> {
-            let c = &self.0;
-            let actions = crate::policy::shape_of(task)?.actions;
-            let probe = data.train.first().ok_or(NetError::NoData)?;
-            let ep = task.episode(probe).ok_or_else(|| NetError::Encoding("no episode".into()))?;
-            let g = grid_of(ep.as_ref())?;
-            let net =
-                VinNet::new(c, g.channels, g.static_channels, actions, &mut rng::stream(seed, task.id(), "init/vin"))?;
-            let mut train = Labelled::default();
-            let demos = c.demonstrations.min(data.train.len());
-            demonstrations(task, &net, &data.train[..demos], &mut train)?;
-            let mut val = Labelled::default();
-            demonstrations(task, &net, &data.val[..VAL_DEMOS.min(data.val.len())], &mut val)?;
-            if train.len() == 0 || val.len() == 0 {
-                return Err(NetError::NoData);
-            }
-            let mut batches = rng::stream(seed, task.id(), "batches/vin");
-            let mut picks = rng::stream(seed, task.id(), "dagger/vin");
-            let rounds = c.dagger_rounds + 1;
-            // A batch is `train.batch` worlds (episodes) with all their labelled states.
-            let per_round =
-                (driftbench_core::step_budget(profile, c.train.steps, demos, c.train.batch, data.max_epochs)
-                    / rounds as u64)
-                    .max(1);
-            let mut stats = TrainStats::default();
-            let (mut deaths, mut queried, mut rolled) = (0u64, 0u64, 0u64);
-            let crop = net.reactive_width();
-            for round in 0..rounds {
-                if round > 0 {
-                    // DAgger: the states the policy itself reaches, labelled by the expert.
-                    let episodes = crate::dagger::episodes(profile, c.dagger_episodes, data.train.len());
-                    let insts: Vec<T::Instance> =
-                        (0..episodes).map(|_| data.train.choose(&mut picks).expect("not empty").clone()).collect();
-                    let mut maps = std::mem::take(&mut train.maps);
-                    let rs = grid_rollouts(task, &net, &insts, &mut maps)?;
-                    train.maps = maps;
-                    rolled += rs.len() as u64;
-                    deaths += rs.iter().filter(|r| r.died).count() as u64;
-                    let labels: Vec<Vec<Option<usize>>> =
-                        rs.par_iter().zip(&insts).map(|(r, inst)| task.expert_actions(inst, &r.actions)).collect();
-                    for (r, ls) in rs.into_iter().zip(labels) {
-                        for (v, l) in r.visits.into_iter().zip(ls) {
-                            if let Some(a) = l {
-                                train.push(v, a);
-                                queried += 1;
-                            }
+    fn fit(&self, Fit { task, data, profile, seed, progress }: Fit<'_, T>) -> Result<Trained<T>> {
+        let c = &self.0;
+        let actions = crate::policy::shape_of(task)?.actions;
+        let probe = data.train.first().ok_or(NetError::NoData)?;
+        let ep = task.episode(probe).ok_or_else(|| NetError::Encoding("no episode".into()))?;
+        let g = grid_of(ep.as_ref())?;
+        let net =
+            VinNet::new(c, g.channels, g.static_channels, actions, &mut rng::stream(seed, task.id(), "init/vin"))?;
+        let mut train = Labelled::default();
+        let demos = c.demonstrations.min(data.train.len());
+        demonstrations(task, &net, &data.train[..demos], &mut train)?;
+        let mut val = Labelled::default();
+        demonstrations(task, &net, &data.val[..VAL_DEMOS.min(data.val.len())], &mut val)?;
+        if train.len() == 0 || val.len() == 0 {
+            return Err(NetError::NoData);
+        }
+        let mut batches = rng::stream(seed, task.id(), "batches/vin");
+        let mut picks = rng::stream(seed, task.id(), "dagger/vin");
+        let rounds = c.dagger_rounds + 1;
+        // A batch is `train.batch` worlds (episodes) with all their labelled states.
+        let per_round = (driftbench_core::step_budget(profile, c.train.steps, demos, c.train.batch, data.max_epochs)
+            / rounds as u64)
+            .max(1);
+        let mut stats = TrainStats::default();
+        let (mut deaths, mut queried, mut rolled) = (0u64, 0u64, 0u64);
+        let crop = net.reactive_width();
+        for round in 0..rounds {
+            if round > 0 {
+                // DAgger: the states the policy itself reaches, labelled by the expert.
+                let episodes = crate::dagger::episodes(profile, c.dagger_episodes, data.train.len());
+                let insts: Vec<T::Instance> =
+                    (0..episodes).map(|_| data.train.choose(&mut picks).expect("not empty").clone()).collect();
+                let mut maps = std::mem::take(&mut train.maps);
+                let rs = grid_rollouts(task, &net, &insts, &mut maps)?;
+                train.maps = maps;
+                rolled += rs.len() as u64;
+                deaths += rs.iter().filter(|r| r.died).count() as u64;
+                let labels: Vec<Vec<Option<usize>>> =
+                    rs.par_iter().zip(&insts).map(|(r, inst)| task.expert_actions(inst, &r.actions)).collect();
+                for (r, ls) in rs.into_iter().zip(labels) {
+                    for (v, l) in r.visits.into_iter().zip(ls) {
+                        if let Some(a) = l {
+                            train.push(v, a);
+                            queried += 1;
                         }
                     }
                 }
-                let n = train.len();
-                let obj = VinObjective {
-                    task,
-                    net: &net,
-                    data: &train,
-                    groups: train.groups(),
-                    crops: Tensor::from_slice(&train.crops, (n, crop), &Device::Cpu)?,
-                    labels: Tensor::from_slice(&train.actions, n, &Device::Cpu)?,
-                    val: &val,
-                    val_insts: &data.val,
-                };
-                let done = round as f64 / rounds as f64;
-                let part = fit(&obj, &c.train, per_round, &mut batches, &|f| progress(done + f / rounds as f64))?;
-                crate::policy::append_round(&mut stats, part, deaths, rolled);
             }
-            stats.examples = train.len() as u64;
-            // Batches are episodes: this counts the episodes presented, with repeats.
-            stats.examples_seen = stats.steps * c.train.batch as u64;
-            stats.deaths = deaths;
-            stats.trials = rolled;
-            stats.extra.insert("dagger_expert_queries".into(), queried as f64);
-            stats.val_accuracy_name = Some("agreement with the expert's actions".into());
-            stats.extra.insert("demonstrations".into(), demos as f64);
-            stats.extra.insert("parameters".into(), net.params.count() as f64);
-            Ok((net, stats))
-        };
-        let (net, stats) = run().map_err(|e| crate::error::training_error(task.id(), "vin", e))?;
+            let n = train.len();
+            let obj = VinObjective {
+                task,
+                net: &net,
+                data: &train,
+                groups: train.groups(),
+                crops: Tensor::from_slice(&train.crops, (n, crop), &Device::Cpu)?,
+                labels: Tensor::from_slice(&train.actions, n, &Device::Cpu)?,
+                val: &val,
+                val_insts: &data.val,
+            };
+            let done = round as f64 / rounds as f64;
+            let part = fit(&obj, &c.train, per_round, &mut batches, &|f| progress(done + f / rounds as f64))?;
+            crate::policy::append_round(&mut stats, part, deaths, rolled);
+        }
+        stats.examples = train.len() as u64;
+        // Batches are episodes: this counts the episodes presented, with repeats.
+        stats.examples_seen = stats.steps * c.train.batch as u64;
+        stats.deaths = deaths;
+        stats.trials = rolled;
+        stats.extra.insert("dagger_expert_queries".into(), queried as f64);
+        stats.val_accuracy_name = Some("agreement with the expert's actions".into());
+        stats.extra.insert("demonstrations".into(), demos as f64);
+        stats.extra.insert("parameters".into(), net.params.count() as f64);
         Ok((Box::new(crate::lockstep::GreedySolver { policy: net, name: "vin", needs_grid: true }), stats))
     }
 }
