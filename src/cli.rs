@@ -511,12 +511,34 @@ fn destinations(args: &RunArgs, profile: &Profile) -> Result<(PathBuf, PathBuf, 
     Ok((out, report, readme))
 }
 
+/// Whether `out` lies in this checkout's `results/` however it is written (relative, absolute, with `.` or `..`),
+/// judged on the path's words: the folder need not exist yet.
+fn under_results(out: &Path) -> bool {
+    let lexical = |p: &Path| {
+        let mut parts: Vec<std::path::Component> = Vec::new();
+        for c in p.components() {
+            match c {
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir if matches!(parts.last(), Some(std::path::Component::Normal(_))) => {
+                    parts.pop();
+                }
+                c => parts.push(c),
+            }
+        }
+        parts.iter().collect::<PathBuf>()
+    };
+    match (std::path::absolute(out), std::env::current_dir()) {
+        (Ok(abs), Ok(cwd)) => lexical(&abs).starts_with(lexical(&cwd).join("results")),
+        _ => out.starts_with("results"),
+    }
+}
+
 fn run(args: RunArgs, threads: usize, quiet: bool, reg: &[Box<dyn driftbench_core::bench::DynTask>]) -> Result<()> {
     let profile = load_profile(&args.profile, reg)?;
     let seeds = if args.seeds.is_empty() { profile.seeds.clone() } else { args.seeds.clone() };
     let tasks = select_tasks(reg, &args.task)?;
     let (out, report_dir, readme) = destinations(&args, &profile)?;
-    if out.starts_with("results") {
+    if under_results(&out) {
         // The published records (`results/runs`, and a profile's in `results/NAME/runs`) must name the code that
         // made them: a commit, not a commit plus unknown edits.
         if let Some(files) = driftbench::uncommitted_code().filter(|f| !f.is_empty()) {
@@ -787,6 +809,21 @@ mod tests {
         assert_eq!(block("results/full-ppo"), Some(Some("full-ppo".to_string())));
         for elsewhere in ["runs/full/report", "results/full/deeper", "other/full", "/results/full", "results/a b", ""] {
             assert_eq!(block(elsewhere), None, "{elsewhere}");
+        }
+    }
+
+    #[test]
+    fn the_published_records_folder_is_recognised_however_it_is_written() {
+        let cwd = std::env::current_dir().unwrap();
+        let abs = cwd.join("results/full/runs");
+        for inside in ["results/runs", "./results/full/runs", "runs/../results/x", abs.to_str().unwrap()] {
+            assert!(under_results(Path::new(inside)), "{inside}");
+        }
+        let sibling = cwd.join("results-elsewhere");
+        for outside in
+            ["runs/quick", "results-old/runs", "results/../runs", "/tmp/results/runs", sibling.to_str().unwrap()]
+        {
+            assert!(!under_results(Path::new(outside)), "{outside}");
         }
     }
 }

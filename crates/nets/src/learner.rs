@@ -28,7 +28,7 @@ pub enum SeqFamily {
 /// A sequence network family written outside this crate: it builds its model ([`SeqModel`]) for a task's shape
 /// and says what it is; [`SeqLearner`] does everything else, as for the built-in families (the training loop and
 /// its validation curve, the step budget, errors that name the task and learner, representability, the solver,
-/// the attack surface). `docs/adding-a-network.md` walks through one; `tests/toy_network.rs` runs it.
+/// the attack surface). `docs/adding-a-network.md` walks through one; `tests/toy_reverse.rs` runs it.
 pub trait SeqArchitecture: Send + Sync {
     /// The family's key in the learner's recorded config (`{"family": {KEY: config}}`).
     fn key(&self) -> &'static str;
