@@ -13,11 +13,11 @@ pub fn check_registered(reg: &[Box<dyn DynTask>], record: &RunRecord) -> Result<
     }
 }
 
-/// Reads every record of a records folder ([`driftbench_core::record::read_dir`]: each checked on its own, no run
+/// Reads every record of a records folder ([`driftbench_core::validate::read_dir`]: each checked on its own, no run
 /// twice) and checks each against its registered task's axes: what `report`, `compare` and `--resume` trust.
 pub fn read_records(dir: &Path, reg: &[Box<dyn DynTask>]) -> Result<Vec<RunRecord>, SuiteError> {
     driftbench_core::bench::require_dir(dir, "records folder")?;
-    let records = driftbench_core::record::read_dir(dir)?;
+    let records = driftbench_core::validate::read_dir(dir)?;
     for r in &records {
         check_registered(reg, r)
             .map_err(|reason| driftbench_core::Error::Invalid { path: dir.join(r.file_name()), reason })?;

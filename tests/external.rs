@@ -18,7 +18,7 @@ fn python(rel: &str, args: &str) -> String {
 }
 
 fn records(dir: &Path) -> Vec<RunRecord> {
-    driftbench_core::record::read_dir(dir).unwrap()
+    driftbench_core::validate::read_dir(dir).unwrap()
 }
 
 /// (successes, unanswered) per cell.

@@ -128,7 +128,7 @@ fn report_is_a_pure_function_of_the_records() {
     p.solvers = vec!["symbolic".into()];
     p.seeds = vec![1, 2];
     run_suite(&tasks, &p, &provenance(1), &|_, _| {}).unwrap();
-    let records = driftbench_core::record::read_dir(out.path()).unwrap();
+    let records = driftbench_core::validate::read_dir(out.path()).unwrap();
     let a = driftbench_report::render(&records).unwrap();
     let mut reversed = records.clone();
     reversed.reverse();
@@ -165,7 +165,7 @@ fn sample_efficiency_runs_judge_level_0_and_the_farthest_levels_and_are_reported
         assert_eq!(levels, vec![0, 4, 4, 4], "level 0 and each axis's farthest level");
         assert!(r.adversarial.is_none(), "sample-efficiency runs are not attacked");
     }
-    let records = driftbench_core::record::read_dir(out.path()).unwrap();
+    let records = driftbench_core::validate::read_dir(out.path()).unwrap();
     let files = driftbench_report::render(&records).unwrap();
     let page = &files.iter().find(|f| f.0 == "sorting-v1.md").unwrap().1;
     assert!(page.contains("## Sample efficiency"), "{page}");
@@ -195,7 +195,7 @@ fn learners_that_act_in_training_record_deaths_to_competence_and_the_report_draw
             assert_eq!(p.success, q.3, "{solver}: the curve's last column is level-0 validation success");
         }
     }
-    let records = driftbench_core::record::read_dir(out.path()).unwrap();
+    let records = driftbench_core::validate::read_dir(out.path()).unwrap();
     let files = driftbench_report::render(&records).unwrap();
     let id = tasks[0].id();
     let page = &files.iter().find(|f| f.0 == format!("{id}.md")).unwrap().1;

@@ -204,3 +204,157 @@ fn the_epoch_cap_travels_with_the_training_data_and_the_profile_is_recorded_unch
     let capped = Profile { name: "capped".into(), max_epochs: Some(50.0), ..Profile::tiny() };
     assert_eq!(caps(capped), [(100, 50.0, Some(50.0)), (300, 50.0, None)]);
 }
+
+// A network family for any vector task, written outside driftbench-nets through its public API (`Family`, made a
+// learner by `Net`): one linear layer from the encoded input to the output, trained by the harness's loop. It is
+// all a family supplies: its model, its objective, its solver; the learner wrapper (kind, errors that name the
+// task and learner) is `Net`'s. docs/adding-a-network.md points here.
+use driftbench_core::solver::Attempt;
+use driftbench_nets::candle::{Device, Module, Tensor};
+use driftbench_nets::layers::{linear, Linear, Params};
+use driftbench_nets::train::{fit_run, recorded_config, Objective, RunId, TrainConfig, ValScore};
+use driftbench_nets::{Family, Fit, Net, Trained};
+
+/// One linear layer, its hyper-parameters those of the training loop alone.
+#[derive(Debug, Clone, PartialEq)]
+struct LinearFamily {
+    train: TrainConfig,
+}
+
+struct LinearModel {
+    layer: Linear,
+    params: Params,
+}
+
+impl LinearModel {
+    fn predict(&self, inputs: &[Vec<f32>], width: usize) -> driftbench_nets::Result<Vec<Vec<f32>>> {
+        let x = Tensor::from_vec(inputs.concat(), (inputs.len(), width), &Device::Cpu)?;
+        Ok(self.layer.forward(&x)?.to_vec2::<f32>()?)
+    }
+}
+
+/// Mean squared error on the training pairs; validation scores the task's own criterion on level-0 instances.
+struct LinearObjective<'a, T: VecTask> {
+    task: &'a T,
+    model: &'a LinearModel,
+    x: Tensor,
+    y: Tensor,
+    val: Vec<(&'a T::Instance, Vec<f32>)>,
+    inputs: usize,
+}
+
+impl<T: VecTask> Objective for LinearObjective<'_, T> {
+    fn params(&self) -> &Params {
+        &self.model.params
+    }
+    fn n_train(&self) -> usize {
+        self.x.dims()[0]
+    }
+    fn loss(&self, idx: &[usize]) -> driftbench_nets::Result<Tensor> {
+        let ids = Tensor::from_vec(idx.iter().map(|&i| i as u32).collect::<Vec<_>>(), idx.len(), &Device::Cpu)?;
+        let out = self.model.layer.forward(&self.x.index_select(&ids, 0)?)?;
+        Ok((out - self.y.index_select(&ids, 0)?)?.sqr()?.mean_all()?)
+    }
+    fn validate(&self) -> driftbench_nets::Result<ValScore> {
+        let inputs: Vec<Vec<f32>> = self.val.iter().map(|(_, x)| x.clone()).collect();
+        let outputs = self.model.predict(&inputs, self.inputs)?;
+        let solved = self
+            .val
+            .iter()
+            .zip(&outputs)
+            .filter(|((inst, _), y)| self.task.decode_vec(inst, y).is_some_and(|a| self.task.score(inst, &a).success))
+            .count();
+        let exact = solved as f64 / self.val.len().max(1) as f64;
+        Ok(ValScore { loss: 1.0 - exact, accuracy: exact, exact })
+    }
+}
+
+impl<T: VecTask> Family<T> for LinearFamily {
+    fn name(&self) -> &'static str {
+        "linear"
+    }
+    fn description(&self) -> String {
+        "one linear layer from the encoded input to the output".into()
+    }
+    fn config(&self, profile: &Profile) -> serde_json::Value {
+        recorded_config(&serde_json::json!({ "family": "linear", "train": self.train }), &self.train, profile)
+    }
+    fn fit(&self, Fit { task, data, profile, seed, progress }: Fit<'_, T>) -> driftbench_nets::Result<Trained<T>> {
+        let shape = task.vec_shape();
+        let (train, trials) =
+            task.vec_training_set(&data.train, &mut driftbench_core::rng::stream(seed, task.id(), "trials/linear"));
+        let mut params = Params::default();
+        let mut init = driftbench_core::rng::stream(seed, task.id(), "init/linear");
+        let layer = linear(shape.inputs, shape.outputs, &mut params, &mut init)?;
+        let model = LinearModel { layer, params };
+        let rows = |v: Vec<f32>, width: usize| Tensor::from_vec(v, (train.len(), width), &Device::Cpu);
+        let obj = LinearObjective {
+            task,
+            model: &model,
+            x: rows(train.iter().flat_map(|e| e.input.clone()).collect(), shape.inputs)?,
+            y: rows(train.iter().flat_map(|e| e.target.clone()).collect(), shape.outputs)?,
+            val: data.val.iter().filter_map(|i| Some((i, task.encode_vec(i)?))).collect(),
+            inputs: shape.inputs,
+        };
+        let run = RunId { learner: "linear", task: task.id(), seed };
+        let mut stats = fit_run(&obj, &self.train, run, (profile, data.max_epochs), progress)?;
+        stats.trials = trials;
+        drop(obj);
+        Ok((Box::new(LinearSolver { model, inputs: shape.inputs }), stats))
+    }
+}
+
+struct LinearSolver {
+    model: LinearModel,
+    inputs: usize,
+}
+
+impl<T: VecTask> Solver<T> for LinearSolver {
+    fn solve_batch(&self, task: &T, instances: &[T::Instance]) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
+        let encoded: Vec<Option<Vec<f32>>> = instances.iter().map(|i| task.encode_vec(i)).collect();
+        let inputs: Vec<Vec<f32>> = encoded.iter().flatten().cloned().collect();
+        let mut outputs = self
+            .model
+            .predict(&inputs, self.inputs)
+            .map_err(|e| driftbench_core::Error::Solve {
+                task: task.id().into(),
+                solver: "linear".into(),
+                reason: e.to_string(),
+            })?
+            .into_iter();
+        Ok(instances
+            .iter()
+            .zip(&encoded)
+            .map(|(inst, x)| Attempt {
+                answer: x.as_ref().and_then(|_| task.decode_vec(inst, &outputs.next()?)),
+                info: SolveInfo::default(),
+            })
+            .collect())
+    }
+}
+
+#[test]
+fn a_vector_network_family_written_outside_the_crate_runs_through_the_registry() {
+    let train = TrainConfig { steps: 600, batch: 32, lr: 3e-2, weight_decay: 0.0, warmup: 0.05, eval_every: 100 };
+    let learner = Net(LinearFamily { train: train.clone() });
+    let b = Entry::new(Midpoint { outputs: 1 }).vec().learners(vec![Box::new(learner)]).build();
+    let info = b.solvers().into_iter().find(|s| s.name == "linear").expect("listed beside the built-in families");
+    assert_eq!(info.kind, SolverKind::Network);
+    let profile = Profile { train_scale: 1.0, ..Profile::tiny() };
+    let prepared = b.prepare(&driftbench_core::bench::TestSource::Generated { n: 40 }, &profile).expect("test sets");
+    let record = prepared.run("linear", 1, &driftbench::provenance(1), &|_, _| {}).expect("runs");
+    assert_eq!(record.config["family"], "linear");
+    assert_eq!(record.config["train"]["steps"], serde_json::json!(600));
+    assert!(!record.training.curve.is_empty(), "validated while training");
+    let rate = |level: u8| {
+        let cells: Vec<_> = record.cells.iter().filter(|c| c.level == level).collect();
+        cells.iter().map(|c| c.successes).sum::<u64>() as f64 / cells.iter().map(|c| c.n).sum::<u64>().max(1) as f64
+    };
+    // The midpoint is linear: a model of the right form is right at level 0, where it was trained ...
+    assert!(rate(0) >= 0.9, "level 0: {}", rate(0));
+    // ... and a failure to train shows as an error, not as a record: an empty training set names the learner.
+    let empty = TrainData::<Midpoint> { train: vec![], val: vec![], dropped_overlaps: 0, max_epochs: None };
+    let err = Net(LinearFamily { train }).train(&Midpoint { outputs: 1 }, &empty, &profile, 1, &|_| {}).err();
+    let err = err.expect("nothing to train on").to_string();
+    assert!(err.contains("midpoint-v1") && err.contains("linear"), "{err}");
+}

@@ -238,7 +238,7 @@ pub fn read_set(dir: &Path, entry: &SetEntry) -> Result<(PathBuf, Vec<String>)> 
 /// with its path. Returns a description of the source for the records (folder and manifest hash), and the sets.
 #[allow(clippy::type_complexity)]
 pub fn load_task(dir: &Path, task: &str, labels: &[String]) -> Result<(String, Vec<(PathBuf, Vec<String>)>)> {
-    crate::bench::require_dir(dir, "datasets folder")?;
+    crate::files::require_dir(dir, "datasets folder")?;
     // Never fall back to generating: the numbers would silently not be the canonical ones.
     let m = Manifest::load(dir)?.ok_or_else(|| Error::Invalid {
         path: dir.join(MANIFEST),

@@ -19,6 +19,15 @@ pub const MAX_RECORD_BYTES: u64 = 256 << 20;
 /// Most bytes one test set may hold: the bound on instances per cell times the largest instances, with room.
 pub const MAX_SET_BYTES: u64 = 4 << 30;
 
+/// Checks that `path` exists and is a folder, with an error that names it.
+pub fn require_dir(path: &Path, what: &'static str) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Error::Invalid { path: path.into(), reason: format!("{what} is not a folder") }),
+        Err(e) => Err(Error::io(what, path, e)),
+    }
+}
+
 /// What a path is, in words, when it is not a regular file.
 fn kind_of(meta: &std::fs::Metadata) -> &'static str {
     let t = meta.file_type();

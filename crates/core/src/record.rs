@@ -281,27 +281,6 @@ impl RunRecord {
         r
     }
 
-    /// Reads a record (a regular file only: a named pipe is refused, not waited on), with an error that names
-    /// the file, and checks it ([`Self::check`]).
-    pub fn read(path: &Path) -> Result<RunRecord> {
-        let text = crate::files::read_regular_text(path, "reading record", "record", crate::files::MAX_RECORD_BYTES)?;
-        let rec: RunRecord =
-            serde_json::from_str(&text).map_err(|e| Error::Json { path: path.into(), line: None, err: e })?;
-        if rec.schema != RECORD_SCHEMA {
-            return Err(Error::Invalid {
-                path: path.into(),
-                reason: format!("record schema {} (this driftbench reads schema {RECORD_SCHEMA})", rec.schema),
-            });
-        }
-        rec.check().map_err(|reason| Error::Invalid { path: path.into(), reason })?;
-        Ok(rec)
-    }
-
-    /// Checks what a record can only hold if it is whole and unedited ([`crate::validate::check_record`]).
-    pub fn check(&self) -> std::result::Result<(), String> {
-        crate::validate::check_record(self)
-    }
-
     /// What identifies the run: two records with the same key are the same run, whatever their file names.
     pub fn key(&self) -> (String, String, u64, String, Option<u64>) {
         let size = self.experiment.as_ref().map(|Experiment::SampleEfficiency { train_examples, .. }| *train_examples);
@@ -325,36 +304,6 @@ pub fn record_file_name(task: &str, solver: &str, seed: u64, profile: &str, trai
         None => format!("{task}__{solver}__s{seed}__{profile}.json"),
         Some(n) => format!("{task}__{solver}__s{seed}__{profile}__n{n}.json"),
     }
-}
-
-/// Reads every `*.json` record in `dir`, sorted by file name. An unreadable record is an error.
-pub fn read_dir(dir: &Path) -> Result<Vec<RunRecord>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("reading records folder", dir, e))?;
-    let mut paths = Vec::new();
-    for entry in entries {
-        let p = entry.map_err(|e| Error::io("reading records folder", dir, e))?.path();
-        if p.extension().is_some_and(|x| x == "json") {
-            paths.push(p);
-        }
-    }
-    paths.sort();
-    let records: Vec<RunRecord> = paths.iter().map(|p| RunRecord::read(p)).collect::<Result<_>>()?;
-    // The same run under two file names would be pooled as two seeds.
-    if let Err((i, earlier)) = crate::validate::check_set(&records) {
-        let r = &records[i];
-        return Err(Error::Invalid {
-            path: paths[i].clone(),
-            reason: format!(
-                "the same run ({} / {} seed {}, profile {}) as `{}`: keep one of the two",
-                r.task,
-                r.solver,
-                r.seed,
-                r.profile.name,
-                paths[earlier].display()
-            ),
-        });
-    }
-    Ok(records)
 }
 
 /// Checks, before any work starts, that `path` can become a folder of outputs: it is a folder we can write in,

@@ -1,11 +1,13 @@
 //! The one record validator: what a run record must satisfy before `report`, `compare` or `--resume` trusts it.
 //!
-//! [`check_record`] needs only the record (every reader of a record runs it, through
-//! [`RunRecord::read`](crate::record::RunRecord::read)); [`check_declared`] adds what only the task can say
+//! [`check_record`] needs only the record (every reader of a record runs it, through [`RunRecord::read`] and
+//! [`read_dir`], which live here); [`check_declared`] adds what only the task can say
 //! (its axes), for callers that have the registry; [`check_set`] looks across the records of one folder.
 use crate::axis::{AxisSpec, LEVELS};
-use crate::record::{Experiment, RunRecord};
+use crate::error::{Error, Result};
+use crate::record::{Experiment, RunRecord, RECORD_SCHEMA};
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 
 /// The axis name of the level-0 cell in records.
 pub const IN_DIST: &str = "in-dist";
@@ -130,6 +132,60 @@ pub fn check_set(records: &[RunRecord]) -> Result<(), (usize, usize)> {
         first.insert(r.key(), i);
     }
     Ok(())
+}
+
+/// Reading a record is validating it: every reader goes through here.
+impl RunRecord {
+    /// Reads a record (a regular file only: a named pipe is refused, not waited on), with an error that names
+    /// the file, and checks it ([`Self::check`]).
+    pub fn read(path: &Path) -> Result<RunRecord> {
+        let text = crate::files::read_regular_text(path, "reading record", "record", crate::files::MAX_RECORD_BYTES)?;
+        let rec: RunRecord =
+            serde_json::from_str(&text).map_err(|e| Error::Json { path: path.into(), line: None, err: e })?;
+        if rec.schema != RECORD_SCHEMA {
+            return Err(Error::Invalid {
+                path: path.into(),
+                reason: format!("record schema {} (this driftbench reads schema {RECORD_SCHEMA})", rec.schema),
+            });
+        }
+        rec.check().map_err(|reason| Error::Invalid { path: path.into(), reason })?;
+        Ok(rec)
+    }
+
+    /// Checks what a record can only hold if it is whole and unedited ([`check_record`]).
+    pub fn check(&self) -> std::result::Result<(), String> {
+        check_record(self)
+    }
+}
+
+/// Reads every `*.json` record in `dir`, sorted by file name. An unreadable record is an error.
+pub fn read_dir(dir: &Path) -> Result<Vec<RunRecord>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("reading records folder", dir, e))?;
+    let mut paths = Vec::new();
+    for entry in entries {
+        let p = entry.map_err(|e| Error::io("reading records folder", dir, e))?.path();
+        if p.extension().is_some_and(|x| x == "json") {
+            paths.push(p);
+        }
+    }
+    paths.sort();
+    let records: Vec<RunRecord> = paths.iter().map(|p| RunRecord::read(p)).collect::<Result<_>>()?;
+    // The same run under two file names would be pooled as two seeds.
+    if let Err((i, earlier)) = check_set(&records) {
+        let r = &records[i];
+        return Err(Error::Invalid {
+            path: paths[i].clone(),
+            reason: format!(
+                "the same run ({} / {} seed {}, profile {}) as `{}`: keep one of the two",
+                r.task,
+                r.solver,
+                r.seed,
+                r.profile.name,
+                paths[earlier].display()
+            ),
+        });
+    }
+    Ok(records)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! every row with the same sums whatever the row count), and the test at the bottom checks each actor.
 use crate::error::{NetError, Result};
 use driftbench_core::solver::{Attempt, Representable};
-use driftbench_core::{Episode, PolicyTask, Solver};
+use driftbench_core::{Episode, PolicyTask, SolveInfo, Solver};
 
 /// Hard cap on episode length, in case a task's own step limit is missing.
 pub(crate) const MAX_EPISODE: usize = 10_000;
@@ -106,7 +106,7 @@ pub(crate) fn solve_greedy<T: PolicyTask, A: BatchActor>(
 ) -> driftbench_core::Result<Vec<Attempt<T::Answer>>> {
     driftbench_core::solver::solve_valid(task, instances, |instances| {
         let played = play_greedy(task, actor, instances).map_err(|e| crate::error::solve_error(task.id(), name, e))?;
-        Ok(crate::policy::attempts(task, instances, played.into_iter().map(|p| p.actions)))
+        Ok(attempts(task, instances, played.into_iter().map(|p| p.actions)))
     })
 }
 
@@ -135,10 +135,34 @@ impl<T: PolicyTask, P: TrainedPolicy> Solver<T> for GreedySolver<P> {
         solve_greedy(task, &self.policy.actor(), self.name, instances)
     }
 
-    /// See [`crate::policy::policy_representable`].
+    /// See [`policy_representable`].
     fn representable(&self, task: &T, instance: &T::Instance) -> Option<Representable> {
-        Some(crate::policy::policy_representable(task, instance, self.needs_grid))
+        Some(policy_representable(task, instance, self.needs_grid))
     }
+}
+
+/// Representability of a policy: it can take any action in any state it can observe, and every action was a
+/// target (or an explored choice) in training, so an instance is within reach whenever it starts an episode (with
+/// a whole-city map when the policy reads one). Whether the observation shows enough of the city to plan is a
+/// different question, which the size and city axes measure. The task's own validation (for navigation, a full
+/// planner search) is not run again: every instance reaches a solver validated, when a test set is loaded or
+/// generated and when an attack moves it.
+fn policy_representable<T: PolicyTask>(task: &T, instance: &T::Instance, needs_grid: bool) -> Representable {
+    let fits = task.episode(instance).is_some_and(|ep| !needs_grid || ep.observe_grid().is_some());
+    Representable::new(fits, fits)
+}
+
+/// The attempts of a policy whose episodes took `actions` on `instances`, in order.
+fn attempts<T: PolicyTask>(
+    task: &T,
+    instances: &[T::Instance],
+    actions: impl Iterator<Item = Vec<usize>>,
+) -> Vec<Attempt<T::Answer>> {
+    instances
+        .iter()
+        .zip(actions)
+        .map(|(i, a)| Attempt { answer: task.answer_from_actions(i, &a), info: SolveInfo::default() })
+        .collect()
 }
 
 #[cfg(test)]

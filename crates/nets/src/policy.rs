@@ -8,9 +8,8 @@ use crate::layers::{linear, Linear, Params};
 use crate::lockstep::{BatchActor, GreedySolver};
 use crate::train::{fit, Objective, TrainConfig, ValScore};
 use candle_core::{DType, Device, Module, Tensor, D};
-use driftbench_core::solver::Attempt;
 use driftbench_core::PolicyTask;
-use driftbench_core::{rng, CompetencePoint, Episode, PolicyShape, Profile, SolveInfo, TrainStats};
+use driftbench_core::{rng, CompetencePoint, Episode, PolicyShape, Profile, TrainStats};
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -455,21 +454,6 @@ impl crate::lockstep::TrainedPolicy for TrainedMlp {
     }
 }
 
-/// Representability of a policy: it can take any action in any state it can observe, and every action was a
-/// target (or an explored choice) in training, so an instance is within reach whenever it starts an episode (with
-/// a whole-city map when the policy reads one). Whether the observation shows enough of the city to plan is a
-/// different question, which the size and city axes measure. The task's own validation (for navigation, a full
-/// planner search) is not run again: every instance reaches a solver validated, when a test set is loaded or
-/// generated and when an attack moves it.
-pub(crate) fn policy_representable<T: PolicyTask>(
-    task: &T,
-    instance: &T::Instance,
-    needs_grid: bool,
-) -> driftbench_core::solver::Representable {
-    let fits = task.episode(instance).is_some_and(|ep| !needs_grid || ep.observe_grid().is_some());
-    driftbench_core::solver::Representable::new(fits, fits)
-}
-
 /// Appends one DAgger round's training statistics (`part`, from [`fit`]) to the run's: its learning curve shifted
 /// by the steps already taken, and a deaths-to-competence point per validation (the rollouts so far, `deaths` and
 /// `rolled`, are the only episodes the learner acted out in training). The rest of `part` replaces the run's.
@@ -489,19 +473,6 @@ pub(crate) fn record_validation(stats: &mut TrainStats, done: u64, window: (f64,
     let episodes = window.1.max(1) as f64;
     stats.curve.push((done, window.0 / episodes, window.2 as f64 / episodes, val));
     stats.competence.push(CompetencePoint { deaths: stats.deaths, episodes: stats.trials, success: val });
-}
-
-/// The attempts of a policy whose episodes took `actions` on `instances`, in order.
-pub(crate) fn attempts<T: PolicyTask>(
-    task: &T,
-    instances: &[T::Instance],
-    actions: impl Iterator<Item = Vec<usize>>,
-) -> Vec<Attempt<T::Answer>> {
-    instances
-        .iter()
-        .zip(actions)
-        .map(|(i, a)| Attempt { answer: task.answer_from_actions(i, &a), info: SolveInfo::default() })
-        .collect()
 }
 
 #[cfg(test)]

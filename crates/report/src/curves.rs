@@ -1,9 +1,9 @@
 //! Per-task figures and tables: generalisation curves, sample efficiency and deaths to competence.
-use crate::page::band;
 use crate::runs::{axes, count, level_label, pct, SolverRuns};
 use crate::{plots, File, ReportError};
 use driftbench_core::record::{CellResult, Experiment, RunRecord};
 use driftbench_core::solver::SolverKind;
+use driftbench_core::stats::{mean_ci, wilson};
 use std::fmt::Write as _;
 
 /// One generalisation curve per drift axis: `plots/<task>-<axis>.svg`.
@@ -281,4 +281,15 @@ pub(super) fn sample_table(task: &str, solvers: &[SolverRuns], samples: &[&RunRe
         );
     }
     Some(md)
+}
+
+/// Success % at cell `i` with its band: the between-seed t-interval with two or more seeds, else Wilson.
+fn band(s: &SolverRuns, i: usize) -> (f64, f64, f64) {
+    let (k, n) = s.pooled(i);
+    let p = if n == 0 { 0.0 } else { k as f64 / n as f64 };
+    let (lo, hi) = match mean_ci(&s.per_seed_rates(i)) {
+        (m, Some(h)) => (m - h, m + h),
+        _ => wilson(k, n),
+    };
+    (100.0 * p, 100.0 * lo.max(0.0), 100.0 * hi.min(1.0))
 }

@@ -6,7 +6,7 @@ use crate::runs::{
 };
 use driftbench_core::record::RunRecord;
 use driftbench_core::solver::SolverKind;
-use driftbench_core::stats::{mean_ci, wilson};
+use driftbench_core::stats::wilson;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -106,17 +106,6 @@ pub(super) fn adversarial_table(solvers: &[SolverRuns]) -> Option<String> {
         }
     }
     Some(md)
-}
-
-/// Success % at cell `i` with its band: the between-seed t-interval with two or more seeds, else Wilson.
-pub(super) fn band(s: &SolverRuns, i: usize) -> (f64, f64, f64) {
-    let (k, n) = s.pooled(i);
-    let p = if n == 0 { 0.0 } else { k as f64 / n as f64 };
-    let (lo, hi) = match mean_ci(&s.per_seed_rates(i)) {
-        (m, Some(h)) => (m - h, m + h),
-        _ => wilson(k, n),
-    };
-    (100.0 * p, 100.0 * lo.max(0.0), 100.0 * hi.min(1.0))
 }
 
 pub(super) fn task_page(task: &str, solvers: &[SolverRuns], samples: &[&RunRecord]) -> String {

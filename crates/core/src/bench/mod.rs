@@ -13,7 +13,7 @@ use crate::rng::stream;
 use crate::solver::{Learner, SolverKind, TrainData};
 use crate::task::{Encoding, Outcome, Task};
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 mod capabilities;
 mod prepared;
@@ -612,11 +612,4 @@ pub fn parse_cell(task: &dyn DynTask, axis: Option<&str>, level: u32) -> Result<
     }
 }
 
-/// Checks that `path` exists and is a folder, with an error that names it.
-pub fn require_dir(path: &Path, what: &'static str) -> Result<()> {
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(Error::Invalid { path: path.into(), reason: format!("{what} is not a folder") }),
-        Err(e) => Err(Error::io(what, path, e)),
-    }
-}
+pub use crate::files::require_dir;

@@ -308,7 +308,7 @@ impl Side {
         let entries = std::fs::read_dir(dir).map_err(|e| driftbench_core::Error::io("reading folder", dir, e))?;
         let has_json = entries.filter_map(|e| e.ok()).any(|e| e.path().extension().is_some_and(|x| x == "json"));
         let side = if has_json {
-            let records = driftbench_core::record::read_dir(dir)?;
+            let records = driftbench_core::validate::read_dir(dir)?;
             for r in &records {
                 check(r).map_err(|reason| driftbench_core::Error::Invalid { path: dir.join(r.file_name()), reason })?;
             }

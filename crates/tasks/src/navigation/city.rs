@@ -1,13 +1,96 @@
 //! City generation: the four street patterns on a W×H grid, connectivity and street distances.
 
-use super::instance::{Action, Pattern};
 use super::{GRID_BUILT_OVER, MAX_SIZE};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::VecDeque;
+
+/// A street pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pattern {
+    /// Streets every 3rd or 4th row and column, some segments built over.
+    Grid,
+    /// Full street rows with staggered cross streets (brick-like blocks).
+    Offset,
+    /// Concentric ring roads with radial connectors.
+    Ring,
+    /// One-cell corridors of a random maze with loops.
+    Maze,
+}
+
+impl Pattern {
+    /// The pattern's name as in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pattern::Grid => "grid",
+            Pattern::Offset => "offset",
+            Pattern::Ring => "ring",
+            Pattern::Maze => "maze",
+        }
+    }
+}
+
+/// An agent's action in one tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// y − 1.
+    North,
+    /// y + 1.
+    South,
+    /// x + 1.
+    East,
+    /// x − 1.
+    West,
+    /// Stay.
+    Wait,
+}
+
+impl Action {
+    /// Every action, in index order.
+    pub const ALL: [Action; 5] = [Action::North, Action::South, Action::East, Action::West, Action::Wait];
+
+    /// Position in [`Action::ALL`] (a network's class).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The action at `index` of [`Action::ALL`].
+    pub fn from_index(index: usize) -> Option<Action> {
+        Action::ALL.get(index).copied()
+    }
+
+    /// The (dx, dy) of the move.
+    pub fn delta(self) -> (i32, i32) {
+        match self {
+            Action::North => (0, -1),
+            Action::South => (0, 1),
+            Action::East => (1, 0),
+            Action::West => (-1, 0),
+            Action::Wait => (0, 0),
+        }
+    }
+
+    /// The move with the given (dx, dy), if it is one.
+    pub(super) fn from_delta(d: (i32, i32)) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.delta() == d)
+    }
+
+    pub(super) fn opposite(self) -> Action {
+        match self {
+            Action::North => Action::South,
+            Action::South => Action::North,
+            Action::East => Action::West,
+            Action::West => Action::East,
+            Action::Wait => Action::Wait,
+        }
+    }
+}
 
 /// The layout of a city: which cells are streets.
 #[derive(Debug, Clone, PartialEq, Eq)]

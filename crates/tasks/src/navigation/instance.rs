@@ -1,35 +1,8 @@
-//! Instances and answers: street patterns, episode parameters, actions and routes.
+//! Instances and answers: episode parameters, the cars an instance states, and routes.
 
-use super::city::City;
-use super::traffic::{AddedCar, MAX_ADDED_CARS};
+use super::city::{Action, City, Pattern};
 use super::{MAX_CELLS_PER_TICK, MAX_SIZE, MAX_SPEED_TICKS, MAX_STEPS, MAX_TRAFFIC, MIN_SIZE};
 use serde::{Deserialize, Serialize};
-
-/// A street pattern.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Pattern {
-    /// Streets every 3rd or 4th row and column, some segments built over.
-    Grid,
-    /// Full street rows with staggered cross streets (brick-like blocks).
-    Offset,
-    /// Concentric ring roads with radial connectors.
-    Ring,
-    /// One-cell corridors of a random maze with loops.
-    Maze,
-}
-
-impl Pattern {
-    /// The pattern's name as in JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            Pattern::Grid => "grid",
-            Pattern::Offset => "offset",
-            Pattern::Ring => "ring",
-            Pattern::Maze => "maze",
-        }
-    }
-}
 
 /// One episode: the parameters the city, the cars and the agent's task are regenerated from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -124,61 +97,24 @@ impl NavInstance {
     }
 }
 
-/// An agent's action in one tick.
+/// Most cars an instance may state explicitly.
+pub const MAX_ADDED_CARS: usize = 8;
+
+/// A car stated in the instance itself, on top of those drawn from the traffic seed. It drives like every other
+/// car, back and forth along its track at the instance's speed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    /// y − 1.
-    North,
-    /// y + 1.
-    South,
-    /// x + 1.
-    East,
-    /// x − 1.
-    West,
-    /// Stay.
-    Wait,
-}
-
-impl Action {
-    /// Every action, in index order.
-    pub const ALL: [Action; 5] = [Action::North, Action::South, Action::East, Action::West, Action::Wait];
-
-    /// Position in [`Action::ALL`] (a network's class).
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The action at `index` of [`Action::ALL`].
-    pub fn from_index(index: usize) -> Option<Action> {
-        Action::ALL.get(index).copied()
-    }
-
-    /// The (dx, dy) of the move.
-    pub fn delta(self) -> (i32, i32) {
-        match self {
-            Action::North => (0, -1),
-            Action::South => (0, 1),
-            Action::East => (1, 0),
-            Action::West => (-1, 0),
-            Action::Wait => (0, 0),
-        }
-    }
-
-    /// The move with the given (dx, dy), if it is one.
-    pub(super) fn from_delta(d: (i32, i32)) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.delta() == d)
-    }
-
-    pub(super) fn opposite(self) -> Action {
-        match self {
-            Action::North => Action::South,
-            Action::South => Action::North,
-            Action::East => Action::West,
-            Action::West => Action::East,
-            Action::Wait => Action::Wait,
-        }
-    }
+#[serde(deny_unknown_fields)]
+pub struct AddedCar {
+    /// First cell of the track.
+    pub origin: (i32, i32),
+    /// The track runs east from `origin` (true) or south (false).
+    pub horizontal: bool,
+    /// Cells in the track, [`MIN_TRACK`](super::MIN_TRACK)..=[`MAX_TRACK`](super::MAX_TRACK), every one a street.
+    pub len: i32,
+    /// Position in the bounce cycle at tick 0, below 2·(len − 1).
+    pub offset: u32,
+    /// φ (see the traffic module's docs), below the instance's `speed_ticks`.
+    pub phase: u32,
 }
 
 /// An answer: the actions the agent took, in order.

@@ -168,12 +168,11 @@ mod traffic;
 mod v2;
 mod world;
 
-pub use city::City;
-pub use instance::{Action, NavInstance, Pattern, Route};
+pub use city::{Action, City, Pattern};
+pub use instance::{AddedCar, NavInstance, Route, MAX_ADDED_CARS};
 pub use planner::{first_actions_from, plan, plan_from};
 pub use render::render_svg;
 pub use task::{NavTask, Navigation, TRAIN_EXAMPLES_BY_PROFILE, VARIANT_DRAWS};
-pub use traffic::{AddedCar, MAX_ADDED_CARS};
 pub use v2::{
     junction_share, route_band, NavigationV2, CLIP_CELLS, STEPS_PER_ROUTE_CELL, STRICT_RATIO, V2_CITY_LEVELS,
     V2_SIZE_LEVELS, V2_SPEED_LEVELS, V2_TRAFFIC_LEVELS, V2_TRAIN_BUILT_OVER, V2_TRAIN_EXAMPLES_BY_PROFILE,

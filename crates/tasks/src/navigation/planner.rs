@@ -1,7 +1,8 @@
 //! The symbolic solver: A* over (x, y, t) around the known traffic.
 
+use super::city::Action;
 use super::city::City;
-use super::instance::{Action, NavInstance};
+use super::instance::NavInstance;
 use super::traffic::Traffic;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

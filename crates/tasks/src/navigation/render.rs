@@ -1,6 +1,7 @@
 //! SVG picture of an episode: the city, the cars' tracks, the route and its outcome.
 
-use super::instance::{Action, NavInstance};
+use super::city::Action;
+use super::instance::NavInstance;
 use super::planner::plan;
 use super::world::{replay, World};
 use std::fmt::Write as _;

@@ -1,10 +1,12 @@
 //! The `navigation-v1` task: drift axes, instance drawing, scoring and the adversarial variants.
 
 use super::city::City;
-use super::instance::{Action, NavInstance, Pattern, Route};
+use super::city::{Action, Pattern};
+use super::instance::{AddedCar, MAX_ADDED_CARS};
+use super::instance::{NavInstance, Route};
 use super::planner::{plan, plan_from, search, Planner};
 use super::render::render_svg;
-use super::traffic::{track, AddedCar, Car, Traffic, MAX_ADDED_CARS};
+use super::traffic::{track, Car, Traffic};
 use super::world::{replay, replay_in, World};
 use super::{
     CITY_LEVELS, FAILED_RATIO, GENERATE_ATTEMPTS, GRID_CHANNELS, MIN_DISTANCE, OBS_DIM, SIZE_LEVELS, SPEED_LEVELS,

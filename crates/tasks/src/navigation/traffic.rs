@@ -1,13 +1,12 @@
 //! Traffic: cars on straight tracks, instance-listed cars, and where every car is at every tick.
 
 use super::city::City;
-use super::instance::NavInstance;
+use super::instance::{AddedCar, NavInstance};
 use super::{CAR_ATTEMPTS, MAX_CELLS_PER_TICK, MAX_TRACK, MIN_TRACK};
 use rand::seq::IndexedRandom;
 use rand::Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
 /// One car: drives back and forth along `len` cells from `origin` in direction `dir`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,26 +32,6 @@ impl Car {
     pub(super) fn cell_at_index(&self, i: i32) -> (i32, i32) {
         (self.origin.0.saturating_add(self.dir.0 * i), self.origin.1.saturating_add(self.dir.1 * i))
     }
-}
-
-/// Most cars an instance may state explicitly.
-pub const MAX_ADDED_CARS: usize = 8;
-
-/// A car stated in the instance itself, on top of those drawn from the traffic seed. It drives like every other
-/// car, back and forth along its track at the instance's speed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AddedCar {
-    /// First cell of the track.
-    pub origin: (i32, i32),
-    /// The track runs east from `origin` (true) or south (false).
-    pub horizontal: bool,
-    /// Cells in the track, [`MIN_TRACK`]..=[`MAX_TRACK`], every one a street.
-    pub len: i32,
-    /// Position in the bounce cycle at tick 0, below 2·(len − 1).
-    pub offset: u32,
-    /// φ (see the module docs), below the instance's `speed_ticks`.
-    pub phase: u32,
 }
 
 impl AddedCar {

@@ -23,7 +23,8 @@
 //! ([`NavInstance::planner_steps`], checked by validation), so that the metric (ticks over the planner's) and the
 //! strict criterion (success within [`STRICT_RATIO`] × the planner's ticks) cost one replay.
 use super::city::City;
-use super::instance::{NavInstance, Pattern, Route};
+use super::city::Pattern;
+use super::instance::{NavInstance, Route};
 use super::planner::search;
 use super::render::render_svg;
 use super::task::{navigation_capabilities, score, solve, validate, Version, SYMBOLIC_OBSERVES};
@@ -35,7 +36,7 @@ use driftbench_core::{AxisSpec, Cell, Outcome, SolveInfo, Task};
 use rand_chacha::ChaCha8Rng;
 use std::ops::RangeInclusive;
 // The names that the body of `navigation_capabilities!` uses, resolved where it is invoked.
-use super::instance::Action;
+use super::city::Action;
 use super::planner::plan;
 use super::task::{
     attack_variants, expert_action, expert_actions, NavEpisode, NavTask, GRID_OBSERVES, WINDOW_OBSERVES,

@@ -1,7 +1,8 @@
 //! The Gymnasium-like world: reset, step, observations, and replaying an answer.
 
+use super::city::Action;
 use super::city::City;
-use super::instance::{Action, NavInstance};
+use super::instance::NavInstance;
 use super::traffic::{hits, Traffic};
 use super::{
     DEATH_REWARD, GOAL_REWARD, GOAL_SCALE, GRID_CHANNELS, GRID_LOOKAHEAD, OBS_DIM, RADIUS, SHAPING_REWARD, STEP_REWARD,

@@ -5,7 +5,7 @@ use super::flight::{drag_k, simulate, vacuum_launch};
 use super::instance::{Env, Landing, Launch, RocketInstance};
 use super::lanes::simulate_many;
 use super::shooter::{shoot_many, ShootProblem, Shooter};
-use super::version::{Design, RocketTask, TrialDraw, Version};
+use super::version::{Design, RocketTask, TrialDraw, Version, V1};
 use super::{
     picture, AIR_DENSITY_LEVELS, ALTITUDE_LEVELS, DISTANCE_LEVELS, GRAVITY_LEVELS, MAX_AIR_DENSITY, MAX_ALTITUDE,
     MAX_DISTANCE, MAX_DRAG_LENGTHS, MAX_DRAG_TIMES, MAX_FLIGHT_TIME, MAX_GRAVITY, MIN_DISTANCE, MIN_FLIGHT_TIME,
@@ -19,6 +19,12 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 const TRAINING: &str = "training: D 100-1000 m, T = u*sqrt(D) with u 0.3-0.7, g 9.7-9.9, air 1.1-1.3 kg/m3, altitude 0";
+
+impl Version for V1 {
+    fn design() -> &'static Design {
+        &V1_DESIGN
+    }
+}
 
 /// `rocket-v1`'s design: the training world barely varies (altitude not at all), trials from a fixed box, the
 /// flight time not judged.

@@ -27,7 +27,7 @@
 //! judged); the metric is the larger of the relative misses in distance and in flight time (each capped at 1),
 //! and the strict criterion is that metric within 1%: the landing within 1% of D *and* the flight within 1% of T.
 //! Both are relative, so they mean the same at every level of every axis.
-use super::version::{Design, TrialDraw};
+use super::version::{Design, TrialDraw, Version, V2};
 use super::{TIME_FACTOR, TRAIN_DISTANCE};
 use driftbench_core::{AxisSpec, Feature, Placement, Spread};
 
@@ -133,6 +133,12 @@ static PLACEMENTS: [Placement; 4] = [
 pub const V2_TRIAL_AIM_DISTANCE: (f64, f64) = (100.0, 1400.0);
 /// Aim time factors of v2's recorded trials, s/√m.
 pub const V2_TRIAL_AIM_TIME_FACTOR: (f64, f64) = (0.28, 0.72);
+
+impl Version for V2 {
+    fn design() -> &'static Design {
+        &V2_DESIGN
+    }
+}
 
 /// `rocket-v2`'s design (see the module documentation).
 pub(super) static V2_DESIGN: Design = Design {

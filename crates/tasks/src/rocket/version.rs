@@ -79,18 +79,6 @@ pub struct V1;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct V2;
 
-impl Version for V1 {
-    fn design() -> &'static Design {
-        &super::task::V1_DESIGN
-    }
-}
-
-impl Version for V2 {
-    fn design() -> &'static Design {
-        &super::v2::V2_DESIGN
-    }
-}
-
 /// The rocket task in version `V` ([`Rocket`], [`RocketV2`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RocketTask<V>(PhantomData<V>);
